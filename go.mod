@@ -2,9 +2,10 @@ module github.com/gaesession/gaesession
 
 go 1.26
 
-require google.golang.org/appengine/v2 v2.0.6
-
 require (
-	github.com/golang/protobuf v1.5.0 // indirect
-	google.golang.org/protobuf v1.30.0 // indirect
+	github.com/golang/protobuf v1.5.0
+	github.com/icza/session v1.3.0
+	google.golang.org/appengine/v2 v2.0.6
 )
+
+require google.golang.org/protobuf v1.30.0 // indirect

@@ -1,0 +1,49 @@
+package store
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+)
+
+// Errors that an *Error wraps, for errors.Is.
+var (
+	// ErrTooLarge: the encoded session exceeds MaxSize.
+	ErrTooLarge = errors.New("session too large")
+	// ErrEncode: the codec could not encode the session, typically because
+	// an attribute's type is not registered with encoding/gob.
+	ErrEncode = errors.New("session cannot be encoded")
+	// ErrCorrupt: a stored value could not be decoded as the session.
+	ErrCorrupt = errors.New("stored session is corrupt")
+	// ErrConflict: compare-and-swap kept conflicting with other requests.
+	ErrConflict = errors.New("too many concurrent writes")
+)
+
+// Error is a store failure: the operation, the tier, and a short,
+// non-secret form of the session ID.
+type Error struct {
+	Op      string // "get", "save", "remove" or "delete-expired"
+	Tier    string // "memcache", "datastore" or "" when before any tier
+	Session string // ShortID of the session ID
+	Err     error
+}
+
+// Error implements error.
+func (e *Error) Error() string {
+	tier := ""
+	if e.Tier != "" {
+		tier = " " + e.Tier
+	}
+	return fmt.Sprintf("gaesession: %s%s session %s: %v", e.Op, tier, e.Session, e.Err)
+}
+
+// Unwrap returns the underlying error.
+func (e *Error) Unwrap() error { return e.Err }
+
+// ShortID returns a short form of a session ID that is safe to log: the
+// first 8 hex digits of its SHA-256. The ID itself is a credential.
+func ShortID(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(sum[:4])
+}

@@ -1,0 +1,194 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/icza/session"
+	"google.golang.org/appengine/v2/datastore"
+	"google.golang.org/appengine/v2/memcache"
+)
+
+// Store keeps sessions in Memcache with a Datastore backup for the lifetime
+// of one request. It implements session.Store; Close writes back what the
+// request changed. It is safe for concurrent use by the request's
+// goroutines.
+type Store struct {
+	ctx context.Context
+	o   Options
+
+	mu      sync.Mutex
+	entries map[string]*entry
+	closed  bool
+}
+
+// entry is what the store knows of one session the request touched.
+type entry struct {
+	sess    session.Session
+	item    *memcache.Item // as read from Memcache, for compare-and-swap; nil if not
+	whole   bool           // Add was called: write the whole session, not just changes
+	touch   bool           // the stored access time is old: write back even if unchanged
+	removed bool
+}
+
+// New returns a Store that makes its App Engine calls with ctx, the
+// request's context (appengine.NewContext(r)).
+func New(ctx context.Context, opts Options) *Store {
+	return &Store{ctx: ctx, o: opts.withDefaults(), entries: make(map[string]*entry, 1)}
+}
+
+var _ session.Store = (*Store)(nil)
+
+// Get returns the session with the given ID, or nil when it does not exist,
+// has expired or was removed. Memcache is asked first, then Datastore, whose
+// session is put back into Memcache.
+func (s *Store) Get(id string) session.Session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.entries[id]; ok {
+		if e == nil || e.removed {
+			return nil
+		}
+		return e.sess
+	}
+	e := s.load(id)
+	s.entries[id] = e
+	if e == nil {
+		return nil
+	}
+	return e.sess
+}
+
+// load reads a session from Memcache, else from Datastore. It returns nil
+// when there is none.
+func (s *Store) load(id string) *entry {
+	key := s.o.KeyPrefix + id
+	item, err := s.mcGet(key)
+	switch {
+	case err == nil && item.Flags == tombstone:
+		return nil
+	case err == nil:
+		sess, err := s.decode(item.Value, id)
+		if err == nil {
+			return s.live(sess, item)
+		}
+		s.report("get", "memcache", id, err)
+	case !errors.Is(err, memcache.ErrCacheMiss):
+		s.report("get", "memcache", id, err)
+	}
+	if s.o.OnlyMemcache {
+		return nil
+	}
+	var ent entity
+	err = s.retry(s.ctx, func() error { return datastore.Get(s.ctx, s.dsKey(id), &ent) })
+	if errors.Is(err, datastore.ErrNoSuchEntity) {
+		return nil
+	}
+	if err != nil {
+		s.report("get", "datastore", id, err)
+		return nil
+	}
+	if !time.Now().Before(ent.Expires) {
+		if err := s.retry(s.ctx, func() error { return datastore.Delete(s.ctx, s.dsKey(id)) }); err != nil {
+			s.report("delete-expired", "datastore", id, err)
+		}
+		return nil
+	}
+	sess, err := s.decode(ent.Value, id)
+	if err != nil {
+		s.report("get", "datastore", id, err)
+		return nil
+	}
+	e := s.live(sess, nil)
+	if e != nil {
+		// Put it back for the next request. Add, not Set: a concurrent
+		// writer or a logout wins.
+		it := &memcache.Item{Key: key, Value: ent.Value, Expiration: time.Until(ent.Expires)}
+		if err := memcache.Add(s.ctx, it); err != nil && !errors.Is(err, memcache.ErrNotStored) {
+			s.report("get", "memcache", id, err)
+		}
+	}
+	return e
+}
+
+// live wraps a stored session for the request, or returns nil when it has
+// expired. It marks the session accessed now; the access time is written
+// back only when TouchInterval has passed since the stored one.
+func (s *Store) live(sess session.Session, item *memcache.Item) *entry {
+	now := time.Now()
+	if !now.Before(s.expiry(sess)) {
+		return nil
+	}
+	touch := now.Sub(sess.Accessed()) >= s.o.touchInterval(sess.Timeout())
+	sess.Access()
+	return &entry{sess: &tracked{Session: sess}, item: item, touch: touch}
+}
+
+// Add stores sess: it is written whole when the store is closed.
+func (s *Store) Add(sess session.Session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e := s.entries[sess.ID()]; e != nil {
+		e.sess, e.whole, e.removed = sess, true, false
+		return
+	}
+	s.entries[sess.ID()] = &entry{sess: sess, whole: true}
+}
+
+// Remove deletes sess from both tiers at once. In Memcache a tombstone takes
+// its place for the session's timeout, so that a request that loaded it
+// earlier cannot bring it back.
+func (s *Store) Remove(sess session.Session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := sess.ID()
+	s.entries[id] = &entry{sess: sess, removed: true}
+	it := &memcache.Item{Key: s.o.KeyPrefix + id, Value: []byte{}, Flags: tombstone, Expiration: sess.Timeout()}
+	if err := s.retry(s.ctx, func() error { return memcache.Set(s.ctx, it) }); err != nil {
+		s.report("remove", "memcache", id, err)
+	}
+	if s.o.OnlyMemcache {
+		return
+	}
+	if err := s.retry(s.ctx, func() error { return datastore.Delete(s.ctx, s.dsKey(id)) }); err != nil &&
+		!errors.Is(err, datastore.ErrNoSuchEntity) {
+		s.report("remove", "datastore", id, err)
+	}
+}
+
+// Close writes back every session the request added or changed, and those
+// due for a touch. Later calls do nothing.
+func (s *Store) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.closed = true
+	for id, e := range s.entries {
+		if e != nil && !e.removed {
+			s.flush(id, e)
+		}
+	}
+}
+
+// Discard ends the store without writing anything back: what the request
+// changed is dropped. Removals already happened. Later calls to Close or
+// Discard do nothing.
+func (s *Store) Discard() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+}
+
+// dsKey is the Datastore key of a session.
+func (s *Store) dsKey(id string) *datastore.Key {
+	return datastore.NewKey(s.ctx, s.o.DSEntityName, id, 0, nil)
+}
+
+// report sends a failure to ErrorFunc.
+func (s *Store) report(op, tier, id string, err error) {
+	s.o.ErrorFunc(&Error{Op: op, Tier: tier, Session: ShortID(id), Err: err})
+}
