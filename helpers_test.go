@@ -1,0 +1,187 @@
+package gaesession_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gaesession/gaesession"
+	"github.com/gaesession/gaesession/gaesessiontest"
+	"github.com/gaesession/gaesession/store"
+	"github.com/golang/protobuf/proto"
+	"github.com/icza/session"
+	"google.golang.org/appengine/v2"
+	"google.golang.org/appengine/v2/datastore"
+	"google.golang.org/appengine/v2/memcache"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	store.Wait()
+	gaesessiontest.Close()
+	os.Exit(code)
+}
+
+// app is a test handler driven by the query: op=new|get|set|remove|renew,
+// and k=v pairs for new and set. It answers the session's attributes.
+var app = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	m := gaesession.From(r.Context())
+	q := r.URL.Query()
+	sess := m.Get(r)
+	switch q.Get("op") {
+	case "new":
+		sess = session.NewSession()
+		m.Add(sess, w)
+	case "remove":
+		if sess != nil {
+			m.Remove(sess, w)
+		}
+		sess = nil
+	case "renew":
+		if sess != nil {
+			sess, _ = m.Renew(sess, w)
+		}
+	}
+	if sess != nil {
+		for k, v := range q {
+			if k != "op" {
+				sess.SetAttr(k, v[0])
+			}
+		}
+	}
+	fmt.Fprint(w, attrs(sess))
+})
+
+// attrs formats a session's attributes as sorted k=v pairs, or "none".
+func attrs(sess session.Session) string {
+	if sess == nil {
+		return "none"
+	}
+	var kv []string
+	for k, v := range sess.Attrs() {
+		kv = append(kv, fmt.Sprintf("%s=%v", k, v))
+	}
+	slices.Sort(kv)
+	return strings.Join(kv, ",")
+}
+
+// setup returns options isolated from other tests (own key prefix and
+// entity kind) and a client for app behind Middleware.
+func setup(t *testing.T, opts gaesession.Options) (gaesession.Options, *gaesessiontest.Client) {
+	t.Helper()
+	name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())
+	if opts.Store.KeyPrefix == "" {
+		opts.Store.KeyPrefix = name + ":"
+	}
+	if opts.Store.DSEntityName == "" {
+		opts.Store.DSEntityName = "s_" + name
+	}
+	return opts, gaesessiontest.NewClient(t, gaesession.Middleware(opts)(app))
+}
+
+// rpcs records the App Engine calls made with a context.
+type rpcs struct {
+	mu    sync.Mutex
+	calls []string
+	fail  func(service, method string) error // injected fault, or nil
+}
+
+// wrap returns r with its API calls recorded (and failed where fail says).
+func (c *rpcs) wrap(r *http.Request) *http.Request {
+	return r.WithContext(c.context(r.Context()))
+}
+
+func (c *rpcs) context(ctx context.Context) context.Context {
+	return appengine.WithAPICallFunc(ctx, func(ctx context.Context, service, method string, in, out proto.Message) error {
+		c.mu.Lock()
+		c.calls = append(c.calls, service+"."+method)
+		fail := c.fail
+		c.mu.Unlock()
+		if fail != nil {
+			if err := fail(service, method); err != nil {
+				return err
+			}
+		}
+		return appengine.APICall(ctx, service, method, in, out)
+	})
+}
+
+// take returns the calls so far, sorted, and forgets them.
+func (c *rpcs) take() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	calls := c.calls
+	c.calls = nil
+	slices.Sort(calls)
+	return calls
+}
+
+// do sends a request for target through client, recording its RPCs in c.
+func (c *rpcs) do(t *testing.T, client *gaesessiontest.Client, target string) (*http.Response, string) {
+	t.Helper()
+	res := client.Do(c.wrap(gaesessiontest.NewRequest(t, http.MethodGet, target, nil)))
+	return res, gaesessiontest.Body(t, res)
+}
+
+// get sends a request for target and returns the body.
+func get(t *testing.T, client *gaesessiontest.Client, target string) string {
+	t.Helper()
+	return gaesessiontest.Body(t, client.Get(target))
+}
+
+// sessionID returns the session ID in the client's cookie jar.
+func sessionID(t *testing.T, client *gaesessiontest.Client) string {
+	t.Helper()
+	r := gaesessiontest.NewRequest(t, http.MethodGet, "/", nil)
+	for _, c := range client.Jar.Cookies(r.URL) {
+		if c.Name == "sessid" {
+			return c.Value
+		}
+	}
+	t.Fatal("no session cookie")
+	return ""
+}
+
+// tiers reports what each tier holds for a session: the Memcache item (nil
+// if missing) and whether the Datastore entity exists with its value.
+func tiers(t *testing.T, opts gaesession.Options, id string) (item *memcache.Item, ent *storedEntity) {
+	t.Helper()
+	ctx := gaesessiontest.Context(t)
+	item, err := memcache.Get(ctx, opts.Store.KeyPrefix+id)
+	if err == memcache.ErrCacheMiss {
+		item = nil
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	var e storedEntity
+	err = datastore.Get(ctx, datastore.NewKey(ctx, opts.Store.DSEntityName, id, 0, nil), &e)
+	if err == datastore.ErrNoSuchEntity {
+		return item, nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return item, &e
+}
+
+// storedEntity is icza/gaesession's entity format.
+type storedEntity struct {
+	Expires time.Time `datastore:"exp"`
+	Value   []byte    `datastore:"val"`
+}
+
+// decoded decodes a stored value with gob into a session.
+func decoded(t *testing.T, b []byte) session.Session {
+	t.Helper()
+	s := session.NewSession()
+	if err := memcache.Gob.Unmarshal(b, s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}

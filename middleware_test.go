@@ -1,0 +1,238 @@
+package gaesession_test
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gaesession/gaesession"
+	"github.com/gaesession/gaesession/gaesessiontest"
+	"github.com/gaesession/gaesession/store"
+	"github.com/icza/session"
+	"google.golang.org/appengine/v2/datastore"
+	"google.golang.org/appengine/v2/memcache"
+)
+
+func TestNewSessionCookie(t *testing.T) {
+	_, c := setup(t, gaesession.Options{})
+	res := c.Get("/?op=new&a=1")
+	cookies := res.Cookies()
+	if len(cookies) != 1 {
+		t.Fatalf("got %d cookies, want 1", len(cookies))
+	}
+	ck := cookies[0]
+	if ck.Name != "sessid" || ck.Path != "/" || !ck.Secure || !ck.HttpOnly ||
+		ck.SameSite != http.SameSiteLaxMode || ck.MaxAge != 30*24*3600 || ck.Domain != "" {
+		t.Errorf("cookie = %+v", ck)
+	}
+	if len(ck.Value) != 24 {
+		t.Errorf("cookie value has %d characters, want icza/session's 24", len(ck.Value))
+	}
+}
+
+func TestCookieOptions(t *testing.T) {
+	_, c := setup(t, gaesession.Options{Cookie: gaesession.CookieOptions{
+		Name: "sid", Path: "/app", Domain: "example.test", MaxAge: time.Hour, AllowHTTP: true, SameSite: http.SameSiteStrictMode,
+	}})
+	ck := c.Get("/?op=new").Cookies()[0]
+	if ck.Name != "sid" || ck.Path != "/app" || ck.Secure || ck.Domain != "example.test" ||
+		ck.SameSite != http.SameSiteStrictMode || ck.MaxAge != 3600 || !ck.HttpOnly {
+		t.Errorf("cookie = %+v", ck)
+	}
+}
+
+func TestSessionLifecycle(t *testing.T) {
+	opts, c := setup(t, gaesession.Options{})
+	if got := get(t, c, "/?op=new&a=1"); got != "a=1" {
+		t.Fatalf("new: %q", got)
+	}
+	if got := get(t, c, "/"); got != "a=1" {
+		t.Fatalf("next request: %q", got)
+	}
+	if got := get(t, c, "/?op=set&b=2"); got != "a=1,b=2" {
+		t.Fatalf("set: %q", got)
+	}
+	if got := get(t, c, "/"); got != "a=1,b=2" {
+		t.Fatalf("after set: %q", got)
+	}
+	id := sessionID(t, c)
+	item, ent := tiers(t, opts, id)
+	if item == nil || ent == nil {
+		t.Fatalf("tiers: memcache %v, datastore %v", item != nil, ent != nil)
+	}
+	if got := attrs(decoded(t, ent.Value)); got != "a=1,b=2" {
+		t.Errorf("datastore holds %q", got)
+	}
+
+	res := c.Get("/?op=remove")
+	if ck := res.Cookies(); len(ck) != 1 || ck[0].MaxAge >= 0 {
+		t.Errorf("remove cookies = %v, want one deleting the session cookie", ck)
+	}
+	item, ent = tiers(t, opts, id)
+	if ent != nil {
+		t.Error("datastore entity still there after Remove")
+	}
+	if item != nil && len(item.Value) != 0 {
+		t.Error("memcache still holds the session after Remove")
+	}
+	c.Jar.SetCookies(gaesessiontest.NewRequest(t, "GET", "/", nil).URL, []*http.Cookie{{Name: "sessid", Value: id, Path: "/"}})
+	if got := get(t, c, "/"); got != "none" {
+		t.Errorf("removed session read back: %q", got)
+	}
+}
+
+func TestMemcacheFlushFallsBackToDatastore(t *testing.T) {
+	opts, c := setup(t, gaesession.Options{})
+	get(t, c, "/?op=new&a=1")
+	id := sessionID(t, c)
+	if err := memcache.Delete(gaesessiontest.Context(t), opts.Store.KeyPrefix+id); err != nil {
+		t.Fatal(err)
+	}
+	if got := get(t, c, "/"); got != "a=1" {
+		t.Fatalf("after Memcache lost it: %q", got)
+	}
+	if item, _ := tiers(t, opts, id); item == nil {
+		t.Fatal("session not put back into Memcache")
+	}
+	var rec rpcs
+	if _, got := rec.do(t, c, "/?op=set&b=2"); got != "a=1,b=2" {
+		t.Fatalf("set after fallback: %q", got)
+	}
+	if _, ent := tiers(t, opts, id); ent == nil || attrs(decoded(t, ent.Value)) != "a=1,b=2" {
+		t.Error("change after fallback not in Datastore")
+	}
+}
+
+func TestExpiredSessionIsAbsent(t *testing.T) {
+	opts, c := setup(t, gaesession.Options{})
+	ctx := gaesessiontest.Context(t)
+	sess := session.NewSessionOptions(&session.SessOptions{Timeout: time.Hour, Attrs: map[string]any{"a": "1"}})
+	sess.SetAttr("x", "y")
+	b, err := memcache.Gob.Marshal(sess)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := sess.ID()
+	key := datastore.NewKey(ctx, opts.Store.DSEntityName, id, 0, nil)
+	// Expired in Datastore and absent from Memcache: absent, entity deleted.
+	if _, err := datastore.Put(ctx, key, &storedEntity{Expires: time.Now().Add(-time.Second), Value: b}); err != nil {
+		t.Fatal(err)
+	}
+	c.Jar.SetCookies(gaesessiontest.NewRequest(t, "GET", "/", nil).URL, []*http.Cookie{{Name: "sessid", Value: id}})
+	if got := get(t, c, "/"); got != "none" {
+		t.Fatalf("expired Datastore session read: %q", got)
+	}
+	if _, ent := tiers(t, opts, id); ent != nil {
+		t.Error("expired entity not deleted")
+	}
+	// Expired by its own access time, found in Memcache: absent.
+	old := session.NewSessionOptions(&session.SessOptions{Timeout: time.Millisecond})
+	time.Sleep(5 * time.Millisecond)
+	b, _ = memcache.Gob.Marshal(old)
+	if err := memcache.Set(ctx, &memcache.Item{Key: opts.Store.KeyPrefix + old.ID(), Value: b}); err != nil {
+		t.Fatal(err)
+	}
+	c.Jar.SetCookies(gaesessiontest.NewRequest(t, "GET", "/", nil).URL, []*http.Cookie{{Name: "sessid", Value: old.ID()}})
+	if got := get(t, c, "/"); got != "none" {
+		t.Fatalf("expired Memcache session read: %q", got)
+	}
+}
+
+func TestOnlyMemcache(t *testing.T) {
+	opts, c := setup(t, gaesession.Options{Store: store.Options{OnlyMemcache: true}})
+	get(t, c, "/?op=new&a=1")
+	get(t, c, "/?op=set&b=2")
+	item, ent := tiers(t, opts, sessionID(t, c))
+	if item == nil || ent != nil {
+		t.Errorf("memcache %v, datastore %v; want only memcache", item != nil, ent != nil)
+	}
+}
+
+// TestSeedFormat reads a session written by icza/gaesession: a gob-encoded
+// session in entity kind "sess_" with properties exp and val, and the same
+// bytes in Memcache under KeyPrefix+ID.
+func TestSeedFormat(t *testing.T) {
+	opts, c := setup(t, gaesession.Options{Store: store.Options{DSEntityName: "sess_", KeyPrefix: "seed:"}})
+	ctx := gaesessiontest.Context(t)
+	sess := session.NewSession()
+	sess.SetAttr("UserName", "gopher")
+	b, err := memcache.Gob.Marshal(sess)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := datastore.NewKey(ctx, "sess_", sess.ID(), 0, nil)
+	if _, err := datastore.Put(ctx, key, &storedEntity{Expires: sess.Accessed().Add(sess.Timeout()), Value: b}); err != nil {
+		t.Fatal(err)
+	}
+	c.Jar.SetCookies(gaesessiontest.NewRequest(t, "GET", "/", nil).URL, []*http.Cookie{{Name: "sessid", Value: sess.ID()}})
+	if got := get(t, c, "/?op=set&Count=1"); got != "Count=1,UserName=gopher" {
+		t.Fatalf("seed session read as %q", got)
+	}
+	// What we wrote back is still readable by the seed's code path.
+	item, ent := tiers(t, opts, sess.ID())
+	if item == nil || ent == nil {
+		t.Fatal("not written back to both tiers")
+	}
+	for _, v := range [][]byte{item.Value, ent.Value} {
+		if got := attrs(decoded(t, v)); got != "Count=1,UserName=gopher" {
+			t.Errorf("stored %q", got)
+		}
+	}
+}
+
+func TestPanicDropsChangesAndPropagates(t *testing.T) {
+	opts, c := setup(t, gaesession.Options{})
+	get(t, c, "/?op=new&a=1")
+	h := gaesession.Middleware(opts)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gaesession.From(r.Context()).Get(r).SetAttr("a", "changed")
+		panic("boom")
+	}))
+	r := gaesessiontest.NewRequest(t, "GET", "/", nil)
+	for _, ck := range c.Jar.Cookies(r.URL) {
+		r.AddCookie(ck)
+	}
+	func() {
+		defer func() {
+			if p := recover(); p != "boom" {
+				t.Errorf("recovered %v, want the handler's panic", p)
+			}
+		}()
+		h.ServeHTTP(httptest.NewRecorder(), r)
+	}()
+	if got := get(t, c, "/"); got != "a=1" {
+		t.Errorf("after panic: %q, want the change dropped", got)
+	}
+}
+
+func TestFromOutsideMiddleware(t *testing.T) {
+	if m := gaesession.From(httptest.NewRequest("GET", "/", nil).Context()); m != nil {
+		t.Errorf("From = %v, want nil", m)
+	}
+}
+
+func TestCloseIsIdempotent(t *testing.T) {
+	var rec rpcs
+	opts, _ := setup(t, gaesession.Options{})
+	var calls int
+	h := gaesession.Middleware(opts)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m := gaesession.From(r.Context())
+		m.Add(session.NewSession(), w)
+		m.Close()
+		calls = len(rec.take())
+		m.Close()
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), rec.wrap(gaesessiontest.NewRequest(t, "GET", "/", nil)))
+	if calls != 2 || len(rec.take()) != 0 {
+		t.Errorf("first Close made %d RPCs (want 2), later Closes must make none", calls)
+	}
+}
+
+func TestErrorsCarryNoSessionID(t *testing.T) {
+	err := &store.Error{Op: "save", Tier: "memcache", Session: store.ShortID("AAAAAAAAAAAAAAAAAAAAAAAA"), Err: memcache.ErrServerError}
+	if strings.Contains(err.Error(), "AAAAAAAAAAAA") || !errors.Is(err, memcache.ErrServerError) {
+		t.Errorf("error %q", err)
+	}
+}
