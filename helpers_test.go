@@ -3,6 +3,7 @@ package gaesession_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"slices"
@@ -185,3 +186,35 @@ func decoded(t *testing.T, b []byte) session.Session {
 	}
 	return s
 }
+
+// failService returns a fault that fails every call to the given services.
+func failService(services ...string) func(service, method string) error {
+	return func(service, method string) error {
+		if slices.Contains(services, service) {
+			return fmt.Errorf("injected %s.%s failure", service, method)
+		}
+		return nil
+	}
+}
+
+// logBuffer collects log output for assertions.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+func (l *logBuffer) contains(s string) bool { return strings.Contains(l.String(), s) }
+
+func (l *logBuffer) logger() *slog.Logger { return slog.New(slog.NewTextHandler(l, nil)) }

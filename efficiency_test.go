@@ -1,0 +1,94 @@
+package gaesession_test
+
+import (
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/gaesession/gaesession"
+	"github.com/gaesession/gaesession/gaesessiontest"
+	"github.com/gaesession/gaesession/store"
+	"google.golang.org/appengine/v2/memcache"
+)
+
+func TestRPCCounts(t *testing.T) {
+	_, c := setup(t, gaesession.Options{})
+	var rec rpcs
+	steps := []struct {
+		name, target string
+		want         []string
+	}{
+		{"no cookie", "/", nil},
+		{"new session", "/?op=new&a=1", []string{"datastore_v3.Put", "memcache.Set"}},
+		{"read only", "/", []string{"memcache.Get"}},
+		{"read only again", "/", []string{"memcache.Get"}},
+		{"write", "/?op=set&b=2", []string{"datastore_v3.Put", "memcache.Get", "memcache.Set"}},
+		{"same value again is still a write", "/?op=set&b=2", []string{"datastore_v3.Put", "memcache.Get", "memcache.Set"}},
+	}
+	for _, s := range steps {
+		rec.do(t, c, s.target)
+		if got := rec.take(); !slices.Equal(got, s.want) {
+			t.Errorf("%s: RPCs %v, want %v", s.name, got, s.want)
+		}
+	}
+}
+
+// TestTouch: a read-only request writes the session back only when its
+// stored access time is older than TouchInterval.
+func TestTouch(t *testing.T) {
+	opts, c := setup(t, gaesession.Options{Store: store.Options{TouchInterval: 50 * time.Millisecond}})
+	get(t, c, "/?op=new&a=1")
+	id := sessionID(t, c)
+	_, before := tiers(t, opts, id)
+	time.Sleep(60 * time.Millisecond)
+	var rec rpcs
+	rec.do(t, c, "/")
+	if got := rec.take(); len(got) != 3 {
+		t.Fatalf("touch RPCs %v, want Get, compare-and-swap and Put", got)
+	}
+	_, after := tiers(t, opts, id)
+	if !after.Expires.After(before.Expires) {
+		t.Errorf("touch did not extend expiry: %v -> %v", before.Expires, after.Expires)
+	}
+	rec.do(t, c, "/")
+	if got := rec.take(); len(got) != 1 {
+		t.Errorf("read right after a touch: RPCs %v, want 1", got)
+	}
+}
+
+// TestAsyncDatastoreSave: the background backup lands although net/http
+// cancels the request's context when the handler returns (Client does the
+// same), so the session survives losing Memcache.
+func TestAsyncDatastoreSave(t *testing.T) {
+	opts, c := setup(t, gaesession.Options{Store: store.Options{AsyncDatastoreSave: true}})
+	get(t, c, "/?op=new&a=1")
+	get(t, c, "/?op=set&b=2")
+	store.Wait()
+	id := sessionID(t, c)
+	if err := memcache.Delete(gaesessiontest.Context(t), opts.Store.KeyPrefix+id); err != nil {
+		t.Fatal(err)
+	}
+	if got := get(t, c, "/"); got != "a=1,b=2" {
+		t.Fatalf("after Memcache lost it: %q", got)
+	}
+}
+
+// TestAsyncErrorIsLogged: a failed background write cannot reach the
+// finished request's ErrorFunc; it is logged.
+func TestAsyncErrorIsLogged(t *testing.T) {
+	var logged logBuffer
+	var called int
+	opts, _ := setup(t, gaesession.Options{
+		Store:     store.Options{AsyncDatastoreSave: true},
+		Logger:    logged.logger(),
+		ErrorFunc: func(w http.ResponseWriter, r *http.Request, err error) { called++ },
+	})
+	rec := rpcs{fail: failService("datastore_v3")}
+	c := gaesessiontest.NewClient(t, gaesession.Middleware(opts)(app))
+	rec.do(t, c, "/?op=new&a=1")
+	store.Wait()
+	if called != 0 || !logged.contains("datastore") {
+		t.Errorf("ErrorFunc called %d times, log %q", called, logged.String())
+	}
+}
