@@ -109,3 +109,9 @@ func Body(tb testing.TB, res *http.Response) string {
 	}
 	return string(b)
 }
+
+// With returns a Client for h that shares c's cookie jar, as a second
+// handler of the same app would.
+func (c *Client) With(h http.Handler) *Client {
+	return &Client{Handler: h, Jar: c.Jar, tb: c.tb}
+}
