@@ -1,0 +1,32 @@
+// Package purge deletes expired sessions from the Datastore.
+//
+// gaesession keeps sessions in Memcache with a Datastore backup. Expired
+// session entities are not removed from the Datastore by themselves: mount
+// the Handler on a path that App Engine cron calls periodically.
+//
+//	http.Handle("/_ah/purge-sessions", purge.Handler(purge.Options{}))
+//
+// and in cron.yaml:
+//
+//	cron:
+//	- description: purge expired gaesession sessions
+//	  url: /_ah/purge-sessions
+//	  schedule: every 30 minutes
+//
+// The handler runs one keys-only query for the entities whose "exp" property
+// lies in the past and deletes the keys it reads in batches of 500 (the most
+// a Datastore DeleteMulti takes), with a few batches in flight while the
+// query goes on reading. It stops at Options.Deadline (8 minutes by default;
+// cron requests get 10), when the request is canceled, or at the first
+// Datastore error. Whatever it leaves behind is found by the next run.
+//
+// It answers with a JSON report:
+//
+//	{"completed":true,"deleted":1200,"duration_ms":5300}
+//
+// completed is true when no expired session was left: the query ran to its
+// end and every key it returned was deleted. deleted counts the entities whose
+// DeleteMulti call succeeded. A Datastore error gives status 500 and an
+// "error" field; a request that is not from cron gives status 403 and only an
+// "error" field.
+package purge

@@ -1,0 +1,336 @@
+package purge_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/appengine/v2"
+	"google.golang.org/appengine/v2/datastore"
+	"google.golang.org/protobuf/runtime/protoiface"
+
+	"github.com/gaesession/gaesession/gaesessiontest"
+	"github.com/gaesession/gaesession/purge"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	gaesessiontest.Close()
+	os.Exit(code)
+}
+
+// entity is a session entity as gaesession writes it.
+type entity struct {
+	Expires time.Time `datastore:"exp"`
+	Value   []byte    `datastore:"val,noindex"`
+}
+
+// oldEntity is a session entity exactly as icza/gaesession wrote it.
+type oldEntity struct {
+	Expires time.Time `datastore:"exp"`
+	Value   []byte    `datastore:"val"`
+}
+
+// report mirrors the handler's JSON answer.
+type report struct {
+	Completed  *bool  `json:"completed"`
+	Deleted    int    `json:"deleted"`
+	DurationMS *int64 `json:"duration_ms"`
+	Error      string `json:"error"`
+}
+
+// kindFor returns an entity kind of tb's own, so that tests sharing the dev
+// server don't see each other's entities.
+func kindFor(tb testing.TB) string {
+	tb.Helper()
+	return "purgetest_" + strings.NewReplacer("/", "_", " ", "_").Replace(tb.Name())
+}
+
+// seed stores n session entities of kind expiring at exp, in PutMulti
+// batches of 500. Their key names start with prefix.
+func seed(tb testing.TB, ctx context.Context, kind, prefix string, n int, exp time.Time) {
+	tb.Helper()
+	for lo := 0; lo < n; lo += 500 {
+		hi := min(lo+500, n)
+		keys := make([]*datastore.Key, 0, hi-lo)
+		ents := make([]entity, 0, hi-lo)
+		for i := lo; i < hi; i++ {
+			keys = append(keys, datastore.NewKey(ctx, kind, fmt.Sprintf("%s-%06d", prefix, i), 0, nil))
+			ents = append(ents, entity{Expires: exp, Value: []byte("session data")})
+		}
+		if _, err := datastore.PutMulti(ctx, keys, ents); err != nil {
+			tb.Fatalf("seeding %d entities of kind %s: %v", n, kind, err)
+		}
+	}
+}
+
+// count returns the number of entities of kind.
+func count(tb testing.TB, ctx context.Context, kind string) int {
+	tb.Helper()
+	keys, err := datastore.NewQuery(kind).KeysOnly().GetAll(ctx, nil)
+	if err != nil {
+		tb.Fatalf("counting entities of kind %s: %v", kind, err)
+	}
+	return len(keys)
+}
+
+// cronRequest returns a request from App Engine cron routed to the dev server.
+func cronRequest(tb testing.TB) *http.Request {
+	tb.Helper()
+	r := gaesessiontest.NewRequest(tb, http.MethodGet, "/purge", nil)
+	r.Header.Set("X-Appengine-Cron", "true")
+	return r
+}
+
+// serve runs r through h and decodes the JSON answer.
+func serve(tb testing.TB, h http.Handler, r *http.Request) (int, report) {
+	tb.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	return rec.Code, decode(tb, rec)
+}
+
+// decode checks the Content-Type of rec and decodes its JSON body.
+func decode(tb testing.TB, rec *httptest.ResponseRecorder) report {
+	tb.Helper()
+	if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+		tb.Errorf("Content-Type = %q, want application/json", ct)
+	}
+	var rep report
+	if err := json.Unmarshal(rec.Body.Bytes(), &rep); err != nil {
+		tb.Fatalf("decoding answer %q: %v", rec.Body, err)
+	}
+	return rep
+}
+
+// testLogger returns a logger that writes to t's output.
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), nil))
+}
+
+// quietLogger returns a logger that drops everything.
+func quietLogger() *slog.Logger {
+	return slog.New(slog.DiscardHandler)
+}
+
+// withAPICall returns r with f wrapped around its App Engine API calls.
+func withAPICall(r *http.Request, f appengine.APICallFunc) *http.Request {
+	return r.WithContext(appengine.WithAPICallFunc(r.Context(), f))
+}
+
+func TestPurgeDeletesOnlyExpired(t *testing.T) {
+	t.Parallel()
+	ctx := gaesessiontest.Context(t)
+	kind := kindFor(t)
+	seed(t, ctx, kind, "expired", 1200, time.Now().Add(-time.Hour))
+	seed(t, ctx, kind, "live", 5, time.Now().Add(time.Hour))
+
+	var logs bytes.Buffer
+	h := purge.Handler(purge.Options{
+		DSEntityName: kind,
+		Logger:       slog.New(slog.NewJSONHandler(&logs, nil)),
+	})
+	code, rep := serve(t, h, cronRequest(t))
+	if code != http.StatusOK || rep.Completed == nil || !*rep.Completed || rep.Deleted != 1200 || rep.Error != "" {
+		t.Errorf("answer = %d %+v, want 200, completed, 1200 deleted", code, rep)
+	}
+	if rep.DurationMS == nil {
+		t.Error("answer has no duration_ms")
+	}
+	if n := count(t, ctx, kind); n != 5 {
+		t.Errorf("%d entities left, want the 5 live ones", n)
+	}
+
+	if !strings.Contains(logs.String(), `"msg":"purge: batch deleted"`) ||
+		!strings.Contains(logs.String(), `"msg":"purge: done"`) {
+		t.Errorf("log lacks batch or summary lines:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), "expired-0") {
+		t.Errorf("log shows session IDs:\n%s", logs.String())
+	}
+
+	// A second run finds nothing left to do.
+	code, rep = serve(t, h, cronRequest(t))
+	if code != http.StatusOK || !*rep.Completed || rep.Deleted != 0 {
+		t.Errorf("second answer = %d %+v, want 200, completed, 0 deleted", code, rep)
+	}
+}
+
+func TestPurgeOldFormat(t *testing.T) {
+	t.Parallel()
+	ctx := gaesessiontest.Context(t)
+	kind := kindFor(t)
+	keys := []*datastore.Key{
+		datastore.NewKey(ctx, kind, "old-expired", 0, nil),
+		datastore.NewKey(ctx, kind, "old-live", 0, nil),
+	}
+	ents := []oldEntity{
+		{Expires: time.Now().Add(-time.Minute), Value: []byte{1, 2, 3}},
+		{Expires: time.Now().Add(time.Hour), Value: []byte{4, 5, 6}},
+	}
+	if _, err := datastore.PutMulti(ctx, keys, ents); err != nil {
+		t.Fatal(err)
+	}
+
+	code, rep := serve(t, purge.Handler(purge.Options{DSEntityName: kind, Logger: testLogger(t)}), cronRequest(t))
+	if code != http.StatusOK || !*rep.Completed || rep.Deleted != 1 {
+		t.Errorf("answer = %d %+v, want 200, completed, 1 deleted", code, rep)
+	}
+	var got oldEntity
+	if err := datastore.Get(ctx, keys[0], &got); !errors.Is(err, datastore.ErrNoSuchEntity) {
+		t.Errorf("expired entity: Get error = %v, want ErrNoSuchEntity", err)
+	}
+	if err := datastore.Get(ctx, keys[1], &got); err != nil {
+		t.Errorf("live entity: %v", err)
+	}
+}
+
+func TestPurgeDefaultKind(t *testing.T) {
+	t.Parallel()
+	ctx := gaesessiontest.Context(t)
+	seed(t, ctx, "sess_", "default", 3, time.Now().Add(-time.Second))
+	code, rep := serve(t, purge.Handler(purge.Options{Logger: testLogger(t)}), cronRequest(t))
+	if code != http.StatusOK || !*rep.Completed || rep.Deleted != 3 {
+		t.Errorf("answer = %d %+v, want 200, completed, 3 deleted", code, rep)
+	}
+}
+
+func TestPurgeStopsAtDeadline(t *testing.T) {
+	t.Parallel()
+	ctx := gaesessiontest.Context(t)
+	kind := kindFor(t)
+	const total = 1000
+	seed(t, ctx, kind, "expired", total, time.Now().Add(-time.Hour))
+
+	h := purge.Handler(purge.Options{DSEntityName: kind, Deadline: time.Nanosecond, Logger: testLogger(t)})
+	code, rep := serve(t, h, cronRequest(t))
+	if code != http.StatusOK || *rep.Completed || rep.Deleted >= total || rep.Error != "" {
+		t.Errorf("answer = %d %+v, want 200, not completed, fewer than %d deleted, no error", code, rep, total)
+	}
+}
+
+func TestPurgeStopsWhenRequestCanceled(t *testing.T) {
+	t.Parallel()
+	ctx := gaesessiontest.Context(t)
+	kind := kindFor(t)
+	const total = 1200
+	seed(t, ctx, kind, "expired", total, time.Now().Add(-time.Hour))
+
+	r := cronRequest(t)
+	rctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	// The client goes away as the first batch is about to be deleted.
+	r = withAPICall(r.WithContext(rctx), func(ctx context.Context, service, method string, in, out protoiface.MessageV1) error {
+		if method == "Delete" {
+			cancel()
+		}
+		return appengine.APICall(ctx, service, method, in, out)
+	})
+	code, rep := serve(t, purge.Handler(purge.Options{DSEntityName: kind, Logger: testLogger(t)}), r)
+	if code != http.StatusOK || *rep.Completed || rep.Deleted >= total || rep.Error != "" {
+		t.Errorf("answer = %d %+v, want 200, not completed, fewer than %d deleted, no error", code, rep, total)
+	}
+	if left := count(t, ctx, kind); left == 0 || left+rep.Deleted > total {
+		t.Errorf("%d entities left after %d reported deleted of %d", left, rep.Deleted, total)
+	}
+}
+
+func TestPurgeDatastoreError(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		method string // datastore_v3 method that fails
+		want   string // in the error
+	}{
+		{"query start", "RunQuery", "querying expired sessions"},
+		{"query next batch", "Next", "querying expired sessions"},
+		{"delete", "Delete", "deleting 500 expired sessions"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := gaesessiontest.Context(t)
+			kind := kindFor(t)
+			const total = 1200 // more than one query batch
+			seed(t, ctx, kind, "expired", total, time.Now().Add(-time.Hour))
+
+			injected := errors.New("injected failure")
+			r := withAPICall(cronRequest(t), func(ctx context.Context, service, method string, in, out protoiface.MessageV1) error {
+				if service == "datastore_v3" && method == tt.method {
+					return injected
+				}
+				return appengine.APICall(ctx, service, method, in, out)
+			})
+			code, rep := serve(t, purge.Handler(purge.Options{DSEntityName: kind, Logger: testLogger(t)}), r)
+			if code != http.StatusInternalServerError || *rep.Completed ||
+				!strings.Contains(rep.Error, tt.want) || !strings.Contains(rep.Error, injected.Error()) {
+				t.Errorf("answer = %d %+v, want 500, not completed, error with %q and %q", code, rep, tt.want, injected)
+			}
+			// A delete canceled in flight may have been done all the same.
+			if left := count(t, ctx, kind); left == 0 || left+rep.Deleted > total {
+				t.Errorf("%d entities left after %d reported deleted of %d", left, rep.Deleted, total)
+			}
+		})
+	}
+}
+
+func TestPurgeCronOnly(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name         string
+		header       string // value of X-Appengine-Cron, "" for none
+		allowNonCron bool
+		wantCode     int
+	}{
+		{"no header", "", false, http.StatusForbidden},
+		{"header false", "false", false, http.StatusForbidden},
+		{"cron", "true", false, http.StatusOK},
+		{"no header allowed", "", true, http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := gaesessiontest.Context(t)
+			kind := kindFor(t)
+			seed(t, ctx, kind, "expired", 2, time.Now().Add(-time.Hour))
+
+			r := gaesessiontest.NewRequest(t, http.MethodGet, "/purge", nil)
+			if tt.header != "" {
+				r.Header.Set("X-Appengine-Cron", tt.header)
+			}
+			h := purge.Handler(purge.Options{DSEntityName: kind, AllowNonCron: tt.allowNonCron, Logger: testLogger(t)})
+			code, rep := serve(t, h, r)
+			if code != tt.wantCode {
+				t.Errorf("status = %d, want %d (answer %+v)", code, tt.wantCode, rep)
+			}
+			wantLeft := 0
+			if tt.wantCode == http.StatusForbidden {
+				wantLeft = 2
+				if rep.Error == "" || rep.Completed != nil {
+					t.Errorf("403 answer = %+v, want only an error", rep)
+				}
+			}
+			if left := count(t, ctx, kind); left != wantLeft {
+				t.Errorf("%d entities left, want %d", left, wantLeft)
+			}
+		})
+	}
+}
+
+func TestHandlerNegativeDeadlinePanics(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Error("Handler with a negative Deadline did not panic")
+		}
+	}()
+	purge.Handler(purge.Options{Deadline: -time.Second})
+}
