@@ -26,7 +26,8 @@
 //
 // completed is true when no expired session was left: the query ran to its
 // end and every key it returned was deleted. deleted counts the entities whose
-// DeleteMulti call succeeded. A Datastore error gives status 500 and an
-// "error" field; a request that is not from cron gives status 403 and only an
-// "error" field.
+// DeleteMulti call succeeded. Stopping at the deadline or because the request
+// was canceled is no error: status 200 with completed false. A Datastore error
+// gives status 500 and an "error" field; a request that is not from cron gives
+// status 403 and only an "error" field.
 package purge
