@@ -1,0 +1,30 @@
+package gaesession
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// FuzzCookieDecode: any cookie value either decodes to a valid ID or is
+// rejected; it never panics, and a signed value round-trips.
+func FuzzCookieDecode(f *testing.F) {
+	for _, s := range []string{"", "AAAAAAAAAAAAAAAAAAAAAAAA", "a.b", strings.Repeat("=", 40), "AAAAAAAAAAAAAAAAAAAAAAAA." + strings.Repeat("A", 43), "\x00\xff"} {
+		f.Add(s)
+	}
+	plain := CookieOptions{}.withDefaults()
+	signed := CookieOptions{SigningKeys: [][]byte{bytes.Repeat([]byte{7}, 32)}}.withDefaults()
+	f.Fuzz(func(t *testing.T, v string) {
+		for _, o := range []*CookieOptions{&plain, &signed} {
+			id, ok := o.decode(v, maxKeyLen)
+			if ok && !validID(id, maxKeyLen) {
+				t.Fatalf("accepted invalid ID %q", id)
+			}
+			if validID(v, maxKeyLen) {
+				if got, ok := o.decode(o.encode(v), maxKeyLen); !ok || got != v {
+					t.Fatalf("round trip of %q gave %q, %v", v, got, ok)
+				}
+			}
+		}
+	})
+}
