@@ -74,7 +74,7 @@ func attrs(sess session.Session) string {
 
 // setup returns options isolated from other tests (own key prefix and
 // entity kind) and a client for app behind Middleware.
-func setup(t *testing.T, opts gaesession.Options) (gaesession.Options, *gaesessiontest.Client) {
+func setup(t testing.TB, opts gaesession.Options) (gaesession.Options, *gaesessiontest.Client) {
 	t.Helper()
 	name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())
 	if opts.Store.KeyPrefix == "" {
@@ -124,20 +124,20 @@ func (c *rpcs) take() []string {
 }
 
 // do sends a request for target through client, recording its RPCs in c.
-func (c *rpcs) do(t *testing.T, client *gaesessiontest.Client, target string) (*http.Response, string) {
+func (c *rpcs) do(t testing.TB, client *gaesessiontest.Client, target string) (*http.Response, string) {
 	t.Helper()
 	res := client.Do(c.wrap(gaesessiontest.NewRequest(t, http.MethodGet, target, nil)))
 	return res, gaesessiontest.Body(t, res)
 }
 
 // get sends a request for target and returns the body.
-func get(t *testing.T, client *gaesessiontest.Client, target string) string {
+func get(t testing.TB, client *gaesessiontest.Client, target string) string {
 	t.Helper()
 	return gaesessiontest.Body(t, client.Get(target))
 }
 
 // sessionID returns the session ID in the client's cookie jar.
-func sessionID(t *testing.T, client *gaesessiontest.Client) string {
+func sessionID(t testing.TB, client *gaesessiontest.Client) string {
 	t.Helper()
 	r := gaesessiontest.NewRequest(t, http.MethodGet, "/", nil)
 	for _, c := range client.Jar.Cookies(r.URL) {
@@ -178,7 +178,7 @@ type storedEntity struct {
 }
 
 // decoded decodes a stored value with gob into a session.
-func decoded(t *testing.T, b []byte) session.Session {
+func decoded(t testing.TB, b []byte) session.Session {
 	t.Helper()
 	s := session.NewSession()
 	if err := memcache.Gob.Unmarshal(b, s); err != nil {
