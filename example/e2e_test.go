@@ -1,0 +1,284 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+	"github.com/gaesession/gaesession/gaesessiontest"
+)
+
+// TestBrowser runs the example on the App Engine development server, started
+// with scripts/run-example, and drives it with headless Chromium: login, the
+// counter rising across reloads and in a second tab, the session cookie as
+// the browser holds it, and logout. It skips when chromium or dev_appserver.py
+// is missing, and fails instead when GAESESSION_REQUIRE_DEVSERVER is set.
+func TestBrowser(t *testing.T) {
+	browser := findChromium()
+	if browser == "" {
+		missing(t, "chromium not found: install it (e.g. apt-get install chromium)")
+	}
+	if _, err := gaesessiontest.DevAppserver(); err != nil {
+		missing(t, err.Error())
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	base := startExample(t, ctx)
+
+	// The browser lives as long as ctx: it is closed at the deadline at the
+	// latest. Nothing is downloaded: ExecPath names the installed chromium.
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(browser),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	defer cancelAlloc()
+	tab1, cancelTab1 := chromedp.NewContext(allocCtx)
+	defer cancelTab1()
+
+	// Logged out: the login form.
+	do(t, tab1, chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("username")))
+	if n := countElems(t, tab1); n != 0 {
+		t.Fatalf("counter shown before login")
+	}
+
+	// Log in: the redirect lands on the page with the counter at 1.
+	do(t, tab1, chromedp.SendKeys(chromedp.ID("username"), "alice"))
+	if _, err := chromedp.RunResponse(tab1, chromedp.Click(chromedp.ID("login"))); err != nil {
+		t.Fatalf("login: %v", err)
+	}
+	if got := text(t, tab1, "user"); got != "alice" {
+		t.Errorf("user after login = %q, want alice", got)
+	}
+	wantCount(t, tab1, 1)
+
+	// Each reload counts.
+	for want := 2; want <= 3; want++ {
+		do(t, tab1, chromedp.Reload())
+		wantCount(t, tab1, want)
+	}
+
+	checkCookie(t, tab1)
+
+	// A second tab of the same browser shares the cookie, so the session.
+	tab2, cancelTab2 := chromedp.NewContext(tab1)
+	defer cancelTab2()
+	do(t, tab2, chromedp.Navigate(base+"/"))
+	if got := text(t, tab2, "user"); got != "alice" {
+		t.Errorf("user in second tab = %q, want alice", got)
+	}
+	wantCount(t, tab2, 4)
+	do(t, tab1, chromedp.Reload())
+	wantCount(t, tab1, 5)
+
+	// Log out: back to the form, the cookie is gone, in both tabs.
+	if _, err := chromedp.RunResponse(tab1, chromedp.Click(chromedp.ID("logout"))); err != nil {
+		t.Fatalf("logout: %v", err)
+	}
+	do(t, tab1, chromedp.WaitVisible(chromedp.ID("username")))
+	if n := countElems(t, tab1); n != 0 {
+		t.Errorf("counter shown after logout")
+	}
+	if c := sessionCookie(t, tab1); c != nil {
+		t.Errorf("session cookie still set after logout: %+v", c)
+	}
+	do(t, tab2, chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("username")))
+	if n := countElems(t, tab2); n != 0 {
+		t.Errorf("counter shown in second tab after logout")
+	}
+}
+
+// missing skips the test, or fails it when the environment requires the
+// dev server and the browser.
+func missing(t *testing.T, why string) {
+	t.Helper()
+	if os.Getenv(gaesessiontest.RequireEnv) != "" {
+		t.Fatalf("%s (%s is set)", why, gaesessiontest.RequireEnv)
+	}
+	t.Skip(why)
+}
+
+// findChromium returns the path of chromium, or "" when it is not installed.
+func findChromium() string {
+	if p, err := exec.LookPath("chromium"); err == nil {
+		return p
+	}
+	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
+		return "/usr/bin/chromium"
+	}
+	return ""
+}
+
+// startExample starts scripts/run-example on free ports with a fresh storage
+// folder, waits until the app answers, and returns its base URL. The server's
+// process group is killed when the test ends; its output is logged if the
+// test failed.
+func startExample(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	port, adminPort := freePort(t), freePort(t)
+	logPath := filepath.Join(t.TempDir(), "devserver.log")
+	out, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close() // the server has its own copy
+	cmd := exec.Command(filepath.Join("..", "scripts", "run-example"),
+		"--storage_path="+t.TempDir(),
+		// Other edits in the module must not restart the app mid-test.
+		"--automatic_restart=false",
+	)
+	cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(port), "ADMIN_PORT="+strconv.Itoa(adminPort))
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting scripts/run-example: %v", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		stopGroup(t, cmd.Process.Pid, exited)
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			t.Logf("dev server output:\n%s", b)
+		}
+	})
+
+	base := "http://localhost:" + strconv.Itoa(port)
+	waitCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	for {
+		req, _ := http.NewRequestWithContext(waitCtx, http.MethodGet, base+"/", nil)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return base
+			}
+		}
+		select {
+		case err := <-exited:
+			exited <- err // for stopGroup
+			t.Fatalf("scripts/run-example exited before the app answered: %v", err)
+		case <-waitCtx.Done():
+			t.Fatalf("the app did not answer on %s: %v", base, waitCtx.Err())
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+}
+
+// stopGroup ends the dev server's process group (dev_appserver.py, its
+// Python children and the Go app): SIGTERM for a clean shutdown, SIGKILL
+// for whatever is left after a few seconds.
+func stopGroup(t *testing.T, pgid int, exited <-chan error) {
+	t.Helper()
+	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		t.Log("dev server ignored SIGTERM; killing it")
+	}
+	if err := syscall.Kill(-pgid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+		t.Errorf("killing the dev server's process group: %v", err)
+	}
+}
+
+// freePort returns a TCP port that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "localhost:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// do runs browser actions, failing the test on error.
+func do(t *testing.T, ctx context.Context, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+}
+
+// text returns the text of the element with the given id.
+func text(t *testing.T, ctx context.Context, id string) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.ID(id)))
+	if err != nil {
+		t.Fatalf("reading #%s: %v", id, err)
+	}
+	return strings.TrimSpace(s)
+}
+
+// wantCount checks the visit counter on the page.
+func wantCount(t *testing.T, ctx context.Context, want int) {
+	t.Helper()
+	if got := text(t, ctx, "count"); got != strconv.Itoa(want) {
+		t.Errorf("count = %s, want %d", got, want)
+	}
+}
+
+// countElems returns how many counter elements the page has (0 or 1).
+func countElems(t *testing.T, ctx context.Context) int {
+	t.Helper()
+	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#count").length`))
+	if err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	return n
+}
+
+// checkCookie checks the session cookie's attributes as the browser holds
+// them.
+func checkCookie(t *testing.T, ctx context.Context) {
+	t.Helper()
+	c := sessionCookie(t, ctx)
+	if c == nil {
+		t.Fatal("no sessid cookie in the browser after login")
+	}
+	if c.Value == "" || !c.HTTPOnly || c.SameSite != network.CookieSameSiteLax || c.Path != "/" {
+		t.Errorf("sessid cookie: value %q, HttpOnly %v, SameSite %q, Path %q; want a value, HttpOnly, Lax, /",
+			c.Value, c.HTTPOnly, c.SameSite, c.Path)
+	}
+	// On the dev server the example allows the cookie over http://.
+	if c.Secure {
+		t.Error("sessid cookie is Secure on the dev server")
+	}
+}
+
+// sessionCookie returns the browser's sessid cookie for the current page, or
+// nil.
+func sessionCookie(t *testing.T, ctx context.Context) *network.Cookie {
+	t.Helper()
+	res, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{})
+	if err != nil {
+		t.Fatalf("getting cookies: %v", err)
+	}
+	for _, c := range res.Cookies {
+		if c.Name == "sessid" {
+			return c
+		}
+	}
+	return nil
+}
