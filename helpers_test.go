@@ -15,11 +15,11 @@ import (
 	"github.com/gaesession/gaesession"
 	"github.com/gaesession/gaesession/gaesessiontest"
 	"github.com/gaesession/gaesession/store"
-	"github.com/golang/protobuf/proto"
 	"github.com/icza/session"
 	"google.golang.org/appengine/v2"
 	"google.golang.org/appengine/v2/datastore"
 	"google.golang.org/appengine/v2/memcache"
+	"google.golang.org/protobuf/runtime/protoiface"
 )
 
 func TestMain(m *testing.M) {
@@ -99,7 +99,7 @@ func (c *rpcs) wrap(r *http.Request) *http.Request {
 }
 
 func (c *rpcs) context(ctx context.Context) context.Context {
-	return appengine.WithAPICallFunc(ctx, func(ctx context.Context, service, method string, in, out proto.Message) error {
+	return appengine.WithAPICallFunc(ctx, func(ctx context.Context, service, method string, in, out protoiface.MessageV1) error {
 		c.mu.Lock()
 		c.calls = append(c.calls, service+"."+method)
 		fail := c.fail

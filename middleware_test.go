@@ -236,3 +236,26 @@ func TestErrorsCarryNoSessionID(t *testing.T) {
 		t.Errorf("error %q", err)
 	}
 }
+
+// TestCorruptMemcacheValueFallsBack: a Memcache value that does not decode
+// (or belongs to another session) is reported and the session comes from
+// Datastore.
+func TestCorruptMemcacheValueFallsBack(t *testing.T) {
+	var errs []error
+	opts, c := setup(t, gaesession.Options{ErrorFunc: func(w http.ResponseWriter, r *http.Request, err error) { errs = append(errs, err) }})
+	get(t, c, "/?op=new&a=1")
+	id := sessionID(t, c)
+	other, _ := memcache.Gob.Marshal(session.NewSession())
+	for name, v := range map[string][]byte{"garbage": []byte("\x07not gob"), "another session": other} {
+		errs = nil
+		if err := memcache.Set(gaesessiontest.Context(t), &memcache.Item{Key: opts.Store.KeyPrefix + id, Value: v}); err != nil {
+			t.Fatal(err)
+		}
+		if got := get(t, c, "/"); got != "a=1" {
+			t.Errorf("%s: read %q", name, got)
+		}
+		if len(errs) != 1 || !errors.Is(errs[0], store.ErrCorrupt) {
+			t.Errorf("%s: reported %v, want ErrCorrupt", name, errs)
+		}
+	}
+}
