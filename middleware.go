@@ -1,6 +1,3 @@
-// Package gaesession is net/http middleware that gives App Engine apps
-// (second-generation Go runtimes with bundled services) HTTP sessions kept
-// in Memcache with a Datastore backup, built on github.com/icza/session.
 package gaesession
 
 import (

@@ -1,0 +1,68 @@
+// Package gaesession is net/http middleware that gives App Engine apps
+// (second-generation Go runtimes with bundled services) HTTP sessions kept
+// in Memcache with a Datastore backup, built on github.com/icza/session.
+//
+// Middleware is a plain func(http.Handler) http.Handler, so it goes into an
+// alice chain or around any handler:
+//
+//	chain := alice.New(gaesession.Middleware(gaesession.Options{}))
+//	http.Handle("/", chain.Then(app))
+//	appengine.Main()
+//
+// A handler finds the request's Manager with From and uses it as an
+// icza/session Manager:
+//
+//	m := gaesession.From(r.Context())
+//	sess := m.Get(r)
+//	if sess == nil {
+//		sess = session.NewSession()
+//		m.Add(sess, w)
+//	}
+//	sess.SetAttr("Count", 1) // saved when the handler returns
+//
+// # What is written back, and when
+//
+// Manager.Get checks the cookie (its form and, with
+// CookieOptions.SigningKeys, its signature) before any App Engine call: a
+// request without a valid session cookie makes no RPC. A valid one costs a
+// Memcache Get; when Memcache has lost the session, also a Datastore Get and
+// a Memcache Add that puts it back.
+//
+// When the handler returns, the Manager writes back only the sessions the
+// request added with Add or changed with SetAttr: to Memcache with
+// compare-and-swap and, at the same time, to the Datastore backup (or in
+// the background, with store.Options.AsyncDatastoreSave). A
+// request that only reads its session therefore costs one Memcache Get,
+// except when the stored access time is older than
+// store.Options.TouchInterval; then the session is written back to extend
+// its life. Changing a map or slice held in an attribute in place, without
+// calling SetAttr, is not detected: such a change is not saved. Call SetAttr
+// with the changed value.
+//
+// Concurrent requests on one session are merged: when compare-and-swap finds
+// a newer version, the request applies only the attributes it set to that
+// version. Requests that set different attributes all keep their changes;
+// for the same attribute the last writer wins.
+//
+// If the handler panics, the request's changes are dropped (removals, which
+// happen at once, stay done) and the panic goes on up.
+//
+// # Login and logout
+//
+// Call Manager.Renew at login: the session gets a new ID and keeps its
+// attributes, and the old ID is deleted, so an ID planted in the browser
+// before login is worthless afterwards. Manager.Remove, at logout, deletes
+// the session from both tiers at once and leaves a tombstone in Memcache,
+// so that a request that loaded the session earlier cannot write it back.
+//
+// # Errors and logs
+//
+// Store failures reach Options.ErrorFunc as a *store.Error, which names the
+// session by store.ShortID only: the session ID is a credential. By default
+// they are logged with Options.Logger, which on App Engine writes JSON lines
+// that Cloud Logging groups under their request.
+//
+// Package purge deletes expired sessions from the Datastore (run it from
+// cron); package gaesessiontest runs an app's handlers through Middleware
+// against the App Engine development server in tests.
+package gaesession
