@@ -239,7 +239,7 @@ func TestErrorsCarryNoSessionID(t *testing.T) {
 
 // TestCorruptMemcacheValueFallsBack: a Memcache value that does not decode
 // (or belongs to another session) is reported and the session comes from
-// Datastore.
+// Datastore, which then replaces the bad value in Memcache.
 func TestCorruptMemcacheValueFallsBack(t *testing.T) {
 	var errs []error
 	opts, c := setup(t, gaesession.Options{ErrorFunc: func(w http.ResponseWriter, r *http.Request, err error) { errs = append(errs, err) }})
@@ -256,6 +256,9 @@ func TestCorruptMemcacheValueFallsBack(t *testing.T) {
 		}
 		if len(errs) != 1 || !errors.Is(errs[0], store.ErrCorrupt) {
 			t.Errorf("%s: reported %v, want ErrCorrupt", name, errs)
+		}
+		if item, _ := tiers(t, opts, id); item == nil || attrs(decoded(t, item.Value)) != "a=1" {
+			t.Errorf("%s: Memcache still holds the bad value", name)
 		}
 	}
 }

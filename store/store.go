@@ -66,6 +66,7 @@ func (s *Store) Get(id string) session.Session {
 func (s *Store) load(id string) *entry {
 	key := s.o.KeyPrefix + id
 	item, err := s.mcGet(key)
+	var corrupt *memcache.Item // an unreadable Memcache value to replace
 	switch {
 	case err == nil && item.Flags == tombstone:
 		return nil
@@ -75,6 +76,7 @@ func (s *Store) load(id string) *entry {
 			return s.live(sess, item)
 		}
 		s.report("get", "memcache", id, err)
+		corrupt = item
 	case !errors.Is(err, memcache.ErrCacheMiss):
 		s.report("get", "memcache", id, err)
 	}
@@ -103,10 +105,15 @@ func (s *Store) load(id string) *entry {
 	}
 	e := s.live(sess, nil)
 	if e != nil {
-		// Put it back for the next request. Add, not Set: a concurrent
-		// writer or a logout wins.
+		// Put it back for the next request. Add (or compare-and-swap over
+		// a corrupt value), not Set: a concurrent writer or a logout wins.
 		it := &memcache.Item{Key: key, Value: ent.Value, Expiration: time.Until(ent.Expires)}
-		if err := memcache.Add(s.ctx, it); err != nil && !errors.Is(err, memcache.ErrNotStored) {
+		put := memcache.Add
+		if corrupt != nil {
+			corrupt.Value, corrupt.Flags, corrupt.Expiration = it.Value, 0, it.Expiration
+			it, put = corrupt, memcache.CompareAndSwap
+		}
+		if err := put(s.ctx, it); err != nil && !errors.Is(err, memcache.ErrNotStored) && !errors.Is(err, memcache.ErrCASConflict) {
 			s.report("get", "memcache", id, err)
 		}
 	}
