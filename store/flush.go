@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -40,6 +41,7 @@ func (s *Store) flush(id string, e *entry) {
 	if !e.whole && !e.touch && changes == nil {
 		return
 	}
+	defer s.debug("save", s.tiers(), id, time.Now(), slog.Bool("async", s.o.AsyncDatastoreSave))
 	value, err := s.encode(e.sess)
 	if err != nil {
 		s.report("save", "", id, err)

@@ -54,9 +54,14 @@ type Options struct {
 
 	// ErrorFunc receives every store failure, as an *Error.
 	// Default: the failure is logged with Logger at level Error.
+	// gaesession.Middleware replaces it with one that calls its own
+	// Options.ErrorFunc.
 	ErrorFunc func(err error)
 
-	// Logger receives the store's logs. Default: slog.Default().
+	// Logger receives the store's logs: failures, and one Debug line per
+	// load, save and removal with its tiers and duration.
+	// Default: slog.Default(); under gaesession.Middleware, the
+	// middleware's logger with the request's trace.
 	Logger *slog.Logger
 }
 

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -53,7 +54,9 @@ func (s *Store) Get(id string) session.Session {
 		}
 		return e.sess
 	}
-	e := s.load(id)
+	start := time.Now()
+	e, tiers := s.load(id)
+	s.debug("get", tiers, id, start, slog.Bool("found", e != nil))
 	s.entries[id] = e
 	if e == nil {
 		return nil
@@ -62,18 +65,18 @@ func (s *Store) Get(id string) session.Session {
 }
 
 // load reads a session from Memcache, else from Datastore. It returns nil
-// when there is none.
-func (s *Store) load(id string) *entry {
+// when there is none, and the tiers it asked.
+func (s *Store) load(id string) (*entry, string) {
 	key := s.o.KeyPrefix + id
 	item, err := s.mcGet(key)
 	var corrupt *memcache.Item // an unreadable Memcache value to replace
 	switch {
 	case err == nil && item.Flags == tombstone:
-		return nil
+		return nil, tierMemcache
 	case err == nil:
 		sess, err := s.decode(item.Value, id)
 		if err == nil {
-			return s.live(sess, item)
+			return s.live(sess, item), tierMemcache
 		}
 		s.report("get", "memcache", id, err)
 		corrupt = item
@@ -81,27 +84,27 @@ func (s *Store) load(id string) *entry {
 		s.report("get", "memcache", id, err)
 	}
 	if s.o.OnlyMemcache {
-		return nil
+		return nil, tierMemcache
 	}
 	var ent entity
 	err = s.retry(s.ctx, func() error { return datastore.Get(s.ctx, s.dsKey(id), &ent) })
 	if errors.Is(err, datastore.ErrNoSuchEntity) {
-		return nil
+		return nil, tierBoth
 	}
 	if err != nil {
 		s.report("get", "datastore", id, err)
-		return nil
+		return nil, tierBoth
 	}
 	if !time.Now().Before(ent.Expires) {
 		if err := s.retry(s.ctx, func() error { return datastore.Delete(s.ctx, s.dsKey(id)) }); err != nil {
 			s.report("delete-expired", "datastore", id, err)
 		}
-		return nil
+		return nil, tierBoth
 	}
 	sess, err := s.decode(ent.Value, id)
 	if err != nil {
 		s.report("get", "datastore", id, err)
-		return nil
+		return nil, tierBoth
 	}
 	e := s.live(sess, nil)
 	if e != nil {
@@ -117,7 +120,7 @@ func (s *Store) load(id string) *entry {
 			s.report("get", "memcache", id, err)
 		}
 	}
-	return e
+	return e, tierBoth
 }
 
 // live wraps a stored session for the request, or returns nil when it has
@@ -151,6 +154,7 @@ func (s *Store) Remove(sess session.Session) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	id := sess.ID()
+	defer s.debug("remove", s.tiers(), id, time.Now(), slog.Attr{})
 	s.entries[id] = &entry{sess: sess, removed: true}
 	it := &memcache.Item{Key: s.o.KeyPrefix + id, Value: []byte{}, Flags: tombstone, Expiration: sess.Timeout()}
 	if err := s.retry(s.ctx, func() error { return memcache.Set(s.ctx, it) }); err != nil {
@@ -193,6 +197,30 @@ func (s *Store) Discard() {
 // dsKey is the Datastore key of a session.
 func (s *Store) dsKey(id string) *datastore.Key {
 	return datastore.NewKey(s.ctx, s.o.DSEntityName, id, 0, nil)
+}
+
+// Tier names in errors and logs.
+const (
+	tierMemcache = "memcache"
+	tierBoth     = "memcache,datastore"
+)
+
+// tiers names the tiers a write goes to.
+func (s *Store) tiers() string {
+	if s.o.OnlyMemcache {
+		return tierMemcache
+	}
+	return tierBoth
+}
+
+// debug logs one operation on a session at level Debug, with the tiers it
+// used, how long it took and one more fact about it (or none: slog.Attr{}).
+func (s *Store) debug(op, tiers, id string, start time.Time, fact slog.Attr) {
+	if !s.o.Logger.Enabled(s.ctx, slog.LevelDebug) {
+		return
+	}
+	s.o.Logger.LogAttrs(s.ctx, slog.LevelDebug, "gaesession: "+op, slog.String("op", op), slog.String("tier", tiers),
+		slog.String("session", ShortID(id)), slog.Duration("duration", time.Since(start)), fact)
 }
 
 // report sends a failure to ErrorFunc.

@@ -1,0 +1,73 @@
+package gaesession_test
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/gaesession/gaesession"
+	"github.com/gaesession/gaesession/gaesessiontest"
+	"github.com/gaesession/gaesession/store"
+)
+
+// TestDebugLogs: each load, save and removal is logged at level Debug with
+// its operation, tiers, duration and the session's short ID, never the ID.
+func TestDebugLogs(t *testing.T) {
+	var logged logBuffer
+	_, c := setup(t, gaesession.Options{Logger: slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	get(t, c, "/?op=new&a=1")
+	id := sessionID(t, c)
+	get(t, c, "/")
+	get(t, c, "/?op=remove")
+	short := "session=" + store.ShortID(id)
+	for op, tier := range map[string]string{"save": "memcache,datastore", "get": "memcache", "remove": "memcache,datastore"} {
+		found := false
+		for line := range strings.Lines(logged.String()) {
+			if strings.Contains(line, "op="+op+" ") {
+				found = strings.Contains(line, short) && strings.Contains(line, "tier="+tier+" ") &&
+					strings.Contains(line, "duration=") && strings.Contains(line, "level=DEBUG")
+				break
+			}
+		}
+		if !found {
+			t.Errorf("no complete Debug line for %s in:\n%s", op, logged.String())
+		}
+	}
+	if logged.contains(id) {
+		t.Errorf("the session ID was logged")
+	}
+}
+
+// TestCloudLogging: on App Engine, the logger writes JSON lines with
+// Cloud Logging's fields and the request's trace.
+func TestCloudLogging(t *testing.T) {
+	t.Setenv("GAE_ENV", "standard")
+	t.Setenv("GOOGLE_CLOUD_PROJECT", "proj")
+	var logged logBuffer
+	opts, _ := setup(t, gaesession.Options{Logger: gaesession.CloudLogger(&logged)})
+	c := gaesessiontest.NewClient(t, gaesession.Middleware(opts)(app))
+	rec := rpcs{fail: failService("datastore_v3")}
+	r := rec.wrap(gaesessiontest.NewRequest(t, http.MethodGet, "/?op=new&a=1", nil))
+	r.Header.Set("X-Cloud-Trace-Context", "0af7651916cd43dd8448eb211c80319c/1;o=1")
+	gaesessiontest.Body(t, c.Do(r))
+	lines := strings.Split(strings.TrimSpace(logged.String()), "\n")
+	var line map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &line); err != nil {
+		t.Fatalf("not a JSON line: %q: %v", lines[0], err)
+	}
+	want := map[string]string{
+		"severity":                     "ERROR",
+		"message":                      "gaesession: store failure",
+		"logging.googleapis.com/trace": "projects/proj/traces/0af7651916cd43dd8448eb211c80319c",
+	}
+	for k, v := range want {
+		if line[k] != v {
+			t.Errorf("%s = %v, want %q (line %s)", k, line[k], v, lines[0])
+		}
+	}
+	if logged.contains(sessionID(t, c)) {
+		t.Errorf("the session ID was logged")
+	}
+}
