@@ -75,9 +75,6 @@ func (c *config) serve(next http.Handler, w http.ResponseWriter, r *http.Request
 	}
 	so := c.Store
 	so.Logger, so.ErrorFunc = log, onErr
-	if c.Store.Logger != nil {
-		so.Logger = c.Store.Logger
-	}
 	ww := &responseWriter{ResponseWriter: w}
 	m := &Manager{cfg: c, store: store.New(appengine.NewContext(r), so), w: ww, onErr: onErr}
 	finished := false

@@ -60,8 +60,8 @@ type Options struct {
 
 	// Logger receives the store's logs: failures, and one Debug line per
 	// load, save and removal with its tiers and duration.
-	// Default: slog.Default(); under gaesession.Middleware, the
-	// middleware's logger with the request's trace.
+	// Default: slog.Default(). gaesession.Middleware replaces it with its
+	// own logger, with the request's trace.
 	Logger *slog.Logger
 }
 
