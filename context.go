@@ -10,12 +10,13 @@ import (
 	"github.com/icza/session"
 )
 
-// ErrCookieNotSet: Add, Remove or Renew was called after the handler had
-// started the response, so the Set-Cookie header could not be sent.
+// ErrCookieNotSet is reported when Add, Remove or Renew is called after the
+// handler has started the response, so the Set-Cookie header cannot be sent.
 var ErrCookieNotSet = errors.New("response already started, session cookie not sent")
 
-// ErrInvalidID: a session given to Add has an ID that is not base64url, or
-// is too short or too long for a Memcache key with the KeyPrefix.
+// ErrInvalidID is reported when a session given to Add has an ID that is not
+// base64url, or is too short or too long for a Memcache key with the
+// KeyPrefix.
 var ErrInvalidID = errors.New("invalid session ID")
 
 type contextKey struct{ name string }
@@ -79,7 +80,9 @@ func (m *Manager) Remove(sess session.Session, w http.ResponseWriter) {
 // Renew gives sess a new ID, against session fixation: call it at login.
 // It returns the new session, which has sess's attributes and timeout and
 // counts as created now; the old ID is deleted from both tiers and the
-// cookie is replaced. Use the returned session from then on.
+// cookie is replaced. Use the returned session from then on. The copy is
+// made with encoding/gob, so attribute types must be registered with gob
+// even when the store uses another codec.
 func (m *Manager) Renew(sess session.Session, w http.ResponseWriter) (session.Session, error) {
 	fresh, err := store.Renew(sess)
 	if err != nil {

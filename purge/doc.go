@@ -4,13 +4,13 @@
 // session entities are not removed from the Datastore by themselves: mount
 // the Handler on a path that App Engine cron calls periodically.
 //
-//	http.Handle("/_ah/purge-sessions", purge.Handler(purge.Options{}))
+//	http.Handle("/tasks/purge-sessions", purge.Handler(purge.Options{}))
 //
 // and in cron.yaml:
 //
 //	cron:
 //	- description: purge expired gaesession sessions
-//	  url: /_ah/purge-sessions
+//	  url: /tasks/purge-sessions
 //	  schedule: every 30 minutes
 //
 // The handler runs one keys-only query for the entities whose "exp" property

@@ -1,10 +1,10 @@
 package purge_test
 
 import (
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"time"
-
-	"google.golang.org/appengine/v2"
 
 	"github.com/gaesession/gaesession/purge"
 )
@@ -13,12 +13,22 @@ import (
 //
 //	cron:
 //	- description: purge expired gaesession sessions
-//	  url: /_ah/purge-sessions
+//	  url: /tasks/purge-sessions
 //	  schedule: every 30 minutes
+//
+// On App Engine, register it on http.DefaultServeMux (behind the
+// middleware's chain if you like) and call appengine.Main(). A request that
+// did not come from cron is refused before any Datastore call, as here.
 func ExampleHandler() {
-	http.Handle("GET /_ah/purge-sessions", purge.Handler(purge.Options{
+	mux := http.NewServeMux()
+	mux.Handle("GET /tasks/purge-sessions", purge.Handler(purge.Options{
 		DSEntityName: "sess_",         // the kind the session store writes
 		Deadline:     5 * time.Minute, // stop early; the next run goes on
 	}))
-	appengine.Main() // serves http.DefaultServeMux with the App Engine APIs
+
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/tasks/purge-sessions", nil))
+	fmt.Println(rec.Code, rec.Body.String())
+	// Output:
+	// 403 {"error":"purge: forbidden: not an App Engine cron request (no X-Appengine-Cron: true header)"}
 }

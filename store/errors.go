@@ -9,21 +9,22 @@ import (
 
 // Errors that an *Error wraps, for errors.Is.
 var (
-	// ErrTooLarge: the encoded session exceeds MaxSize.
+	// ErrTooLarge means the encoded session exceeds MaxSize.
 	ErrTooLarge = errors.New("session too large")
-	// ErrEncode: the codec could not encode the session, typically because
-	// an attribute's type is not registered with encoding/gob.
+	// ErrEncode means the codec could not encode the session, typically
+	// because an attribute's type is not registered with encoding/gob.
 	ErrEncode = errors.New("session cannot be encoded")
-	// ErrCorrupt: a stored value could not be decoded as the session.
+	// ErrCorrupt means a stored value could not be decoded as the session.
 	ErrCorrupt = errors.New("stored session is corrupt")
-	// ErrConflict: compare-and-swap kept conflicting with other requests.
+	// ErrConflict means compare-and-swap kept conflicting with other
+	// requests.
 	ErrConflict = errors.New("too many concurrent writes")
 )
 
 // Error is a store failure: the operation, the tier, and a short,
 // non-secret form of the session ID.
 type Error struct {
-	Op      string // "get", "save", "remove" or "delete-expired"
+	Op      string // "get", "save", "remove", "delete-expired"; from the middleware "add", "renew", "set-cookie"
 	Tier    string // "memcache", "datastore" or "" when before any tier
 	Session string // ShortID of the session ID
 	Err     error
