@@ -1,6 +1,7 @@
 package gaesession_test
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"runtime"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/gaesession/gaesession"
+	"github.com/gaesession/gaesession/gaesessiontest"
 	"github.com/gaesession/gaesession/store"
 )
 
@@ -98,4 +100,32 @@ func storeGoroutines() string {
 		}
 	}
 	return strings.Join(out, "\n\n")
+}
+
+// TestCanceledRequestStillWrites: when the client goes away before the
+// handler returns (net/http cancels the request's context), the request's
+// changes and its logout still land.
+func TestCanceledRequestStillWrites(t *testing.T) {
+	opts, c := setup(t, gaesession.Options{})
+	var cancel context.CancelFunc
+	gone := c.With(gaesession.Middleware(opts)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		app.ServeHTTP(w, r)
+		cancel()
+	})))
+	do := func(target string) {
+		r := gaesessiontest.NewRequest(t, http.MethodGet, target, nil)
+		ctx, cc := context.WithCancel(r.Context())
+		cancel = cc
+		gaesessiontest.Body(t, gone.Do(r.WithContext(ctx)))
+	}
+	do("/?op=new&a=1")
+	do("/?op=set&b=2")
+	if got := get(t, c, "/"); got != "a=1,b=2" {
+		t.Errorf("after canceled writes: %q, want a=1,b=2", got)
+	}
+	id := sessionID(t, c)
+	do("/?op=remove")
+	if item, ent := tiers(t, opts, id); item == nil || len(item.Value) != 0 || ent != nil {
+		t.Errorf("after a canceled logout: Memcache %v, Datastore entity %v; want a tombstone and no entity", item, ent)
+	}
 }

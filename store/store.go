@@ -147,30 +147,34 @@ func (s *Store) Add(sess session.Session) {
 	s.entries[sess.ID()] = &entry{sess: sess, whole: true}
 }
 
-// Remove deletes sess from both tiers at once. In Memcache a tombstone takes
-// its place for the session's timeout, so that a request that loaded it
-// earlier cannot bring it back.
+// Remove deletes sess from both tiers at once, even when the request has
+// been canceled (its client went away). In Memcache a tombstone takes its
+// place for the session's timeout, so that a request that loaded it earlier
+// cannot bring it back.
 func (s *Store) Remove(sess session.Session) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	id := sess.ID()
 	defer s.debug("remove", s.tiers(), id, time.Now(), slog.Attr{})
 	s.entries[id] = &entry{sess: sess, removed: true}
+	ctx := context.WithoutCancel(s.ctx)
 	it := &memcache.Item{Key: s.o.KeyPrefix + id, Value: []byte{}, Flags: tombstone, Expiration: sess.Timeout()}
-	if err := s.retry(s.ctx, func() error { return memcache.Set(s.ctx, it) }); err != nil {
+	if err := s.retry(ctx, func() error { return memcache.Set(ctx, it) }); err != nil {
 		s.report("remove", "memcache", id, err)
 	}
 	if s.o.OnlyMemcache {
 		return
 	}
-	if err := s.retry(s.ctx, func() error { return datastore.Delete(s.ctx, s.dsKey(id)) }); err != nil &&
+	if err := s.retry(ctx, func() error { return datastore.Delete(ctx, s.dsKey(id)) }); err != nil &&
 		!errors.Is(err, datastore.ErrNoSuchEntity) {
 		s.report("remove", "datastore", id, err)
 	}
 }
 
 // Close writes back every session the request added or changed, and those
-// due for a touch. Later calls do nothing.
+// due for a touch, even when the request has been canceled (its client went
+// away): each call is still bounded by App Engine's RPC deadline and
+// Retries. Later calls do nothing.
 func (s *Store) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -178,6 +182,7 @@ func (s *Store) Close() {
 		return
 	}
 	s.closed = true
+	s.ctx = context.WithoutCancel(s.ctx)
 	for id, e := range s.entries {
 		if e != nil && !e.removed {
 			s.flush(id, e)
