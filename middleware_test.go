@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -88,18 +89,24 @@ func TestMemcacheFlushFallsBackToDatastore(t *testing.T) {
 	opts, c := setup(t, gaesession.Options{})
 	get(t, c, "/?op=new&a=1")
 	id := sessionID(t, c)
-	if err := memcache.Delete(gaesessiontest.Context(t), opts.Store.KeyPrefix+id); err != nil {
+	if err := memcache.Flush(gaesessiontest.Context(t)); err != nil {
 		t.Fatal(err)
 	}
-	if got := get(t, c, "/"); got != "a=1" {
+	var rec rpcs
+	if _, got := rec.do(t, c, "/"); got != "a=1" {
 		t.Fatalf("after Memcache lost it: %q", got)
+	}
+	if got, want := rec.take(), []string{"datastore_v3.Get", "memcache.Get", "memcache.Set"}; !slices.Equal(got, want) {
+		t.Errorf("fallback read: RPCs %v, want %v (the put-back is an Add)", got, want)
 	}
 	if item, _ := tiers(t, opts, id); item == nil {
 		t.Fatal("session not put back into Memcache")
 	}
-	var rec rpcs
 	if _, got := rec.do(t, c, "/?op=set&b=2"); got != "a=1,b=2" {
 		t.Fatalf("set after fallback: %q", got)
+	}
+	if got, want := rec.take(), []string{"datastore_v3.Put", "memcache.Get", "memcache.Set"}; !slices.Equal(got, want) {
+		t.Errorf("write after fallback: RPCs %v, want %v", got, want)
 	}
 	if _, ent := tiers(t, opts, id); ent == nil || attrs(decoded(t, ent.Value)) != "a=1,b=2" {
 		t.Error("change after fallback not in Datastore")

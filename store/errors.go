@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 )
 
 // Errors that an *Error wraps, for errors.Is.
@@ -37,6 +38,12 @@ func (e *Error) Error() string {
 		tier = " " + e.Tier
 	}
 	return fmt.Sprintf("gaesession: %s%s session %s: %v", e.Op, tier, e.Session, e.Err)
+}
+
+// LogValue logs the error's parts as separate fields.
+func (e *Error) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("op", e.Op), slog.String("tier", e.Tier),
+		slog.String("session", e.Session), slog.String("error", e.Err.Error()))
 }
 
 // Unwrap returns the underlying error.

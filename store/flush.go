@@ -21,13 +21,44 @@ const maxSwaps = 32
 // errRemoved: the session was removed while the request held it.
 var errRemoved = errors.New("session was removed")
 
-// pending counts background Datastore writes; see Wait.
-var pending sync.WaitGroup
+// pending counts background Datastore writes; see Wait. Unlike a
+// sync.WaitGroup it may be waited on while new writes start.
+var pending struct {
+	sync.Mutex
+	n    int
+	idle chan struct{} // closed when n drops to 0
+}
 
 // Wait blocks until every background Datastore write started with
-// AsyncDatastoreSave has finished. Call it in tests and at graceful
-// shutdown.
-func Wait() { pending.Wait() }
+// AsyncDatastoreSave before the call has finished (and those started since,
+// if they overlap). Call it in tests and at graceful shutdown, after the
+// server has stopped taking requests.
+func Wait() {
+	pending.Lock()
+	n, idle := pending.n, pending.idle
+	pending.Unlock()
+	if n > 0 {
+		<-idle
+	}
+}
+
+// started and finished count a background write in and out.
+func started() {
+	pending.Lock()
+	defer pending.Unlock()
+	if pending.n == 0 {
+		pending.idle = make(chan struct{})
+	}
+	pending.n++
+}
+
+func finished() {
+	pending.Lock()
+	defer pending.Unlock()
+	if pending.n--; pending.n == 0 {
+		close(pending.idle)
+	}
+}
 
 // flush writes one session back if the request changed it, added it, or it
 // is due for a touch. Memcache is written with compare-and-swap, merging
@@ -81,24 +112,26 @@ func (s *Store) flush(id string, e *entry) {
 		return
 	}
 	if !s.o.AsyncDatastoreSave {
-		s.backup(s.ctx, id, final, finalExp, merged)
+		s.backup(s.ctx, id, final, finalExp, merged, s.report)
 		return
 	}
+	// The request is over before this ends: failures are logged, not
+	// sent to ErrorFunc.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), s.o.AsyncTimeout)
-	pending.Add(1)
+	started()
 	go func() {
-		defer pending.Done()
+		defer finished()
 		defer cancel()
-		s.backup(ctx, id, final, finalExp, merged)
+		s.backup(ctx, id, final, finalExp, merged, s.logFailure)
 	}()
 }
 
 // backup writes a session's value to Datastore. After a merge (other
 // requests wrote the session concurrently, so their backups may land in any
 // order) it then makes sure Datastore holds the newest value in Memcache.
-func (s *Store) backup(ctx context.Context, id string, value []byte, exp time.Time, merged bool) {
+func (s *Store) backup(ctx context.Context, id string, value []byte, exp time.Time, merged bool, report func(op, tier, id string, err error)) {
 	if err := s.put(ctx, id, value, exp); err != nil {
-		s.report("save", "datastore", id, err)
+		report("save", "datastore", id, err)
 		return
 	}
 	if !merged {
@@ -113,7 +146,7 @@ func (s *Store) backup(ctx context.Context, id string, value []byte, exp time.Ti
 		return
 	}
 	if err := s.put(ctx, id, item.Value, s.expiry(latest)); err != nil {
-		s.report("save", "datastore", id, err)
+		report("save", "datastore", id, err)
 	}
 }
 

@@ -28,7 +28,8 @@ type Options struct {
 	OnlyMemcache bool
 
 	// AsyncDatastoreSave writes the Datastore backup in the background,
-	// after the request has returned; Wait waits for those writes.
+	// after the request has returned; Wait waits for those writes. Their
+	// failures are logged with Logger, not sent to ErrorFunc.
 	// Default: false (the request waits for the backup).
 	AsyncDatastoreSave bool
 

@@ -232,3 +232,8 @@ func (s *Store) debug(op, tiers, id string, start time.Time, fact slog.Attr) {
 func (s *Store) report(op, tier, id string, err error) {
 	s.o.ErrorFunc(&Error{Op: op, Tier: tier, Session: ShortID(id), Err: err})
 }
+
+// logFailure logs a failure of a background write at level Error.
+func (s *Store) logFailure(op, tier, id string, err error) {
+	s.o.Logger.Error("gaesession: background write failed", "err", &Error{Op: op, Tier: tier, Session: ShortID(id), Err: err})
+}
