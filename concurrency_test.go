@@ -1,6 +1,7 @@
 package gaesession_test
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/gaesession/gaesession"
 	"github.com/gaesession/gaesession/gaesessiontest"
+	"github.com/gaesession/gaesession/store"
 )
 
 // TestConcurrentWritesAreMerged: 20 requests on one session, each setting
@@ -104,5 +106,47 @@ func TestManyRequestsOneSession(t *testing.T) {
 	wg.Wait()
 	if got := get(t, c, "/"); !strings.Contains(got, "g7=7") || !strings.Contains(got, "w27=1") {
 		t.Errorf("session after the storm: %s", got)
+	}
+}
+
+// TestMergeThatDoesNotFitKeepsNewer: when a request's change no longer fits
+// on top of a newer version (together they exceed store.MaxSize), the newer
+// version stays in both tiers and ErrorFunc hears ErrTooLarge.
+func TestMergeThatDoesNotFitKeepsNewer(t *testing.T) {
+	var log errLog
+	opts, c := setup(t, gaesession.Options{ErrorFunc: log.record()})
+	get(t, c, "/?op=new&a=1")
+	id := sessionID(t, c)
+	loaded, release := make(chan struct{}), make(chan struct{})
+	setBig := func(name string) *gaesessiontest.Client {
+		return c.With(gaesession.Middleware(opts)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			sess := gaesession.From(r.Context()).Get(r)
+			if name == "A" {
+				close(loaded)
+				<-release
+			}
+			sess.SetAttr("big"+name, strings.Repeat(name, store.MaxSize*6/10))
+		})))
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		gaesessiontest.Body(t, setBig("A").Get("/"))
+	}()
+	<-loaded
+	gaesessiontest.Body(t, setBig("B").Get("/"))
+	close(release)
+	<-done
+	if errs := log.all(); len(errs) != 1 || !errors.Is(errs[0], store.ErrTooLarge) {
+		t.Errorf("reported %v, want one ErrTooLarge", errs)
+	}
+	item, ent := tiers(t, opts, id)
+	if item == nil || ent == nil {
+		t.Fatal("session missing from a tier")
+	}
+	for tier, v := range map[string][]byte{"memcache": item.Value, "datastore": ent.Value} {
+		if s := decoded(t, v); s.Attr("bigB") == nil || s.Attr("bigA") != nil {
+			t.Errorf("%s does not hold the newer version (bigB set, bigA not)", tier)
+		}
 	}
 }

@@ -90,8 +90,14 @@ func (s *Store) flush(id string, e *entry) {
 	case errors.Is(err, errRemoved):
 		backup = false // logout wins
 	case err != nil:
-		s.report("save", "memcache", id, err)
-		final, finalExp = value, exp
+		tier := "memcache"
+		if errors.Is(err, ErrEncode) || errors.Is(err, ErrTooLarge) {
+			tier = "" // the merge, before any tier
+		}
+		s.report("save", tier, id, err)
+		if final == nil {
+			final, finalExp = value, exp
+		}
 	}
 	if first != nil {
 		if err := <-first; err != nil {
@@ -163,7 +169,9 @@ func (s *Store) put(ctx context.Context, id string, value []byte, exp time.Time)
 // reads the newer version and applies this request's changes to it (or,
 // for a session written whole, overwrites it) and tries again. It returns
 // the value stored, its expiry, and whether that differs from value; or
-// errRemoved when it finds the session removed.
+// errRemoved when it finds the session removed. When this request's changes
+// cannot be encoded on top of a newer version, it leaves that version and
+// returns it with the encoding error.
 func (s *Store) swap(id string, e *entry, value []byte, exp time.Time, changes map[string]any) ([]byte, time.Time, bool, error) {
 	key := s.o.KeyPrefix + id
 	item, merged := e.item, false
@@ -202,33 +210,40 @@ func (s *Store) swap(id string, e *entry, value []byte, exp time.Time, changes m
 			return nil, time.Time{}, false, errRemoved
 		}
 		item = latest
-		if v, x, ok := s.merge(id, latest.Value, e, changes); ok {
+		v, x, err := s.merge(id, latest.Value, e, changes)
+		if err != nil {
+			return latest.Value, x, true, err
+		}
+		if v != nil {
 			value, exp, merged = v, x, true
 		}
 	}
 	return nil, time.Time{}, false, ErrConflict
 }
 
-// merge applies the request's changes to the stored value. It reports false
-// when the request's own value should overwrite instead: the session was
-// added whole, or the stored value is unreadable.
-func (s *Store) merge(id string, stored []byte, e *entry, changes map[string]any) ([]byte, time.Time, bool) {
+// merge applies the request's changes to the stored value and returns the
+// result and its expiry. It returns nil when the request's own value should
+// overwrite instead: the session was added whole, or the stored value is
+// unreadable. When the result cannot be encoded, it returns the error and
+// the stored value's expiry.
+func (s *Store) merge(id string, stored []byte, e *entry, changes map[string]any) ([]byte, time.Time, error) {
 	if e.whole {
-		return nil, time.Time{}, false
+		return nil, time.Time{}, nil
 	}
 	base, err := s.decode(stored, id)
 	if err != nil {
-		return nil, time.Time{}, false
+		return nil, time.Time{}, nil
 	}
+	storedExp := s.expiry(base)
 	for k, v := range changes {
 		base.SetAttr(k, v)
 	}
 	base.Access()
 	v, err := s.encode(base)
 	if err != nil {
-		return nil, time.Time{}, false
+		return nil, storedExp, err
 	}
-	return v, s.expiry(base), true
+	return v, s.expiry(base), nil
 }
 
 // mcGet reads a Memcache item, retrying service errors.
