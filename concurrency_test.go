@@ -150,3 +150,36 @@ func TestMergeThatDoesNotFitKeepsNewer(t *testing.T) {
 		}
 	}
 }
+
+// TestLateAsyncBackup: a background Datastore write that lands after a later
+// request's write, or after the logout, leaves Datastore with what Memcache
+// holds: the newer value, or no entity.
+func TestLateAsyncBackup(t *testing.T) {
+	opts, c := setup(t, gaesession.Options{Store: store.Options{AsyncDatastoreSave: true}})
+	syncOpts := opts
+	syncOpts.Store.AsyncDatastoreSave = false
+	syncClient := c.With(gaesession.Middleware(syncOpts)(app))
+	for _, next := range []string{"/?op=set&c=3", "/?op=remove"} {
+		get(t, c, "/?op=new&a=1")
+		store.Wait()
+		id := sessionID(t, c)
+		nextDone := make(chan struct{})
+		late := rpcs{fail: func(service, method string) error {
+			if service == "datastore_v3" && method == "Put" {
+				<-nextDone
+			}
+			return nil
+		}}
+		late.do(t, c, "/?op=set&b=2") // returns; its backup waits
+		get(t, syncClient, next)      // its backup is done when it returns
+		close(nextDone)
+		store.Wait()
+		_, ent := tiers(t, opts, id)
+		switch {
+		case next == "/?op=remove" && ent != nil:
+			t.Errorf("after %s: the late backup brought the entity back", next)
+		case next != "/?op=remove" && (ent == nil || attrs(decoded(t, ent.Value)) != "a=1,b=2,c=3"):
+			t.Errorf("after %s: Datastore holds %v, want a=1,b=2,c=3", next, ent)
+		}
+	}
+}

@@ -105,7 +105,7 @@ func (s *Store) flush(id string, e *entry) {
 		}
 		if !backup {
 			// Undo our backup: the logout may have deleted the entity first.
-			if err := s.retry(s.ctx, func() error { return datastore.Delete(s.ctx, s.dsKey(id)) }); err != nil {
+			if err := s.deleteEntity(s.ctx, id); err != nil {
 				s.report("remove", "datastore", id, err)
 			}
 			return
@@ -122,29 +122,39 @@ func (s *Store) flush(id string, e *entry) {
 		return
 	}
 	// The request is over before this ends: failures are logged, not
-	// sent to ErrorFunc.
+	// sent to ErrorFunc. A background write may land long after the
+	// Memcache write, so it always checks Memcache afterwards: the extra
+	// RPC costs the request no time.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), s.o.AsyncTimeout)
 	started()
 	go func() {
 		defer finished()
 		defer cancel()
-		s.backup(ctx, id, final, finalExp, merged, s.logFailure)
+		s.backup(ctx, id, final, finalExp, true, s.logFailure)
 	}()
 }
 
-// backup writes a session's value to Datastore. After a merge (other
-// requests wrote the session concurrently, so their backups may land in any
-// order) it then makes sure Datastore holds the newest value in Memcache.
-func (s *Store) backup(ctx context.Context, id string, value []byte, exp time.Time, merged bool, report func(op, tier, id string, err error)) {
+// backup writes a session's value to Datastore. With recheck (after a
+// merge, other requests wrote the session concurrently, so their backups may
+// land in any order; or when the write runs in the background) it then reads
+// Memcache and makes Datastore follow it: the newest value, or no entity
+// when the session was removed meanwhile.
+func (s *Store) backup(ctx context.Context, id string, value []byte, exp time.Time, recheck bool, report func(op, tier, id string, err error)) {
 	if err := s.put(ctx, id, value, exp); err != nil {
 		report("save", "datastore", id, err)
 		return
 	}
-	if !merged {
+	if !recheck {
 		return
 	}
 	item, err := memcache.Get(ctx, s.o.KeyPrefix+id)
-	if err != nil || item.Flags == tombstone || bytes.Equal(item.Value, value) {
+	if err == nil && item.Flags == tombstone {
+		if err := s.deleteEntity(ctx, id); err != nil {
+			report("remove", "datastore", id, err)
+		}
+		return
+	}
+	if err != nil || bytes.Equal(item.Value, value) {
 		return
 	}
 	latest, err := s.decode(item.Value, id)

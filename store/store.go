@@ -96,7 +96,7 @@ func (s *Store) load(id string) (*entry, string) {
 		return nil, tierBoth
 	}
 	if !time.Now().Before(ent.Expires) {
-		if err := s.retry(s.ctx, func() error { return datastore.Delete(s.ctx, s.dsKey(id)) }); err != nil {
+		if err := s.deleteEntity(s.ctx, id); err != nil {
 			s.report("delete-expired", "datastore", id, err)
 		}
 		return nil, tierBoth
@@ -165,7 +165,7 @@ func (s *Store) Remove(sess session.Session) {
 	if s.o.OnlyMemcache {
 		return
 	}
-	if err := s.retry(ctx, func() error { return datastore.Delete(ctx, s.dsKey(id)) }); err != nil &&
+	if err := s.deleteEntity(ctx, id); err != nil &&
 		!errors.Is(err, datastore.ErrNoSuchEntity) {
 		s.report("remove", "datastore", id, err)
 	}
@@ -197,6 +197,11 @@ func (s *Store) Discard() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
+}
+
+// deleteEntity deletes a session's Datastore entity.
+func (s *Store) deleteEntity(ctx context.Context, id string) error {
+	return s.retry(ctx, func() error { return datastore.Delete(ctx, s.dsKey(id)) })
 }
 
 // dsKey is the Datastore key of a session.
