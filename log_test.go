@@ -2,8 +2,10 @@ package gaesession_test
 
 import (
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 
@@ -40,18 +42,31 @@ func TestDebugLogs(t *testing.T) {
 	}
 }
 
-// TestCloudLogging: on App Engine, the logger writes JSON lines with
-// Cloud Logging's fields and the request's trace.
+// TestCloudLogging: on App Engine, the default logger writes JSON lines to
+// stdout with Cloud Logging's fields and the request's trace.
 func TestCloudLogging(t *testing.T) {
 	t.Setenv("GAE_ENV", "standard")
 	t.Setenv("GOOGLE_CLOUD_PROJECT", "proj")
+	stdout := os.Stdout
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Stdout = pw
+	opts, _ := setup(t, gaesession.Options{})
+	mw := gaesession.Middleware(opts) // takes its default logger now
+	os.Stdout = stdout
 	var logged logBuffer
-	opts, _ := setup(t, gaesession.Options{Logger: gaesession.CloudLogger(&logged)})
-	c := gaesessiontest.NewClient(t, gaesession.Middleware(opts)(app))
+	copied := make(chan struct{})
+	go func() { io.Copy(&logged, pr); close(copied) }()
+
+	c := gaesessiontest.NewClient(t, mw(app))
 	rec := rpcs{fail: failService("datastore_v3")}
 	r := rec.wrap(gaesessiontest.NewRequest(t, http.MethodGet, "/?op=new&a=1", nil))
 	r.Header.Set("X-Cloud-Trace-Context", "0af7651916cd43dd8448eb211c80319c/1;o=1")
 	gaesessiontest.Body(t, c.Do(r))
+	pw.Close()
+	<-copied
 	lines := strings.Split(strings.TrimSpace(logged.String()), "\n")
 	var line map[string]any
 	if err := json.Unmarshal([]byte(lines[0]), &line); err != nil {

@@ -237,10 +237,26 @@ func TestCloseIsIdempotent(t *testing.T) {
 	}
 }
 
+// TestErrorsCarryNoSessionID: failures, as ErrorFunc gets them and as the
+// default logs them, name the session by its ShortID only.
 func TestErrorsCarryNoSessionID(t *testing.T) {
-	err := &store.Error{Op: "save", Tier: "memcache", Session: store.ShortID("AAAAAAAAAAAAAAAAAAAAAAAA"), Err: memcache.ErrServerError}
-	if strings.Contains(err.Error(), "AAAAAAAAAAAA") || !errors.Is(err, memcache.ErrServerError) {
-		t.Errorf("error %q", err)
+	var log errLog
+	var logged logBuffer
+	opts, c := setup(t, gaesession.Options{ErrorFunc: log.record()})
+	get(t, c, "/?op=new&a=1")
+	id := sessionID(t, c)
+	rec := rpcs{fail: failService("memcache", "datastore_v3")}
+	rec.do(t, c, "/?op=set&b=2") // to ErrorFunc
+	opts.ErrorFunc, opts.Logger = nil, logged.logger()
+	rec.do(t, c.With(gaesession.Middleware(opts)(app)), "/?op=set&b=2") // to the log
+	errs := log.all()
+	if len(errs) == 0 || !logged.contains("gaesession") {
+		t.Fatalf("no failure reported (%d errors, log %q)", len(errs), logged.String())
+	}
+	for _, err := range append(errs, errors.New(logged.String())) {
+		if strings.Contains(err.Error(), id) || !strings.Contains(err.Error(), store.ShortID(id)) {
+			t.Errorf("failure without the short ID or with the whole one: %q", err)
+		}
 	}
 }
 

@@ -210,3 +210,26 @@ func TestWriterKeepsFlusherAndHijacker(t *testing.T) {
 		t.Error("flush did not reach the underlying writer")
 	}
 }
+
+// TestHijackPassesThrough: a handler behind the middleware can take over
+// the connection of a real server (WebSockets and the like).
+func TestHijackPassesThrough(t *testing.T) {
+	srv := httptest.NewServer(gaesession.Middleware(gaesession.Options{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, buf, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Errorf("Hijack: %v", err)
+			return
+		}
+		defer conn.Close()
+		buf.WriteString("HTTP/1.1 200 OK\r\nContent-Length: 8\r\nConnection: close\r\n\r\nhijacked")
+		buf.Flush()
+	})))
+	defer srv.Close()
+	res, err := srv.Client().Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := gaesessiontest.Body(t, res); body != "hijacked" {
+		t.Errorf("body %q, want the hijacked connection's", body)
+	}
+}
