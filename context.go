@@ -3,6 +3,7 @@ package gaesession
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"sync"
 
@@ -38,10 +39,16 @@ type Manager struct {
 	store *store.Store
 	w     *responseWriter
 	onErr func(error) // the store's ErrorFunc
+	log   *slog.Logger
 	once  sync.Once
 }
 
 var _ session.Manager = (*Manager)(nil)
+
+// Logger returns the request's logger: Options.Logger (or its default),
+// with the request's Cloud Trace on App Engine, so that lines logged with it
+// appear under the request in Cloud Logging.
+func (m *Manager) Logger() *slog.Logger { return m.log }
 
 // Get returns the session named by r's cookie, or nil when there is none.
 // A malformed cookie, or one with a bad signature, means no session and

@@ -76,7 +76,7 @@ func (c *config) serve(next http.Handler, w http.ResponseWriter, r *http.Request
 	so := c.Store
 	so.Logger, so.ErrorFunc = log, onErr
 	ww := &responseWriter{ResponseWriter: w}
-	m := &Manager{cfg: c, store: store.New(appengine.NewContext(r), so), w: ww, onErr: onErr}
+	m := &Manager{cfg: c, store: store.New(appengine.NewContext(r), so), w: ww, onErr: onErr, log: log}
 	finished := false
 	defer func() {
 		if finished {

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gaesession/gaesession"
 	"google.golang.org/appengine/v2/datastore"
 )
 
@@ -34,7 +35,9 @@ type Options struct {
 
 	// Logger receives a line per deleted batch and a summary line per run.
 	// Session IDs are never logged.
-	// Default: slog.Default() at the time Handler is called.
+	// Default: behind gaesession.Middleware, the request's logger
+	// (Manager.Logger: on App Engine, JSON lines under the request's trace);
+	// otherwise slog.Default().
 	Logger *slog.Logger
 }
 
@@ -75,10 +78,18 @@ func Handler(opts Options) http.Handler {
 	if h.deadline == 0 {
 		h.deadline = defaultDeadline
 	}
-	if h.log == nil {
-		h.log = slog.Default()
-	}
 	return h
+}
+
+// logger returns the logger for a request.
+func (h *handler) logger(r *http.Request) *slog.Logger {
+	if h.log != nil {
+		return h.log
+	}
+	if m := gaesession.From(r.Context()); m != nil {
+		return m.Logger()
+	}
+	return slog.Default()
 }
 
 type handler struct {
@@ -100,8 +111,9 @@ type report struct {
 var errForbidden = errors.New("purge: forbidden: not an App Engine cron request (no " + cronHeader + ": true header)")
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	log := h.logger(r)
 	if !h.allowNonCron && r.Header.Get(cronHeader) != "true" {
-		h.log.WarnContext(r.Context(), "purge: refused request without cron header", "kind", h.kind)
+		log.WarnContext(r.Context(), "purge: refused request without cron header", "kind", h.kind)
 		writeJSON(w, http.StatusForbidden, struct {
 			Error string `json:"error"`
 		}{errForbidden.Error()})
@@ -109,7 +121,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	start := time.Now()
-	res := h.run(r.Context(), start)
+	res := h.run(r.Context(), start, log)
 	elapsed := time.Since(start)
 
 	rep := report{Completed: res.completed, Deleted: res.deleted, DurationMS: elapsed.Milliseconds()}
@@ -128,7 +140,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rep.Error = res.err.Error()
 		attrs = append(attrs, slog.String("error", rep.Error))
 	}
-	h.log.LogAttrs(r.Context(), level, "purge: done", attrs...)
+	log.LogAttrs(r.Context(), level, "purge: done", attrs...)
 	writeJSON(w, status, rep)
 }
 
@@ -143,8 +155,8 @@ type result struct {
 // read to its end while the keys read so far are deleted by up to
 // maxInFlight goroutines. The first Datastore error cancels everything; the
 // deadline and the end of ctx stop the run without an error. run returns only
-// when no goroutine it started is left.
-func (h *handler) run(parent context.Context, now time.Time) result {
+// when no goroutine it started is left. It logs each batch with log.
+func (h *handler) run(parent context.Context, now time.Time, log *slog.Logger) result {
 	ctx, cancel := context.WithDeadline(parent, now.Add(h.deadline))
 	defer cancel()
 
@@ -187,7 +199,7 @@ func (h *handler) run(parent context.Context, now time.Time) result {
 			deleted += len(keys)
 			n := deleted
 			mu.Unlock()
-			h.log.InfoContext(ctx, "purge: batch deleted",
+			log.InfoContext(ctx, "purge: batch deleted",
 				"kind", h.kind, "batch", len(keys), "deleted", n,
 				"rate_per_s", rate(n, time.Since(now)))
 		})

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"google.golang.org/appengine/v2/datastore"
 	"google.golang.org/protobuf/runtime/protoiface"
 
+	"github.com/gaesession/gaesession"
 	"github.com/gaesession/gaesession/gaesessiontest"
 	"github.com/gaesession/gaesession/purge"
 )
@@ -211,10 +213,35 @@ func TestPurgeStopsAtDeadline(t *testing.T) {
 	const total = 1000
 	seed(t, ctx, kind, "expired", total, time.Now().Add(-time.Hour))
 
-	h := purge.Handler(purge.Options{DSEntityName: kind, Deadline: time.Nanosecond, Logger: testLogger(t)})
-	code, rep := serve(t, h, cronRequest(t))
-	if code != http.StatusOK || *rep.Completed || rep.Deleted >= total || rep.Error != "" {
-		t.Errorf("answer = %d %+v, want 200, not completed, fewer than %d deleted, no error", code, rep, total)
+	// The first batch is deleted; the others hang until the deadline ends
+	// the run.
+	var deletes atomic.Int32
+	r := withAPICall(cronRequest(t), func(ctx context.Context, service, method string, in, out protoiface.MessageV1) error {
+		if method == "Delete" && deletes.Add(1) > 1 {
+			<-ctx.Done()
+			return ctx.Err()
+		}
+		return appengine.APICall(ctx, service, method, in, out)
+	})
+	h := purge.Handler(purge.Options{DSEntityName: kind, Deadline: 2 * time.Second, Logger: testLogger(t)})
+	code, rep := serve(t, h, r)
+	if code != http.StatusOK || *rep.Completed || rep.Deleted != 500 || rep.Error != "" {
+		t.Errorf("answer = %d %+v, want 200, not completed, 500 deleted, no error", code, rep)
+	}
+	if left := count(t, ctx, kind); left != total-500 {
+		t.Errorf("%d entities left, want %d", left, total-500)
+	}
+}
+
+// TestPurgeLogsUnderMiddleware: behind gaesession.Middleware, the handler
+// logs with the request's logger.
+func TestPurgeLogsUnderMiddleware(t *testing.T) {
+	t.Parallel()
+	var logs bytes.Buffer
+	mw := gaesession.Middleware(gaesession.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	code, _ := serve(t, mw(purge.Handler(purge.Options{DSEntityName: kindFor(t)})), cronRequest(t))
+	if code != http.StatusOK || !strings.Contains(logs.String(), "purge: done") {
+		t.Errorf("status %d, middleware's log %q", code, logs.String())
 	}
 }
 
