@@ -1,4 +1,6 @@
-package main
+// Package e2e drives the example app in headless Chromium. It is a module of
+// its own so that the browser driver stays out of the library's go.mod.
+package e2e
 
 import (
 	"context"
@@ -143,7 +145,7 @@ func startExample(t *testing.T, ctx context.Context) string {
 		t.Fatal(err)
 	}
 	defer out.Close() // the server has its own copy
-	cmd := exec.Command(filepath.Join("..", "scripts", "run-example"),
+	cmd := exec.Command(filepath.Join("..", "..", "scripts", "run-example"),
 		"--storage_path="+t.TempDir(),
 		// Other edits in the module must not restart the app mid-test.
 		"--automatic_restart=false",
