@@ -26,9 +26,11 @@
 // conflict the store reads the newer version, applies this request's
 // changes to it and tries again. The Datastore backup is written at the
 // same time, or in the background with Options.AsyncDatastoreSave (Wait
-// waits for those writes). Remove deletes a session from both tiers at once
-// and leaves a tombstone in Memcache, so that a request that loaded the
-// session earlier cannot write it back.
+// waits for those writes; a background write re-reads Memcache afterwards so
+// that it cannot undo a newer write or a removal). Remove deletes a session
+// from both tiers at once and leaves a tombstone in Memcache, so that a
+// request that loaded the session earlier cannot write it back. Close and
+// Remove still write when the request's context has been canceled.
 //
 // # Storage format
 //
@@ -45,5 +47,7 @@
 // operation, the tier and ShortID of the session, never the ID itself. It
 // wraps the cause: ErrEncode, ErrTooLarge, ErrCorrupt, ErrConflict or an
 // App Engine error, for errors.Is. A session that cannot be saved keeps
-// the version stored before.
+// the version stored before. Failures of background writes are logged with
+// Options.Logger instead, as the request is over. At level Debug the
+// Logger also gets one line per load, save and removal.
 package store
