@@ -164,6 +164,8 @@ func TestLateAsyncBackup(t *testing.T) {
 		store.Wait()
 		id := sessionID(t, c)
 		nextDone := make(chan struct{})
+		release := sync.OnceFunc(func() { close(nextDone) })
+		defer release() // a late backup left waiting would hang store.Wait
 		late := rpcs{fail: func(service, method string) error {
 			if service == "datastore_v3" && method == "Put" {
 				<-nextDone
@@ -172,7 +174,7 @@ func TestLateAsyncBackup(t *testing.T) {
 		}}
 		late.do(t, c, "/?op=set&b=2") // returns; its backup waits
 		get(t, syncClient, next)      // its backup is done when it returns
-		close(nextDone)
+		release()
 		store.Wait()
 		_, ent := tiers(t, opts, id)
 		switch {

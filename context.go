@@ -47,8 +47,14 @@ var _ session.Manager = (*Manager)(nil)
 
 // Logger returns the request's logger: Options.Logger (or its default),
 // with the request's Cloud Trace on App Engine, so that lines logged with it
-// appear under the request in Cloud Logging.
-func (m *Manager) Logger() *slog.Logger { return m.log }
+// appear under the request in Cloud Logging. On a nil Manager (outside the
+// middleware) it returns slog.Default().
+func (m *Manager) Logger() *slog.Logger {
+	if m == nil {
+		return slog.Default()
+	}
+	return m.log
+}
 
 // Get returns the session named by r's cookie, or nil when there is none.
 // A malformed cookie, or one with a bad signature, means no session and

@@ -25,8 +25,8 @@
 // Manager.Get checks the cookie (its form and, with
 // CookieOptions.SigningKeys, its signature) before any App Engine call: a
 // request without a valid session cookie makes no RPC. A valid one costs a
-// Memcache Get; when Memcache has lost the session, also a Datastore Get and
-// a Memcache Add that puts it back.
+// Memcache Get; when Memcache has lost the session (or holds a corrupt
+// value), also a Datastore Get and a Memcache write that puts it back.
 //
 // When the handler returns, the Manager writes back only the sessions the
 // request added with Add or changed with SetAttr: to Memcache with

@@ -117,6 +117,13 @@ func TestCanceledRequestStillWrites(t *testing.T) {
 	opts, c := setup(t, gaesession.Options{})
 	var cancel context.CancelFunc
 	gone := c.With(gaesession.Middleware(opts)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("op") == "remove" {
+			m := gaesession.From(r.Context())
+			sess := m.Get(r)
+			cancel() // before the logout itself
+			m.Remove(sess, w)
+			return
+		}
 		app.ServeHTTP(w, r)
 		cancel()
 	})))

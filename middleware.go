@@ -68,7 +68,7 @@ func (c *config) serve(next http.Handler, w http.ResponseWriter, r *http.Request
 	onErr := func(err error) {
 		switch {
 		case done.Load() || c.ErrorFunc == nil:
-			log.Error("gaesession: store failure", "err", err)
+			log.Error("gaesession: store failure", "err", err) // as store logs them
 		default:
 			c.ErrorFunc(w, r, err)
 		}

@@ -86,10 +86,7 @@ func (h *handler) logger(r *http.Request) *slog.Logger {
 	if h.log != nil {
 		return h.log
 	}
-	if m := gaesession.From(r.Context()); m != nil {
-		return m.Logger()
-	}
-	return slog.Default()
+	return gaesession.From(r.Context()).Logger()
 }
 
 type handler struct {

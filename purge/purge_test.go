@@ -223,7 +223,7 @@ func TestPurgeStopsAtDeadline(t *testing.T) {
 		}
 		return appengine.APICall(ctx, service, method, in, out)
 	})
-	h := purge.Handler(purge.Options{DSEntityName: kind, Deadline: 2 * time.Second, Logger: testLogger(t)})
+	h := purge.Handler(purge.Options{DSEntityName: kind, Deadline: 10 * time.Second, Logger: testLogger(t)})
 	code, rep := serve(t, h, r)
 	if code != http.StatusOK || *rep.Completed || rep.Deleted != 500 || rep.Error != "" {
 		t.Errorf("answer = %d %+v, want 200, not completed, 500 deleted, no error", code, rep)

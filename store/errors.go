@@ -43,7 +43,7 @@ func (e *Error) Error() string {
 // LogValue logs the error's parts as separate fields.
 func (e *Error) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("op", e.Op), slog.String("tier", e.Tier),
-		slog.String("session", e.Session), slog.String("error", e.Err.Error()))
+		slog.String("session", e.Session), slog.Any("error", e.Err))
 }
 
 // Unwrap returns the underlying error.

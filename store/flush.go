@@ -90,7 +90,7 @@ func (s *Store) flush(id string, e *entry) {
 	case errors.Is(err, errRemoved):
 		backup = false // logout wins
 	case err != nil:
-		tier := "memcache"
+		tier := tierMemcache
 		if errors.Is(err, ErrEncode) || errors.Is(err, ErrTooLarge) {
 			tier = "" // the merge, before any tier
 		}
@@ -125,7 +125,7 @@ func (s *Store) flush(id string, e *entry) {
 	// sent to ErrorFunc. A background write may land long after the
 	// Memcache write, so it always checks Memcache afterwards: the extra
 	// RPC costs the request no time.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.ctx), s.o.AsyncTimeout)
+	ctx, cancel := context.WithTimeout(s.ctx, s.o.AsyncTimeout) // s.ctx has no cancel since Close
 	started()
 	go func() {
 		defer finished()
@@ -147,14 +147,19 @@ func (s *Store) backup(ctx context.Context, id string, value []byte, exp time.Ti
 	if !recheck {
 		return
 	}
-	item, err := memcache.Get(ctx, s.o.KeyPrefix+id)
-	if err == nil && item.Flags == tombstone {
+	item, err := s.mcGet(ctx, s.o.KeyPrefix+id)
+	switch {
+	case errors.Is(err, memcache.ErrCacheMiss):
+		return
+	case err != nil:
+		report("save", "memcache", id, err)
+		return
+	case item.Flags == tombstone:
 		if err := s.deleteEntity(ctx, id); err != nil {
 			report("remove", "datastore", id, err)
 		}
 		return
-	}
-	if err != nil || bytes.Equal(item.Value, value) {
+	case bytes.Equal(item.Value, value):
 		return
 	}
 	latest, err := s.decode(item.Value, id)
@@ -209,7 +214,7 @@ func (s *Store) swap(id string, e *entry, value []byte, exp time.Time, changes m
 		if i > 0 {
 			time.Sleep(time.Duration(rand.Int64N(int64(time.Millisecond) << min(i, 5))))
 		}
-		latest, err := s.mcGet(key)
+		latest, err := s.mcGet(s.ctx, key)
 		switch {
 		case errors.Is(err, memcache.ErrCacheMiss):
 			item = nil
@@ -257,11 +262,11 @@ func (s *Store) merge(id string, stored []byte, e *entry, changes map[string]any
 }
 
 // mcGet reads a Memcache item, retrying service errors.
-func (s *Store) mcGet(key string) (*memcache.Item, error) {
+func (s *Store) mcGet(ctx context.Context, key string) (*memcache.Item, error) {
 	var item *memcache.Item
-	err := s.retry(s.ctx, func() error {
+	err := s.retry(ctx, func() error {
 		var err error
-		item, err = memcache.Get(s.ctx, key)
+		item, err = memcache.Get(ctx, key)
 		return err
 	})
 	return item, err

@@ -53,7 +53,8 @@ type Options struct {
 	// creation, on top of its idle timeout. Default: 0, no limit.
 	MaxLifetime time.Duration
 
-	// ErrorFunc receives every store failure, as an *Error.
+	// ErrorFunc receives every store failure, as an *Error, except those of
+	// background writes (AsyncDatastoreSave), which are logged.
 	// Default: the failure is logged with Logger at level Error.
 	// gaesession.Middleware replaces it with one that calls its own
 	// Options.ErrorFunc.
@@ -91,7 +92,7 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ErrorFunc == nil {
 		l := o.Logger
-		o.ErrorFunc = func(err error) { l.Error("gaesession store failure", "err", err) }
+		o.ErrorFunc = func(err error) { logFailure(l, err) }
 	}
 	return o
 }

@@ -68,7 +68,7 @@ func (s *Store) Get(id string) session.Session {
 // when there is none, and the tiers it asked.
 func (s *Store) load(id string) (*entry, string) {
 	key := s.o.KeyPrefix + id
-	item, err := s.mcGet(key)
+	item, err := s.mcGet(s.ctx, key)
 	var corrupt *memcache.Item // an unreadable Memcache value to replace
 	switch {
 	case err == nil && item.Flags == tombstone:
@@ -238,7 +238,13 @@ func (s *Store) report(op, tier, id string, err error) {
 	s.o.ErrorFunc(&Error{Op: op, Tier: tier, Session: ShortID(id), Err: err})
 }
 
-// logFailure logs a failure of a background write at level Error.
+// logFailure logs a failure of a background write, which ends after the
+// request, at level Error.
 func (s *Store) logFailure(op, tier, id string, err error) {
-	s.o.Logger.Error("gaesession: background write failed", "err", &Error{Op: op, Tier: tier, Session: ShortID(id), Err: err})
+	logFailure(s.o.Logger, &Error{Op: op, Tier: tier, Session: ShortID(id), Err: err})
+}
+
+// logFailure logs a store failure at level Error.
+func logFailure(l *slog.Logger, err error) {
+	l.Error("gaesession: store failure", "err", err)
 }
