@@ -32,16 +32,21 @@ func TestMalformedCookiesCostNoRPC(t *testing.T) {
 		"dots":          "AAAAAAAAAAAA.AAAAAAAAAAA",
 	}
 	for name, v := range cases {
-		t.Run(name, func(t *testing.T) {
-			setCookie(t, c, v)
-			var rec rpcs
-			if _, got := rec.do(t, c, "/"); got != "none" {
-				t.Errorf("got %q", got)
-			}
-			if calls := rec.take(); len(calls) != 0 {
-				t.Errorf("RPCs %v, want none", calls)
-			}
-		})
+		t.Run(name, func(t *testing.T) { rejectedFree(t, c, v) })
+	}
+}
+
+// rejectedFree checks that a request with the cookie value v sees no
+// session and makes no RPC.
+func rejectedFree(t *testing.T, c *gaesessiontest.Client, v string) {
+	t.Helper()
+	setCookie(t, c, v)
+	var rec rpcs
+	if _, got := rec.do(t, c, "/"); got != "none" {
+		t.Errorf("got %q", got)
+	}
+	if calls := rec.take(); len(calls) != 0 {
+		t.Errorf("RPCs %v, want none", calls)
 	}
 }
 
@@ -69,16 +74,7 @@ func TestSignedIDs(t *testing.T) {
 		"forged":        id + "." + strings.Repeat("A", 43),
 		"other session": "BBBBBBBBBBBBBBBBBBBBBBBB" + signed[len(id):],
 	} {
-		t.Run(name, func(t *testing.T) {
-			setCookie(t, c, v)
-			var rec rpcs
-			if _, got := rec.do(t, c, "/"); got != "none" {
-				t.Errorf("got %q", got)
-			}
-			if calls := rec.take(); len(calls) != 0 {
-				t.Errorf("RPCs %v, want none", calls)
-			}
-		})
+		t.Run(name, func(t *testing.T) { rejectedFree(t, c, v) })
 	}
 }
 
