@@ -138,36 +138,38 @@ func (s *Store) flush(id string, e *entry) {
 // merge, other requests wrote the session concurrently, so their backups may
 // land in any order; or when the write runs in the background) it then reads
 // Memcache and makes Datastore follow it: the newest value, or no entity
-// when the session was removed meanwhile.
+// when the session was removed meanwhile. It reads again after each such
+// write, until Memcache holds what it last wrote (at most maxSwaps times),
+// so that the last write to land is followed by a check.
 func (s *Store) backup(ctx context.Context, id string, value []byte, exp time.Time, recheck bool, report func(op, tier, id string, err error)) {
-	if err := s.put(ctx, id, value, exp); err != nil {
-		report("save", "datastore", id, err)
-		return
-	}
-	if !recheck {
-		return
-	}
-	item, err := s.mcGet(ctx, s.o.KeyPrefix+id)
-	switch {
-	case errors.Is(err, memcache.ErrCacheMiss):
-		return
-	case err != nil:
-		report("save", "memcache", id, err)
-		return
-	case item.Flags == tombstone:
-		if err := s.deleteEntity(ctx, id); err != nil {
-			report("remove", "datastore", id, err)
+	for range maxSwaps {
+		if err := s.put(ctx, id, value, exp); err != nil {
+			report("save", "datastore", id, err)
+			return
 		}
-		return
-	case bytes.Equal(item.Value, value):
-		return
-	}
-	latest, err := s.decode(item.Value, id)
-	if err != nil {
-		return
-	}
-	if err := s.put(ctx, id, item.Value, s.expiry(latest)); err != nil {
-		report("save", "datastore", id, err)
+		if !recheck {
+			return
+		}
+		item, err := s.mcGet(ctx, s.o.KeyPrefix+id)
+		switch {
+		case errors.Is(err, memcache.ErrCacheMiss):
+			return
+		case err != nil:
+			report("save", "memcache", id, err)
+			return
+		case item.Flags == tombstone:
+			if err := s.deleteEntity(ctx, id); err != nil {
+				report("remove", "datastore", id, err)
+			}
+			return
+		case bytes.Equal(item.Value, value):
+			return
+		}
+		latest, err := s.decode(item.Value, id)
+		if err != nil {
+			return
+		}
+		value, exp = item.Value, s.expiry(latest)
 	}
 }
 
