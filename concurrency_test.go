@@ -46,7 +46,7 @@ func TestLogoutIsFinal(t *testing.T) {
 	get(t, c, "/?op=new&user=gopher")
 	id := sessionID(t, c)
 	loaded, release := make(chan struct{}), make(chan struct{})
-	slow := gaesession.Middleware(opts)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	slow := mw(opts)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sess := gaesession.From(r.Context()).Get(r)
 		close(loaded)
 		<-release
@@ -89,7 +89,7 @@ func TestManyRequestsOneSession(t *testing.T) {
 			}
 		})
 	}
-	h := gaesession.Middleware(opts)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := mw(opts)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		m := gaesession.From(r.Context())
 		var inner sync.WaitGroup
 		for i := range 8 {
@@ -119,7 +119,7 @@ func TestMergeThatDoesNotFitKeepsNewer(t *testing.T) {
 	id := sessionID(t, c)
 	loaded, release := make(chan struct{}), make(chan struct{})
 	setBig := func(name string) *gaesessiontest.Client {
-		return c.With(gaesession.Middleware(opts)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		return c.With(mw(opts)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			sess := gaesession.From(r.Context()).Get(r)
 			if name == "A" {
 				close(loaded)
@@ -158,10 +158,10 @@ func TestLateAsyncBackup(t *testing.T) {
 	opts, c := setup(t, gaesession.Options{Store: store.Options{AsyncDatastoreSave: true}})
 	syncOpts := opts
 	syncOpts.Store.AsyncDatastoreSave = false
-	syncClient := c.With(gaesession.Middleware(syncOpts)(app))
+	syncClient := c.With(mw(syncOpts)(app))
 	for _, next := range []string{"/?op=set&c=3", "/?op=remove"} {
 		get(t, c, "/?op=new&a=1")
-		store.Wait()
+		waitAll()
 		id := sessionID(t, c)
 		nextDone := make(chan struct{})
 		release := sync.OnceFunc(func() { close(nextDone) })
@@ -175,7 +175,7 @@ func TestLateAsyncBackup(t *testing.T) {
 		late.do(t, c, "/?op=set&b=2") // returns; its backup waits
 		get(t, syncClient, next)      // its backup is done when it returns
 		release()
-		store.Wait()
+		waitAll()
 		_, ent := tiers(t, opts, id)
 		switch {
 		case next == "/?op=remove" && ent != nil:

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gaesession/gaesession/store"
 	"github.com/icza/session"
@@ -33,14 +34,18 @@ func From(ctx context.Context) *Manager {
 
 // Manager is one request's session manager. It implements
 // github.com/icza/session.Manager, so code written for icza/session works
-// with it unchanged. Its methods are safe for concurrent use.
+// with it unchanged. Its methods are safe for concurrent use. It makes no
+// App Engine call, and allocates little, until a session is asked for.
 type Manager struct {
-	cfg   *config
-	store *store.Store
-	w     *responseWriter
-	onErr func(error) // the store's ErrorFunc
+	cfg  *config
+	r    *http.Request
+	w    *responseWriter
+	done atomic.Bool // the write-back is over: failures are logged
+
+	mu    sync.Mutex
+	st    *store.Store // opened on first use
 	log   *slog.Logger
-	once  sync.Once
+	ended bool
 }
 
 var _ session.Manager = (*Manager)(nil)
@@ -53,64 +58,114 @@ func (m *Manager) Logger() *slog.Logger {
 	if m == nil {
 		return slog.Default()
 	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.logger()
+}
+
+func (m *Manager) logger() *slog.Logger {
+	if m.log == nil {
+		m.log = requestLogger(m.cfg.Logger, m.r)
+	}
 	return m.log
 }
 
+// store returns the request's store, opening it on first use.
+func (m *Manager) store() *store.Store {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.st == nil {
+		m.st = m.cfg.tiers.Open(m.r.Context(), m.onErr, m.logger())
+		if m.ended { // used after the request: nothing will be written
+			m.st.Discard()
+		}
+	}
+	return m.st
+}
+
+// onErr receives the store's failures: ErrorFunc while the request is
+// being served and written back, the logger afterwards.
+func (m *Manager) onErr(err error) {
+	if m.done.Load() || m.cfg.ErrorFunc == nil {
+		m.Logger().Error("gaesession: store failure", "err", err) // as store logs them
+		return
+	}
+	m.cfg.ErrorFunc(m.w, m.r, err)
+}
+
 // Get returns the session named by r's cookie, or nil when there is none.
+// Of several cookies with the session cookie's name (a sibling subdomain
+// can plant one), the first that is well-formed and correctly signed wins.
 // A malformed cookie, or one with a bad signature, means no session and
 // costs no RPC. Change attributes with SetAttr: the request writes back
 // only what it set.
 func (m *Manager) Get(r *http.Request) session.Session {
-	c, err := r.Cookie(m.cfg.cookie.Name)
-	if err != nil {
-		return nil
+	prefix := len(m.cfg.Store.KeyPrefix)
+	for _, c := range r.CookiesNamed(m.cfg.cookie.Name) {
+		if id, ok := m.cfg.cookie.decode(c.Value, prefix); ok {
+			return m.store().Get(id)
+		}
 	}
-	id, ok := m.cfg.cookie.decode(c.Value, m.cfg.maxID)
-	if !ok {
-		return nil
-	}
-	return m.store.Get(id)
+	return nil
 }
 
 // Add stores sess and sets its cookie on w. The session is written when
 // the request ends.
 func (m *Manager) Add(sess session.Session, w http.ResponseWriter) {
-	if !validID(sess.ID(), m.cfg.maxID) {
+	if !store.ValidID(sess.ID(), len(m.cfg.Store.KeyPrefix)) {
 		m.report("add", sess.ID(), ErrInvalidID)
 		return
 	}
 	m.setCookie(w, sess.ID(), m.cfg.cookie.encode(sess.ID()), int(m.cfg.cookie.MaxAge.Seconds()))
-	m.store.Add(sess)
+	m.store().Add(sess)
 }
 
 // Remove deletes sess from Memcache and Datastore at once and deletes its
 // cookie. A request that loaded the session earlier cannot bring it back.
 func (m *Manager) Remove(sess session.Session, w http.ResponseWriter) {
 	m.setCookie(w, sess.ID(), "", -1)
-	m.store.Remove(sess)
+	m.store().Remove(sess)
 }
 
 // Renew gives sess a new ID, against session fixation: call it at login.
-// It returns the new session, which has sess's attributes and timeout and
-// counts as created now; the old ID is deleted from both tiers and the
-// cookie is replaced. Use the returned session from then on. The copy is
-// made with encoding/gob, so attribute types must be registered with gob
-// even when the store uses another codec.
+// It returns the new session, which carries the newest stored version of
+// sess's attributes with this request's changes, keeps its timeout and
+// counts as created now; the old ID is retired in both tiers (a request
+// still using it is told store.ErrRenewed) and the cookie is replaced. Use
+// the returned session from then on. The copy is made with encoding/gob,
+// so attribute types must be registered with gob even when the store uses
+// another codec. On failure (reported once to ErrorFunc) the old session
+// may still be valid and no cookie is set.
 func (m *Manager) Renew(sess session.Session, w http.ResponseWriter) (session.Session, error) {
-	fresh, err := store.Renew(sess)
+	fresh, err := m.store().Renew(sess)
 	if err != nil {
-		m.report("renew", sess.ID(), err)
 		return nil, err
 	}
-	m.store.Remove(sess)
-	m.Add(fresh, w)
+	m.setCookie(w, fresh.ID(), m.cfg.cookie.encode(fresh.ID()), int(m.cfg.cookie.MaxAge.Seconds()))
 	return fresh, nil
 }
 
 // Close writes back the sessions the request changed. Middleware calls it
 // when the handler returns; further calls do nothing.
 func (m *Manager) Close() {
-	m.once.Do(m.store.Close)
+	m.end(func(s *store.Store) { s.Close() })
+}
+
+// discard ends the request without writing anything back.
+func (m *Manager) discard() {
+	m.end(func(s *store.Store) { s.Discard() })
+}
+
+// end closes or discards the store, once; later failures are logged.
+func (m *Manager) end(f func(*store.Store)) {
+	m.mu.Lock()
+	st, ended := m.st, m.ended
+	m.ended = true
+	m.mu.Unlock()
+	if !ended && st != nil {
+		f(st)
+	}
+	m.done.Store(true)
 }
 
 // setCookie sets the session cookie, reporting when it is too late to.

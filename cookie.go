@@ -8,12 +8,18 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/gaesession/gaesession/store"
 )
 
 // CookieOptions configures the session cookie. The zero value gives the
 // defaults stated on each field. The cookie is always HttpOnly.
 type CookieOptions struct {
-	// Name of the cookie. Default: "sessid".
+	// Name of the cookie. Default: "sessid". A name starting with
+	// "__Host-" makes browsers refuse the cookie unless it is Secure, has
+	// Path "/" and no Domain, so a sibling subdomain cannot plant or
+	// shadow it; Middleware panics if Domain, AllowHTTP or another Path is
+	// set with it.
 	Name string
 	// Path of the cookie. Default: "/".
 	Path string
@@ -35,10 +41,9 @@ type CookieOptions struct {
 }
 
 const (
-	minIDLen    = 16  // 96 bits in base64; icza/session's default ID has 24 characters
-	maxKeyLen   = 250 // Memcache key limit
 	minKeyBytes = 32
 	sigLen      = 43 // base64 of an HMAC-SHA256, unpadded
+	hostPrefix  = "__Host-"
 )
 
 // withDefaults returns o with every zero field set to its default, and
@@ -55,6 +60,9 @@ func (o CookieOptions) withDefaults() CookieOptions {
 	}
 	if o.SameSite == 0 {
 		o.SameSite = http.SameSiteLaxMode
+	}
+	if strings.HasPrefix(o.Name, hostPrefix) && (o.Domain != "" || o.Path != "/" || o.AllowHTTP) {
+		panic("gaesession: a " + hostPrefix + " cookie must be Secure, with Path \"/\" and no Domain: unset Domain and AllowHTTP")
 	}
 	for i, k := range o.SigningKeys {
 		if len(k) < minKeyBytes {
@@ -88,9 +96,9 @@ func (o *CookieOptions) encode(id string) string {
 }
 
 // decode returns the session ID in a cookie value, checking its form and
-// signature; ok is false for anything else. maxID is the longest ID that
-// fits a Memcache key.
-func (o *CookieOptions) decode(value string, maxID int) (id string, ok bool) {
+// signature; ok is false for anything else. prefixLen is the length of the
+// store's key prefix.
+func (o *CookieOptions) decode(value string, prefixLen int) (id string, ok bool) {
 	id = value
 	if len(o.SigningKeys) > 0 {
 		i := strings.LastIndexByte(value, '.')
@@ -99,7 +107,7 @@ func (o *CookieOptions) decode(value string, maxID int) (id string, ok bool) {
 		}
 		id = value[:i]
 		mac, err := base64.RawURLEncoding.DecodeString(value[i+1:])
-		if err != nil || !validID(id, maxID) {
+		if err != nil || !store.ValidID(id, prefixLen) {
 			return "", false
 		}
 		for _, k := range o.SigningKeys {
@@ -109,7 +117,7 @@ func (o *CookieOptions) decode(value string, maxID int) (id string, ok bool) {
 		}
 		return "", false
 	}
-	return id, validID(id, maxID)
+	return id, store.ValidID(id, prefixLen)
 }
 
 // sign returns the HMAC-SHA256 of id under key.
@@ -117,23 +125,4 @@ func sign(key []byte, id string) []byte {
 	h := hmac.New(sha256.New, key)
 	h.Write([]byte(id))
 	return h.Sum(nil)
-}
-
-// validID reports whether id looks like an icza/session ID (base64url,
-// possibly padded) of a length between minIDLen and maxID.
-func validID(id string, maxID int) bool {
-	if len(id) < minIDLen || len(id) > maxID {
-		return false
-	}
-	body := strings.TrimRight(id, "=")
-	if len(id)-len(body) > 2 {
-		return false
-	}
-	for i := 0; i < len(body); i++ {
-		c := body[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
 }

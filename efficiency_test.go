@@ -64,7 +64,7 @@ func TestAsyncDatastoreSave(t *testing.T) {
 	_, c := setup(t, gaesession.Options{Store: store.Options{AsyncDatastoreSave: true}})
 	get(t, c, "/?op=new&a=1")
 	get(t, c, "/?op=set&b=2")
-	store.Wait()
+	waitAll()
 	if err := memcache.Flush(gaesessiontest.Context(t)); err != nil {
 		t.Fatal(err)
 	}
@@ -84,9 +84,9 @@ func TestAsyncErrorIsLogged(t *testing.T) {
 		ErrorFunc: func(w http.ResponseWriter, r *http.Request, err error) { called++ },
 	})
 	rec := rpcs{fail: failService("datastore_v3")}
-	c := gaesessiontest.NewClient(t, gaesession.Middleware(opts)(app))
+	c := gaesessiontest.NewClient(t, mw(opts)(app))
 	rec.do(t, c, "/?op=new&a=1")
-	store.Wait()
+	waitAll()
 	if called != 0 || !logged.contains("err.op=save err.tier=datastore err.session=") {
 		t.Errorf("ErrorFunc called %d times, log %q", called, logged.String())
 	}

@@ -98,7 +98,7 @@ func (l *errLog) countTier(tier string) int {
 
 // storeGoroutines returns the stacks of goroutines still running store code.
 func storeGoroutines() string {
-	store.Wait()
+	waitAll()
 	buf := make([]byte, 1<<20)
 	buf = buf[:runtime.Stack(buf, true)]
 	var out []string
@@ -116,7 +116,7 @@ func storeGoroutines() string {
 func TestCanceledRequestStillWrites(t *testing.T) {
 	opts, c := setup(t, gaesession.Options{})
 	var cancel context.CancelFunc
-	gone := c.With(gaesession.Middleware(opts)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	gone := c.With(mw(opts)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Query().Get("op") == "remove" {
 			m := gaesession.From(r.Context())
 			sess := m.Get(r)

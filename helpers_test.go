@@ -14,7 +14,6 @@ import (
 
 	"github.com/gaesession/gaesession"
 	"github.com/gaesession/gaesession/gaesessiontest"
-	"github.com/gaesession/gaesession/store"
 	"github.com/icza/session"
 	"google.golang.org/appengine/v2"
 	"google.golang.org/appengine/v2/datastore"
@@ -24,9 +23,37 @@ import (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	store.Wait()
+	waitAll()
 	gaesessiontest.Close()
 	os.Exit(code)
+}
+
+// made lists the middleware the tests made, to wait for their background
+// writes.
+var made struct {
+	sync.Mutex
+	all []*gaesession.Sessions
+}
+
+// mw returns the middleware for opts, remembered by waitAll.
+func mw(opts gaesession.Options) func(http.Handler) http.Handler {
+	s := gaesession.New(opts)
+	made.Lock()
+	defer made.Unlock()
+	made.all = append(made.all, s)
+	return s.Handler
+}
+
+// waitAll waits for the background writes of every middleware made by mw.
+func waitAll() {
+	made.Lock()
+	all := made.all
+	made.Unlock()
+	for _, s := range all {
+		if err := s.Shutdown(context.Background()); err != nil {
+			panic(err)
+		}
+	}
 }
 
 // app is a test handler driven by the query: op=new|get|set|remove|renew,
@@ -83,7 +110,7 @@ func setup(t testing.TB, opts gaesession.Options) (gaesession.Options, *gaesessi
 	if opts.Store.DSEntityName == "" {
 		opts.Store.DSEntityName = "s_" + name
 	}
-	return opts, gaesessiontest.NewClient(t, gaesession.Middleware(opts)(app))
+	return opts, gaesessiontest.NewClient(t, mw(opts)(app))
 }
 
 // rpcs records the App Engine calls made with a context.

@@ -54,7 +54,7 @@ func TestCloudLogging(t *testing.T) {
 	}
 	os.Stdout = pw
 	opts, _ := setup(t, gaesession.Options{})
-	mw := gaesession.Middleware(opts) // takes its default logger now
+	mw := mw(opts) // takes its default logger now
 	os.Stdout = stdout
 	var logged logBuffer
 	copied := make(chan struct{})

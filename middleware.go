@@ -4,10 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"sync/atomic"
 
 	"github.com/gaesession/gaesession/store"
-	"google.golang.org/appengine/v2"
 )
 
 // Options configures Middleware. The zero value gives the defaults stated
@@ -37,54 +35,68 @@ type Options struct {
 type config struct {
 	Options
 	cookie CookieOptions
-	maxID  int // longest session ID that fits a Memcache key with the prefix
+	tiers  *store.Tiers
 }
 
-// Middleware returns middleware that gives each request a session Manager,
-// found with From, and writes back the sessions the request changed when the
-// handler returns. If the handler panics, the request's changes are dropped
-// (removals, which happen at once, stay done), nothing is left open, and the
-// panic goes on up. Middleware panics when opts are invalid.
-func Middleware(opts Options) func(http.Handler) http.Handler {
+// Sessions is the middleware with what its requests share: the store's
+// tiers and the background writes they started. Most apps only need
+// Middleware; keep a Sessions to wait for background writes at shutdown.
+type Sessions struct {
+	c *config
+}
+
+// New returns the middleware for opts. It panics when opts are invalid: a
+// KeyPrefix that leaves no room for session IDs in a Memcache key, a signing
+// key shorter than 32 bytes, or a "__Host-" cookie with a Domain, another
+// Path or AllowHTTP.
+func New(opts Options) *Sessions {
 	c := &config{Options: opts, cookie: opts.Cookie.withDefaults()}
-	c.maxID = maxKeyLen - len(opts.Store.KeyPrefix)
-	if c.maxID < minIDLen {
+	if store.MaxKeyLen-len(opts.Store.KeyPrefix) < store.MinIDLen {
 		panic("gaesession: Store.KeyPrefix leaves no room for session IDs in a 250-byte Memcache key")
 	}
 	if c.Logger == nil {
 		c.Logger = defaultLogger()
 	}
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			c.serve(next, w, r)
-		})
-	}
+	c.tiers = store.NewTiers(opts.Store)
+	return &Sessions{c: c}
+}
+
+// Middleware returns middleware that gives each request a session Manager,
+// found with From, and writes back the sessions the request changed when the
+// handler returns: New(opts).Handler. If the handler panics, the request's
+// changes are dropped (removals, which happen at once, stay done), nothing
+// is left open, and the panic goes on up. Middleware panics when opts are
+// invalid (see New).
+func Middleware(opts Options) func(http.Handler) http.Handler {
+	return New(opts).Handler
+}
+
+// Handler wraps next with the middleware; it goes into an alice chain as
+// alice.New(sessions.Handler).
+func (s *Sessions) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.c.serve(next, w, r)
+	})
+}
+
+// Shutdown waits until the background Datastore writes
+// (store.Options.AsyncDatastoreSave) have finished, or ctx ends. Call it
+// after http.Server.Shutdown, and in tests.
+func (s *Sessions) Shutdown(ctx context.Context) error {
+	return s.c.tiers.Wait(ctx)
 }
 
 // serve runs next with a session manager and closes it afterwards.
 func (c *config) serve(next http.Handler, w http.ResponseWriter, r *http.Request) {
-	log := requestLogger(c.Logger, r)
-	var done atomic.Bool
-	onErr := func(err error) {
-		switch {
-		case done.Load() || c.ErrorFunc == nil:
-			log.Error("gaesession: store failure", "err", err) // as store logs them
-		default:
-			c.ErrorFunc(w, r, err)
-		}
-	}
-	so := c.Store
-	so.Logger, so.ErrorFunc = log, onErr
 	ww := &responseWriter{ResponseWriter: w}
-	m := &Manager{cfg: c, store: store.New(appengine.NewContext(r), so), w: ww, onErr: onErr, log: log}
+	m := &Manager{cfg: c, r: r, w: ww}
 	finished := false
 	defer func() {
 		if finished {
 			m.Close()
 		} else {
-			m.store.Discard()
+			m.discard()
 		}
-		done.Store(true)
 	}()
 	next.ServeHTTP(ww, r.WithContext(context.WithValue(r.Context(), managerKey, m)))
 	finished = true

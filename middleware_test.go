@@ -193,7 +193,7 @@ func TestSeedFormat(t *testing.T) {
 func TestPanicDropsChangesAndPropagates(t *testing.T) {
 	opts, c := setup(t, gaesession.Options{})
 	get(t, c, "/?op=new&a=1")
-	h := gaesession.Middleware(opts)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := mw(opts)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		gaesession.From(r.Context()).Get(r).SetAttr("a", "changed")
 		panic("boom")
 	}))
@@ -224,7 +224,7 @@ func TestCloseIsIdempotent(t *testing.T) {
 	var rec rpcs
 	opts, _ := setup(t, gaesession.Options{})
 	var calls int
-	h := gaesession.Middleware(opts)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := mw(opts)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		m := gaesession.From(r.Context())
 		m.Add(session.NewSession(), w)
 		m.Close()
@@ -248,7 +248,7 @@ func TestErrorsCarryNoSessionID(t *testing.T) {
 	rec := rpcs{fail: failService("memcache", "datastore_v3")}
 	rec.do(t, c, "/?op=set&b=2") // to ErrorFunc
 	opts.ErrorFunc, opts.Logger = nil, logged.logger()
-	rec.do(t, c.With(gaesession.Middleware(opts)(app)), "/?op=set&b=2") // to the log
+	rec.do(t, c.With(mw(opts)(app)), "/?op=set&b=2") // to the log
 	errs := log.all()
 	if len(errs) == 0 || !logged.contains("gaesession") {
 		t.Fatalf("no failure reported (%d errors, log %q)", len(errs), logged.String())

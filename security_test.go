@@ -65,7 +65,7 @@ func TestSignedIDs(t *testing.T) {
 	// Rotation: the new key signs, the old one still verifies.
 	rotated := opts
 	rotated.Cookie.SigningKeys = [][]byte{newKey, oldKey}
-	c2 := c.With(gaesession.Middleware(rotated)(app))
+	c2 := c.With(mw(rotated)(app))
 	if got := get(t, c2, "/"); got != "a=1" {
 		t.Fatalf("after rotation: %q", got)
 	}
@@ -141,7 +141,7 @@ func TestUnsavableSessionIsReported(t *testing.T) {
 			opts, c := setup(t, gaesession.Options{ErrorFunc: func(w http.ResponseWriter, r *http.Request, err error) { errs = append(errs, err) }})
 			get(t, c, "/?op=new&a=1")
 			id := sessionID(t, c)
-			h := gaesession.Middleware(opts)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h := mw(opts)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				s := gaesession.From(r.Context()).Get(r)
 				s.SetAttr("a", "2")
 				s.SetAttr("bad", tc.value)
@@ -164,7 +164,7 @@ func TestUnsavableSessionIsReported(t *testing.T) {
 func TestInvalidIDIsReported(t *testing.T) {
 	var errs []error
 	opts, _ := setup(t, gaesession.Options{ErrorFunc: func(w http.ResponseWriter, r *http.Request, err error) { errs = append(errs, err) }})
-	h := gaesession.Middleware(opts)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := mw(opts)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		gaesession.From(r.Context()).Add(session.NewSessionOptions(&session.SessOptions{IDLength: 300}), w)
 	}))
 	var rec rpcs
@@ -178,7 +178,7 @@ func TestInvalidIDIsReported(t *testing.T) {
 func TestLateCookieIsReported(t *testing.T) {
 	var errs []error
 	opts, _ := setup(t, gaesession.Options{ErrorFunc: func(w http.ResponseWriter, r *http.Request, err error) { errs = append(errs, err) }})
-	h := gaesession.Middleware(opts)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := mw(opts)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("hello"))
 		gaesession.From(r.Context()).Add(session.NewSession(), w)
 	}))

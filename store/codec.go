@@ -1,12 +1,10 @@
 package store
 
 import (
-	"bytes"
-	"encoding/base64"
-	"encoding/gob"
 	"fmt"
+	"log/slog"
 	"sync"
-	"time"
+	"sync/atomic"
 
 	"github.com/icza/session"
 )
@@ -16,22 +14,14 @@ import (
 // for the key and the other property.
 const MaxSize = 1_000_000
 
-// tombstone marks, in the Memcache item's flags, a session removed on
-// logout: requests that loaded it earlier cannot write it back. Values
-// written by icza/gaesession have flags 0.
-const tombstone = 1
-
-// entity is a session in Datastore, in icza/gaesession's format: the key
-// name is the session ID.
-type entity struct {
-	Expires time.Time `datastore:"exp"`
-	Value   []byte    `datastore:"val,noindex"`
-}
-
 // encode returns sess in the codec's bytes, or an error wrapping ErrEncode
-// or ErrTooLarge.
-func (s *Store) encode(sess session.Session) ([]byte, error) {
-	b, err := s.o.Codec.Marshal(unwrap(sess))
+// or ErrTooLarge. It holds the session's lock meanwhile, so that other
+// goroutines of the request may call SetAttr.
+func (s *Store) encode(sess session.Session) (b []byte, err error) {
+	err = locked(sess, func() error {
+		b, err = s.o.Codec.Marshal(unwrap(sess))
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrEncode, err)
 	}
@@ -39,6 +29,15 @@ func (s *Store) encode(sess session.Session) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(b), MaxSize)
 	}
 	return b, nil
+}
+
+// locked runs f holding sess's read lock (icza/session's SetAttr takes the
+// write lock).
+func locked(sess session.Session, f func() error) error {
+	mu := sess.Mutex()
+	mu.RLock()
+	defer mu.RUnlock()
+	return f()
 }
 
 // decode turns stored bytes back into the session with the given ID. Bad
@@ -62,31 +61,30 @@ func (s *Store) decode(b []byte, id string) (sess session.Session, err error) {
 	return sess, nil
 }
 
-// expiry is when sess expires if nobody touches it again.
-func (s *Store) expiry(sess session.Session) time.Time {
-	exp := sess.Accessed().Add(sess.Timeout())
-	if s.o.MaxLifetime > 0 {
-		if abs := sess.Created().Add(s.o.MaxLifetime); abs.Before(exp) {
-			exp = abs
-		}
-	}
-	return exp
-}
-
 // tracked is a session loaded from the store. It records the attributes the
-// request sets, so that a flush writes only when something changed and can
-// merge those changes into a newer stored version.
+// request sets, so that a write-back happens only when something changed
+// and can merge those changes into a newer stored version.
 type tracked struct {
 	session.Session
+	over *atomic.Bool // the request's store is closed
+	log  *slog.Logger
+
 	mu      sync.Mutex
 	changes map[string]any // attribute name to new value; nil means deleted
 }
 
-// SetAttr sets the attribute and records the change.
+// SetAttr sets the attribute and records the change. After the request's
+// store was closed the change cannot be saved: that is logged at level
+// Error.
 func (t *tracked) SetAttr(name string, value any) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.Session.SetAttr(name, value)
+	if t.over.Load() {
+		t.log.Error("gaesession: SetAttr after the request ended: change not saved",
+			"err", &Error{Op: "set-attr", Session: ShortID(t.ID()), Err: ErrClosed}, "attr", name)
+		return
+	}
 	if t.changes == nil {
 		t.changes = make(map[string]any)
 	}
@@ -113,30 +111,4 @@ func unwrap(sess session.Session) session.Session {
 		return t.Session
 	}
 	return sess
-}
-
-// record holds the fields of an icza/session session; gob matches them by
-// name, so a session decodes into it.
-type record struct {
-	CAttrsF  map[string]any
-	AttrsF   map[string]any
-	TimeoutF time.Duration
-}
-
-// Renew returns a copy of sess under a new random ID, with the same
-// constant and ordinary attributes and timeout, created now. It fails when
-// an attribute cannot be encoded with gob.
-func Renew(sess session.Session) (session.Session, error) {
-	var buf bytes.Buffer
-	var rec record
-	if err := gob.NewEncoder(&buf).Encode(unwrap(sess)); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrEncode, err)
-	}
-	if err := gob.NewDecoder(&buf).Decode(&rec); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrEncode, err)
-	}
-	n := max(base64.URLEncoding.DecodedLen(len(sess.ID())), 18)
-	return session.NewSessionOptions(&session.SessOptions{
-		CAttrs: rec.CAttrsF, Attrs: rec.AttrsF, Timeout: rec.TimeoutF, IDLength: n,
-	}), nil
 }

@@ -20,12 +20,27 @@ var (
 	// ErrConflict means compare-and-swap kept conflicting with other
 	// requests.
 	ErrConflict = errors.New("too many concurrent writes")
+	// ErrRenewed means the request's changes were not saved because
+	// another request renewed the session (Renew) meanwhile.
+	ErrRenewed = errors.New("session was renewed by another request, changes not saved")
+	// ErrGone means the request's changes were not saved because the
+	// session was no longer stored: removed, expired or purged meanwhile,
+	// with the Cache's tombstone evicted.
+	ErrGone = errors.New("session is no longer stored, changes not saved")
+	// ErrStillReadable means a Remove or Renew could neither put a
+	// tombstone in the Cache nor delete the session there: the old ID may
+	// still be readable.
+	ErrStillReadable = errors.New("session may still be readable")
+	// ErrClosed means SetAttr was called on a session after its request
+	// ended (from a goroutine that outlived the handler): the change is
+	// not saved.
+	ErrClosed = errors.New("request already ended")
 )
 
 // Error is a store failure: the operation, the tier, and a short,
 // non-secret form of the session ID.
 type Error struct {
-	Op      string // "get", "save", "remove", "delete-expired"; from the middleware "add", "renew", "set-cookie"
+	Op      string // "get", "save", "remove", "renew", "delete-expired"; from the middleware "add", "set-cookie", "set-attr"
 	Tier    string // "memcache", "datastore" or "" when before any tier
 	Session string // ShortID of the session ID
 	Err     error

@@ -1,44 +1,56 @@
 package store
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
 	"google.golang.org/appengine/v2/memcache"
 )
 
-// Options configures a Store. The zero value gives the defaults stated on
+// Options configures the store. The zero value gives the defaults stated on
 // each field, which are icza/gaesession's where it had the option.
 type Options struct {
-	// KeyPrefix goes before the session ID to form the Memcache key. Prefix
-	// and ID together must fit in Memcache's 250-byte keys. Default: "".
+	// KeyPrefix goes before the session ID to form the Cache key. Prefix
+	// and ID together must fit in MaxKeyLen bytes. Default: "".
 	KeyPrefix string
 
-	// Retries is how many times a Memcache or Datastore call that fails with
-	// a service error is tried, with backoff, before the failure is
-	// reported. Default: 3.
+	// Retries is how many times a call to a tier that fails with a service
+	// error is tried, with backoff, before the failure is reported.
+	// Default: 3.
 	Retries int
 
 	// Codec encodes sessions for both tiers. Default: memcache.Gob, the
 	// format of icza/gaesession.
 	Codec *memcache.Codec
 
-	// OnlyMemcache keeps sessions in Memcache only: no Datastore backup.
+	// Cache is the fast tier. Default: Memcache(), App Engine's bundled
+	// Memcache.
+	Cache Cache
+
+	// Durable is the tier that keeps sessions until they expire. Default:
+	// Datastore(DSEntityName), App Engine's bundled Datastore.
+	Durable Durable
+
+	// OnlyMemcache keeps sessions in the Cache only: no Durable tier.
 	// Default: false.
 	OnlyMemcache bool
 
-	// AsyncDatastoreSave writes the Datastore backup in the background,
-	// after the request has returned; Wait waits for those writes. Their
-	// failures are logged with Logger, not sent to ErrorFunc.
-	// Default: false (the request waits for the backup).
+	// AsyncDatastoreSave writes the Durable backup in the background, after
+	// the request has returned; Tiers.Wait waits for those writes. Their
+	// failures are logged, not sent to ErrorFunc. Default: false.
 	AsyncDatastoreSave bool
 
-	// AsyncTimeout bounds each background Datastore write.
-	// Default: 30 seconds.
+	// MaxBackground bounds the background writes in flight
+	// (AsyncDatastoreSave); beyond it a write runs in its request, so that
+	// nothing is dropped. Default: 64.
+	MaxBackground int
+
+	// AsyncTimeout bounds each background write. Default: 30 seconds.
 	AsyncTimeout time.Duration
 
-	// DSEntityName is the Datastore kind of session entities.
-	// Default: "sess_".
+	// DSEntityName is the Datastore kind of session records, for the
+	// default Durable tier. Default: DefaultKind, "sess_".
 	DSEntityName string
 
 	// TouchInterval is how old a session's stored access time must be
@@ -53,24 +65,26 @@ type Options struct {
 	// creation, on top of its idle timeout. Default: 0, no limit.
 	MaxLifetime time.Duration
 
-	// ErrorFunc receives every store failure, as an *Error, except those of
-	// background writes (AsyncDatastoreSave), which are logged.
-	// Default: the failure is logged with Logger at level Error.
-	// gaesession.Middleware replaces it with one that calls its own
-	// Options.ErrorFunc.
+	// Now tells the time for expiry, touches and MaxLifetime; tests set it
+	// to make time pass. Default: time.Now.
+	Now func() time.Time
+
+	// ErrorFunc receives the failures of stores opened without an error
+	// function of their own (see Tiers.Open), as *Error values. Failures of
+	// background writes are logged instead. Default: log them with Logger
+	// at level Error.
 	ErrorFunc func(err error)
 
-	// Logger receives the store's logs: failures, and one Debug line per
-	// load, save and removal with its tiers and duration.
-	// Default: slog.Default(). gaesession.Middleware replaces it with its
-	// own logger, with the request's trace.
+	// Logger receives the logs of stores opened without a logger of their
+	// own: background failures, and at level Debug a line per load, save
+	// and removal. Default: slog.Default().
 	Logger *slog.Logger
 }
 
 const (
-	defaultEntity       = "sess_"
-	defaultRetries      = 3
-	defaultAsyncTimeout = 30 * time.Second
+	defaultRetries       = 3
+	defaultAsyncTimeout  = 30 * time.Second
+	defaultMaxBackground = 64
 )
 
 // withDefaults returns o with every zero field set to its default.
@@ -84,8 +98,20 @@ func (o Options) withDefaults() Options {
 	if o.AsyncTimeout <= 0 {
 		o.AsyncTimeout = defaultAsyncTimeout
 	}
+	if o.MaxBackground <= 0 {
+		o.MaxBackground = defaultMaxBackground
+	}
 	if o.DSEntityName == "" {
-		o.DSEntityName = defaultEntity
+		o.DSEntityName = DefaultKind
+	}
+	if o.Cache == nil {
+		o.Cache = Memcache()
+	}
+	if o.Durable == nil {
+		o.Durable = Datastore(o.DSEntityName)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -103,4 +129,21 @@ func (o *Options) touchInterval(timeout time.Duration) time.Duration {
 		return o.TouchInterval
 	}
 	return timeout / 10
+}
+
+// logFailure logs a store failure at level Error.
+func logFailure(l *slog.Logger, err error) {
+	l.Error("gaesession: store failure", "err", err)
+}
+
+// sleep waits for d, or returns ctx's error when it ends first.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }

@@ -1,0 +1,116 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Cache is the fast tier: a key-value cache that may forget any item at any
+// moment (App Engine Memcache, Redis, Valkey). The store serializes writes
+// to a session through it with CompareAndSwap. Keys have at most MaxKeyLen
+// bytes. Implementations are safe for concurrent use.
+type Cache interface {
+	// Get returns the item under key, carrying a token for CompareAndSwap,
+	// or ErrCacheMiss.
+	Get(ctx context.Context, key string) (*Item, error)
+	// Add stores item if its key holds nothing, else returns ErrNotStored.
+	Add(ctx context.Context, item *Item) error
+	// CompareAndSwap replaces an item read with Get, if it has not changed
+	// since: ErrCASConflict if it has, ErrNotStored if it is gone.
+	CompareAndSwap(ctx context.Context, item *Item) error
+	// Set stores item whatever its key holds.
+	Set(ctx context.Context, item *Item) error
+	// Delete removes the item under key; a missing key is not an error.
+	Delete(ctx context.Context, key string) error
+}
+
+// Item is a Cache entry.
+type Item struct {
+	Key     string
+	Value   []byte
+	Flags   uint32    // 0 for a session; tombstone flags otherwise
+	Expires time.Time // when the cache forgets it; the zero time is never
+	Token   any       // set by Get, opaque: CompareAndSwap's version
+}
+
+// Durable is the tier that keeps sessions until they expire: App Engine's
+// Datastore, or Firestore in Datastore mode. Writes are last-writer-wins.
+// Implementations are safe for concurrent use.
+type Durable interface {
+	// Get returns a session's record, or ErrNotFound.
+	Get(ctx context.Context, id string) (Record, error)
+	// Put writes a session's record.
+	Put(ctx context.Context, id string, rec Record) error
+	// Delete removes a session's record; a missing one is not an error.
+	Delete(ctx context.Context, id string) error
+	// Expired returns up to limit IDs of records that expired before the
+	// given time, from cursor on ("" starts), and the cursor after them
+	// ("" at the end). For purge.
+	Expired(ctx context.Context, before time.Time, cursor string, limit int) (ids []string, next string, err error)
+	// DeleteMulti removes up to MaxBatch records.
+	DeleteMulti(ctx context.Context, ids []string) error
+}
+
+// Record is a session in the Durable tier.
+type Record struct {
+	Value   []byte    // the encoded session, as in the Cache
+	Expires time.Time // when the session expires unless touched
+}
+
+// Answers of the backends that are not failures. Implementations return
+// these (possibly wrapped) so that the store can tell them apart.
+var (
+	ErrCacheMiss   = errors.New("cache miss")
+	ErrNotStored   = errors.New("item not stored")
+	ErrCASConflict = errors.New("compare-and-swap conflict")
+	ErrNotFound    = errors.New("no such record")
+)
+
+// Storage names and limits, shared with icza/gaesession.
+const (
+	// MaxKeyLen is the longest Cache key, KeyPrefix included (Memcache's
+	// limit).
+	MaxKeyLen = 250
+	// MinIDLen is the shortest session ID the store accepts: 96 bits in
+	// base64 (icza/session's default ID has 24 characters).
+	MinIDLen = 16
+	// MaxBatch is the most records one DeleteMulti takes (Datastore's
+	// limit).
+	MaxBatch = 500
+	// DefaultKind is the Datastore kind of session records.
+	DefaultKind = "sess_"
+	// PropExpires and PropValue are the Datastore property names of a
+	// record's expiry (indexed) and value (unindexed).
+	PropExpires = "exp"
+	PropValue   = "val"
+)
+
+// Tombstone flags: an Item with one of these holds no session. A request
+// that loaded the session earlier finds it and writes nothing back.
+const (
+	// FlagRemoved marks a session ended by Remove (logout).
+	FlagRemoved = 1
+	// FlagRenewed marks an ID retired by Renew.
+	FlagRenewed = 2
+)
+
+// ValidID reports whether id looks like an icza/session ID (base64url,
+// with at most two trailing '=') that fits a Cache key after a prefix of
+// prefixLen bytes.
+func ValidID(id string, prefixLen int) bool {
+	if len(id) < MinIDLen || len(id) > MaxKeyLen-prefixLen {
+		return false
+	}
+	body := id
+	for n := 0; n < 2 && len(body) > 0 && body[len(body)-1] == '='; n++ {
+		body = body[:len(body)-1]
+	}
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}

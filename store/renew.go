@@ -1,0 +1,173 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/icza/session"
+)
+
+// minTombstone is the shortest life of a tombstone: longer than any request
+// or background write that may still hold the session.
+const minTombstone = time.Hour
+
+// Renew gives sess a new random ID, against session fixation, and returns
+// the new session, to be written whole when the store is closed. It
+// retires the old ID and takes over its newest stored value in one step
+// (compare-and-swap to a tombstone), so the new session carries every
+// write that landed before, plus this request's changes; a request that
+// writes to the old ID later is told ErrRenewed. The new session counts as
+// created now. Renew fails, reporting once, when the old ID may still be
+// readable, or when the session was removed meanwhile.
+func (s *Store) Renew(sess session.Session) (session.Session, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := sess.ID()
+	defer s.debug("renew", s.tiers(), id, time.Now(), slog.Attr{})
+	src := sess
+	newest, err := s.retire(id)
+	if err == nil && newest != nil {
+		if e := s.entries[id]; e != nil && !e.whole {
+			src, err = s.onto(id, newest, e)
+		}
+	}
+	var fresh session.Session
+	if err == nil {
+		fresh, err = renewed(src)
+	}
+	if err != nil {
+		s.report("renew", errTier(err), id, err)
+		return nil, err
+	}
+	s.entries[id] = &entry{sess: sess, removed: true}
+	s.entries[fresh.ID()] = &entry{sess: fresh, whole: true}
+	return fresh, nil
+}
+
+// onto returns the stored session with the request's changes applied.
+func (s *Store) onto(id string, stored []byte, e *entry) (session.Session, error) {
+	base, err := s.decode(stored, id)
+	if err != nil {
+		return e.sess, nil // the request's copy is the best there is
+	}
+	if t, ok := e.sess.(*tracked); ok {
+		for k, v := range t.changed() {
+			base.SetAttr(k, v)
+		}
+	}
+	return base, nil
+}
+
+// retire replaces a session in the Cache with a FlagRenewed tombstone and
+// deletes it from the Durable tier. It returns the newest value stored
+// before (nil if none), or errRemoved when the session was removed, or an
+// error when the old ID may still be readable.
+func (s *Store) retire(id string) ([]byte, error) {
+	key := s.o.KeyPrefix + id
+	tomb := &Item{Key: key, Value: []byte{}, Flags: FlagRenewed, Expires: s.o.Now().Add(minTombstone)}
+	var newest []byte
+	retired := false
+	for i := 0; i < maxSwaps && !retired; i++ {
+		item, err := s.t.cache.Get(s.ctx, key)
+		switch {
+		case err == nil && item.Flags != 0:
+			return nil, errRemoved
+		case err == nil:
+			newest = item.Value
+			tomb.Token = item.Token
+			err = s.t.cache.CompareAndSwap(s.ctx, tomb)
+		case errors.Is(err, ErrCacheMiss):
+			if newest, err = s.durableValue(id); err == nil {
+				err = s.t.cache.Add(s.ctx, tomb)
+			}
+		}
+		switch {
+		case err == nil:
+			retired = true
+		case errors.Is(err, ErrCASConflict), errors.Is(err, ErrNotStored):
+		default:
+			// The Cache fails: make sure it holds nothing of the session.
+			if newest == nil && s.t.durable != nil {
+				newest, _ = s.durableValue(id)
+			}
+			if err := s.bury(s.ctx, id, FlagRenewed, 0); err != nil {
+				return nil, &tierError{tierCache, err}
+			}
+			retired = true
+		}
+	}
+	if !retired {
+		return nil, ErrConflict
+	}
+	if s.t.durable != nil {
+		if err := s.t.durable.Delete(s.ctx, id); err != nil {
+			return nil, &tierError{tierDurable, fmt.Errorf("%w: %w", ErrStillReadable, err)}
+		}
+	}
+	return newest, nil
+}
+
+// durableValue returns a session's value in the Durable tier, nil if none.
+func (s *Store) durableValue(id string) ([]byte, error) {
+	if s.t.durable == nil {
+		return nil, nil
+	}
+	rec, err := s.t.durable.Get(s.ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, &tierError{tierDurable, err}
+	}
+	return rec.Value, nil
+}
+
+// bury puts a tombstone with the given flag in the Cache for a session of
+// the given timeout, or, if that fails, deletes the session there. It
+// fails with ErrStillReadable when neither works.
+func (s *Store) bury(ctx context.Context, id string, flag uint32, timeout time.Duration) error {
+	key := s.o.KeyPrefix + id
+	tomb := &Item{Key: key, Value: []byte{}, Flags: flag, Expires: s.o.Now().Add(max(timeout, minTombstone))}
+	err := s.t.cache.Set(ctx, tomb)
+	if err == nil {
+		return nil
+	}
+	if derr := s.t.cache.Delete(ctx, key); derr != nil {
+		return fmt.Errorf("%w: %w", ErrStillReadable, errors.Join(err, derr))
+	}
+	return nil
+}
+
+// record holds the fields of an icza/session session; gob matches them by
+// name, so a session decodes into it.
+type record struct {
+	CAttrsF  map[string]any
+	AttrsF   map[string]any
+	TimeoutF time.Duration
+}
+
+// renewed returns a copy of sess under a new random ID as long as the old
+// one (at least 24 characters), with the same constant and ordinary
+// attributes and timeout, created now. The copy is made with gob under the
+// session's lock; it fails when an attribute cannot be encoded with gob.
+func renewed(sess session.Session) (session.Session, error) {
+	var buf bytes.Buffer
+	var rec record
+	err := locked(sess, func() error { return gob.NewEncoder(&buf).Encode(unwrap(sess)) })
+	if err == nil {
+		err = gob.NewDecoder(&buf).Decode(&rec)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrEncode, err)
+	}
+	n := max(base64.URLEncoding.DecodedLen(len(sess.ID())), 18)
+	return session.NewSessionOptions(&session.SessOptions{
+		CAttrs: rec.CAttrsF, Attrs: rec.AttrsF, Timeout: rec.TimeoutF, IDLength: n,
+	}), nil
+}

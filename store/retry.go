@@ -1,0 +1,119 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// retrier retries calls that fail with a service error, backing off in
+// between: Retries tries in all, 10 ms, 20 ms, ... apart.
+type retrier struct {
+	tries int
+	sleep func(context.Context, time.Duration) error
+}
+
+// retry calls f until it succeeds, fails with an answer rather than a
+// service error, or has been tried r.tries times.
+func retry[T any](ctx context.Context, r retrier, f func() (T, error)) (T, error) {
+	var (
+		v   T
+		err error
+	)
+	for i := range r.tries {
+		if i > 0 {
+			if r.sleep(ctx, 10*time.Millisecond<<(i-1)) != nil {
+				return v, err
+			}
+		}
+		if v, err = f(); !transient(err) {
+			return v, err
+		}
+	}
+	return v, err
+}
+
+// transient reports whether err is worth another try.
+func transient(err error) bool {
+	switch {
+	case err == nil,
+		errors.Is(err, ErrCacheMiss),
+		errors.Is(err, ErrNotStored),
+		errors.Is(err, ErrCASConflict),
+		errors.Is(err, ErrNotFound),
+		errors.Is(err, context.Canceled),
+		errors.Is(err, context.DeadlineExceeded):
+		return false
+	}
+	return true
+}
+
+// retryCache is a Cache whose calls are retried.
+type retryCache struct {
+	c Cache
+	r retrier
+}
+
+func (c retryCache) Get(ctx context.Context, key string) (*Item, error) {
+	return retry(ctx, c.r, func() (*Item, error) { return c.c.Get(ctx, key) })
+}
+
+func (c retryCache) Add(ctx context.Context, it *Item) error {
+	return c.do(ctx, func() error { return c.c.Add(ctx, it) })
+}
+
+func (c retryCache) CompareAndSwap(ctx context.Context, it *Item) error {
+	return c.do(ctx, func() error { return c.c.CompareAndSwap(ctx, it) })
+}
+
+func (c retryCache) Set(ctx context.Context, it *Item) error {
+	return c.do(ctx, func() error { return c.c.Set(ctx, it) })
+}
+
+func (c retryCache) Delete(ctx context.Context, key string) error {
+	return c.do(ctx, func() error { return c.c.Delete(ctx, key) })
+}
+
+func (c retryCache) do(ctx context.Context, f func() error) error {
+	return do(ctx, c.r, f)
+}
+
+// retryDurable is a Durable whose calls are retried.
+type retryDurable struct {
+	d Durable
+	r retrier
+}
+
+func (d retryDurable) Get(ctx context.Context, id string) (Record, error) {
+	return retry(ctx, d.r, func() (Record, error) { return d.d.Get(ctx, id) })
+}
+
+func (d retryDurable) Put(ctx context.Context, id string, rec Record) error {
+	return do(ctx, d.r, func() error { return d.d.Put(ctx, id, rec) })
+}
+
+func (d retryDurable) Delete(ctx context.Context, id string) error {
+	return do(ctx, d.r, func() error { return d.d.Delete(ctx, id) })
+}
+
+func (d retryDurable) Expired(ctx context.Context, before time.Time, cursor string, limit int) ([]string, string, error) {
+	type page struct {
+		ids  []string
+		next string
+	}
+	p, err := retry(ctx, d.r, func() (page, error) {
+		ids, next, err := d.d.Expired(ctx, before, cursor, limit)
+		return page{ids, next}, err
+	})
+	return p.ids, p.next, err
+}
+
+func (d retryDurable) DeleteMulti(ctx context.Context, ids []string) error {
+	return do(ctx, d.r, func() error { return d.d.DeleteMulti(ctx, ids) })
+}
+
+// do is retry for calls without a result.
+func do(ctx context.Context, r retrier, f func() error) error {
+	_, err := retry(ctx, r, func() (struct{}, error) { return struct{}{}, f() })
+	return err
+}

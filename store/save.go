@@ -1,0 +1,293 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+)
+
+// maxSwaps bounds the compare-and-swap attempts of one write. Each conflict
+// means another request's write landed, so this is far more than the
+// concurrent requests one session sees.
+const maxSwaps = 32
+
+// errRemoved: a write found the session logged out. Not a failure: the
+// logout wins.
+var errRemoved = errors.New("session was removed")
+
+// written is what a Cache write left there: the value, its expiry, and
+// whether it holds other requests' changes too (merged).
+type written struct {
+	value  []byte
+	exp    time.Time
+	merged bool
+}
+
+// save writes one session back if the request added it, changed it, or it
+// is due for a touch.
+func (s *Store) save(id string, e *entry) {
+	var changes map[string]any
+	if t, ok := e.sess.(*tracked); ok {
+		changes = t.changed()
+	}
+	if !e.whole && !e.touch && changes == nil {
+		return
+	}
+	defer s.debug("save", s.tiers(), id, time.Now(), slog.Bool("async", s.o.AsyncDatastoreSave))
+	value, err := s.encode(e.sess)
+	if err != nil {
+		s.report("save", "", id, err)
+		return
+	}
+	exp := s.expiry(e.sess)
+	if e.whole {
+		s.saveWhole(id, e, value, exp)
+		return
+	}
+	w, err := s.swap(id, e, written{value: value, exp: exp}, changes)
+	switch {
+	case errors.Is(err, errRemoved):
+		return // logout wins
+	case err != nil && (changes != nil || !isGone(err)):
+		s.report("save", errTier(err), id, err)
+	}
+	if w.value != nil {
+		s.backup(id, w)
+	}
+}
+
+// saveWhole writes a session the request added: to the Cache and, at the
+// same time, to the Durable tier (unless that is asynchronous). A new ID
+// has no older version to lose.
+func (s *Store) saveWhole(id string, e *entry, value []byte, exp time.Time) {
+	w := written{value: value, exp: exp}
+	join := func() {}
+	var putErr error
+	sync := s.t.durable != nil && !s.o.AsyncDatastoreSave
+	if sync {
+		join = s.t.rt.fork(func() { putErr = s.t.durable.Put(s.ctx, id, Record{Value: value, Expires: exp}) })
+	}
+	got, err := s.swap(id, e, w, nil)
+	join()
+	if putErr != nil {
+		s.report("save", tierDurable, id, putErr)
+	}
+	switch {
+	case errors.Is(err, errRemoved), errors.Is(err, ErrGone):
+		if sync { // the logout may have deleted the record before our Put
+			if err := s.t.durable.Delete(s.ctx, id); err != nil {
+				s.report("remove", tierDurable, id, err)
+			}
+		}
+		return
+	case err != nil:
+		s.report("save", errTier(err), id, err)
+	}
+	if !sync || got.merged {
+		s.backup(id, got)
+	}
+}
+
+// swap writes w to the Cache with compare-and-swap, never over a version
+// newer than the one the request loaded. On a conflict it reads the newer
+// version and applies the request's changes to it (a session added whole
+// overwrites it) and tries again. When the Cache has lost the session, the
+// Durable copy is the newest version, and the changes go onto it. It
+// returns what the Cache holds: w, or the merged value; errRemoved or
+// ErrGone when the session ended meanwhile; on other failures, the value to
+// back up (if any) with the error.
+func (s *Store) swap(id string, e *entry, w written, changes map[string]any) (written, error) {
+	key := s.o.KeyPrefix + id
+	item := e.item
+	for i := 0; i < maxSwaps; i++ {
+		var err error
+		if item == nil {
+			if !e.whole && s.t.durable != nil {
+				if w, err = s.ontoDurable(id, e, w, changes); err != nil {
+					return w, err
+				}
+			}
+			err = s.t.cache.Add(s.ctx, &Item{Key: key, Value: w.value, Expires: w.exp})
+		} else {
+			item.Value, item.Flags, item.Expires = w.value, 0, w.exp
+			err = s.t.cache.CompareAndSwap(s.ctx, item)
+			if errors.Is(err, ErrNotStored) {
+				item = nil // evicted since we read it
+				continue
+			}
+		}
+		switch {
+		case err == nil:
+			return w, nil
+		case errors.Is(err, ErrNotStored), errors.Is(err, ErrCASConflict):
+		case e.whole || s.t.durable == nil:
+			return w, err // the Cache fails: back up our value
+		default:
+			// The Cache fails: the Durable copy is the newest we can find.
+			s.report("save", tierCache, id, err)
+			return s.ontoDurable(id, e, w, changes)
+		}
+		if i > 0 {
+			s.t.rt.sleep(s.ctx, time.Duration(rand.Int64N(int64(time.Millisecond)<<min(i, 5))))
+		}
+		if item, err = s.t.cache.Get(s.ctx, key); errors.Is(err, ErrCacheMiss) {
+			item = nil
+			continue
+		}
+		if err != nil {
+			return written{}, err
+		}
+		if err := tombstoneErr(item); err != nil {
+			return written{}, err
+		}
+		if w, err = s.merge(id, item.Value, e, w, changes); err != nil {
+			return w, err
+		}
+	}
+	return written{}, ErrConflict
+}
+
+// ontoDurable applies the request's changes to the Durable copy, or
+// returns ErrGone when there is none (removed, expired or purged). A
+// failure to read it returns the error and nothing to write.
+func (s *Store) ontoDurable(id string, e *entry, w written, changes map[string]any) (written, error) {
+	rec, err := s.t.durable.Get(s.ctx, id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return written{}, ErrGone
+	case err != nil:
+		return written{}, &tierError{tierDurable, err}
+	case !s.o.Now().Before(rec.Expires):
+		return written{}, ErrGone
+	}
+	return s.merge(id, rec.Value, e, w, changes)
+}
+
+// merge applies the request's changes to a stored value. A session added
+// whole, or a stored value that does not decode, keeps w. When the result
+// cannot be encoded (too large), it returns the stored value, to back up,
+// with the error.
+func (s *Store) merge(id string, stored []byte, e *entry, w written, changes map[string]any) (written, error) {
+	if e.whole {
+		return w, nil
+	}
+	base, err := s.decode(stored, id)
+	if err != nil {
+		return w, nil
+	}
+	storedExp := s.expiry(base)
+	for k, v := range changes {
+		base.SetAttr(k, v)
+	}
+	base.Access()
+	v, err := s.encode(base)
+	if err != nil {
+		return written{value: stored, exp: storedExp, merged: true}, err
+	}
+	return written{value: v, exp: s.expiry(base), merged: true}, nil
+}
+
+// backup writes a session's value to the Durable tier: now, or in the
+// background with AsyncDatastoreSave (in the request when MaxBackground
+// writes are in flight already).
+func (s *Store) backup(id string, w written) {
+	if s.t.durable == nil {
+		return
+	}
+	if !s.o.AsyncDatastoreSave {
+		s.put(s.ctx, id, w, w.merged, s.report)
+		return
+	}
+	if !s.t.bg.start() {
+		s.put(s.ctx, id, w, true, s.report)
+		return
+	}
+	// The request is over before this ends: failures are logged. A late
+	// write always checks the Cache afterwards; the RPC costs the request
+	// no time.
+	ctx, cancel := context.WithTimeout(s.ctx, s.o.AsyncTimeout) // s.ctx has no cancel since Close
+	s.t.rt.spawn(func() {
+		defer s.t.bg.finish()
+		defer cancel()
+		s.put(ctx, id, w, true, s.logFailure)
+	})
+}
+
+// put writes w to the Durable tier. With recheck (other requests wrote the
+// session concurrently, so their writes may land in any order; or the write
+// is late) it then reads the Cache and makes the Durable tier follow it:
+// the newest value, or no record when the session was removed meanwhile.
+// It reads again after each such write, until the Cache holds what it last
+// wrote (at most maxSwaps times), so that the last write to land is
+// followed by a check.
+func (s *Store) put(ctx context.Context, id string, w written, recheck bool, report func(op, tier, id string, err error)) {
+	for range maxSwaps {
+		if err := s.t.durable.Put(ctx, id, Record{Value: w.value, Expires: w.exp}); err != nil {
+			report("save", tierDurable, id, err)
+			return
+		}
+		if !recheck {
+			return
+		}
+		item, err := s.t.cache.Get(ctx, s.o.KeyPrefix+id)
+		switch {
+		case errors.Is(err, ErrCacheMiss):
+			return
+		case err != nil:
+			report("save", tierCache, id, err)
+			return
+		case item.Flags != 0:
+			if err := s.t.durable.Delete(ctx, id); err != nil {
+				report("remove", tierDurable, id, err)
+			}
+			return
+		case bytes.Equal(item.Value, w.value):
+			return
+		}
+		latest, err := s.decode(item.Value, id)
+		if err != nil {
+			return
+		}
+		w = written{value: item.Value, exp: s.expiry(latest)}
+	}
+}
+
+// tombstoneErr returns errRemoved or ErrRenewed for a tombstone, else nil.
+func tombstoneErr(item *Item) error {
+	switch item.Flags {
+	case 0:
+		return nil
+	case FlagRenewed:
+		return ErrRenewed
+	}
+	return errRemoved
+}
+
+// isGone reports whether err says the session ended under the request.
+func isGone(err error) bool {
+	return errors.Is(err, ErrGone) || errors.Is(err, ErrRenewed) || errors.Is(err, errRemoved)
+}
+
+// tierError is a failure of a named tier.
+type tierError struct {
+	tier string
+	err  error
+}
+
+func (e *tierError) Error() string { return e.err.Error() }
+func (e *tierError) Unwrap() error { return e.err }
+
+// errTier names the tier that failed: none for encoding errors.
+func errTier(err error) string {
+	var te *tierError
+	switch {
+	case errors.As(err, &te):
+		return te.tier
+	case errors.Is(err, ErrEncode), errors.Is(err, ErrTooLarge), isGone(err):
+		return ""
+	}
+	return tierCache
+}

@@ -1,0 +1,138 @@
+package store
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Tiers is what the requests of an app share: the two tiers with their
+// options, and the background writes its stores started. Make one when the
+// app starts (gaesession.Middleware does) and open a Store per request. It is
+// safe for concurrent use.
+type Tiers struct {
+	o       Options
+	cache   Cache   // retrying
+	durable Durable // retrying; nil with OnlyMemcache
+	rt      runtime
+	bg      background
+}
+
+// runtime is how the store runs concurrent work and tells time; the
+// simulation tests replace it to choose every interleaving.
+type runtime struct {
+	sleep func(ctx context.Context, d time.Duration) error
+	// fork runs f beside the caller; join waits for it.
+	fork func(f func()) (join func())
+	// spawn runs f in the background.
+	spawn func(f func())
+}
+
+var goRuntime = runtime{
+	sleep: sleep,
+	fork: func(f func()) func() {
+		done := make(chan struct{})
+		go func() { defer close(done); f() }()
+		return func() { <-done }
+	},
+	spawn: func(f func()) { go f() },
+}
+
+// NewTiers returns the shared store for opts.
+func NewTiers(opts Options) *Tiers {
+	return newTiers(opts, goRuntime)
+}
+
+func newTiers(opts Options, rt runtime) *Tiers {
+	o := opts.withDefaults()
+	r := retrier{tries: o.Retries, sleep: rt.sleep}
+	t := &Tiers{o: o, cache: retryCache{o.Cache, r}, rt: rt}
+	if !o.OnlyMemcache {
+		t.durable = retryDurable{o.Durable, r}
+	}
+	t.bg.slots = make(chan struct{}, o.MaxBackground)
+	return t
+}
+
+// Durable returns the Durable tier with retries, or nil with OnlyMemcache.
+// Package purge uses it.
+func (t *Tiers) Durable() Durable { return t.durable }
+
+// Open returns a Store for one request, which makes its calls with ctx
+// (on App Engine, appengine.NewContext(r)). Its failures go to errf and its
+// logs to log; nil means Options.ErrorFunc and Options.Logger.
+func (t *Tiers) Open(ctx context.Context, errf func(error), log *slog.Logger) *Store {
+	if errf == nil {
+		errf = t.o.ErrorFunc
+	}
+	if log == nil {
+		log = t.o.Logger
+	}
+	return &Store{t: t, o: &t.o, ctx: ctx, errf: errf, log: log, entries: make(map[string]*entry, 1)}
+}
+
+// Wait blocks until the background writes (AsyncDatastoreSave) in flight
+// have finished, including those that start while it waits, or ctx ends.
+// Call it at graceful shutdown, once the server takes no more requests,
+// and in tests.
+func (t *Tiers) Wait(ctx context.Context) error {
+	return t.bg.wait(ctx)
+}
+
+// background counts the background writes of a Tiers and bounds them.
+type background struct {
+	slots chan struct{}
+	mu    sync.Mutex
+	n     int
+	idle  chan struct{} // closed when n drops to 0
+}
+
+// start takes a slot, or reports false when all are taken.
+func (b *background) start() bool {
+	select {
+	case b.slots <- struct{}{}:
+	default:
+		return false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.n == 0 {
+		b.idle = make(chan struct{})
+	}
+	b.n++
+	return true
+}
+
+// finish gives the slot back.
+func (b *background) finish() {
+	b.mu.Lock()
+	if b.n--; b.n == 0 {
+		close(b.idle)
+	}
+	b.mu.Unlock()
+	<-b.slots
+}
+
+func (b *background) wait(ctx context.Context) error {
+	for {
+		b.mu.Lock()
+		n, idle := b.n, b.idle
+		b.mu.Unlock()
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-idle:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// New returns a Store for one request on Tiers of its own: the same as
+// NewTiers(opts).Open(ctx, nil, nil). Its background writes cannot be
+// waited for; share a Tiers to do that.
+func New(ctx context.Context, opts Options) *Store {
+	return NewTiers(opts).Open(ctx, nil, nil)
+}
