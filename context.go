@@ -93,17 +93,28 @@ func (m *Manager) onErr(err error) {
 	m.cfg.ErrorFunc(m.w, m.r, err)
 }
 
+// maxCandidates bounds the session cookies of one request that Get looks
+// up: each well-formed one costs an RPC.
+const maxCandidates = 3
+
 // Get returns the session named by r's cookie, or nil when there is none.
 // Of several cookies with the session cookie's name (a sibling subdomain
-// can plant one), the first that is well-formed and correctly signed wins.
-// A malformed cookie, or one with a bad signature, means no session and
-// costs no RPC. Change attributes with SetAttr: the request writes back
-// only what it set.
+// can plant one), malformed ones and those with a bad signature are skipped
+// at no cost, and the first of the others (at most three) that names a
+// stored session wins. Change attributes with SetAttr: the request writes
+// back only what it set.
 func (m *Manager) Get(r *http.Request) session.Session {
-	prefix := len(m.cfg.Store.KeyPrefix)
+	prefix, tried := len(m.cfg.Store.KeyPrefix), 0
 	for _, c := range r.CookiesNamed(m.cfg.cookie.Name) {
-		if id, ok := m.cfg.cookie.decode(c.Value, prefix); ok {
-			return m.store().Get(id)
+		id, ok := m.cfg.cookie.decode(c.Value, prefix)
+		if !ok {
+			continue
+		}
+		if sess := m.store().Get(id); sess != nil {
+			return sess
+		}
+		if tried++; tried == maxCandidates {
+			break
 		}
 	}
 	return nil

@@ -65,6 +65,9 @@ var app = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	switch q.Get("op") {
 	case "new":
 		sess = session.NewSession()
+		if ttl, err := time.ParseDuration(q.Get("ttl")); err == nil {
+			sess = session.NewSessionOptions(&session.SessOptions{Timeout: ttl})
+		}
 		m.Add(sess, w)
 	case "remove":
 		if sess != nil {
@@ -78,7 +81,7 @@ var app = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	}
 	if sess != nil {
 		for k, v := range q {
-			if k != "op" {
+			if k != "op" && k != "ttl" {
 				sess.SetAttr(k, v[0])
 			}
 		}
@@ -245,3 +248,51 @@ func (l *logBuffer) String() string {
 func (l *logBuffer) contains(s string) bool { return strings.Contains(l.String(), s) }
 
 func (l *logBuffer) logger() *slog.Logger { return slog.New(slog.NewTextHandler(l, nil)) }
+
+// hold starts a request on c's session that loads it and waits. When it has
+// loaded the session, hold returns finish, which lets the request go on to
+// call then and waits until the request has ended (written back).
+func hold(t testing.TB, opts gaesession.Options, c *gaesessiontest.Client, then func(m *gaesession.Manager, sess session.Session, w http.ResponseWriter)) (finish func()) {
+	t.Helper()
+	loaded, release, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	h := mw(opts)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m := gaesession.From(r.Context())
+		sess := m.Get(r)
+		close(loaded)
+		<-release
+		then(m, sess, w)
+	}))
+	go func() {
+		defer close(done)
+		res := c.With(h).Get("/")
+		res.Body.Close()
+	}()
+	<-loaded
+	return sync.OnceFunc(func() {
+		close(release)
+		<-done
+	})
+}
+
+// evict deletes a session's Memcache item, as Memcache may at any time.
+func evict(t testing.TB, opts gaesession.Options, id string) {
+	t.Helper()
+	if err := memcache.Delete(gaesessiontest.Context(t), opts.Store.KeyPrefix+id); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// both returns what each tier holds for a session, as attrs would print
+// it ("gone" when a tier has no session).
+func both(t *testing.T, opts gaesession.Options, id string) (cache, durable string) {
+	t.Helper()
+	item, ent := tiers(t, opts, id)
+	cache, durable = "gone", "gone"
+	if item != nil && item.Flags == 0 {
+		cache = attrs(decoded(t, item.Value))
+	}
+	if ent != nil {
+		durable = attrs(decoded(t, ent.Value))
+	}
+	return cache, durable
+}

@@ -1,0 +1,323 @@
+package gaesession_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"github.com/gaesession/gaesession/gaesessiontest"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gaesession/gaesession"
+	"github.com/gaesession/gaesession/store"
+	"github.com/icza/session"
+)
+
+// TestEvictionKeepsCompletedWrite: B loads the session, A writes x=1 and
+// finishes, Memcache evicts the session, B finishes. B's own change, or its
+// touch, goes onto the newest version: x=1 stays in both tiers.
+func TestEvictionKeepsCompletedWrite(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		b    string // what B does
+		want string
+	}{
+		{"write", "y", "a=1,x=1,y=2"},
+		{"touch", "", "a=1,x=1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts, c := setup(t, gaesession.Options{Store: store.Options{TouchInterval: time.Nanosecond}})
+			get(t, c, "/?op=new&a=1")
+			id := sessionID(t, c)
+			finish := hold(t, opts, c, func(m *gaesession.Manager, sess session.Session, w http.ResponseWriter) {
+				if tc.b != "" {
+					sess.SetAttr(tc.b, "2")
+				}
+			})
+			get(t, c, "/?op=set&x=1")
+			evict(t, opts, id)
+			finish()
+			if cache, ds := both(t, opts, id); cache != tc.want || ds != tc.want {
+				t.Errorf("Memcache %s, Datastore %s; want %s in both", cache, ds, tc.want)
+			}
+		})
+	}
+}
+
+// TestLongTimeouts: sessions of 31 days and a year keep every promise:
+// a read costs one RPC, concurrent writes merge, logout is final.
+func TestLongTimeouts(t *testing.T) {
+	for _, ttl := range []string{"744h", "8760h"} {
+		t.Run(ttl, func(t *testing.T) {
+			opts, c := setup(t, gaesession.Options{})
+			get(t, c, "/?op=new&a=1&ttl="+ttl)
+			id := sessionID(t, c)
+			var rec rpcs
+			if _, body := rec.do(t, c, "/"); body != "a=1" || len(rec.take()) != 1 {
+				t.Fatalf("read %q, want a=1 with 1 RPC", body)
+			}
+			var wg sync.WaitGroup
+			for i := range 10 {
+				wg.Add(1)
+				go func() { defer wg.Done(); get(t, c, fmt.Sprintf("/?op=set&k%d=%d", i, i)) }()
+			}
+			wg.Wait()
+			want := "a=1,k0=0,k1=1,k2=2,k3=3,k4=4,k5=5,k6=6,k7=7,k8=8,k9=9"
+			if cache, ds := both(t, opts, id); cache != want || ds != want {
+				t.Errorf("after 10 writers: Memcache %s, Datastore %s; want %s", cache, ds, want)
+			}
+			finish := hold(t, opts, c, func(m *gaesession.Manager, sess session.Session, w http.ResponseWriter) {
+				sess.SetAttr("late", "write")
+			})
+			get(t, c, "/?op=remove")
+			finish()
+			if cache, ds := both(t, opts, id); cache != "gone" || ds != "gone" {
+				t.Errorf("after logout: Memcache %s, Datastore %s", cache, ds)
+			}
+			setCookie(t, c, id)
+			if got := get(t, c, "/"); got != "none" {
+				t.Errorf("logged-out session readable: %q", got)
+			}
+		})
+	}
+}
+
+// TestRenewWithConcurrentSetAttr: goroutines of the request set attributes
+// while Renew copies the session and while it is written back; the race
+// detector must stay quiet and nothing crashes.
+func TestRenewWithConcurrentSetAttr(t *testing.T) {
+	opts, c := setup(t, gaesession.Options{Logger: (&logBuffer{}).logger()})
+	get(t, c, "/?op=new&a=1")
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	h := mw(opts)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m := gaesession.From(r.Context())
+		sess := m.Get(r)
+		for g := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; ; i++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					sess.SetAttr(fmt.Sprintf("g%d_%d", g, i%50), i)
+				}
+			}()
+		}
+		if _, err := m.Renew(sess, w); err != nil {
+			t.Error(err)
+		}
+	}))
+	c.With(h).Get("/")
+	close(stop)
+	wg.Wait()
+	if got := get(t, c, "/"); !strings.HasPrefix(got, "a=1") {
+		t.Errorf("renewed session %q", got)
+	}
+}
+
+// TestRenewKeepsOtherWrites: a write that another request completed after
+// the login request loaded the session is in the renewed session; a request
+// that writes to the old ID after the Renew is told ErrRenewed.
+func TestRenewKeepsOtherWrites(t *testing.T) {
+	var errs errLog
+	opts, c := setup(t, gaesession.Options{ErrorFunc: errs.record()})
+	get(t, c, "/?op=new&a=1")
+	old := sessionID(t, c)
+	lateWriter := hold(t, opts, c, func(m *gaesession.Manager, sess session.Session, w http.ResponseWriter) {
+		sess.SetAttr("late", "1")
+	})
+	login := hold(t, opts, c, func(m *gaesession.Manager, sess session.Session, w http.ResponseWriter) {
+		fresh, err := m.Renew(sess, w)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		fresh.SetAttr("user", "gopher")
+	})
+	get(t, c, "/?op=set&z=1")
+	login()
+	if got := get(t, c, "/"); got != "a=1,user=gopher,z=1" {
+		t.Errorf("renewed session %q, want a=1,user=gopher,z=1", got)
+	}
+	lateWriter()
+	if len(errs.errs) != 1 || !errors.Is(errs.errs[0], store.ErrRenewed) {
+		t.Errorf("late writer reported %v, want ErrRenewed", errs.errs)
+	}
+	if cache, ds := both(t, opts, old); cache != "gone" || ds != "gone" {
+		t.Errorf("old ID: Memcache %s, Datastore %s", cache, ds)
+	}
+}
+
+// TestFailedTombstone: when the tombstone cannot be written, the session is
+// deleted from Memcache instead; when that fails too, Remove reports that
+// the session may still be readable and Renew fails, once.
+func TestFailedTombstone(t *testing.T) {
+	failSet := func(service, method string) error {
+		if service == "memcache" && method == "Set" {
+			return errors.New("injected memcache.Set failure")
+		}
+		return nil
+	}
+	failBoth := func(service, method string) error {
+		if service == "memcache" && (method == "Set" || method == "Delete") {
+			return errors.New("injected memcache failure")
+		}
+		return nil
+	}
+	t.Run("remove, delete instead", func(t *testing.T) {
+		var errs errLog
+		opts, c := setup(t, gaesession.Options{ErrorFunc: errs.record()})
+		get(t, c, "/?op=new&a=1")
+		id := sessionID(t, c)
+		rec := rpcs{fail: failSet}
+		rec.do(t, c, "/?op=remove")
+		if cache, ds := both(t, opts, id); cache != "gone" || ds != "gone" || len(errs.errs) != 0 {
+			t.Errorf("Memcache %s, Datastore %s, errors %v", cache, ds, errs.errs)
+		}
+	})
+	t.Run("remove, nothing works", func(t *testing.T) {
+		var errs errLog
+		_, c := setup(t, gaesession.Options{ErrorFunc: errs.record()})
+		get(t, c, "/?op=new&a=1")
+		rec := rpcs{fail: failBoth}
+		rec.do(t, c, "/?op=remove")
+		if len(errs.errs) != 1 || !errors.Is(errs.errs[0], store.ErrStillReadable) {
+			t.Errorf("errors %v, want one ErrStillReadable", errs.errs)
+		}
+	})
+	t.Run("renew fails", func(t *testing.T) {
+		var errs errLog
+		_, c := setup(t, gaesession.Options{ErrorFunc: errs.record()})
+		get(t, c, "/?op=new&a=1")
+		rec := rpcs{fail: func(service, method string) error {
+			if service == "memcache" {
+				return errors.New("injected memcache failure")
+			}
+			return nil
+		}}
+		res, _ := rec.do(t, c, "/?op=renew")
+		var renewErrs []error
+		for _, err := range errs.errs {
+			if se := (*store.Error)(nil); errors.As(err, &se) && se.Op == "renew" {
+				renewErrs = append(renewErrs, err)
+			}
+		}
+		if len(renewErrs) != 1 || !errors.Is(renewErrs[0], store.ErrStillReadable) {
+			t.Errorf("renew errors %v, want one ErrStillReadable", renewErrs)
+		}
+		if len(res.Cookies()) != 0 {
+			t.Errorf("a failed Renew set cookies %v", res.Cookies())
+		}
+	})
+}
+
+// TestBackgroundWritesAreBounded: with Datastore Puts held, at most
+// MaxBackground writes wait in the background; the next one runs in its
+// request. Shutdown waits for them, or gives up when its context ends.
+func TestBackgroundWritesAreBounded(t *testing.T) {
+	opts, c := setup(t, gaesession.Options{Store: store.Options{AsyncDatastoreSave: true, MaxBackground: 2}})
+	s := gaesession.New(opts)
+	get(t, c, "/?op=new&a=1")
+	c = c.With(s.Handler(app))
+	release, entered := make(chan struct{}), make(chan struct{}, 100)
+	rec := rpcs{fail: func(service, method string) error {
+		if service == "datastore_v3" && method == "Put" {
+			entered <- struct{}{}
+			<-release
+		}
+		return nil
+	}}
+	for i := range 2 {
+		rec.do(t, c, fmt.Sprintf("/?op=set&k%d=1", i)) // returns: its Put is in the background
+	}
+	third := make(chan struct{})
+	go func() { defer close(third); rec.do(t, c, "/?op=set&k2=1") }()
+	for range 3 {
+		<-entered // two background Puts and the third request's own
+	}
+	select {
+	case <-third:
+		t.Error("a third write went to the background past MaxBackground")
+	default:
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.Shutdown(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("Shutdown with writes held: %v, want context.Canceled", err)
+	}
+	close(release)
+	<-third
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := get(t, c, "/"); got != "a=1,k0=1,k1=1,k2=1" {
+		t.Errorf("session %q", got)
+	}
+}
+
+// TestJunkCookieDoesNotShadow: a malformed or forged cookie of the same
+// name before the real one (a sibling subdomain can plant it) is skipped.
+func TestJunkCookieDoesNotShadow(t *testing.T) {
+	opts, c := setup(t, gaesession.Options{})
+	get(t, c, "/?op=new&a=1")
+	id := sessionID(t, c)
+	h := mw(opts)(app)
+	for _, junk := range []string{"junk", strings.Repeat("A", 24)} {
+		r := gaesessiontest.NewRequest(t, http.MethodGet, "/", nil)
+		r.Header.Set("Cookie", "sessid="+junk+"; sessid="+id)
+		res := httptest.NewRecorder()
+		h.ServeHTTP(res, r)
+		if got := res.Body.String(); got != "a=1" {
+			t.Errorf("with sessid=%s first: %q, want a=1", junk, got)
+		}
+	}
+}
+
+// TestHostPrefixRules: a __Host- cookie name with a Domain, another Path or
+// AllowHTTP makes Middleware panic; with the defaults it works.
+func TestHostPrefixRules(t *testing.T) {
+	for name, co := range map[string]gaesession.CookieOptions{
+		"domain":    {Name: "__Host-s", Domain: "example.com"},
+		"path":      {Name: "__Host-s", Path: "/app"},
+		"allowHTTP": {Name: "__Host-s", AllowHTTP: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				if p := recover(); p == nil || !strings.Contains(fmt.Sprint(p), "__Host-") {
+					t.Errorf("panic %v, want one about __Host-", p)
+				}
+			}()
+			gaesession.Middleware(gaesession.Options{Cookie: co})
+		})
+	}
+	gaesession.Middleware(gaesession.Options{Cookie: gaesession.CookieOptions{Name: "__Host-s"}})
+}
+
+// TestSetAttrAfterHandlerIsLogged: a goroutine that outlives the handler and
+// sets an attribute is told, in the log, that nothing was saved; the log
+// names the session by its short ID only.
+func TestSetAttrAfterHandlerIsLogged(t *testing.T) {
+	var logged logBuffer
+	opts, c := setup(t, gaesession.Options{Logger: logged.logger()})
+	get(t, c, "/?op=new&a=1")
+	id := sessionID(t, c)
+	var late session.Session
+	c.With(mw(opts)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		late = gaesession.From(r.Context()).Get(r)
+	}))).Get("/")
+	late.SetAttr("b", "2")
+	if !logged.contains("level=ERROR") || !logged.contains(store.ShortID(id)) || !logged.contains(store.ErrClosed.Error()) || logged.contains(id) {
+		t.Errorf("log %q", logged.String())
+	}
+	if got := get(t, c, "/"); got != "a=1" {
+		t.Errorf("session %q", got)
+	}
+}

@@ -1,0 +1,187 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/gaesession/gaesession/store"
+)
+
+// DefaultMaxValue is the largest Cache value a Model takes by default:
+// the dev server's Memcache limit, 1 MiB less a 250-byte key and 73 bytes
+// of overhead, whatever the key's length (memcache_stub.py). Production
+// Memcache documents 1 MB less the key's length and about 73 bytes, which
+// is never less for a key of at most store.MaxKeyLen bytes.
+const DefaultMaxValue = 1<<20 - store.MaxKeyLen - memcacheOverhead
+
+// memcacheOverhead is Memcache's per-item overhead in bytes.
+const memcacheOverhead = 73
+
+// ModelOptions configures a Model. The zero value is a Redis-like cache on
+// the wall clock, without faults.
+type ModelOptions struct {
+	// Memcache makes the cache expire items as App Engine Memcache does
+	// (see Model). Default: false, Item.Expires is used as is.
+	Memcache bool
+
+	// MaxValue is the largest Cache value in bytes; a larger one fails
+	// with an error. Default: DefaultMaxValue.
+	MaxValue int
+
+	// Now is the model's clock. Default: time.Now.
+	Now func() time.Time
+
+	// Before, if set, is called at the start of every call of the Cache
+	// and Durable views, outside the model's lock, with the operation
+	// ("cache.Get", "cache.Add", "cache.CompareAndSwap", "cache.Set",
+	// "cache.Delete", "durable.Get", "durable.Put", "durable.Delete",
+	// "durable.Expired", "durable.DeleteMulti") and the cache key or
+	// session ID ("" for Expired and DeleteMulti). An error fails the call
+	// with that error and no effect; blocking delays the call. Default:
+	// nil.
+	Before func(ctx context.Context, op, key string) error
+}
+
+// Model is an in-process, deterministic model of the two storage tiers,
+// for simulation tests of the store's protocol. It passes the same
+// conformance suites (TestCache, TestDurable) as App Engine's services.
+//
+// The cache keeps flags, copies values in and out, and gives every write a
+// new CAS version from one counter, so a token read before a Delete and
+// Add is stale, as in Memcache. With ModelOptions.Memcache an item's
+// Expires becomes store.MemcacheTTL(Expires, now) in whole seconds, as
+// appengine/v2 sends it (under a second: already expired), and a relative
+// expiration over 30 days is read as a Unix time, as the service does.
+//
+// The durable tier keeps Expires to the microsecond, in UTC, as the
+// Datastore does. Expired pages through IDs in ID order; its cursor is
+// the last ID of a full page.
+//
+// Each call's effect happens atomically; a Model is safe for concurrent
+// use.
+type Model struct {
+	opts    ModelOptions
+	mu      sync.Mutex
+	items   map[string]*entry
+	records map[string]store.Record
+	version uint64 // the last CAS version given out
+}
+
+// entry is a cached item.
+type entry struct {
+	value    []byte
+	flags    uint32
+	deadline time.Time // when the cache forgets it; zero is never
+	version  uint64
+}
+
+// NewModel returns an empty Model.
+func NewModel(opts ModelOptions) *Model {
+	if opts.MaxValue == 0 {
+		opts.MaxValue = DefaultMaxValue
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Model{opts: opts, items: map[string]*entry{}, records: map[string]store.Record{}}
+}
+
+// Cache returns the model's cache tier.
+func (m *Model) Cache() store.Cache { return modelCache{m} }
+
+// Durable returns the model's durable tier.
+func (m *Model) Durable() store.Durable { return modelDurable{m} }
+
+// do runs f under the lock at the model's time, after Before.
+func (m *Model) do(ctx context.Context, op, key string, f func(now time.Time) error) error {
+	if m.opts.Before != nil {
+		if err := m.opts.Before(ctx, op, key); err != nil {
+			return err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return f(m.opts.Now())
+}
+
+// live returns the item under key unless it is missing or expired (and
+// then forgets it). Callers hold m.mu.
+func (m *Model) live(key string, now time.Time) *entry {
+	e := m.items[key]
+	if e != nil && !e.deadline.IsZero() && !now.Before(e.deadline) {
+		delete(m.items, key)
+		return nil
+	}
+	return e
+}
+
+// CacheItem returns the live item under key, bypassing Before. Its
+// Expires is when the model will forget it (zero: never) and its Token
+// works with CompareAndSwap.
+func (m *Model) CacheItem(key string) (store.Item, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e := m.live(key, m.opts.Now())
+	if e == nil {
+		return store.Item{}, false
+	}
+	return store.Item{Key: key, Value: clone(e.value), Flags: e.flags, Expires: e.deadline,
+		Token: token{m, e.version}}, true
+}
+
+// Keys returns the keys of the live cache items, sorted.
+func (m *Model) Keys() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.opts.Now()
+	keys := make([]string, 0, len(m.items))
+	for k := range m.items {
+		if m.live(k, now) != nil {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// Evict makes the cache forget the item under key at once, as Memcache
+// may at any moment.
+func (m *Model) Evict(key string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.items, key)
+}
+
+// Record returns the durable record of id, bypassing Before.
+func (m *Model) Record(id string) (store.Record, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.records[id]
+	return store.Record{Value: clone(r.Value), Expires: r.Expires}, ok
+}
+
+// IDs returns the IDs of the durable records, sorted.
+func (m *Model) IDs() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ids := make([]string, 0, len(m.records))
+	for id := range m.records {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// clone copies b; nil and empty both give nil, as the services return.
+func clone(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return slices.Clone(b)
+}
