@@ -2,24 +2,29 @@ package purge
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
-	"github.com/gaesession/gaesession"
-	"google.golang.org/appengine/v2/datastore"
+	"github.com/gaesession/gaesession/store"
 )
 
 // Options configures Handler. The zero value means the defaults.
 type Options struct {
-	// DSEntityName is the Datastore kind of the session entities. It must
-	// match the kind the session store writes.
-	// Default: "sess_".
+	// DSEntityName is the Datastore kind of the session records, for the
+	// default Durable tier. It must match store.Options.DSEntityName.
+	// Default: store.DefaultKind, "sess_".
 	DSEntityName string
+
+	// Durable is the tier to purge; it must be the store's.
+	// Default: store.Datastore(DSEntityName), App Engine's Datastore.
+	Durable store.Durable
 
 	// Deadline bounds one run: when it is reached, the handler stops and
 	// reports completed false; the next run goes on where this one stopped.
@@ -27,73 +32,93 @@ type Options struct {
 	// Default: 8 minutes (an App Engine cron request may run for 10).
 	Deadline time.Duration
 
-	// AllowNonCron lets requests without the header "X-Appengine-Cron: true"
-	// start a purge. App Engine removes X-Appengine-* headers from outside
-	// requests, so the header proves that the request comes from cron.
-	// Default: false: such requests get 403 Forbidden with a JSON error.
+	// Secret, when set, is the only way in: a request must carry it in the
+	// header X-Gaesession-Purge-Secret (compared in constant time). Use it
+	// off App Engine, for example from a Cloud Scheduler job on Cloud Run.
+	// Default: "": requests must carry "X-Appengine-Cron: true", which App
+	// Engine sets on cron requests and strips from outside ones. On Cloud
+	// Run (K_SERVICE set) that header proves nothing and is refused.
+	Secret string
+
+	// AllowNonCron lets any request start a purge. For local development.
+	// Default: false: other requests get 403 Forbidden with a JSON error.
 	AllowNonCron bool
 
 	// Logger receives a line per deleted batch and a summary line per run.
-	// Session IDs are never logged.
-	// Default: behind gaesession.Middleware, the request's logger
-	// (Manager.Logger: on App Engine, JSON lines under the request's trace);
-	// otherwise slog.Default().
+	// Session IDs are never logged. Default: slog.Default().
 	Logger *slog.Logger
 }
 
 const (
-	defaultDSEntityName = "sess_"
-	defaultDeadline     = 8 * time.Minute
+	defaultDeadline = 8 * time.Minute
 
 	// cronHeader is set by App Engine on cron requests only.
 	cronHeader = "X-Appengine-Cron"
-
-	// batchSize is the most keys Datastore takes in one DeleteMulti call
-	// (the dev server accepts more, production does not). The query reads
-	// keys in batches of the same size.
-	batchSize = 500
+	// SecretHeader carries Options.Secret.
+	SecretHeader = "X-Gaesession-Purge-Secret"
 
 	// maxInFlight bounds the DeleteMulti calls running at once.
 	maxInFlight = 4
 )
 
-// Handler returns a handler that deletes the session entities of kind
-// opts.DSEntityName whose "exp" property lies before the time of the request,
-// and answers with the JSON report described in the package documentation.
-// It is meant to be called by App Engine cron. It panics if opts.Deadline is
-// negative.
+// Handler returns a handler that deletes the session records that expired
+// before the time of the request, and answers with the JSON report described
+// in the package documentation. It is meant to be called by App Engine cron
+// (or, with Options.Secret, by a scheduler of your own). It panics if
+// opts.Deadline is negative.
 func Handler(opts Options) http.Handler {
 	if opts.Deadline < 0 {
 		panic(fmt.Sprintf("purge: negative Options.Deadline %v", opts.Deadline))
 	}
 	h := &handler{
-		kind:         opts.DSEntityName,
-		deadline:     opts.Deadline,
-		allowNonCron: opts.AllowNonCron,
-		log:          opts.Logger,
+		durable:  opts.Durable,
+		kind:     opts.DSEntityName,
+		deadline: opts.Deadline,
+		secret:   opts.Secret,
+		allowAll: opts.AllowNonCron,
+		log:      opts.Logger,
 	}
 	if h.kind == "" {
-		h.kind = defaultDSEntityName
+		h.kind = store.DefaultKind
+	}
+	if h.durable == nil {
+		h.durable = store.Datastore(h.kind)
 	}
 	if h.deadline == 0 {
 		h.deadline = defaultDeadline
 	}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
 	return h
 }
 
-// logger returns the logger for a request.
-func (h *handler) logger(r *http.Request) *slog.Logger {
-	if h.log != nil {
-		return h.log
-	}
-	return gaesession.From(r.Context()).Logger()
+type handler struct {
+	durable  store.Durable
+	kind     string // for logs
+	deadline time.Duration
+	secret   string
+	allowAll bool
+	log      *slog.Logger
 }
 
-type handler struct {
-	kind         string
-	deadline     time.Duration
-	allowNonCron bool
-	log          *slog.Logger
+// allowed reports whether r may start a purge, or why not.
+func (h *handler) allowed(r *http.Request) error {
+	switch {
+	case h.allowAll:
+		return nil
+	case h.secret != "":
+		got := r.Header.Get(SecretHeader)
+		if subtle.ConstantTimeCompare([]byte(got), []byte(h.secret)) == 1 {
+			return nil
+		}
+		return errors.New("purge: forbidden: missing or wrong " + SecretHeader + " header")
+	case os.Getenv("K_SERVICE") != "":
+		return errors.New("purge: forbidden: on Cloud Run, set Options.Secret")
+	case r.Header.Get(cronHeader) != "true":
+		return errors.New("purge: forbidden: not an App Engine cron request (no " + cronHeader + ": true header)")
+	}
+	return nil
 }
 
 // report is the JSON body of the answer.
@@ -104,16 +129,13 @@ type report struct {
 	Error      string `json:"error,omitempty"`
 }
 
-// errForbidden answers requests that are not from cron.
-var errForbidden = errors.New("purge: forbidden: not an App Engine cron request (no " + cronHeader + ": true header)")
-
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	log := h.logger(r)
-	if !h.allowNonCron && r.Header.Get(cronHeader) != "true" {
-		log.WarnContext(r.Context(), "purge: refused request without cron header", "kind", h.kind)
+	log := h.log
+	if err := h.allowed(r); err != nil {
+		log.WarnContext(r.Context(), "purge: refused request", "kind", h.kind, "err", err)
 		writeJSON(w, http.StatusForbidden, struct {
 			Error string `json:"error"`
-		}{errForbidden.Error()})
+		}{err.Error()})
 		return
 	}
 
@@ -148,11 +170,11 @@ type result struct {
 	err       error
 }
 
-// run deletes the entities that expired before now. One keys-only query is
-// read to its end while the keys read so far are deleted by up to
-// maxInFlight goroutines. The first Datastore error cancels everything; the
-// deadline and the end of ctx stop the run without an error. run returns only
-// when no goroutine it started is left. It logs each batch with log.
+// run deletes the records that expired before now. One query is read to
+// its end while the batches read so far are deleted by up to maxInFlight
+// goroutines. The first error cancels everything; the deadline and the end
+// of ctx stop the run without an error. run returns only when no goroutine
+// it started is left. It logs each batch with log.
 func (h *handler) run(parent context.Context, now time.Time, log *slog.Logger) result {
 	ctx, cancel := context.WithDeadline(parent, now.Add(h.deadline))
 	defer cancel()
@@ -163,6 +185,7 @@ func (h *handler) run(parent context.Context, now time.Time, log *slog.Logger) r
 		mu       sync.Mutex // guards firstErr and deleted
 		firstErr error
 		deleted  int
+		found    int
 	)
 	// fail stops the run. err becomes its error unless the run was already
 	// stopping (then err is only a consequence of that).
@@ -174,61 +197,42 @@ func (h *handler) run(parent context.Context, now time.Time, log *slog.Logger) r
 		mu.Unlock()
 		cancel()
 	}
-	// dispatch starts deleting keys, once a slot is free. It reports false
-	// if the run stopped before.
-	dispatch := func(keys []*datastore.Key) bool {
+	errStopped := errors.New("stopped")
+	// dispatch starts deleting a batch once a slot is free.
+	dispatch := func(ids []string) error {
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
-			return false
+			return errStopped
 		}
 		if ctx.Err() != nil {
 			<-sem
-			return false
+			return errStopped
 		}
-		wg.Go(func() {
+		mu.Lock()
+		found += len(ids)
+		mu.Unlock()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
 			defer func() { <-sem }()
-			if err := datastore.DeleteMulti(ctx, keys); err != nil {
-				fail(fmt.Errorf("purge: deleting %d expired sessions of kind %q: %w", len(keys), h.kind, err))
+			if err := h.durable.DeleteMulti(ctx, ids); err != nil {
+				fail(fmt.Errorf("purge: deleting %d expired sessions of kind %q: %w", len(ids), h.kind, err))
 				return
 			}
 			mu.Lock()
-			deleted += len(keys)
+			deleted += len(ids)
 			n := deleted
 			mu.Unlock()
 			log.InfoContext(ctx, "purge: batch deleted",
-				"kind", h.kind, "batch", len(keys), "deleted", n,
+				"kind", h.kind, "batch", len(ids), "deleted", n,
 				"rate_per_s", rate(n, time.Since(now)))
-		})
-		return true
+		}()
+		return nil
 	}
-
-	q := datastore.NewQuery(h.kind).Filter("exp <", now).KeysOnly().BatchSize(batchSize)
-	it := q.Run(ctx)
-	found := 0 // keys read from the query
-	atEnd := false
-	batch := make([]*datastore.Key, 0, batchSize)
-	for {
-		k, err := it.Next(nil)
-		if err == datastore.Done {
-			atEnd = true
-			break
-		}
-		if err != nil {
-			fail(fmt.Errorf("purge: querying expired sessions of kind %q: %w", h.kind, err))
-			break
-		}
-		found++
-		batch = append(batch, k)
-		if len(batch) == batchSize {
-			if !dispatch(batch) {
-				break
-			}
-			batch = make([]*datastore.Key, 0, batchSize)
-		}
-	}
-	if atEnd && len(batch) > 0 {
-		dispatch(batch)
+	err := h.durable.Expired(ctx, now, dispatch)
+	if err != nil && !errors.Is(err, errStopped) {
+		fail(fmt.Errorf("purge: querying expired sessions of kind %q: %w", h.kind, err))
 	}
 	wg.Wait()
 
@@ -236,7 +240,7 @@ func (h *handler) run(parent context.Context, now time.Time, log *slog.Logger) r
 	defer mu.Unlock()
 	return result{
 		deleted:   deleted,
-		completed: atEnd && firstErr == nil && deleted == found,
+		completed: err == nil && firstErr == nil && deleted == found,
 		err:       firstErr,
 	}
 }

@@ -19,7 +19,6 @@ import (
 	"google.golang.org/appengine/v2/datastore"
 	"google.golang.org/protobuf/runtime/protoiface"
 
-	"github.com/gaesession/gaesession"
 	"github.com/gaesession/gaesession/gaesessiontest"
 	"github.com/gaesession/gaesession/purge"
 )
@@ -233,15 +232,30 @@ func TestPurgeStopsAtDeadline(t *testing.T) {
 	}
 }
 
-// TestPurgeLogsUnderMiddleware: behind gaesession.Middleware, the handler
-// logs with the request's logger.
-func TestPurgeLogsUnderMiddleware(t *testing.T) {
-	t.Parallel()
-	var logs bytes.Buffer
-	mw := gaesession.Middleware(gaesession.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	code, _ := serve(t, mw(purge.Handler(purge.Options{DSEntityName: kindFor(t)})), cronRequest(t))
-	if code != http.StatusOK || !strings.Contains(logs.String(), "purge: done") {
-		t.Errorf("status %d, middleware's log %q", code, logs.String())
+// TestPurgeSecret: with Options.Secret, only the secret header lets a
+// request in, in constant time; the cron header alone does not. On Cloud Run
+// (K_SERVICE set) the cron header is refused.
+func TestPurgeSecret(t *testing.T) {
+	const secret = "s3cret-s3cret-s3cret"
+	h := purge.Handler(purge.Options{DSEntityName: kindFor(t), Secret: secret, Logger: testLogger(t)})
+	for _, tt := range []struct {
+		name, header, value string
+		want                int
+	}{
+		{"right secret", purge.SecretHeader, secret, http.StatusOK},
+		{"wrong secret", purge.SecretHeader, secret + "x", http.StatusForbidden},
+		{"cron header only", "X-Appengine-Cron", "true", http.StatusForbidden},
+	} {
+		r := gaesessiontest.NewRequest(t, http.MethodPost, "/purge", nil)
+		r.Header.Set(tt.header, tt.value)
+		if code, _ := serve(t, h, r); code != tt.want {
+			t.Errorf("%s: status %d, want %d", tt.name, code, tt.want)
+		}
+	}
+	t.Setenv("K_SERVICE", "app")
+	h = purge.Handler(purge.Options{DSEntityName: kindFor(t), Logger: testLogger(t)})
+	if code, rep := serve(t, h, cronRequest(t)); code != http.StatusForbidden || !strings.Contains(rep.Error, "Secret") {
+		t.Errorf("cron header on Cloud Run: %d %+v, want 403 naming Secret", code, rep)
 	}
 }
 

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"google.golang.org/appengine/v2/datastore"
@@ -130,35 +129,29 @@ func (d aeDurable) Delete(ctx context.Context, id string) error {
 	return nil
 }
 
-func (d aeDurable) Expired(ctx context.Context, before time.Time, cursor string, limit int) ([]string, string, error) {
-	q := datastore.NewQuery(d.kind).Filter(PropExpires+" <", before).KeysOnly().Limit(limit)
-	if cursor != "" {
-		c, err := datastore.DecodeCursor(cursor)
-		if err != nil {
-			return nil, "", fmt.Errorf("bad cursor: %w", err)
-		}
-		q = q.Start(c)
-	}
+func (d aeDurable) Expired(ctx context.Context, before time.Time, batch func(ids []string) error) error {
+	q := datastore.NewQuery(d.kind).Filter(PropExpires+" <", before).KeysOnly().BatchSize(MaxBatch)
 	it := q.Run(ctx)
-	var ids []string
+	ids := make([]string, 0, MaxBatch)
 	for {
 		k, err := it.Next(nil)
 		if errors.Is(err, datastore.Done) {
 			break
 		}
 		if err != nil {
-			return nil, "", err
+			return err
 		}
-		ids = append(ids, k.StringID())
+		if ids = append(ids, k.StringID()); len(ids) == MaxBatch {
+			if err := batch(ids); err != nil {
+				return err
+			}
+			ids = make([]string, 0, MaxBatch)
+		}
 	}
-	if len(ids) < limit {
-		return ids, "", nil
+	if len(ids) == 0 {
+		return nil
 	}
-	c, err := it.Cursor()
-	if err != nil {
-		return nil, "", err
-	}
-	return ids, c.String(), nil
+	return batch(ids)
 }
 
 func (d aeDurable) DeleteMulti(ctx context.Context, ids []string) error {

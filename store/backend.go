@@ -44,10 +44,11 @@ type Durable interface {
 	Put(ctx context.Context, id string, rec Record) error
 	// Delete removes a session's record; a missing one is not an error.
 	Delete(ctx context.Context, id string) error
-	// Expired returns up to limit IDs of records that expired before the
-	// given time, from cursor on ("" starts), and the cursor after them
-	// ("" at the end). For purge.
-	Expired(ctx context.Context, before time.Time, cursor string, limit int) (ids []string, next string, err error)
+	// Expired finds the records that expired before the given time and
+	// calls batch with their IDs, at most MaxBatch at a time, until there
+	// are no more or batch returns an error, which Expired returns. One
+	// query serves the whole run. For purge.
+	Expired(ctx context.Context, before time.Time, batch func(ids []string) error) error
 	// DeleteMulti removes up to MaxBatch records.
 	DeleteMulti(ctx context.Context, ids []string) error
 }

@@ -96,16 +96,9 @@ func (d retryDurable) Delete(ctx context.Context, id string) error {
 	return do(ctx, d.r, func() error { return d.d.Delete(ctx, id) })
 }
 
-func (d retryDurable) Expired(ctx context.Context, before time.Time, cursor string, limit int) ([]string, string, error) {
-	type page struct {
-		ids  []string
-		next string
-	}
-	p, err := retry(ctx, d.r, func() (page, error) {
-		ids, next, err := d.d.Expired(ctx, before, cursor, limit)
-		return page{ids, next}, err
-	})
-	return p.ids, p.next, err
+// Expired is not retried: a purge that fails is run again by the next cron.
+func (d retryDurable) Expired(ctx context.Context, before time.Time, batch func(ids []string) error) error {
+	return d.d.Expired(ctx, before, batch)
 }
 
 func (d retryDurable) DeleteMulti(ctx context.Context, ids []string) error {
