@@ -1,0 +1,112 @@
+package cloud
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"cloud.google.com/go/datastore"
+	"github.com/gaesession/gaesession/store"
+	"google.golang.org/api/iterator"
+)
+
+// Datastore returns a store.Durable on Firestore in Datastore mode (or the
+// Datastore emulator), through a client the app created once, with
+// records of the given kind (store.DefaultKind when ""). It writes the
+// entities App Engine's bundled Datastore backend (store.Datastore)
+// writes, in the client's project and its default namespace: key name =
+// session ID, no ancestor, property store.PropExpires (a time, indexed)
+// and store.PropValue (bytes, not indexed). Sessions written by either
+// backend are read by the other.
+func Datastore(client *datastore.Client, kind string) store.Durable {
+	if kind == "" {
+		kind = store.DefaultKind
+	}
+	return &dsDurable{c: client, kind: kind}
+}
+
+type dsDurable struct {
+	c    *datastore.Client
+	kind string
+}
+
+// entity is a session record; its property names are store.PropExpires and
+// store.PropValue (struct tags must be constants).
+type entity struct {
+	Expires time.Time `datastore:"exp"`
+	Value   []byte    `datastore:"val,noindex"`
+}
+
+func (d *dsDurable) key(id string) *datastore.Key {
+	return datastore.NameKey(d.kind, id, nil)
+}
+
+func (d *dsDurable) Get(ctx context.Context, id string) (store.Record, error) {
+	var e entity
+	err := d.c.Get(ctx, d.key(id), &e)
+	if errors.Is(err, datastore.ErrNoSuchEntity) {
+		return store.Record{}, store.ErrNotFound
+	}
+	if err != nil {
+		return store.Record{}, dsErr(ctx, "get", err)
+	}
+	return store.Record{Value: e.Value, Expires: e.Expires}, nil
+}
+
+func (d *dsDurable) Put(ctx context.Context, id string, r store.Record) error {
+	_, err := d.c.Put(ctx, d.key(id), &entity{Expires: r.Expires, Value: r.Value})
+	return dsErr(ctx, "put", err)
+}
+
+func (d *dsDurable) Delete(ctx context.Context, id string) error {
+	return dsErr(ctx, "delete", d.c.Delete(ctx, d.key(id)))
+}
+
+func (d *dsDurable) Expired(ctx context.Context, before time.Time, batch func(ids []string) error) error {
+	q := datastore.NewQuery(d.kind).FilterField(store.PropExpires, "<", before).KeysOnly()
+	it := d.c.Run(ctx, q)
+	ids := make([]string, 0, store.MaxBatch)
+	for {
+		k, err := it.Next(nil)
+		if errors.Is(err, iterator.Done) {
+			break
+		}
+		if err != nil {
+			return dsErr(ctx, "expired", err)
+		}
+		if ids = append(ids, k.Name); len(ids) == store.MaxBatch {
+			if err := batch(ids); err != nil {
+				return err
+			}
+			ids = make([]string, 0, store.MaxBatch)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	return batch(ids)
+}
+
+func (d *dsDurable) DeleteMulti(ctx context.Context, ids []string) error {
+	if len(ids) > store.MaxBatch {
+		return fmt.Errorf("datastore delete-multi: %d records, over %d", len(ids), store.MaxBatch)
+	}
+	keys := make([]*datastore.Key, len(ids))
+	for i, id := range ids {
+		keys[i] = d.key(id)
+	}
+	return dsErr(ctx, "delete-multi", d.c.DeleteMulti(ctx, keys))
+}
+
+// dsErr names the operation, and makes a call that failed because ctx
+// ended match ctx's error (gRPC reports it as a status of its own).
+func dsErr(ctx context.Context, op string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil && !errors.Is(err, ctx.Err()):
+		return fmt.Errorf("datastore %s: %w (%v)", op, ctx.Err(), err)
+	}
+	return fmt.Errorf("datastore %s: %w", op, err)
+}

@@ -1,0 +1,101 @@
+package cloud_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"cloud.google.com/go/datastore"
+	"github.com/gaesession/gaesession/cloud/cloudtest"
+	"github.com/redis/go-redis/v9"
+)
+
+// The servers of this test binary, started by TestMain; nil when missing.
+var (
+	redisAddr   string
+	rdb         *redis.Client    // shared by the tests: each uses keys of its own
+	dsc         *datastore.Client // shared: each test uses kinds of its own
+	missing     string           // why the servers are missing, for t.Skip
+	kindCounter atomic.Int64
+)
+
+// testProject is the emulator's project.
+const testProject = "gaesession-test"
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	ctx := context.Background()
+	var (
+		rs, ds     *cloudtest.Server
+		rerr, derr error
+		wg         sync.WaitGroup
+	)
+	wg.Go(func() { rs, rerr = cloudtest.StartRedis(ctx) })
+	wg.Go(func() { ds, derr = cloudtest.StartDatastore(ctx) })
+	wg.Wait()
+	if rs != nil {
+		defer rs.Stop()
+	}
+	if ds != nil {
+		defer ds.Stop()
+	}
+	if err := errors.Join(rerr, derr); err != nil {
+		if !errors.Is(rerr, cloudtest.ErrNotInstalled) && rerr != nil ||
+			!errors.Is(derr, cloudtest.ErrNotInstalled) && derr != nil ||
+			os.Getenv("GAESESSION_REQUIRE_DEVSERVER") == "1" {
+			fmt.Fprintln(os.Stderr, "cloud tests: cannot start the servers they need:", err)
+			return 1
+		}
+		missing = strings.ReplaceAll(err.Error(), "\n", "; ")
+		return m.Run()
+	}
+	redisAddr = rs.Addr
+	rdb = redis.NewClient(&redis.Options{Addr: redisAddr})
+	defer rdb.Close()
+	old, had := os.LookupEnv(cloudtest.EmulatorEnv)
+	os.Setenv(cloudtest.EmulatorEnv, ds.Addr)
+	defer func() {
+		if had {
+			os.Setenv(cloudtest.EmulatorEnv, old)
+		} else {
+			os.Unsetenv(cloudtest.EmulatorEnv)
+		}
+	}()
+	var err error
+	if dsc, err = datastore.NewClient(ctx, testProject); err != nil {
+		fmt.Fprintln(os.Stderr, "cloud tests: datastore client:", err)
+		return 1
+	}
+	defer dsc.Close()
+	return m.Run()
+}
+
+// servers skips t when the servers are missing (never in CI, where TestMain
+// fails instead).
+func servers(t testing.TB) {
+	t.Helper()
+	if missing != "" {
+		t.Skip("skipped: ", missing)
+	}
+}
+
+// newKind returns a Datastore kind no other test uses.
+func newKind() string {
+	return fmt.Sprintf("t%d_%d", time.Now().UnixNano(), kindCounter.Add(1))
+}
+
+// testContext returns a context ended when t ends.
+func testContext(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
