@@ -19,9 +19,9 @@ import (
 // The servers of this test binary, started by TestMain; nil when missing.
 var (
 	redisAddr   string
-	rdb         *redis.Client    // shared by the tests: each uses keys of its own
+	rdb         *redis.Client     // shared by the tests: each uses keys of its own
 	dsc         *datastore.Client // shared: each test uses kinds of its own
-	missing     string           // why the servers are missing, for t.Skip
+	missing     string            // why the servers are missing, for t.Skip
 	kindCounter atomic.Int64
 )
 

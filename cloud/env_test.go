@@ -1,0 +1,276 @@
+package cloud_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gaesession/gaesession"
+	"github.com/gaesession/gaesession/cloud"
+	"github.com/gaesession/gaesession/store"
+	"github.com/icza/session"
+	"github.com/redis/go-redis/v9"
+	"google.golang.org/appengine/v2/memcache"
+)
+
+// env is an app on the cloud backend, isolated from other tests by its
+// key prefix and kind, with a browser's cookie jar and a log of the
+// backend calls its requests make.
+type env struct {
+	t     testing.TB
+	opts  gaesession.Options
+	sess  *gaesession.Sessions
+	h     http.Handler
+	jar   http.CookieJar
+	calls *calls
+	cache store.Cache   // for inspection, not counted
+	dur   store.Durable // for inspection, not counted
+}
+
+// newEnv returns an env serving app through the middleware, with opts
+// given their backend, prefix and kind.
+func newEnv(t testing.TB, opts gaesession.Options) *env {
+	t.Helper()
+	servers(t)
+	e := &env{t: t, calls: &calls{}}
+	rc := redis.NewClient(&redis.Options{Addr: redisAddr})
+	rc.AddHook(e.calls)
+	t.Cleanup(func() { rc.Close() })
+	kind := newKind()
+	opts.Store.KeyPrefix = kind + ":"
+	opts.Store.Cache = cloud.Redis(rc)
+	opts.Store.Durable = countedDurable{cloud.Datastore(dsc, kind), e.calls}
+	e.opts = opts
+	e.sess = gaesession.New(opts)
+	t.Cleanup(func() {
+		if err := e.sess.Shutdown(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	e.h = e.sess.Handler(app)
+	e.jar, _ = cookiejar.New(nil)
+	e.cache, e.dur = cloud.Redis(rdb), cloud.Datastore(dsc, kind)
+	return e
+}
+
+const baseURL = "https://app.example.test"
+
+// do runs a request for target through h with the jar's cookies, as net/http
+// would (the context ends when ServeHTTP returns), and returns the body.
+func (e *env) do(h http.Handler, target string) string {
+	e.t.Helper()
+	r := httptest.NewRequest(http.MethodGet, baseURL+target, nil)
+	for _, c := range e.jar.Cookies(r.URL) {
+		r.AddCookie(c)
+	}
+	ctx, cancel := context.WithCancel(r.Context())
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r.WithContext(ctx))
+	cancel()
+	res := rec.Result()
+	e.jar.SetCookies(r.URL, res.Cookies())
+	b, _ := io.ReadAll(res.Body)
+	return string(b)
+}
+
+// get runs a request for target through the app.
+func (e *env) get(target string) string {
+	e.t.Helper()
+	return e.do(e.h, target)
+}
+
+// id returns the session ID in the jar.
+func (e *env) id() string {
+	e.t.Helper()
+	u, _ := url.Parse(baseURL)
+	for _, c := range e.jar.Cookies(u) {
+		if c.Name == "sessid" {
+			return c.Value
+		}
+	}
+	e.t.Fatal("no session cookie")
+	return ""
+}
+
+// setID puts a session cookie with id in the jar.
+func (e *env) setID(id string) {
+	u, _ := url.Parse(baseURL)
+	e.jar.SetCookies(u, []*http.Cookie{{Name: "sessid", Value: id, Path: "/", Secure: true}})
+}
+
+// tiers returns what each tier holds for a session, as attrs prints it:
+// "gone" for nothing, "tombstone" for a tombstone in Redis.
+func (e *env) tiers(id string) (cache, durable string) {
+	e.t.Helper()
+	ctx := context.Background()
+	cache, durable = "gone", "gone"
+	if it, err := e.cache.Get(ctx, e.opts.Store.KeyPrefix+id); err == nil {
+		cache = "tombstone"
+		if it.Flags == 0 {
+			cache = attrs(decoded(e.t, it.Value))
+		}
+	}
+	if rec, err := e.dur.Get(ctx, id); err == nil {
+		durable = attrs(decoded(e.t, rec.Value))
+	}
+	return cache, durable
+}
+
+// hold starts a request that loads the session and waits; finish lets it
+// call then and waits until it has written back.
+func (e *env) hold(then func(m *gaesession.Manager, sess session.Session, w http.ResponseWriter)) (finish func()) {
+	loaded, release, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	h := e.sess.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m := gaesession.From(r.Context())
+		sess := m.Get(r)
+		close(loaded)
+		<-release
+		then(m, sess, w)
+	}))
+	go func() {
+		defer close(done)
+		e.do(h, "/")
+	}()
+	<-loaded
+	return sync.OnceFunc(func() { close(release); <-done })
+}
+
+// app is driven by the query: op=new|set|remove|renew, and k=v pairs to
+// set. It answers the session's attributes, or "none".
+var app = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	m := gaesession.From(r.Context())
+	q := r.URL.Query()
+	sess := m.Get(r)
+	switch q.Get("op") {
+	case "new":
+		sess = session.NewSession()
+		m.Add(sess, w)
+	case "remove":
+		if sess != nil {
+			m.Remove(sess, w)
+		}
+		sess = nil
+	case "renew":
+		if sess != nil {
+			sess, _ = m.Renew(sess, w)
+		}
+	}
+	if sess != nil {
+		for k, v := range q {
+			if k != "op" {
+				sess.SetAttr(k, v[0])
+			}
+		}
+	}
+	fmt.Fprint(w, attrs(sess))
+})
+
+// attrs formats a session's attributes as sorted k=v pairs, or "none".
+func attrs(sess session.Session) string {
+	if sess == nil {
+		return "none"
+	}
+	var kv []string
+	for k, v := range sess.Attrs() {
+		kv = append(kv, fmt.Sprintf("%s=%v", k, v))
+	}
+	slices.Sort(kv)
+	return strings.Join(kv, ",")
+}
+
+// decoded decodes a stored session (gob, icza/gaesession's format).
+func decoded(t testing.TB, b []byte) session.Session {
+	t.Helper()
+	s := session.NewSession()
+	if err := memcache.Gob.Unmarshal(b, s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// calls logs backend calls: Redis commands through a go-redis hook (not
+// those that set up a new connection: they are per connection, not per
+// request), and Durable calls through countedDurable.
+type calls struct {
+	mu  sync.Mutex
+	log []string
+}
+
+// connSetup are the commands go-redis sends on a new connection.
+var connSetup = []string{"redis.hello", "redis.client", "redis.auth", "redis.select"}
+
+func (c *calls) add(name string) {
+	if slices.Contains(connSetup, name) {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.log = append(c.log, name)
+}
+
+// take returns the calls logged since the last take.
+func (c *calls) take() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	l := c.log
+	c.log = nil
+	return l
+}
+
+func (c *calls) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (c *calls) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.add("redis." + cmd.Name())
+		return next(ctx, cmd)
+	}
+}
+
+func (c *calls) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, cmd := range cmds {
+			c.add("redis." + cmd.Name())
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// countedDurable logs the calls to a Durable.
+type countedDurable struct {
+	store.Durable
+	c *calls
+}
+
+func (d countedDurable) Get(ctx context.Context, id string) (store.Record, error) {
+	d.c.add("datastore.Get")
+	return d.Durable.Get(ctx, id)
+}
+
+func (d countedDurable) Put(ctx context.Context, id string, r store.Record) error {
+	d.c.add("datastore.Put")
+	return d.Durable.Put(ctx, id, r)
+}
+
+func (d countedDurable) Delete(ctx context.Context, id string) error {
+	d.c.add("datastore.Delete")
+	return d.Durable.Delete(ctx, id)
+}
+
+func (d countedDurable) Expired(ctx context.Context, before time.Time, batch func([]string) error) error {
+	d.c.add("datastore.Expired")
+	return d.Durable.Expired(ctx, before, batch)
+}
+
+func (d countedDurable) DeleteMulti(ctx context.Context, ids []string) error {
+	d.c.add("datastore.DeleteMulti")
+	return d.Durable.DeleteMulti(ctx, ids)
+}
