@@ -2,6 +2,7 @@ package gaesession_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
@@ -89,5 +90,21 @@ func TestAsyncErrorIsLogged(t *testing.T) {
 	waitAll()
 	if called != 0 || !logged.contains("err.op=save err.tier=datastore err.session=") {
 		t.Errorf("ErrorFunc called %d times, log %q", called, logged.String())
+	}
+}
+
+// TestNoSessionCostsLittle: a request that never asks for its session
+// (static files, health checks) makes no RPC and allocates at most 6 times
+// more than the bare handler.
+func TestNoSessionCostsLittle(t *testing.T) {
+	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	wrapped := gaesession.Middleware(gaesession.Options{})(bare)
+	r := httptest.NewRequest(http.MethodGet, "/healthz", nil)
+	w := httptest.NewRecorder()
+	base := testing.AllocsPerRun(100, func() { bare.ServeHTTP(w, r) })
+	got := testing.AllocsPerRun(100, func() { wrapped.ServeHTTP(w, r) })
+	t.Logf("%v allocations more than the bare handler", got-base)
+	if got-base > 6 {
+		t.Errorf("%v allocations more than the bare handler, want at most 6", got-base)
 	}
 }

@@ -36,9 +36,13 @@ func (w *responseWriter) Write(b []byte) (int, error) {
 }
 
 // Flush implements http.Flusher when the underlying writer can flush.
-func (w *responseWriter) Flush() {
+func (w *responseWriter) Flush() { _ = w.FlushError() }
+
+// FlushError flushes like Flush and returns the underlying writer's error
+// (http.ResponseController calls it).
+func (w *responseWriter) FlushError() error {
 	w.wrote.Store(true)
-	_ = http.NewResponseController(w.ResponseWriter).Flush()
+	return http.NewResponseController(w.ResponseWriter).Flush()
 }
 
 // Hijack implements http.Hijacker when the underlying writer can hijack.
