@@ -84,9 +84,11 @@ func (c modelCache) Delete(ctx context.Context, key string) error {
 }
 
 // check refuses what Memcache refuses: a key that is empty or longer than
-// store.MaxKeyLen, a value over MaxValue.
+// store.MaxKeyLen, a nil value, a value over MaxValue.
 func (c modelCache) check(op string, it *store.Item) error {
 	switch {
+	case it.Value == nil:
+		return fmt.Errorf("%s: nil value (use []byte{})", op)
 	case it.Key == "" || len(it.Key) > store.MaxKeyLen:
 		return fmt.Errorf("%s: key of %d bytes (1 to %d)", op, len(it.Key), store.MaxKeyLen)
 	case len(it.Value) > c.m.opts.MaxValue:

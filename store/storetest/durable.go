@@ -51,33 +51,35 @@ func (d modelDurable) Delete(ctx context.Context, id string) error {
 	})
 }
 
-func (d modelDurable) Expired(ctx context.Context, before time.Time, cursor string, limit int) ([]string, string, error) {
-	var (
-		ids  []string
-		next string
-	)
-	err := d.m.do(ctx, "durable.Expired", "", func(time.Time) error {
-		if limit <= 0 {
-			return fmt.Errorf("durable.Expired: limit %d is not positive", limit)
-		}
-		for id, r := range d.m.records {
-			if id > cursor && r.Expires.Before(before) {
-				ids = append(ids, id)
+// Expired reads the expired IDs a batch at a time, as a Datastore query
+// does: each batch sees the records as they are when it is read, after a
+// call of Before with the last ID of the batch before ("" for the first).
+// batch runs outside the lock, so it may call the model.
+func (d modelDurable) Expired(ctx context.Context, before time.Time, batch func(ids []string) error) error {
+	after := ""
+	for {
+		var ids []string
+		err := d.m.do(ctx, "durable.Expired", after, func(time.Time) error {
+			for id, r := range d.m.records {
+				if id > after && r.Expires.Before(before) {
+					ids = append(ids, id)
+				}
 			}
+			slices.Sort(ids)
+			ids = ids[:min(len(ids), store.MaxBatch)]
+			return nil
+		})
+		if err != nil || len(ids) == 0 {
+			return err
 		}
-		slices.Sort(ids)
-		if len(ids) >= limit {
-			// Like the Datastore, a full page has a cursor even when
-			// nothing follows.
-			ids = ids[:limit]
-			next = ids[limit-1]
+		if err := batch(ids); err != nil {
+			return err
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, "", err
+		if len(ids) < store.MaxBatch {
+			return nil
+		}
+		after = ids[len(ids)-1]
 	}
-	return ids, next, nil
 }
 
 func (d modelDurable) DeleteMulti(ctx context.Context, ids []string) error {

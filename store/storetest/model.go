@@ -39,9 +39,10 @@ type ModelOptions struct {
 	// ("cache.Get", "cache.Add", "cache.CompareAndSwap", "cache.Set",
 	// "cache.Delete", "durable.Get", "durable.Put", "durable.Delete",
 	// "durable.Expired", "durable.DeleteMulti") and the cache key or
-	// session ID ("" for Expired and DeleteMulti). An error fails the call
-	// with that error and no effect; blocking delays the call. Default:
-	// nil.
+	// session ID ("" for DeleteMulti; for Expired, which calls it before
+	// each batch it reads, the last ID of the batch before, "" at first).
+	// An error fails the call with that error and no effect; blocking
+	// delays the call. Default: nil.
 	Before func(ctx context.Context, op, key string) error
 }
 
@@ -49,7 +50,8 @@ type ModelOptions struct {
 // for simulation tests of the store's protocol. It passes the same
 // conformance suites (TestCache, TestDurable) as App Engine's services.
 //
-// The cache keeps flags, copies values in and out, and gives every write a
+// The cache keeps flags, copies values in and out, refuses a nil value
+// (appengine/v2 does: a required field), and gives every write a
 // new CAS version from one counter, so a token read before a Delete and
 // Add is stale, as in Memcache. With ModelOptions.Memcache an item's
 // Expires becomes store.MemcacheTTL(Expires, now) in whole seconds, as
@@ -57,8 +59,8 @@ type ModelOptions struct {
 // expiration over 30 days is read as a Unix time, as the service does.
 //
 // The durable tier keeps Expires to the microsecond, in UTC, as the
-// Datastore does. Expired pages through IDs in ID order; its cursor is
-// the last ID of a full page.
+// Datastore does. Expired gives IDs in ID order, store.MaxBatch at a time,
+// each batch read when the one before has been handled.
 //
 // Each call's effect happens atomically; a Model is safe for concurrent
 // use.
@@ -178,10 +180,5 @@ func (m *Model) IDs() []string {
 	return ids
 }
 
-// clone copies b; nil and empty both give nil, as the services return.
-func clone(b []byte) []byte {
-	if len(b) == 0 {
-		return nil
-	}
-	return slices.Clone(b)
-}
+// clone copies b, never nil: the services return an empty value as such.
+func clone(b []byte) []byte { return append([]byte{}, b...) }

@@ -1,0 +1,56 @@
+package store_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/gaesession/gaesession/gaesessiontest"
+	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/storetest"
+)
+
+// TestMain stops the dev server that the App Engine tests start.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	gaesessiontest.Close()
+	os.Exit(code)
+}
+
+// The Model passes the suites that App Engine's services pass, in both of
+// its expiration modes.
+
+func TestModelCacheConformance(t *testing.T) {
+	for _, mc := range []bool{true, false} {
+		t.Run(fmt.Sprint("Memcache=", mc), func(t *testing.T) {
+			storetest.TestCache(t, func(*testing.T) (store.Cache, context.Context) {
+				return storetest.NewModel(storetest.ModelOptions{Memcache: mc}).Cache(), context.Background()
+			})
+		})
+	}
+}
+
+func TestModelDurableConformance(t *testing.T) {
+	storetest.TestDurable(t, func(*testing.T) (store.Durable, context.Context) {
+		return storetest.NewModel(storetest.ModelOptions{Memcache: true}).Durable(), context.Background()
+	})
+}
+
+func TestMemcacheConformance(t *testing.T) {
+	storetest.TestCache(t, func(t *testing.T) (store.Cache, context.Context) {
+		return store.Memcache(), gaesessiontest.Context(t)
+	})
+}
+
+func TestDatastoreConformance(t *testing.T) {
+	run := strconv.FormatInt(time.Now().UnixNano(), 36)
+	storetest.TestDurable(t, func(t *testing.T) (store.Durable, context.Context) {
+		// A kind per subtest and run, so that Expired sees only its own.
+		sum := sha256.Sum256([]byte(t.Name()))
+		return store.Datastore(fmt.Sprintf("conf_%s_%x", run, sum[:6])), gaesessiontest.Context(t)
+	})
+}

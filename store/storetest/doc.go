@@ -1,0 +1,29 @@
+// Package storetest tests the storage tiers under package store: a
+// deterministic in-process Model of both tiers, for simulation tests of the
+// store's protocol, and the conformance suites that the Model and every
+// real backend must pass.
+//
+// A backend's tests run the suites on it:
+//
+//	func TestMemcache(t *testing.T) {
+//		storetest.TestCache(t, func(t *testing.T) (store.Cache, context.Context) {
+//			return store.Memcache(), gaesessiontest.Context(t)
+//		})
+//	}
+//
+// A simulation drives the Model's clock and injects faults or interleaves
+// calls through ModelOptions.Before, then checks invariants with CacheItem
+// and Record:
+//
+//	m := storetest.NewModel(storetest.ModelOptions{
+//		Memcache: true,
+//		Now:      clock.Now,
+//		Before: func(ctx context.Context, op, key string) error {
+//			if op == "cache.CompareAndSwap" && rng.IntN(10) == 0 {
+//				return errors.New("injected fault")
+//			}
+//			return nil
+//		},
+//	})
+//	cache, durable := m.Cache(), m.Durable()
+package storetest
