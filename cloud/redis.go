@@ -25,6 +25,8 @@ const MaxValueLen = 1 << 20
 // write stores a new random 64-bit version, so a token read before a
 // Delete and a new Add does not match the new item. An item expires at
 // Item.Expires (PEXPIREAT), however far ahead; the zero time means never.
+// A value written by something else reads as an item whose Value is all
+// of it, which the store finds corrupt and replaces.
 // Each script touches one key only, so Redis Cluster works too.
 func Redis(client redis.UniversalClient) store.Cache {
 	return &redisCache{c: client}
@@ -73,7 +75,9 @@ func (c *redisCache) Get(ctx context.Context, key string) (*store.Item, error) {
 		return nil, fmt.Errorf("redis get: %w", err)
 	}
 	if len(b) < headerLen || b[0] != formatV1 {
-		return nil, errors.New("redis get: the value is not a gaesession item")
+		// Not written by this cache: the store finds it corrupt and
+		// replaces it by compare-and-swap, as on Memcache.
+		return &store.Item{Key: key, Value: b, Token: token(b[:min(len(b), versionEnd)])}, nil
 	}
 	return &store.Item{
 		Key:   key,
