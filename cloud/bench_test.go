@@ -1,0 +1,91 @@
+package cloud_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/cookiejar"
+	"sync"
+	"testing"
+	"time"
+
+	"cloud.google.com/go/datastore"
+	"github.com/gaesession/gaesession"
+	"github.com/icza/session"
+	"google.golang.org/appengine/v2/memcache"
+)
+
+// BenchmarkRequest measures requests through the middleware on Redis and
+// the Datastore emulator, each followed in the same loop by the bare
+// client calls it cannot do without (its floor), so that the ratio holds
+// on a noisy machine. Metrics: calls/req (Redis commands and Datastore
+// calls the request made), bare-calls/req, ns/req, ns/bare and req/bare.
+func BenchmarkRequest(b *testing.B) {
+	cases := []struct {
+		name   string
+		fresh  bool // a browser without cookies each time
+		target func(i int) string
+		bare   func(ctx context.Context, key string, dk *datastore.Key, v []byte) int
+	}{
+		{"read-only", false, func(int) string { return "/" }, func(ctx context.Context, key string, _ *datastore.Key, _ []byte) int {
+			rdb.Get(ctx, key)
+			return 1
+		}},
+		{"write", false, func(i int) string { return fmt.Sprintf("/?op=set&n=%d", i) }, func(ctx context.Context, key string, dk *datastore.Key, v []byte) int {
+			rdb.Get(ctx, key)
+			return 1 + setAndPut(ctx, key, dk, v)
+		}},
+		{"new-session", true, func(int) string { return "/?op=new&a=1" }, setAndPut},
+	}
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) {
+			e := newEnv(b, gaesession.Options{})
+			e.get("/?op=new&a=1")
+			id := e.id()
+			ctx := context.Background()
+			key := e.opts.Store.KeyPrefix + id + "-bare"
+			dk := datastore.NameKey(newKind(), id, nil)
+			value, err := memcache.Gob.Marshal(session.NewSession())
+			if err != nil {
+				b.Fatal(err)
+			}
+			rdb.Set(ctx, key, value, 0)
+			e.calls.take()
+			var reqTime, bareTime time.Duration
+			bareCalls := 0
+			b.ResetTimer()
+			for i := range b.N {
+				if tc.fresh {
+					e.jar, _ = cookiejar.New(nil)
+				}
+				start := time.Now()
+				e.get(tc.target(i))
+				reqTime += time.Since(start)
+				start = time.Now()
+				bareCalls += tc.bare(ctx, key, dk, value)
+				bareTime += time.Since(start)
+			}
+			b.StopTimer()
+			n := float64(b.N)
+			b.ReportMetric(float64(len(e.calls.take()))/n, "calls/req")
+			b.ReportMetric(float64(bareCalls)/n, "bare-calls/req")
+			b.ReportMetric(float64(reqTime.Nanoseconds())/n, "ns/req")
+			b.ReportMetric(float64(bareTime.Nanoseconds())/n, "ns/bare")
+			b.ReportMetric(float64(reqTime)/float64(bareTime), "req/bare")
+		})
+	}
+}
+
+// setAndPut runs a bare Redis SET and a bare Datastore Put at once, as the
+// middleware runs its Redis write beside its Put. It returns 2, the calls.
+func setAndPut(ctx context.Context, key string, dk *datastore.Key, v []byte) int {
+	var wg sync.WaitGroup
+	wg.Go(func() { rdb.Set(ctx, key, v, time.Hour) })
+	wg.Go(func() {
+		dsc.Put(ctx, dk, &datastore.PropertyList{
+			{Name: "exp", Value: time.Now().Add(time.Hour)},
+			{Name: "val", Value: v, NoIndex: true},
+		})
+	})
+	wg.Wait()
+	return 2
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# CI of the cloud module: gofmt, vet, staticcheck, tests with the race
+# detector against a local redis-server and the Datastore emulator (which
+# must run, not skip), and the benchmark once. Installs redis-server when
+# missing. Run from anywhere; .ci/run calls it.
+set -euo pipefail
+cd "$(dirname "$0")"
+export GAESESSION_REQUIRE_DEVSERVER=1
+
+if ! command -v redis-server >/dev/null 2>&1; then
+	echo "== installing redis-server"
+	(apt-get install -y -q redis-server >/dev/null 2>&1 ||
+		{ apt-get update -q >/dev/null && apt-get install -y -q redis-server >/dev/null; })
+fi
+
+echo "== cloud: gofmt"
+unformatted=$(gofmt -l . ../example/cloudrun)
+if [ -n "$unformatted" ]; then
+	echo "gofmt would change: $unformatted"
+	exit 1
+fi
+
+for dir in . ../example/cloudrun; do
+	echo "== $dir: go vet, staticcheck"
+	(cd "$dir" && go vet ./... && go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...)
+done
+
+echo "== cloud: go test -race ./..."
+go test -race -count=1 ./...
+(cd ../example/cloudrun && go test -race -count=1 ./...)
+
+echo "== cloud: benchmarks, once each"
+go test -run '^$' -bench . -benchtime=1x ./...
