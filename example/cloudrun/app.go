@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+
+	"cloud.google.com/go/datastore"
+	"github.com/gaesession/gaesession"
+	"github.com/gaesession/gaesession/cloud"
+	"github.com/gaesession/gaesession/purge"
+	"github.com/gaesession/gaesession/store"
+	"github.com/justinas/alice"
+	"github.com/redis/go-redis/v9"
+)
+
+// config is what the app reads from its environment.
+type config struct {
+	Port         string
+	RedisAddr    string
+	RedisCluster bool
+	Project      string
+	PurgeSecret  string
+	Local        bool // plain http://localhost; purge open without a secret
+}
+
+func configFromEnv() config {
+	c := config{
+		Port:         os.Getenv("PORT"),
+		RedisAddr:    os.Getenv("REDIS_ADDR"),
+		RedisCluster: os.Getenv("REDIS_CLUSTER") == "1",
+		Project:      os.Getenv("DATASTORE_PROJECT_ID"),
+		PurgeSecret:  os.Getenv("PURGE_SECRET"),
+	}
+	if c.Port == "" {
+		c.Port = "8080"
+	}
+	if c.Project == "" {
+		c.Project = datastore.DetectProjectID
+	}
+	return c
+}
+
+// app is the example's handler with the clients it created once.
+type app struct {
+	http.Handler
+	sessions *gaesession.Sessions
+	rc       redis.UniversalClient
+	dc       *datastore.Client
+}
+
+func newApp(ctx context.Context, c config) (*app, error) {
+	if c.RedisAddr == "" {
+		return nil, fmt.Errorf("REDIS_ADDR is not set (or run with -local)")
+	}
+	a := &app{rc: redis.NewUniversalClient(&redis.UniversalOptions{
+		Addrs:         strings.Split(c.RedisAddr, ","),
+		IsClusterMode: c.RedisCluster,
+	})}
+	var err error
+	if a.dc, err = datastore.NewClient(ctx, c.Project); err != nil {
+		a.rc.Close()
+		return nil, fmt.Errorf("datastore client: %w", err)
+	}
+	durable := cloud.Datastore(a.dc, "")
+	a.sessions = gaesession.New(gaesession.Options{
+		Store:  store.Options{Cache: cloud.Redis(a.rc), Durable: durable},
+		Cookie: gaesession.CookieOptions{AllowHTTP: c.Local},
+	})
+	chain := alice.New(a.sessions.Handler)
+	mux := http.NewServeMux()
+	mux.Handle("GET /{$}", chain.ThenFunc(home))
+	mux.Handle("POST /login", chain.ThenFunc(login))
+	mux.Handle("POST /logout", chain.ThenFunc(logout))
+	// Cloud Scheduler calls this with the shared secret in a header; an
+	// app without PURGE_SECRET refuses every call on Cloud Run.
+	mux.Handle("/tasks/purge-sessions", purge.Handler(purge.Options{
+		Durable:      durable,
+		Secret:       c.PurgeSecret,
+		AllowNonCron: c.Local && c.PurgeSecret == "",
+	}))
+	a.Handler = mux
+	return a, nil
+}
+
+// Shutdown waits for the session writes in flight.
+func (a *app) Shutdown(ctx context.Context) error { return a.sessions.Shutdown(ctx) }
+
+// Close closes the clients.
+func (a *app) Close() {
+	a.rc.Close()
+	a.dc.Close()
+}
