@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"cloud.google.com/go/datastore"
 	"github.com/gaesession/gaesession"
@@ -76,8 +77,11 @@ func newApp(ctx context.Context, c config) (*app, error) {
 	mux.Handle("POST /logout", chain.ThenFunc(logout))
 	// Cloud Scheduler calls this with the shared secret in a header; an
 	// app without PURGE_SECRET refuses every call on Cloud Run.
+	// Its deadline stays under Cloud Run's default request timeout (5
+	// minutes); a run that stops there is finished by the next.
 	mux.Handle("/tasks/purge-sessions", purge.Handler(purge.Options{
 		Durable:      durable,
+		Deadline:     4 * time.Minute,
 		Secret:       c.PurgeSecret,
 		AllowNonCron: c.Local && c.PurgeSecret == "",
 	}))
