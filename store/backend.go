@@ -94,6 +94,9 @@ const (
 	FlagRemoved = 1
 	// FlagRenewed marks an ID retired by Renew.
 	FlagRenewed = 2
+	// FlagGone marks a session found ended with no tombstone left to say
+	// how (a logout or Renew whose tombstone was evicted).
+	FlagGone = 3
 )
 
 // ValidID reports whether id looks like an icza/session ID (base64url,

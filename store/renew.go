@@ -31,7 +31,7 @@ func (s *Store) Renew(sess session.Session) (session.Session, error) {
 	id := sess.ID()
 	defer s.debug("renew", s.tiers(), id, time.Now(), slog.Attr{})
 	src := sess
-	newest, err := s.retire(id)
+	newest, err := s.retire(id, sess.Timeout())
 	if err == nil && newest != nil {
 		if e := s.entries[id]; e != nil && !e.whole {
 			src, err = s.onto(id, newest, e)
@@ -65,10 +65,11 @@ func (s *Store) onto(id string, stored []byte, e *entry) (session.Session, error
 }
 
 // retire replaces a session in the Cache with a FlagRenewed tombstone and
-// deletes it from the Durable tier. It returns the newest value stored
-// before (nil if none), or errRemoved when the session was removed, or an
-// error when the old ID may still be readable.
-func (s *Store) retire(id string) ([]byte, error) {
+// ends it in the Durable tier. It returns the newest value stored before
+// (nil if none); errRemoved when the session was removed; a Cache failure,
+// having changed nothing; or ErrStillReadable when the Durable tier could
+// not end the session.
+func (s *Store) retire(id string, timeout time.Duration) ([]byte, error) {
 	key := s.o.KeyPrefix + id
 	tomb := &Item{Key: key, Value: []byte{}, Flags: FlagRenewed, Expires: s.o.Now().Add(minTombstone)}
 	var newest []byte
@@ -83,8 +84,10 @@ func (s *Store) retire(id string) ([]byte, error) {
 			tomb.Token = item.Token
 			err = s.t.cache.CompareAndSwap(s.ctx, tomb)
 		case errors.Is(err, ErrCacheMiss):
-			if newest, err = s.durableValue(id); err == nil {
-				err = s.t.cache.Add(s.ctx, tomb)
+			// Tombstone first: a write-back that lands in the Durable tier
+			// after the read below found the tombstone and was refused.
+			if err = s.t.cache.Add(s.ctx, tomb); err == nil {
+				newest, err = s.durableValue(id)
 			}
 		}
 		switch {
@@ -92,21 +95,16 @@ func (s *Store) retire(id string) ([]byte, error) {
 			retired = true
 		case errors.Is(err, ErrCASConflict), errors.Is(err, ErrNotStored):
 		default:
-			// The Cache fails: make sure it holds nothing of the session.
-			if newest == nil && s.t.durable != nil {
-				newest, _ = s.durableValue(id)
-			}
-			if err := s.bury(s.ctx, id, FlagRenewed, 0); err != nil {
-				return nil, &tierError{tierCache, err}
-			}
-			retired = true
+			// Without the Cache's compare-and-swap the old ID cannot be
+			// retired in one step: nothing is changed.
+			return nil, &tierError{tierCache, err}
 		}
 	}
 	if !retired {
 		return nil, ErrConflict
 	}
 	if s.t.durable != nil {
-		if err := s.t.durable.Delete(s.ctx, id); err != nil {
+		if err := s.end(s.ctx, id, timeout); err != nil {
 			return nil, &tierError{tierDurable, fmt.Errorf("%w: %w", ErrStillReadable, err)}
 		}
 	}
@@ -118,7 +116,7 @@ func (s *Store) durableValue(id string) ([]byte, error) {
 	if s.t.durable == nil {
 		return nil, nil
 	}
-	rec, err := s.t.durable.Get(s.ctx, id)
+	rec, err := s.durableGet(s.ctx, id)
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
 	}
@@ -129,8 +127,9 @@ func (s *Store) durableValue(id string) ([]byte, error) {
 }
 
 // bury puts a tombstone with the given flag in the Cache for a session of
-// the given timeout, or, if that fails, deletes the session there. It
-// fails with ErrStillReadable when neither works.
+// the given timeout, or, if that fails, deletes the session there. Either
+// way without a tombstone it fails with ErrStillReadable: a request that
+// read the session from the Durable tier just before may put it back.
 func (s *Store) bury(ctx context.Context, id string, flag uint32, timeout time.Duration) error {
 	key := s.o.KeyPrefix + id
 	tomb := &Item{Key: key, Value: []byte{}, Flags: flag, Expires: s.o.Now().Add(max(timeout, minTombstone))}
@@ -141,7 +140,7 @@ func (s *Store) bury(ctx context.Context, id string, flag uint32, timeout time.D
 	if derr := s.t.cache.Delete(ctx, key); derr != nil {
 		return fmt.Errorf("%w: %w", ErrStillReadable, errors.Join(err, derr))
 	}
-	return nil
+	return fmt.Errorf("%w: no tombstone, deleted instead: %w", ErrStillReadable, err)
 }
 
 // record holds the fields of an icza/session session; gob matches them by

@@ -68,7 +68,9 @@ func (s *Store) saveWhole(id string, e *entry, value []byte, exp time.Time) {
 	var putErr error
 	sync := s.t.durable != nil && !s.o.AsyncDatastoreSave
 	if sync {
-		join = s.t.rt.fork(func() { putErr = s.t.durable.Put(s.ctx, id, Record{Value: value, Expires: exp}) })
+		join = s.t.rt.fork(s.ctx, func(ctx context.Context) {
+			putErr = s.t.durable.Put(ctx, id, Record{Value: value, Expires: exp})
+		})
 	}
 	got, err := s.swap(id, e, w, nil)
 	join()
@@ -120,6 +122,11 @@ func (s *Store) swap(id string, e *entry, w written, changes map[string]any) (wr
 			}
 		}
 		switch {
+		case err == nil && item == nil && !e.whole && s.t.durable != nil:
+			if err := s.stillStored(id); err != nil {
+				return written{}, err
+			}
+			return w, nil
 		case err == nil:
 			return w, nil
 		case errors.Is(err, ErrNotStored), errors.Is(err, ErrCASConflict):
@@ -154,7 +161,7 @@ func (s *Store) swap(id string, e *entry, w written, changes map[string]any) (wr
 // returns ErrGone when there is none (removed, expired or purged). A
 // failure to read it returns the error and nothing to write.
 func (s *Store) ontoDurable(id string, e *entry, w written, changes map[string]any) (written, error) {
-	rec, err := s.t.durable.Get(s.ctx, id)
+	rec, err := s.durableGet(s.ctx, id)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return written{}, ErrGone
@@ -164,6 +171,21 @@ func (s *Store) ontoDurable(id string, e *entry, w written, changes map[string]a
 		return written{}, ErrGone
 	}
 	return s.merge(id, rec.Value, e, w, changes)
+}
+
+// stillStored checks, after a write put a session the Cache had lost back
+// into it, that the Durable tier still has it: a logout may have come
+// between reading the Durable copy and the Cache write, with its tombstone
+// evicted since. If it is gone, a tombstone replaces the value written.
+func (s *Store) stillStored(id string) error {
+	_, err := s.durableGet(s.ctx, id)
+	if !errors.Is(err, ErrNotFound) {
+		return nil // there, or unknown: the write stands
+	}
+	if err := s.bury(s.ctx, id, FlagGone, minTombstone); err != nil {
+		return &tierError{tierCache, err}
+	}
+	return ErrGone
 }
 
 // merge applies the request's changes to a stored value. A session added
@@ -209,7 +231,7 @@ func (s *Store) backup(id string, w written) {
 	// write always checks the Cache afterwards; the RPC costs the request
 	// no time.
 	ctx, cancel := context.WithTimeout(s.ctx, s.o.AsyncTimeout) // s.ctx has no cancel since Close
-	s.t.rt.spawn(func() {
+	s.t.rt.spawn(ctx, func(ctx context.Context) {
 		defer s.t.bg.finish()
 		defer cancel()
 		s.put(ctx, id, w, true, s.logFailure)
@@ -255,15 +277,18 @@ func (s *Store) put(ctx context.Context, id string, w written, recheck bool, rep
 	}
 }
 
-// tombstoneErr returns errRemoved or ErrRenewed for a tombstone, else nil.
+// tombstoneErr returns what a tombstone says to a writer, nil for a
+// session.
 func tombstoneErr(item *Item) error {
 	switch item.Flags {
 	case 0:
 		return nil
+	case FlagRemoved:
+		return errRemoved
 	case FlagRenewed:
 		return ErrRenewed
 	}
-	return errRemoved
+	return ErrGone
 }
 
 // isGone reports whether err says the session ended under the request.

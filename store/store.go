@@ -90,7 +90,7 @@ func (s *Store) Remove(sess session.Session) {
 	if s.t.durable == nil {
 		return
 	}
-	if err := s.t.durable.Delete(ctx, id); err != nil {
+	if err := s.end(ctx, id, sess.Timeout()); err != nil {
 		s.report("remove", tierDurable, id, err)
 	}
 }

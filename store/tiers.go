@@ -19,24 +19,25 @@ type Tiers struct {
 	bg      background
 }
 
-// runtime is how the store runs concurrent work and tells time; the
-// simulation tests replace it to choose every interleaving.
+// runtime is how the store runs concurrent work and waits; the simulation
+// tests replace it to choose every interleaving. Each function passes the
+// work a context of its own.
 type runtime struct {
 	sleep func(ctx context.Context, d time.Duration) error
 	// fork runs f beside the caller; join waits for it.
-	fork func(f func()) (join func())
+	fork func(ctx context.Context, f func(context.Context)) (join func())
 	// spawn runs f in the background.
-	spawn func(f func())
+	spawn func(ctx context.Context, f func(context.Context))
 }
 
 var goRuntime = runtime{
 	sleep: sleep,
-	fork: func(f func()) func() {
+	fork: func(ctx context.Context, f func(context.Context)) func() {
 		done := make(chan struct{})
-		go func() { defer close(done); f() }()
+		go func() { defer close(done); f(ctx) }()
 		return func() { <-done }
 	},
-	spawn: func(f func()) { go f() },
+	spawn: func(ctx context.Context, f func(context.Context)) { go f(ctx) },
 }
 
 // NewTiers returns the shared store for opts.

@@ -1,0 +1,19 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Hooks replace how the store runs concurrent work and waits, for the
+// simulation tests.
+type Hooks struct {
+	Sleep func(ctx context.Context, d time.Duration) error
+	Fork  func(ctx context.Context, f func(context.Context)) (join func())
+	Spawn func(ctx context.Context, f func(context.Context))
+}
+
+// NewTiersWith is NewTiers with the given hooks.
+func NewTiersWith(opts Options, h Hooks) *Tiers {
+	return newTiers(opts, runtime{sleep: h.Sleep, fork: h.Fork, spawn: h.Spawn})
+}
