@@ -35,6 +35,8 @@ type Server struct {
 	done chan struct{} // closed when the process has exited
 	err  error         // Wait's error, set before done closes
 	once sync.Once
+	// cleanup, if set, runs after the process has exited.
+	cleanup func()
 }
 
 // start runs cmd (in a process group of its own) for a server at addr and
@@ -74,6 +76,9 @@ func (s *Server) Stop() {
 		}
 		signalGroup(s.cmd, true) // children that outlived the leader, if any
 		<-s.done
+		if s.cleanup != nil {
+			s.cleanup()
+		}
 	})
 }
 

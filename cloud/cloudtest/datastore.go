@@ -36,10 +36,24 @@ func StartDatastore(ctx context.Context) (*Server, error) {
 		return nil, err
 	}
 	addr := "localhost:" + port
-	cmd := exec.Command(bin, "start", "--host=localhost", "--port="+port, "--store_on_disk=false", "--consistency=1.0")
+	// Nothing on disk: no data, no index configuration (WEB-INF/), and a
+	// working directory of its own in case it writes anything else.
+	dir, err := os.MkdirTemp("", "datastore-emulator-")
+	if err != nil {
+		return nil, fmt.Errorf("cloudtest: %w", err)
+	}
+	cmd := exec.Command(bin, "start", "--host=localhost", "--port="+port,
+		"--store_on_disk=false", "--store_index_configuration_on_disk=false", "--consistency=1.0")
+	cmd.Dir = dir
 	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
-	return start(ctx, "the Datastore emulator", cmd, addr, emulatorOK)
+	s, err := start(ctx, "the Datastore emulator", cmd, addr, emulatorOK)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	s.cleanup = func() { os.RemoveAll(dir) }
+	return s, nil
 }
 
 // emulatorPath returns the emulator's start script, or "".
