@@ -13,6 +13,7 @@ func (s *Store) load(id string) (*entry, string) {
 	key := s.o.KeyPrefix + id
 	item, err := s.t.cache.Get(s.ctx, key)
 	var corrupt *Item // an unreadable Cache value to replace
+	missed := errors.Is(err, ErrCacheMiss)
 	switch {
 	case err == nil && item.Flags != 0:
 		return nil, tierCache // a tombstone
@@ -23,7 +24,7 @@ func (s *Store) load(id string) (*entry, string) {
 		}
 		s.report("get", tierCache, id, err)
 		corrupt = item
-	case !errors.Is(err, ErrCacheMiss):
+	case !missed:
 		s.report("get", tierCache, id, err)
 	}
 	if s.t.durable == nil {
@@ -34,8 +35,10 @@ func (s *Store) load(id string) (*entry, string) {
 		return nil, tierBoth
 	}
 	e := s.live(sess, nil)
-	if e == nil {
-		return nil, tierBoth
+	if e == nil || !missed && corrupt == nil {
+		// After a failed Get the Cache may hold a newer version: it could
+		// be evicted while this request reads, so put nothing back.
+		return e, tierBoth
 	}
 	// Put it back for the next request. Add (or compare-and-swap over a
 	// corrupt value), not Set: a concurrent writer or a logout wins.

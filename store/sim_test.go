@@ -98,7 +98,7 @@ type world struct {
 func simulate(seed uint64, verbose bool) (diverged bool, err error) {
 	w := &world{seed: seed, rng: rand.New(rand.NewPCG(seed, 1)), sched: newSched(seed), prefix: "k:", faults: map[string]error{}, busy: map[string]map[string]bool{}, evicted: map[string][]string{}}
 	defer func() {
-		if err != nil && verbose {
+		if verbose {
 			fmt.Fprintln(os.Stderr, strings.Join(w.sched.trace, "\n"))
 			fmt.Fprintln(os.Stderr, strings.Join(w.events, "\n"))
 			for _, k := range w.model.Keys() {
@@ -111,7 +111,7 @@ func simulate(seed uint64, verbose bool) (diverged bool, err error) {
 	w.model = storetest.NewModel(storetest.ModelOptions{Memcache: true, Before: w.before})
 	timeout := []time.Duration{30 * time.Minute, 31 * 24 * time.Hour, 365 * 24 * time.Hour}[w.rng.IntN(3)]
 	opts := store.Options{
-		KeyPrefix: w.prefix, Cache: watchCache{w.model.Cache(), w}, Durable: w.model.Durable(), Retries: 2,
+		KeyPrefix: w.prefix, Cache: watchCache{w.model.Cache(), w}, Durable: watchDurable{w.model.Durable(), w}, Retries: 2,
 		AsyncDatastoreSave: w.rng.IntN(3) == 0, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	if w.rng.IntN(2) == 0 {
@@ -119,11 +119,15 @@ func simulate(seed uint64, verbose bool) (diverged bool, err error) {
 	}
 	w.note("timeout %v, async %v, touch %v", timeout, opts.AsyncDatastoreSave, opts.TouchInterval)
 
-	setup := store.NewTiers(opts).Open(context.Background(), func(err error) { panic(err) }, nil)
+	setupTiers := store.NewTiers(opts)
+	setup := setupTiers.Open(context.Background(), func(err error) { panic(err) }, nil)
 	sess := session.NewSessionOptions(&session.SessOptions{Timeout: timeout})
 	sess.SetAttr("a", "0")
 	setup.Add(sess)
 	setup.Close()
+	if err := setupTiers.Wait(context.Background()); err != nil {
+		return false, err
+	}
 	id := sess.ID()
 	w.orig = w.prefix + id
 

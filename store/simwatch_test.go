@@ -84,3 +84,33 @@ func (w *world) evict(key string) {
 	defer w.mu.Unlock()
 	w.evicted[key] = w.sched.requests()
 }
+
+// watchDurable notes the answers of the durable tier, for traces.
+type watchDurable struct {
+	store.Durable
+	w *world
+}
+
+func (d watchDurable) Get(ctx context.Context, id string) (store.Record, error) {
+	rec, err := d.Durable.Get(ctx, id)
+	d.w.mu.Lock()
+	d.w.note("%s durable.Get %s: %d bytes, %v", taskOf(ctx), short(id), len(rec.Value), err)
+	d.w.mu.Unlock()
+	return rec, err
+}
+
+func (d watchDurable) Delete(ctx context.Context, id string) error {
+	err := d.Durable.Delete(ctx, id)
+	d.w.mu.Lock()
+	d.w.note("%s durable.Delete %s: %v", taskOf(ctx), short(id), err)
+	d.w.mu.Unlock()
+	return err
+}
+
+func (d watchDurable) Put(ctx context.Context, id string, rec store.Record) error {
+	err := d.Durable.Put(ctx, id, rec)
+	d.w.mu.Lock()
+	d.w.note("%s durable.Put %s: %v", taskOf(ctx), id, err)
+	d.w.mu.Unlock()
+	return err
+}
