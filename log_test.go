@@ -26,7 +26,7 @@ func TestDebugLogs(t *testing.T) {
 	short := "session=" + store.ShortID(id)
 	for op, tier := range map[string]string{"save": "memcache,datastore", "get": "memcache", "remove": "memcache,datastore"} {
 		found := false
-		for line := range strings.Lines(logged.String()) {
+		for _, line := range strings.SplitAfter(logged.String(), "\n") {
 			if strings.Contains(line, "op="+op+" ") {
 				found = strings.Contains(line, short) && strings.Contains(line, "tier="+tier+" ") &&
 					strings.Contains(line, "duration=") && strings.Contains(line, "level=DEBUG")

@@ -186,7 +186,9 @@ func (h *handler) run(parent context.Context, now time.Time, log *slog.Logger) r
 			<-sem
 			return false
 		}
-		wg.Go(func() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
 			defer func() { <-sem }()
 			if err := datastore.DeleteMulti(ctx, keys); err != nil {
 				fail(fmt.Errorf("purge: deleting %d expired sessions of kind %q: %w", len(keys), h.kind, err))
@@ -199,7 +201,7 @@ func (h *handler) run(parent context.Context, now time.Time, log *slog.Logger) r
 			log.InfoContext(ctx, "purge: batch deleted",
 				"kind", h.kind, "batch", len(keys), "deleted", n,
 				"rate_per_s", rate(n, time.Since(now)))
-		})
+		}()
 		return true
 	}
 
