@@ -25,7 +25,9 @@ type contextKey struct{ name string }
 var managerKey = &contextKey{"gaesession"}
 
 // From returns the session manager that Middleware put in ctx, or nil when
-// ctx did not pass through Middleware.
+// ctx did not pass through Middleware. Calling Get, Add, Remove, Renew or
+// Close on that nil panics with a message that says to wrap the handler with
+// Middleware; its Logger returns slog.Default().
 func From(ctx context.Context) *Manager {
 	m, _ := ctx.Value(managerKey).(*Manager)
 	return m
@@ -34,6 +36,11 @@ func From(ctx context.Context) *Manager {
 // Manager is one request's session manager. It implements
 // github.com/icza/session.Manager, so code written for icza/session works
 // with it unchanged. Its methods are safe for concurrent use.
+//
+// A nil *Manager, which From returns outside Middleware, is a wiring bug:
+// its Get, Add, Remove, Renew and Close panic with a message that names the
+// fix, rather than quietly returning no session (which would log users out).
+// Its Logger returns slog.Default().
 type Manager struct {
 	cfg   *config
 	store *store.Store
@@ -44,6 +51,16 @@ type Manager struct {
 }
 
 var _ session.Manager = (*Manager)(nil)
+
+// noManager is the panic message of a nil Manager's methods.
+const noManager = "gaesession: no Manager in the request context: wrap the handler with gaesession.Middleware"
+
+// mustExist panics with noManager when m is nil.
+func (m *Manager) mustExist() {
+	if m == nil {
+		panic(noManager)
+	}
+}
 
 // Logger returns the request's logger: Options.Logger (or its default),
 // with the request's Cloud Trace on App Engine, so that lines logged with it
@@ -61,6 +78,7 @@ func (m *Manager) Logger() *slog.Logger {
 // costs no RPC. Change attributes with SetAttr: the request writes back
 // only what it set.
 func (m *Manager) Get(r *http.Request) session.Session {
+	m.mustExist()
 	c, err := r.Cookie(m.cfg.cookie.Name)
 	if err != nil {
 		return nil
@@ -75,6 +93,7 @@ func (m *Manager) Get(r *http.Request) session.Session {
 // Add stores sess and sets its cookie on w. The session is written when
 // the request ends.
 func (m *Manager) Add(sess session.Session, w http.ResponseWriter) {
+	m.mustExist()
 	if !validID(sess.ID(), m.cfg.maxID) {
 		m.report("add", sess.ID(), ErrInvalidID)
 		return
@@ -86,6 +105,7 @@ func (m *Manager) Add(sess session.Session, w http.ResponseWriter) {
 // Remove deletes sess from Memcache and Datastore at once and deletes its
 // cookie. A request that loaded the session earlier cannot bring it back.
 func (m *Manager) Remove(sess session.Session, w http.ResponseWriter) {
+	m.mustExist()
 	m.setCookie(w, sess.ID(), "", -1)
 	m.store.Remove(sess)
 }
@@ -97,6 +117,7 @@ func (m *Manager) Remove(sess session.Session, w http.ResponseWriter) {
 // made with encoding/gob, so attribute types must be registered with gob
 // even when the store uses another codec.
 func (m *Manager) Renew(sess session.Session, w http.ResponseWriter) (session.Session, error) {
+	m.mustExist()
 	fresh, err := store.Renew(sess)
 	if err != nil {
 		m.report("renew", sess.ID(), err)
@@ -110,6 +131,7 @@ func (m *Manager) Renew(sess session.Session, w http.ResponseWriter) (session.Se
 // Close writes back the sessions the request changed. Middleware calls it
 // when the handler returns; further calls do nothing.
 func (m *Manager) Close() {
+	m.mustExist()
 	m.once.Do(m.store.Close)
 }
 
