@@ -35,9 +35,10 @@ type Options struct {
 
 	// Logger receives a line per deleted batch and a summary line per run.
 	// Session IDs are never logged.
-	// Default: behind gaesession.Middleware, the request's logger
-	// (Manager.Logger: on App Engine, JSON lines under the request's trace);
-	// otherwise slog.Default().
+	// Default: gaesession.DefaultLogger(r): on App Engine, JSON lines that
+	// Cloud Logging shows under the cron request; elsewhere slog.Default().
+	// (Mounted behind gaesession.Middleware, which it does not need, the
+	// middleware's request logger.)
 	Logger *slog.Logger
 }
 
@@ -86,7 +87,10 @@ func (h *handler) logger(r *http.Request) *slog.Logger {
 	if h.log != nil {
 		return h.log
 	}
-	return gaesession.From(r.Context()).Logger()
+	if m := gaesession.From(r.Context()); m != nil {
+		return m.Logger()
+	}
+	return gaesession.DefaultLogger(r)
 }
 
 type handler struct {

@@ -79,11 +79,17 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("user after login = %q, want alice", got)
 	}
 	wantCount(t, tab1, 1)
+	if got := flashes(t, tab1); got != "Welcome, alice." {
+		t.Errorf("flash after login = %q, want Welcome, alice.", got)
+	}
 
-	// Each reload counts.
+	// Each reload counts; the flash is gone.
 	for want := 2; want <= 3; want++ {
 		do(t, tab1, chromedp.Reload())
 		wantCount(t, tab1, want)
+	}
+	if got := flashes(t, tab1); got != "" {
+		t.Errorf("flash still shown after reloads: %q", got)
 	}
 
 	checkCookie(t, tab1)
@@ -264,6 +270,17 @@ func countElems(t *testing.T, ctx context.Context) int {
 		t.Fatalf("browser: %v", err)
 	}
 	return n
+}
+
+// flashes returns the text of the page's flash messages.
+func flashes(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](
+		`Array.from(document.querySelectorAll(".flash"), e => e.textContent).join("|")`))
+	if err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	return s
 }
 
 // checkCookie checks the session cookie's attributes as the browser holds
