@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/gaesession/gaesession/gaesessiontest/internal/devapp"
 	"google.golang.org/appengine/v2/aetest"
@@ -58,6 +59,7 @@ func start() (aetest.Instance, error) {
 	in, err := aetest.NewInstance(&aetest.Options{
 		StronglyConsistentDatastore: true,
 		SuppressDevAppServerLog:     true,
+		StartupTimeout:              time.Minute, // aetest's 15 s fail on a busy machine
 	})
 	if err != nil {
 		return nil, fmt.Errorf("starting dev_appserver.py: %w", err)
