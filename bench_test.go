@@ -102,8 +102,15 @@ func BenchmarkRequest(b *testing.B) {
 // a write costs at least the slower of the two.
 func slower(ctx context.Context, key string, ds *datastore.Key, v []byte) {
 	var wg sync.WaitGroup
-	wg.Go(func() { memcache.Set(ctx, &memcache.Item{Key: key + "-limit", Value: v}) })
-	wg.Go(func() { datastore.Put(ctx, ds, &storedEntity{Expires: time.Now().Add(time.Hour), Value: v}) })
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		memcache.Set(ctx, &memcache.Item{Key: key + "-limit", Value: v})
+	}()
+	go func() {
+		defer wg.Done()
+		datastore.Put(ctx, ds, &storedEntity{Expires: time.Now().Add(time.Hour), Value: v})
+	}()
 	wg.Wait()
 }
 

@@ -21,7 +21,11 @@ func TestConcurrentWritesAreMerged(t *testing.T) {
 	const n = 20
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { get(t, c, fmt.Sprintf("/?op=set&k%02d=%d", i, i)) })
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			get(t, c, fmt.Sprintf("/?op=set&k%02d=%d", i, i))
+		}()
 	}
 	wg.Wait()
 	want := []string{"base=0"}
@@ -81,28 +85,36 @@ func TestManyRequestsOneSession(t *testing.T) {
 	get(t, c, "/?op=new&a=1")
 	var wg sync.WaitGroup
 	for i := range 30 {
-		wg.Go(func() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
 			if i%3 == 0 {
 				get(t, c, fmt.Sprintf("/?op=set&w%d=1", i))
 			} else {
 				get(t, c, "/")
 			}
-		})
+		}()
 	}
 	h := mw(opts)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		m := gaesession.From(r.Context())
 		var inner sync.WaitGroup
 		for i := range 8 {
-			inner.Go(func() {
+			inner.Add(1)
+			go func() {
+				defer inner.Done()
 				if s := m.Get(r); s != nil {
 					s.SetAttr(fmt.Sprint("g", i), i)
 					_ = s.Attrs()
 				}
-			})
+			}()
 		}
 		inner.Wait()
 	}))
-	wg.Go(func() { c.With(h).Get("/") })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c.With(h).Get("/")
+	}()
 	wg.Wait()
 	if got := get(t, c, "/"); !strings.Contains(got, "g7=7") || !strings.Contains(got, "w27=1") {
 		t.Errorf("session after the storm: %s", got)
@@ -165,7 +177,7 @@ func TestLateAsyncBackup(t *testing.T) {
 		id := sessionID(t, c)
 		nextDone := make(chan struct{})
 		release := sync.OnceFunc(func() { close(nextDone) })
-		defer release() // a late backup left waiting would hang store.Wait
+		defer release() // a late backup left waiting would hang waitAll
 		late := rpcs{fail: func(service, method string) error {
 			if service == "datastore_v3" && method == "Put" {
 				<-nextDone

@@ -26,7 +26,9 @@ type contextKey struct{ name string }
 var managerKey = &contextKey{"gaesession"}
 
 // From returns the session manager that Middleware put in ctx, or nil when
-// ctx did not pass through Middleware.
+// ctx did not pass through Middleware. Calling Get, Add, Remove, Renew or
+// Close on that nil panics with a message that says to wrap the handler with
+// Middleware; its Logger returns slog.Default().
 func From(ctx context.Context) *Manager {
 	m, _ := ctx.Value(managerKey).(*Manager)
 	return m
@@ -36,6 +38,11 @@ func From(ctx context.Context) *Manager {
 // github.com/icza/session.Manager, so code written for icza/session works
 // with it unchanged. Its methods are safe for concurrent use. It makes no
 // App Engine call, and allocates little, until a session is asked for.
+//
+// A nil *Manager, which From returns outside Middleware, is a wiring bug:
+// its Get, Add, Remove, Renew and Close panic with a message that names the
+// fix, rather than quietly returning no session (which would log users out).
+// Its Logger returns slog.Default().
 type Manager struct {
 	cfg  *config
 	r    *http.Request
@@ -49,6 +56,16 @@ type Manager struct {
 }
 
 var _ session.Manager = (*Manager)(nil)
+
+// noManager is the panic message of a nil Manager's methods.
+const noManager = "gaesession: no Manager in the request context: wrap the handler with gaesession.Middleware"
+
+// mustExist panics with noManager when m is nil.
+func (m *Manager) mustExist() {
+	if m == nil {
+		panic(noManager)
+	}
+}
 
 // Logger returns the request's logger: Options.Logger (or its default),
 // with the request's Cloud Trace on App Engine, so that lines logged with it
@@ -104,6 +121,7 @@ const maxCandidates = 3
 // stored session wins. Change attributes with SetAttr: the request writes
 // back only what it set.
 func (m *Manager) Get(r *http.Request) session.Session {
+	m.mustExist()
 	prefix, tried := len(m.cfg.Store.KeyPrefix), 0
 	for _, c := range r.CookiesNamed(m.cfg.cookie.Name) {
 		id, ok := m.cfg.cookie.decode(c.Value, prefix)
@@ -123,6 +141,7 @@ func (m *Manager) Get(r *http.Request) session.Session {
 // Add stores sess and sets its cookie on w. The session is written when
 // the request ends.
 func (m *Manager) Add(sess session.Session, w http.ResponseWriter) {
+	m.mustExist()
 	if !store.ValidID(sess.ID(), len(m.cfg.Store.KeyPrefix)) {
 		m.report("add", sess.ID(), ErrInvalidID)
 		return
@@ -134,6 +153,7 @@ func (m *Manager) Add(sess session.Session, w http.ResponseWriter) {
 // Remove deletes sess from Memcache and Datastore at once and deletes its
 // cookie. A request that loaded the session earlier cannot bring it back.
 func (m *Manager) Remove(sess session.Session, w http.ResponseWriter) {
+	m.mustExist()
 	m.setCookie(w, sess.ID(), "", -1)
 	m.store().Remove(sess)
 }
@@ -148,6 +168,7 @@ func (m *Manager) Remove(sess session.Session, w http.ResponseWriter) {
 // another codec. On failure (reported once to ErrorFunc) the old session
 // may still be valid and no cookie is set.
 func (m *Manager) Renew(sess session.Session, w http.ResponseWriter) (session.Session, error) {
+	m.mustExist()
 	fresh, err := m.store().Renew(sess)
 	if err != nil {
 		return nil, err
@@ -159,6 +180,7 @@ func (m *Manager) Renew(sess session.Session, w http.ResponseWriter) (session.Se
 // Close writes back the sessions the request changed. Middleware calls it
 // when the handler returns; further calls do nothing.
 func (m *Manager) Close() {
+	m.mustExist()
 	m.end(func(s *store.Store) { s.Close() })
 }
 

@@ -20,6 +20,14 @@
 //	}
 //	sess.SetAttr("Count", 1) // saved when the handler returns
 //
+// From returns nil outside Middleware, and the nil Manager's methods panic
+// with a message that says to wrap the handler with Middleware.
+//
+// Attr reads an attribute as a given type, with false instead of a panic
+// when it is missing or of another type; AddFlash and Flashes keep messages
+// for the next page, shown once. Both go through SetAttr, so they are saved
+// like any other change.
+//
 // # What is written back, and when
 //
 // Manager.Get checks the cookie (its form and, with
@@ -62,7 +70,13 @@
 // they are logged with Options.Logger, which on App Engine writes JSON lines
 // that Cloud Logging groups under their request.
 //
-// Package purge deletes expired sessions from the Datastore (run it from
-// cron); package gaesessiontest runs an app's handlers through Middleware
-// against the App Engine development server in tests.
+// Package purge deletes expired sessions from the Datastore: mount its
+// Handler for cron outside Middleware (a cron request has no session, so the
+// middleware would only add work):
+//
+//	http.Handle("/tasks/purge-sessions", purge.Handler(purge.Options{}))
+//
+// Package gaesessiontest runs an app's handlers through Middleware against
+// the App Engine development server in tests; its command devserver serves
+// an app locally.
 package gaesession

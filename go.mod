@@ -1,6 +1,6 @@
 module github.com/gaesession/gaesession
 
-go 1.26
+go 1.23.0
 
 require (
 	github.com/icza/session v1.3.0

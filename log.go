@@ -24,6 +24,14 @@ func defaultLogger() *slog.Logger {
 	return CloudLogger(os.Stdout)
 }
 
+// DefaultLogger returns the logger that Middleware uses for r when
+// Options.Logger is nil: on App Engine (GAE_ENV=standard), JSON lines for
+// Cloud Logging on stdout, under r's trace; elsewhere slog.Default().
+// Handlers outside Middleware, such as purge.Handler, log with it.
+func DefaultLogger(r *http.Request) *slog.Logger {
+	return requestLogger(defaultLogger(), r)
+}
+
 // CloudLogger returns a logger that writes one JSON object per line with
 // the fields Cloud Logging reads: severity, message and time. Middleware
 // uses it by default on App Engine and adds each request's trace.

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -26,7 +27,7 @@ func TestDebugLogs(t *testing.T) {
 	short := "session=" + store.ShortID(id)
 	for op, tier := range map[string]string{"save": "memcache,datastore", "get": "memcache", "remove": "memcache,datastore"} {
 		found := false
-		for line := range strings.Lines(logged.String()) {
+		for _, line := range strings.SplitAfter(logged.String(), "\n") {
 			if strings.Contains(line, "op="+op+" ") {
 				found = strings.Contains(line, short) && strings.Contains(line, "tier="+tier+" ") &&
 					strings.Contains(line, "duration=") && strings.Contains(line, "level=DEBUG")
@@ -84,5 +85,33 @@ func TestCloudLogging(t *testing.T) {
 	}
 	if logged.contains(sessionID(t, c)) {
 		t.Errorf("the session ID was logged")
+	}
+}
+
+// TestDefaultLogger: slog.Default() off App Engine; on it, JSON lines on
+// stdout under the request's trace.
+func TestDefaultLogger(t *testing.T) {
+	r := httptest.NewRequest(http.MethodGet, "/tasks/purge-sessions", nil)
+	r.Header.Set("X-Cloud-Trace-Context", "0af7651916cd43dd8448eb211c80319c/1;o=1")
+	t.Setenv("GAE_ENV", "")
+	if gaesession.DefaultLogger(r) != slog.Default() {
+		t.Error("off App Engine: not slog.Default()")
+	}
+	t.Setenv("GAE_ENV", "standard")
+	t.Setenv("GOOGLE_CLOUD_PROJECT", "proj")
+	stdout := os.Stdout
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Stdout = pw
+	log := gaesession.DefaultLogger(r)
+	os.Stdout = stdout
+	log.Info("purge: done")
+	pw.Close()
+	b, _ := io.ReadAll(pr)
+	if !strings.Contains(string(b), `"logging.googleapis.com/trace":"projects/proj/traces/0af7651916cd43dd8448eb211c80319c"`) ||
+		!strings.Contains(string(b), `"severity":"INFO"`) {
+		t.Errorf("on App Engine: %s", b)
 	}
 }

@@ -2,6 +2,7 @@ package gaesession_test
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -217,6 +218,36 @@ func TestPanicDropsChangesAndPropagates(t *testing.T) {
 func TestFromOutsideMiddleware(t *testing.T) {
 	if m := gaesession.From(httptest.NewRequest("GET", "/", nil).Context()); m != nil {
 		t.Errorf("From = %v, want nil", m)
+	}
+}
+
+// TestNilManager: outside the middleware, every method but Logger panics
+// with a message that names the fix.
+func TestNilManager(t *testing.T) {
+	t.Parallel()
+	var m *gaesession.Manager
+	r := httptest.NewRequest("GET", "/", nil)
+	w := httptest.NewRecorder()
+	sess := session.NewSession()
+	for name, call := range map[string]func(){
+		"Get":    func() { m.Get(r) },
+		"Add":    func() { m.Add(sess, w) },
+		"Remove": func() { m.Remove(sess, w) },
+		"Renew":  func() { _, _ = m.Renew(sess, w) },
+		"Close":  func() { m.Close() },
+	} {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				msg, _ := recover().(string)
+				if !strings.Contains(msg, "wrap the handler with gaesession.Middleware") {
+					t.Errorf("panic %q, want one that names gaesession.Middleware", msg)
+				}
+			}()
+			call()
+		})
+	}
+	if m.Logger() != slog.Default() {
+		t.Error("nil Manager's Logger is not slog.Default()")
 	}
 }
 

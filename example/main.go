@@ -42,9 +42,10 @@ func main() {
 	http.Handle("GET /{$}", chain.ThenFunc(home))
 	http.Handle("POST /login", chain.ThenFunc(login))
 	http.Handle("POST /logout", chain.ThenFunc(logout))
-	// In production only App Engine cron may start a purge; locally you can
-	// with curl.
-	http.Handle("/tasks/purge-sessions", chain.Then(purge.Handler(purge.Options{AllowNonCron: dev})))
+	// Outside the chain: a cron request has no session, so the middleware
+	// would only add work. In production only App Engine cron may start a
+	// purge; locally you can with curl.
+	http.Handle("/tasks/purge-sessions", purge.Handler(purge.Options{AllowNonCron: dev}))
 
 	appengine.Main()
 }
@@ -54,10 +55,11 @@ func main() {
 func home(w http.ResponseWriter, r *http.Request) {
 	var data pageData
 	if sess := gaesession.From(r.Context()).Get(r); sess != nil {
-		n, _ := sess.Attr("Count").(int)
-		sess.SetAttr("Count", n+1) // written back when the request ends
-		data.UserName, _ = sess.Attr("UserName").(string)
+		n, _ := gaesession.Attr[int](sess, "Count") // 0, not a panic, if missing
+		sess.SetAttr("Count", n+1)                  // written back when the request ends
+		data.UserName, _ = gaesession.Attr[string](sess, "UserName")
 		data.Count = n + 1
+		data.Flashes = gaesession.Flashes(sess) // shown once
 	}
 	render(w, http.StatusOK, data)
 }
@@ -85,6 +87,7 @@ func login(w http.ResponseWriter, r *http.Request) {
 	}
 	sess.SetAttr("UserName", name)
 	sess.SetAttr("Count", 0)
+	gaesession.AddFlash(sess, "Welcome, "+name+".") // for the page after the redirect
 	// Post/redirect/get: a reload of the page does not post the form again.
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
@@ -100,8 +103,9 @@ func logout(w http.ResponseWriter, r *http.Request) {
 
 // pageData fills the page template.
 type pageData struct {
-	UserName string // empty: not logged in
-	Count    int    // visits since login
+	UserName string   // empty: not logged in
+	Count    int      // visits since login
+	Flashes  []string // messages from the previous request
 	Error    string
 }
 
@@ -122,6 +126,7 @@ var page = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <body>
 <h1>gaesession example</h1>
 {{with .Error}}<p id="error" style="color:red">{{.}}</p>{{end}}
+{{range .Flashes}}<p class="flash" style="color:green">{{.}}</p>{{end}}
 {{if .UserName}}
 <p id="greeting">Hello <b id="user">{{.UserName}}</b>! Since login you have seen this page
 <b id="count">{{.Count}}</b> time(s). <a href="/">Reload</a></p>

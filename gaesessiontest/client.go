@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"strings"
 	"testing"
 
 	"google.golang.org/appengine/v2/aetest"
@@ -22,7 +23,7 @@ const BaseURL = "https://app.example.test"
 // environment variable named by RequireEnv is set.
 func Start(tb testing.TB) aetest.Instance {
 	tb.Helper()
-	in, err := Instance()
+	in, err := instance()
 	if err != nil {
 		if os.Getenv(RequireEnv) != "" {
 			tb.Fatalf("dev server required (%s set): %v", RequireEnv, err)
@@ -60,7 +61,9 @@ func Context(tb testing.TB) context.Context {
 
 // Client runs requests through a handler in-process, keeping cookies between
 // them like a browser. Like net/http, it cancels each request's context when
-// ServeHTTP returns. It is safe for concurrent use.
+// ServeHTTP returns. It does not follow redirects: Do, Get and PostForm
+// return a 3xx response as it is, so that tests can check it; Follow goes
+// on from there. It is safe for concurrent use.
 type Client struct {
 	Handler http.Handler
 	Jar     http.CookieJar
@@ -78,7 +81,8 @@ func NewClient(tb testing.TB, h http.Handler) *Client {
 }
 
 // Do sends r (made with NewRequest) through the handler with the jar's
-// cookies, stores the cookies of the response and returns it.
+// cookies, stores the cookies of the response and returns it, with
+// Request set to r.
 func (c *Client) Do(r *http.Request) *http.Response {
 	c.tb.Helper()
 	for _, ck := range c.Jar.Cookies(r.URL) {
@@ -89,6 +93,7 @@ func (c *Client) Do(r *http.Request) *http.Response {
 	c.Handler.ServeHTTP(rec, r.WithContext(ctx))
 	cancel()
 	res := rec.Result()
+	res.Request = r
 	c.Jar.SetCookies(r.URL, res.Cookies())
 	return res
 }
@@ -97,6 +102,50 @@ func (c *Client) Do(r *http.Request) *http.Response {
 func (c *Client) Get(target string) *http.Response {
 	c.tb.Helper()
 	return c.Do(NewRequest(c.tb, http.MethodGet, target, nil))
+}
+
+// PostForm sends a POST request for target with form as its
+// application/x-www-form-urlencoded body, as a browser submits a form, and
+// returns the response.
+func (c *Client) PostForm(target string, form url.Values) *http.Response {
+	c.tb.Helper()
+	r := NewRequest(c.tb, http.MethodPost, target, strings.NewReader(form.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return c.Do(r)
+}
+
+// maxRedirects is how many redirects Follow follows, as net/http's Client.
+const maxRedirects = 10
+
+// Follow follows res's redirects with GET requests, as a browser does after
+// a form post answered with 303 See Other, and returns the first response
+// that is not a redirect. A 307 or 308 answer to a request other than GET or
+// HEAD is returned as it is: following it would send the body again. More
+// than 10 redirects fail the test.
+func (c *Client) Follow(res *http.Response) *http.Response {
+	c.tb.Helper()
+	for i := 0; ; i++ {
+		loc, err := res.Location()
+		if err != nil || !redirect(res) {
+			return res
+		}
+		if i == maxRedirects {
+			c.tb.Fatalf("gaesessiontest: more than %d redirects, the last to %s", maxRedirects, loc)
+		}
+		res.Body.Close()
+		res = c.Do(NewRequest(c.tb, http.MethodGet, loc.String(), nil))
+	}
+}
+
+// redirect reports whether Follow goes on from res.
+func redirect(res *http.Response) bool {
+	switch res.StatusCode {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther:
+		return true
+	case http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		return res.Request != nil && (res.Request.Method == http.MethodGet || res.Request.Method == http.MethodHead)
+	}
+	return false
 }
 
 // Body reads and closes res's body.

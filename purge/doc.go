@@ -2,7 +2,9 @@
 //
 // gaesession keeps sessions in Memcache with a Datastore backup. Expired
 // session entities are not removed from the Datastore by themselves: mount
-// the Handler on a path that App Engine cron calls periodically.
+// the Handler on a path that App Engine cron calls periodically, outside
+// gaesession.Middleware (a cron request has no session, so the middleware
+// would only add work):
 //
 //	http.Handle("/tasks/purge-sessions", purge.Handler(purge.Options{}))
 //

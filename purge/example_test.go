@@ -16,9 +16,10 @@ import (
 //	  url: /tasks/purge-sessions
 //	  schedule: every 30 minutes
 //
-// On App Engine, register it on http.DefaultServeMux (behind the
-// middleware's chain if you like) and call appengine.Main(). A request that
-// did not come from cron is refused before any Datastore call, as here.
+// On App Engine, register it on http.DefaultServeMux, outside
+// gaesession.Middleware (a cron request has no session), and call
+// appengine.Main(). A request that did not come from cron is refused before
+// any Datastore call, as here.
 func ExampleHandler() {
 	mux := http.NewServeMux()
 	mux.Handle("GET /tasks/purge-sessions", purge.Handler(purge.Options{

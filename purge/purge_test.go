@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -113,14 +114,22 @@ func decode(tb testing.TB, rec *httptest.ResponseRecorder) report {
 	return rep
 }
 
-// testLogger returns a logger that writes to t's output.
+// testLogger returns a logger that writes to t's log.
 func testLogger(t *testing.T) *slog.Logger {
-	return slog.New(slog.NewTextHandler(t.Output(), nil))
+	return slog.New(slog.NewTextHandler(testWriter{t}, nil))
+}
+
+// testWriter writes each line to a test's log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
 }
 
 // quietLogger returns a logger that drops everything.
 func quietLogger() *slog.Logger {
-	return slog.New(slog.DiscardHandler)
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
 // withAPICall returns r with f wrapped around its App Engine API calls.

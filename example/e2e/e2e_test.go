@@ -31,14 +31,18 @@ func TestBrowser(t *testing.T) {
 	if browser == "" {
 		missing(t, "chromium not found: install it (e.g. apt-get install chromium)")
 	}
-	if _, err := gaesessiontest.DevAppserver(); err != nil {
-		missing(t, err.Error())
+	if !haveDevAppserver() {
+		missing(t, "dev_appserver.py not found: install the Google Cloud SDK with the App Engine Go component "+
+			"(e.g. apt-get install google-cloud-cli-app-engine-go) or set APPENGINE_DEV_APPSERVER")
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
-	base := startExample(t, ctx)
+	// The server's and the browser's temporary files go into a folder the
+	// test removes.
+	tmp := t.TempDir()
+	base := startExample(t, ctx, tmp)
 
 	// The browser lives as long as ctx: it is closed at the deadline at the
 	// latest. Nothing is downloaded: ExecPath names the installed chromium.
@@ -53,6 +57,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Env("TMPDIR="+tmp),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	defer cancelAlloc()
@@ -74,11 +79,17 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("user after login = %q, want alice", got)
 	}
 	wantCount(t, tab1, 1)
+	if got := flashes(t, tab1); got != "Welcome, alice." {
+		t.Errorf("flash after login = %q, want Welcome, alice.", got)
+	}
 
-	// Each reload counts.
+	// Each reload counts; the flash is gone.
 	for want := 2; want <= 3; want++ {
 		do(t, tab1, chromedp.Reload())
 		wantCount(t, tab1, want)
+	}
+	if got := flashes(t, tab1); got != "" {
+		t.Errorf("flash still shown after reloads: %q", got)
 	}
 
 	checkCookie(t, tab1)
@@ -121,6 +132,15 @@ func missing(t *testing.T, why string) {
 	t.Skip(why)
 }
 
+// haveDevAppserver reports whether dev_appserver.py is installed.
+func haveDevAppserver() bool {
+	if os.Getenv("APPENGINE_DEV_APPSERVER") != "" {
+		return true
+	}
+	_, err := exec.LookPath("dev_appserver.py")
+	return err == nil
+}
+
 // findChromium returns the path of chromium, or "" when it is not installed.
 func findChromium() string {
 	if p, err := exec.LookPath("chromium"); err == nil {
@@ -134,9 +154,9 @@ func findChromium() string {
 
 // startExample starts scripts/run-example on free ports with a fresh storage
 // folder, waits until the app answers, and returns its base URL. The server's
-// process group is killed when the test ends; its output is logged if the
-// test failed.
-func startExample(t *testing.T, ctx context.Context) string {
+// process group is stopped when the test ends; its output is logged if the
+// test failed. Its temporary files go to tmp.
+func startExample(t *testing.T, ctx context.Context, tmp string) string {
 	t.Helper()
 	port, adminPort := freePort(t), freePort(t)
 	logPath := filepath.Join(t.TempDir(), "devserver.log")
@@ -150,7 +170,7 @@ func startExample(t *testing.T, ctx context.Context) string {
 		// Other edits in the module must not restart the app mid-test.
 		"--automatic_restart=false",
 	)
-	cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(port), "ADMIN_PORT="+strconv.Itoa(adminPort))
+	cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(port), "ADMIN_PORT="+strconv.Itoa(adminPort), "TMPDIR="+tmp)
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -188,16 +208,17 @@ func startExample(t *testing.T, ctx context.Context) string {
 	}
 }
 
-// stopGroup ends the dev server's process group (dev_appserver.py, its
-// Python children and the Go app): SIGTERM for a clean shutdown, SIGKILL
-// for whatever is left after a few seconds.
+// stopGroup stops scripts/run-example as Ctrl-C does: SIGINT to its process
+// group, where go run waits while the devserver command stops
+// dev_appserver.py and everything it started. SIGKILL ends whatever is left
+// after half a minute.
 func stopGroup(t *testing.T, pgid int, exited <-chan error) {
 	t.Helper()
-	_ = syscall.Kill(-pgid, syscall.SIGTERM)
+	_ = syscall.Kill(-pgid, syscall.SIGINT)
 	select {
 	case <-exited:
-	case <-time.After(10 * time.Second):
-		t.Log("dev server ignored SIGTERM; killing it")
+	case <-time.After(30 * time.Second): // longer than devserver's own grace
+		t.Log("dev server ignored SIGINT; killing it")
 	}
 	if err := syscall.Kill(-pgid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
 		t.Errorf("killing the dev server's process group: %v", err)
@@ -249,6 +270,17 @@ func countElems(t *testing.T, ctx context.Context) int {
 		t.Fatalf("browser: %v", err)
 	}
 	return n
+}
+
+// flashes returns the text of the page's flash messages.
+func flashes(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](
+		`Array.from(document.querySelectorAll(".flash"), e => e.textContent).join("|")`))
+	if err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	return s
 }
 
 // checkCookie checks the session cookie's attributes as the browser holds
