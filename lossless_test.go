@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/gaesession/gaesession/gaesessiontest"
+	"google.golang.org/appengine/v2/memcache"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -328,4 +329,59 @@ func TestSetAttrAfterHandlerIsLogged(t *testing.T) {
 	if got := get(t, c, "/"); got != "a=1" {
 		t.Errorf("session %q", got)
 	}
+}
+
+// TestMaxSizeEdge: a session that encodes to exactly store.MaxSize bytes is
+// stored in both tiers and read back; one byte more is reported as
+// ErrTooLarge and leaves the stored version intact.
+func TestMaxSizeEdge(t *testing.T) {
+	for _, extra := range []int{0, 1} {
+		t.Run(fmt.Sprint("MaxSize+", extra), func(t *testing.T) {
+			var errs errLog
+			opts, c := setup(t, gaesession.Options{ErrorFunc: errs.record()})
+			get(t, c, "/?op=new&a=1")
+			id := sessionID(t, c)
+			finish := hold(t, opts, c, func(m *gaesession.Manager, sess session.Session, w http.ResponseWriter) {
+				sess.SetAttr("big", sized(t, sess, store.MaxSize+extra))
+			})
+			finish()
+			item, ent := tiers(t, opts, id)
+			if extra == 0 {
+				if len(errs.errs) != 0 || item == nil || ent == nil || len(item.Value) != store.MaxSize || len(ent.Value) != store.MaxSize {
+					t.Fatalf("errors %v; want %d bytes in both tiers", errs.errs, store.MaxSize)
+				}
+				if got := get(t, c, "/"); !strings.HasPrefix(got, "a=1,big=") {
+					t.Errorf("read back %.20q", got)
+				}
+				return
+			}
+			if len(errs.errs) != 1 || !errors.Is(errs.errs[0], store.ErrTooLarge) {
+				t.Errorf("errors %v, want ErrTooLarge", errs.errs)
+			}
+			if got := get(t, c, "/"); got != "a=1" {
+				t.Errorf("stored session %.20q, want a=1 intact", got)
+			}
+		})
+	}
+}
+
+// sized returns a string that makes sess, with it as attribute "big",
+// encode with gob to exactly n bytes.
+func sized(t *testing.T, sess session.Session, n int) string {
+	t.Helper()
+	probe := session.NewSessionOptions(&session.SessOptions{Attrs: sess.Attrs(), Timeout: sess.Timeout()})
+	pad := n - 100
+	for range 10 {
+		probe.SetAttr("big", strings.Repeat("x", pad))
+		b, err := memcache.Gob.Marshal(probe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b) == n {
+			return strings.Repeat("x", pad)
+		}
+		pad += n - len(b)
+	}
+	t.Fatalf("no padding gives %d bytes", n)
+	return ""
 }

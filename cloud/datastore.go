@@ -42,16 +42,32 @@ func (d *dsDurable) key(id string) *datastore.Key {
 	return datastore.NameKey(d.kind, id, nil)
 }
 
+// Get reads the record and its tombstone in one call.
 func (d *dsDurable) Get(ctx context.Context, id string) (store.Record, error) {
-	var e entity
-	err := d.c.Get(ctx, d.key(id), &e)
-	if errors.Is(err, datastore.ErrNoSuchEntity) {
-		return store.Record{}, store.ErrNotFound
-	}
-	if err != nil {
+	keys := []*datastore.Key{d.key(id), d.key(id + store.EndSuffix)}
+	ents := make([]entity, 2)
+	errs := []error{nil, nil}
+	var me datastore.MultiError
+	switch err := d.c.GetMulti(ctx, keys, ents); {
+	case errors.As(err, &me) && len(me) == 2:
+		errs = me
+	case err != nil:
 		return store.Record{}, dsErr(ctx, "get", err)
 	}
-	return store.Record{Value: e.Value, Expires: e.Expires}, nil
+	rec, err := store.ResolveGet(store.Record{Value: ents[0].Value, Expires: ents[0].Expires}, errs[0],
+		store.Record{Expires: ents[1].Expires}, errs[1], datastore.ErrNoSuchEntity)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return rec, dsErr(ctx, "get", err)
+	}
+	return rec, err
+}
+
+func (d *dsDurable) End(ctx context.Context, id string, until time.Time) error {
+	tomb := &entity{Expires: until, Value: []byte{}}
+	if _, err := d.c.Put(ctx, d.key(id+store.EndSuffix), tomb); err != nil {
+		return dsErr(ctx, "end", err)
+	}
+	return d.Delete(ctx, id)
 }
 
 func (d *dsDurable) Put(ctx context.Context, id string, r store.Record) error {

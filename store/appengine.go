@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"google.golang.org/appengine/v2"
 	"google.golang.org/appengine/v2/datastore"
 	"google.golang.org/appengine/v2/memcache"
 )
@@ -108,13 +109,46 @@ func (d aeDurable) key(ctx context.Context, id string) *datastore.Key {
 	return datastore.NewKey(ctx, d.kind, id, 0, nil)
 }
 
+// Get reads the record and its tombstone in one call.
 func (d aeDurable) Get(ctx context.Context, id string) (Record, error) {
-	var e entity
-	err := datastore.Get(ctx, d.key(ctx, id), &e)
-	if errors.Is(err, datastore.ErrNoSuchEntity) {
-		return Record{}, ErrNotFound
+	keys := []*datastore.Key{d.key(ctx, id), d.key(ctx, id+EndSuffix)}
+	ents := make([]entity, 2)
+	errs := []error{nil, nil}
+	var me appengine.MultiError
+	switch err := datastore.GetMulti(ctx, keys, ents); {
+	case errors.As(err, &me) && len(me) == 2:
+		errs = me
+	case err != nil:
+		return Record{}, err
 	}
-	return Record{Value: e.Value, Expires: e.Expires}, err
+	return ResolveGet(Record{Value: ents[0].Value, Expires: ents[0].Expires}, errs[0],
+		Record{Expires: ents[1].Expires}, errs[1], datastore.ErrNoSuchEntity)
+}
+
+// ResolveGet answers a Durable Get from what was read for a session's
+// record and its tombstone (ID plus EndSuffix), each with its error;
+// missing is the client's error for a missing entity. For implementations
+// of Durable.
+func ResolveGet(rec Record, recErr error, tomb Record, tombErr, missing error) (Record, error) {
+	switch {
+	case tombErr == nil && time.Now().Before(tomb.Expires):
+		return Record{}, ErrNotFound
+	case tombErr != nil && !errors.Is(tombErr, missing):
+		return Record{}, tombErr
+	case errors.Is(recErr, missing):
+		return Record{}, ErrNotFound
+	case recErr != nil:
+		return Record{}, recErr
+	}
+	return rec, nil
+}
+
+func (d aeDurable) End(ctx context.Context, id string, until time.Time) error {
+	tomb := &entity{Expires: until, Value: []byte{}}
+	if _, err := datastore.Put(ctx, d.key(ctx, id+EndSuffix), tomb); err != nil {
+		return err
+	}
+	return d.Delete(ctx, id)
 }
 
 func (d aeDurable) Put(ctx context.Context, id string, r Record) error {

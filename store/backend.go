@@ -38,12 +38,19 @@ type Item struct {
 // Datastore, or Firestore in Datastore mode. Writes are last-writer-wins.
 // Implementations are safe for concurrent use.
 type Durable interface {
-	// Get returns a session's record, or ErrNotFound.
+	// Get returns a session's record, or ErrNotFound when there is none or
+	// the session was ended (End) and its tombstone lives.
 	Get(ctx context.Context, id string) (Record, error)
 	// Put writes a session's record.
 	Put(ctx context.Context, id string, rec Record) error
 	// Delete removes a session's record; a missing one is not an error.
 	Delete(ctx context.Context, id string) error
+	// End ends a session for good: it writes a tombstone record, ID plus
+	// EndSuffix with an empty value expiring at until, then deletes the
+	// record. Writes are last-writer-wins, so a write-back whose Put lands
+	// later brings the record back; Get keeps it unreadable while the
+	// tombstone lives. Purge deletes tombstones like expired records.
+	End(ctx context.Context, id string, until time.Time) error
 	// Expired finds the records that expired before the given time and
 	// calls batch with their IDs, at most MaxBatch at a time, until there
 	// are no more or batch returns an error, which Expired returns. One
@@ -81,6 +88,9 @@ const (
 	MaxBatch = 500
 	// DefaultKind is the Datastore kind of session records.
 	DefaultKind = "sess_"
+	// EndSuffix follows the ID in the key of an ended session's tombstone
+	// record; no ID contains it.
+	EndSuffix = "!"
 	// PropExpires and PropValue are the Datastore property names of a
 	// record's expiry (indexed) and value (unindexed).
 	PropExpires = "exp"

@@ -9,10 +9,19 @@ import (
 	"github.com/icza/session"
 )
 
-// MaxSize is the largest encoded session the store writes: it fits a
-// Memcache value (1 MB) and a Datastore entity (1,048,572 bytes) with room
-// for the key and the other property.
-const MaxSize = 1_000_000
+// MaxSize is the largest encoded session the store writes, 1,048,000
+// bytes: the smaller of a Memcache value under a key of MaxKeyLen bytes
+// (1 MiB less the key and 73 bytes of overhead: 1,048,253) and what a
+// Datastore entity (at most 1,048,572 bytes) leaves for its value after the
+// key (a name of up to MaxKeyLen bytes, the kind, the app ID) and the exp
+// property, for which 572 bytes are kept. icza/gaesession stored sessions
+// of up to about 1,030,000 bytes.
+const MaxSize = maxEntity - entityOverhead
+
+const (
+	maxEntity      = 1_048_572 // Datastore's entity limit
+	entityOverhead = 572       // key, kind, app ID and exp of a session entity
+)
 
 // encode returns sess in the codec's bytes, or an error wrapping ErrEncode
 // or ErrTooLarge. It holds the session's lock meanwhile, so that other

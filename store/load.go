@@ -58,7 +58,7 @@ func (s *Store) load(id string) (*entry, string) {
 // there is none or it has expired (then it deletes the record); failures
 // are reported under op.
 func (s *Store) fromDurable(op, id string) (session.Session, Record) {
-	rec, err := s.durableGet(s.ctx, id)
+	rec, err := s.t.durable.Get(s.ctx, id)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return nil, rec

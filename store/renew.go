@@ -116,7 +116,7 @@ func (s *Store) durableValue(id string) ([]byte, error) {
 	if s.t.durable == nil {
 		return nil, nil
 	}
-	rec, err := s.durableGet(s.ctx, id)
+	rec, err := s.t.durable.Get(s.ctx, id)
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
 	}

@@ -97,6 +97,10 @@ func (d retryDurable) Delete(ctx context.Context, id string) error {
 }
 
 // Expired is not retried: a purge that fails is run again by the next cron.
+func (d retryDurable) End(ctx context.Context, id string, until time.Time) error {
+	return do(ctx, d.r, func() error { return d.d.End(ctx, id, until) })
+}
+
 func (d retryDurable) Expired(ctx context.Context, before time.Time, batch func(ids []string) error) error {
 	return d.d.Expired(ctx, before, batch)
 }

@@ -161,7 +161,7 @@ func (s *Store) swap(id string, e *entry, w written, changes map[string]any) (wr
 // returns ErrGone when there is none (removed, expired or purged). A
 // failure to read it returns the error and nothing to write.
 func (s *Store) ontoDurable(id string, e *entry, w written, changes map[string]any) (written, error) {
-	rec, err := s.durableGet(s.ctx, id)
+	rec, err := s.t.durable.Get(s.ctx, id)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return written{}, ErrGone
@@ -178,7 +178,7 @@ func (s *Store) ontoDurable(id string, e *entry, w written, changes map[string]a
 // between reading the Durable copy and the Cache write, with its tombstone
 // evicted since. If it is gone, a tombstone replaces the value written.
 func (s *Store) stillStored(id string) error {
-	_, err := s.durableGet(s.ctx, id)
+	_, err := s.t.durable.Get(s.ctx, id)
 	if !errors.Is(err, ErrNotFound) {
 		return nil // there, or unknown: the write stands
 	}

@@ -18,18 +18,32 @@ var errNoID = errors.New("empty session ID")
 
 func (d modelDurable) Get(ctx context.Context, id string) (store.Record, error) {
 	var r store.Record
-	err := d.m.do(ctx, "durable.Get", id, func(time.Time) error {
+	err := d.m.do(ctx, "durable.Get", id, func(now time.Time) error {
 		if id == "" {
 			return fmt.Errorf("durable.Get: %w", errNoID)
 		}
 		rec, ok := d.m.records[id]
-		if !ok {
+		tomb, ended := d.m.records[id+store.EndSuffix]
+		if !ok || ended && now.Before(tomb.Expires) {
 			return store.ErrNotFound
 		}
 		r = store.Record{Value: clone(rec.Value), Expires: rec.Expires}
 		return nil
 	})
 	return r, err
+}
+
+// End keeps a tombstone record and deletes the session's, in one step.
+func (d modelDurable) End(ctx context.Context, id string, until time.Time) error {
+	return d.m.do(ctx, "durable.End", id, func(time.Time) error {
+		if id == "" {
+			return fmt.Errorf("durable.End: %w", errNoID)
+		}
+		exp := time.UnixMicro(until.UnixMicro()).UTC()
+		d.m.records[id+store.EndSuffix] = store.Record{Value: []byte{}, Expires: exp}
+		delete(d.m.records, id)
+		return nil
+	})
 }
 
 func (d modelDurable) Put(ctx context.Context, id string, r store.Record) error {

@@ -50,6 +50,26 @@ var durableCases = []struct {
 		dt.ok(dt.d.Delete(dt.ctx, "a"))
 		dt.wantMissing("a")
 	}},
+	{"EndIsFinal", func(dt *durableT) {
+		exp := time.Now().Add(time.Hour)
+		dt.put("a", "v1", exp)
+		dt.ok(dt.d.End(dt.ctx, "a", exp))
+		dt.wantMissing("a")
+		dt.put("a", "late", exp) // a write-back that lands after the end
+		dt.wantMissing("a")
+		dt.put("b", "v", exp) // other sessions are untouched
+		dt.want("b", "v", exp)
+	}},
+	{"EndedTombstoneExpires", func(dt *durableT) {
+		exp := time.Now().Add(time.Hour)
+		dt.ok(dt.d.End(dt.ctx, "a", time.Now().Add(-time.Minute)))
+		dt.put("a", "v", exp) // an ID reused after its tombstone expired
+		dt.want("a", "v", exp)
+		batches := dt.expired(time.Now(), nil)
+		if len(batches) != 1 || !slices.Equal(batches[0], []string{"a" + store.EndSuffix}) {
+			dt.Fatalf("Expired gave %q, want the tombstone", batches)
+		}
+	}},
 	{"ValuesCopied", func(dt *durableT) {
 		v, exp := []byte("abc"), time.Now().Add(time.Hour)
 		dt.ok(dt.d.Put(dt.ctx, "a", store.Record{Value: v, Expires: exp}))

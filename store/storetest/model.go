@@ -37,7 +37,7 @@ type ModelOptions struct {
 	// Before, if set, is called at the start of every call of the Cache
 	// and Durable views, outside the model's lock, with the operation
 	// ("cache.Get", "cache.Add", "cache.CompareAndSwap", "cache.Set",
-	// "cache.Delete", "durable.Get", "durable.Put", "durable.Delete",
+	// "cache.Delete", "durable.Get", "durable.Put", "durable.Delete", "durable.End",
 	// "durable.Expired", "durable.DeleteMulti") and the cache key or
 	// session ID ("" for DeleteMulti; for Expired, which calls it before
 	// each batch it reads, the last ID of the batch before, "" at first).
