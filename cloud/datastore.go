@@ -62,12 +62,64 @@ func (d *dsDurable) Get(ctx context.Context, id string) (store.Record, error) {
 	return rec, err
 }
 
-func (d *dsDurable) End(ctx context.Context, id string, until time.Time) error {
-	tomb := &entity{Expires: until, Value: []byte{}}
-	if _, err := d.c.Put(ctx, d.key(id+store.EndSuffix), tomb); err != nil {
+// GetMulti reads the records and their tombstones in one call.
+func (d *dsDurable) GetMulti(ctx context.Context, ids []string) ([]store.Record, error) {
+	keys := make([]*datastore.Key, 0, 2*len(ids))
+	for _, id := range ids {
+		keys = append(keys, d.key(id), d.key(id+store.EndSuffix))
+	}
+	ents := make([]entity, len(keys))
+	errs := make([]error, len(keys))
+	var me datastore.MultiError
+	switch err := d.c.GetMulti(ctx, keys, ents); {
+	case errors.As(err, &me) && len(me) == len(keys):
+		errs = me
+	case err != nil:
+		return nil, dsErr(ctx, "get-multi", err)
+	}
+	recs := make([]store.Record, len(ids))
+	for i := range ids {
+		r, t := ents[2*i], ents[2*i+1]
+		rec, err := store.ResolveGet(store.Record{Value: r.Value, Expires: r.Expires}, errs[2*i],
+			store.Record{Expires: t.Expires}, errs[2*i+1], datastore.ErrNoSuchEntity)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return nil, dsErr(ctx, "get-multi", err)
+		}
+		recs[i] = rec
+	}
+	return recs, nil
+}
+
+// End writes the tombstones in one call and deletes the records in another.
+func (d *dsDurable) End(ctx context.Context, ids []string, until time.Time) error {
+	tombs, keys := make([]*datastore.Key, len(ids)), make([]*datastore.Key, len(ids))
+	ents := make([]entity, len(ids))
+	for i, id := range ids {
+		tombs[i], keys[i] = d.key(id+store.EndSuffix), d.key(id)
+		ents[i] = entity{Expires: until, Value: []byte{}}
+	}
+	if _, err := d.c.PutMulti(ctx, tombs, ents); err != nil {
 		return dsErr(ctx, "end", err)
 	}
-	return d.Delete(ctx, id)
+	return dsErr(ctx, "end", d.c.DeleteMulti(ctx, keys))
+}
+
+// Update reads and writes a record in one transaction.
+func (d *dsDurable) Update(ctx context.Context, id string, f func(store.Record, bool) (store.Record, error)) error {
+	_, err := d.c.RunInTransaction(ctx, func(tx *datastore.Transaction) error {
+		var e entity
+		err := tx.Get(d.key(id), &e)
+		if err != nil && !errors.Is(err, datastore.ErrNoSuchEntity) {
+			return err
+		}
+		rec, ferr := f(store.Record{Value: e.Value, Expires: e.Expires}, err == nil)
+		if ferr != nil {
+			return ferr
+		}
+		_, err = tx.Put(d.key(id), &entity{Expires: rec.Expires, Value: rec.Value})
+		return err
+	})
+	return dsErr(ctx, "update", err)
 }
 
 func (d *dsDurable) Put(ctx context.Context, id string, r store.Record) error {

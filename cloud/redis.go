@@ -113,13 +113,36 @@ func (c *redisCache) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
-// write runs writeScript in the given mode with a new version.
-func (c *redisCache) write(ctx context.Context, mode, want string, it *store.Item) error {
+// SetMulti sets the items in one round trip (a pipeline of the script).
+func (c *redisCache) SetMulti(ctx context.Context, items []*store.Item) error {
+	args := make([][]any, len(items))
+	for i, it := range items {
+		v, exp, err := encodeItem("set", it)
+		if err != nil {
+			return err
+		}
+		args[i] = []any{"set", "", v, exp}
+	}
+	_, err := c.c.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, it := range items {
+			writeScript.Eval(ctx, p, []string{it.Key}, args[i]...)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("redis set-multi: %w", err)
+	}
+	return nil
+}
+
+// encodeItem returns an item's Redis value, with a new version, and its
+// expiry in Unix milliseconds ("0": none).
+func encodeItem(mode string, it *store.Item) ([]byte, string, error) {
 	if err := checkKey(it.Key); err != nil {
-		return err
+		return nil, "", err
 	}
 	if len(it.Value) > MaxValueLen {
-		return fmt.Errorf("redis %s: value of %d bytes, over %d", mode, len(it.Value), MaxValueLen)
+		return nil, "", fmt.Errorf("redis %s: value of %d bytes, over %d", mode, len(it.Value), MaxValueLen)
 	}
 	v := make([]byte, headerLen+len(it.Value))
 	v[0] = formatV1
@@ -129,6 +152,15 @@ func (c *redisCache) write(ctx context.Context, mode, want string, it *store.Ite
 	exp := "0"
 	if !it.Expires.IsZero() {
 		exp = strconv.FormatInt(max(it.Expires.UnixMilli(), 1), 10)
+	}
+	return v, exp, nil
+}
+
+// write runs writeScript in the given mode with a new version.
+func (c *redisCache) write(ctx context.Context, mode, want string, it *store.Item) error {
+	v, exp, err := encodeItem(mode, it)
+	if err != nil {
+		return err
 	}
 	n, err := writeScript.Run(ctx, c.c, []string{it.Key}, mode, want, v, exp).Int()
 	switch {

@@ -21,6 +21,8 @@ type Cache interface {
 	CompareAndSwap(ctx context.Context, item *Item) error
 	// Set stores item whatever its key holds.
 	Set(ctx context.Context, item *Item) error
+	// SetMulti is Set of several items in one round trip.
+	SetMulti(ctx context.Context, items []*Item) error
 	// Delete removes the item under key; a missing key is not an error.
 	Delete(ctx context.Context, key string) error
 }
@@ -41,16 +43,24 @@ type Durable interface {
 	// Get returns a session's record, or ErrNotFound when there is none or
 	// the session was ended (End) and its tombstone lives.
 	Get(ctx context.Context, id string) (Record, error)
+	// GetMulti is Get of up to MaxBatch records in one round trip; a
+	// record Get would not find has a nil Value.
+	GetMulti(ctx context.Context, ids []string) ([]Record, error)
 	// Put writes a session's record.
 	Put(ctx context.Context, id string, rec Record) error
 	// Delete removes a session's record; a missing one is not an error.
 	Delete(ctx context.Context, id string) error
-	// End ends a session for good: it writes a tombstone record, ID plus
-	// EndSuffix with an empty value expiring at until, then deletes the
-	// record. Writes are last-writer-wins, so a write-back whose Put lands
-	// later brings the record back; Get keeps it unreadable while the
-	// tombstone lives. Purge deletes tombstones like expired records.
-	End(ctx context.Context, id string, until time.Time) error
+	// End ends up to MaxBatch sessions for good: for each it writes a
+	// tombstone record, ID plus EndSuffix with an empty value expiring at
+	// until, then deletes the record, in two round trips for all. Writes
+	// are last-writer-wins, so a write-back whose Put lands later brings a
+	// record back; Get keeps it unreadable while the tombstone lives.
+	// Purge deletes tombstones like expired records.
+	End(ctx context.Context, ids []string, until time.Time) error
+	// Update reads a record (found reports whether it exists) and writes
+	// what f returns, in one transaction; f may run more than once. For
+	// the per-user index of sessions.
+	Update(ctx context.Context, id string, f func(rec Record, found bool) (Record, error)) error
 	// Expired finds the records that expired before the given time and
 	// calls batch with their IDs, at most MaxBatch at a time, until there
 	// are no more or batch returns an error, which Expired returns. One

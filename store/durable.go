@@ -13,5 +13,5 @@ import (
 // end ends a session in the Durable tier, with a tombstone until the
 // session's record could no longer be live (now plus its timeout).
 func (s *Store) end(ctx context.Context, id string, timeout time.Duration) error {
-	return s.t.durable.End(ctx, id, s.o.Now().Add(max(timeout, minTombstone)))
+	return s.t.durable.End(ctx, []string{id}, s.o.Now().Add(max(timeout, minTombstone)))
 }

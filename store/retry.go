@@ -70,6 +70,10 @@ func (c retryCache) Set(ctx context.Context, it *Item) error {
 	return c.do(ctx, func() error { return c.c.Set(ctx, it) })
 }
 
+func (c retryCache) SetMulti(ctx context.Context, items []*Item) error {
+	return c.do(ctx, func() error { return c.c.SetMulti(ctx, items) })
+}
+
 func (c retryCache) Delete(ctx context.Context, key string) error {
 	return c.do(ctx, func() error { return c.c.Delete(ctx, key) })
 }
@@ -97,8 +101,16 @@ func (d retryDurable) Delete(ctx context.Context, id string) error {
 }
 
 // Expired is not retried: a purge that fails is run again by the next cron.
-func (d retryDurable) End(ctx context.Context, id string, until time.Time) error {
-	return do(ctx, d.r, func() error { return d.d.End(ctx, id, until) })
+func (d retryDurable) GetMulti(ctx context.Context, ids []string) ([]Record, error) {
+	return retry(ctx, d.r, func() ([]Record, error) { return d.d.GetMulti(ctx, ids) })
+}
+
+func (d retryDurable) End(ctx context.Context, ids []string, until time.Time) error {
+	return do(ctx, d.r, func() error { return d.d.End(ctx, ids, until) })
+}
+
+func (d retryDurable) Update(ctx context.Context, id string, f func(Record, bool) (Record, error)) error {
+	return do(ctx, d.r, func() error { return d.d.Update(ctx, id, f) })
 }
 
 func (d retryDurable) Expired(ctx context.Context, before time.Time, batch func(ids []string) error) error {

@@ -19,11 +19,13 @@ const maxSwaps = 32
 var errRemoved = errors.New("session was removed")
 
 // written is what a Cache write left there: the value, its expiry, and
-// whether it holds other requests' changes too (merged).
+// whether it holds other requests' changes too (merged), with the stored
+// value it was merged onto (from).
 type written struct {
 	value  []byte
 	exp    time.Time
 	merged bool
+	from   []byte
 }
 
 // save writes one session back if the request added it, changed it, or it
@@ -54,7 +56,7 @@ func (s *Store) save(id string, e *entry) {
 	case err != nil && (changes != nil || !isGone(err)):
 		s.report("save", errTier(err), id, err)
 	}
-	if w.value != nil {
+	if w.value != nil && !isGone(err) {
 		s.backup(id, w)
 	}
 }
@@ -97,36 +99,33 @@ func (s *Store) saveWhole(id string, e *entry, value []byte, exp time.Time) {
 // newer than the one the request loaded. On a conflict it reads the newer
 // version and applies the request's changes to it (a session added whole
 // overwrites it) and tries again. When the Cache has lost the session, the
-// Durable copy is the newest version, and the changes go onto it. It
-// returns what the Cache holds: w, or the merged value; errRemoved or
-// ErrGone when the session ended meanwhile; on other failures, the value to
-// back up (if any) with the error.
+// Durable copy is the newest version, and the changes go onto it (refill).
+// It returns what the Cache holds: w, or the merged value; errRemoved,
+// ErrRenewed or ErrGone when the session ended meanwhile; on other
+// failures, the value to back up (if any) with the error.
 func (s *Store) swap(id string, e *entry, w written, changes map[string]any) (written, error) {
 	key := s.o.KeyPrefix + id
 	item := e.item
 	for i := 0; i < maxSwaps; i++ {
 		var err error
-		if item == nil {
-			if !e.whole && s.t.durable != nil {
-				if w, err = s.ontoDurable(id, e, w, changes); err != nil {
-					return w, err
-				}
-			}
-			err = s.t.cache.Add(s.ctx, &Item{Key: key, Value: w.value, Expires: w.exp})
-		} else {
+		switch {
+		case item != nil:
 			item.Value, item.Flags, item.Expires = w.value, 0, w.exp
-			err = s.t.cache.CompareAndSwap(s.ctx, item)
-			if errors.Is(err, ErrNotStored) {
+			if err = s.t.cache.CompareAndSwap(s.ctx, item); errors.Is(err, ErrNotStored) {
 				item = nil // evicted since we read it
 				continue
 			}
+		case e.whole || s.t.durable == nil:
+			err = s.t.cache.Add(s.ctx, &Item{Key: key, Value: w.value, Expires: w.exp})
+		default:
+			r := s.refill(id, e, w, changes)
+			if !r.again {
+				return r.w, r.err
+			}
+			w, item = r.w, r.item // swap again, or refill again if item is nil
+			continue
 		}
 		switch {
-		case err == nil && item == nil && !e.whole && s.t.durable != nil:
-			if err := s.stillStored(id); err != nil {
-				return written{}, err
-			}
-			return w, nil
 		case err == nil:
 			return w, nil
 		case errors.Is(err, ErrNotStored), errors.Is(err, ErrCASConflict):
@@ -137,24 +136,95 @@ func (s *Store) swap(id string, e *entry, w written, changes map[string]any) (wr
 			s.report("save", tierCache, id, err)
 			return s.ontoDurable(id, e, w, changes)
 		}
-		if i > 0 {
-			s.t.rt.sleep(s.ctx, time.Duration(rand.Int64N(int64(time.Millisecond)<<min(i, 5))))
-		}
-		if item, err = s.t.cache.Get(s.ctx, key); errors.Is(err, ErrCacheMiss) {
-			item = nil
+		if item, err = s.newer(key, i); item == nil {
+			if err != nil {
+				return written{}, err
+			}
 			continue
-		}
-		if err != nil {
-			return written{}, err
-		}
-		if err := tombstoneErr(item); err != nil {
-			return written{}, err
 		}
 		if w, err = s.merge(id, item.Value, e, w, changes); err != nil {
 			return w, err
 		}
 	}
 	return written{}, ErrConflict
+}
+
+// newer reads the version that made a Cache write fail, after a short
+// random pause on retries. It returns nil and no error when the Cache has
+// lost the session, and the tombstone's error for an ended one.
+func (s *Store) newer(key string, attempt int) (*Item, error) {
+	if attempt > 0 {
+		s.t.rt.sleep(s.ctx, time.Duration(rand.Int64N(int64(time.Millisecond)<<min(attempt, 5))))
+	}
+	item, err := s.t.cache.Get(s.ctx, key)
+	switch {
+	case errors.Is(err, ErrCacheMiss):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
+	if err := tombstoneErr(item); err != nil {
+		return nil, err
+	}
+	return item, nil
+}
+
+// refilled is the outcome of refill: what the Cache holds, or why nothing;
+// or, with again, the item to compare-and-swap w with (nil: refill again).
+type refilled struct {
+	w     written
+	item  *Item
+	err   error
+	again bool
+}
+
+// refill puts a session the Cache lost back into it, with the request's
+// changes merged onto the Durable copy. It then reads the Durable tier
+// again: if the session ended meanwhile (with its tombstone evicted), a
+// tombstone replaces the value written (ErrGone); if another request wrote
+// a newer version meanwhile, whose item was evicted before the Add, it
+// returns the item just added, to be swapped for the changes merged onto
+// that version.
+func (s *Store) refill(id string, e *entry, w written, changes map[string]any) refilled {
+	w, err := s.ontoDurable(id, e, w, changes)
+	if err != nil {
+		return refilled{w: w, err: err}
+	}
+	key := s.o.KeyPrefix + id
+	if err := s.t.cache.Add(s.ctx, &Item{Key: key, Value: w.value, Expires: w.exp}); err != nil {
+		if errors.Is(err, ErrNotStored) { // someone put it back first
+			item, err := s.newer(key, 0)
+			if err != nil {
+				return refilled{err: err}
+			}
+			if item != nil {
+				if w, err = s.merge(id, item.Value, e, w, changes); err != nil {
+					return refilled{w: w, err: err}
+				}
+			}
+			return refilled{w: w, item: item, again: true}
+		}
+		s.report("save", tierCache, id, err)
+		return refilled{w: w} // back up what we have
+	}
+	rec, err := s.t.durable.Get(s.ctx, id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		if err := s.bury(s.ctx, id, FlagGone, minTombstone); err != nil {
+			return refilled{err: &tierError{tierCache, err}}
+		}
+		return refilled{err: ErrGone}
+	case err != nil || bytes.Equal(rec.Value, w.from):
+		return refilled{w: w} // unchanged, or unknown: the write stands
+	}
+	item, err := s.t.cache.Get(s.ctx, key)
+	if err != nil || !bytes.Equal(item.Value, w.value) {
+		return refilled{w: w} // already written over by a later request
+	}
+	if w, err = s.merge(id, rec.Value, e, w, changes); err != nil {
+		return refilled{w: w, err: err}
+	}
+	return refilled{w: w, item: item, again: true}
 }
 
 // ontoDurable applies the request's changes to the Durable copy, or
@@ -171,21 +241,6 @@ func (s *Store) ontoDurable(id string, e *entry, w written, changes map[string]a
 		return written{}, ErrGone
 	}
 	return s.merge(id, rec.Value, e, w, changes)
-}
-
-// stillStored checks, after a write put a session the Cache had lost back
-// into it, that the Durable tier still has it: a logout may have come
-// between reading the Durable copy and the Cache write, with its tombstone
-// evicted since. If it is gone, a tombstone replaces the value written.
-func (s *Store) stillStored(id string) error {
-	_, err := s.t.durable.Get(s.ctx, id)
-	if !errors.Is(err, ErrNotFound) {
-		return nil // there, or unknown: the write stands
-	}
-	if err := s.bury(s.ctx, id, FlagGone, minTombstone); err != nil {
-		return &tierError{tierCache, err}
-	}
-	return ErrGone
 }
 
 // merge applies the request's changes to a stored value. A session added
@@ -207,9 +262,9 @@ func (s *Store) merge(id string, stored []byte, e *entry, w written, changes map
 	base.Access()
 	v, err := s.encode(base)
 	if err != nil {
-		return written{value: stored, exp: storedExp, merged: true}, err
+		return written{value: stored, exp: storedExp, merged: true, from: stored}, err
 	}
-	return written{value: v, exp: s.expiry(base), merged: true}, nil
+	return written{value: v, exp: s.expiry(base), merged: true, from: stored}, nil
 }
 
 // backup writes a session's value to the Durable tier: now, or in the
@@ -240,8 +295,8 @@ func (s *Store) backup(id string, w written) {
 
 // put writes w to the Durable tier. With recheck (other requests wrote the
 // session concurrently, so their writes may land in any order; or the write
-// is late) it then reads the Cache and makes the Durable tier follow it:
-// the newest value, or no record when the session was removed meanwhile.
+// is late) it then reads the Cache and makes the Durable tier follow it
+// with the newest value.
 // It reads again after each such write, until the Cache holds what it last
 // wrote (at most maxSwaps times), so that the last write to land is
 // followed by a check.
@@ -262,10 +317,7 @@ func (s *Store) put(ctx context.Context, id string, w written, recheck bool, rep
 			report("save", tierCache, id, err)
 			return
 		case item.Flags != 0:
-			if err := s.t.durable.Delete(ctx, id); err != nil {
-				report("remove", tierDurable, id, err)
-			}
-			return
+			return // ended: its Durable tombstone hides what was written
 		case bytes.Equal(item.Value, w.value):
 			return
 		}

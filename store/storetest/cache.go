@@ -76,6 +76,21 @@ func (c modelCache) Set(ctx context.Context, it *store.Item) error {
 	})
 }
 
+// SetMulti stores the items in one step, or none if one is refused.
+func (c modelCache) SetMulti(ctx context.Context, items []*store.Item) error {
+	return c.m.do(ctx, "cache.SetMulti", "", func(now time.Time) error {
+		for _, it := range items {
+			if err := c.check("cache.SetMulti", it); err != nil {
+				return err
+			}
+		}
+		for _, it := range items {
+			c.store(it, now)
+		}
+		return nil
+	})
+}
+
 func (c modelCache) Delete(ctx context.Context, key string) error {
 	return c.m.do(ctx, "cache.Delete", key, func(time.Time) error {
 		delete(c.m.items, key)

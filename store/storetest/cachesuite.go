@@ -49,6 +49,16 @@ var cacheCases = []struct {
 		ct.ok(ct.c.Add(ct.ctx, &store.Item{Key: k, Value: []byte("v2")}))
 		ct.want(k, "v2", 0)
 	}},
+	{"SetMulti", func(ct *cacheT) {
+		k0 := ct.add("v1")
+		k1 := ct.key(1)
+		ct.ok(ct.c.SetMulti(ct.ctx, []*store.Item{
+			{Key: k0, Value: []byte{}, Flags: store.FlagRemoved},
+			{Key: k1, Value: []byte("v2")},
+		}))
+		ct.want(k0, "", store.FlagRemoved)
+		ct.want(k1, "v2", 0)
+	}},
 	{"SetMissing", func(ct *cacheT) {
 		k := ct.key(0)
 		ct.ok(ct.c.Set(ct.ctx, &store.Item{Key: k, Value: []byte("v1"), Flags: 3}))

@@ -22,26 +22,72 @@ func (d modelDurable) Get(ctx context.Context, id string) (store.Record, error) 
 		if id == "" {
 			return fmt.Errorf("durable.Get: %w", errNoID)
 		}
-		rec, ok := d.m.records[id]
-		tomb, ended := d.m.records[id+store.EndSuffix]
-		if !ok || ended && now.Before(tomb.Expires) {
+		var ok bool
+		r, ok = d.read(id, now)
+		if !ok {
 			return store.ErrNotFound
 		}
-		r = store.Record{Value: clone(rec.Value), Expires: rec.Expires}
 		return nil
 	})
 	return r, err
 }
 
-// End keeps a tombstone record and deletes the session's, in one step.
-func (d modelDurable) End(ctx context.Context, id string, until time.Time) error {
-	return d.m.do(ctx, "durable.End", id, func(time.Time) error {
-		if id == "" {
-			return fmt.Errorf("durable.End: %w", errNoID)
+// GetMulti reads the records in one step; a missing or ended one has a
+// nil Value.
+func (d modelDurable) GetMulti(ctx context.Context, ids []string) ([]store.Record, error) {
+	recs := make([]store.Record, len(ids))
+	err := d.m.do(ctx, "durable.GetMulti", "", func(now time.Time) error {
+		for i, id := range ids {
+			recs[i], _ = d.read(id, now)
+		}
+		return nil
+	})
+	return recs, err
+}
+
+// read returns a copy of a record unless it is missing or ended. Callers
+// hold the lock.
+func (d modelDurable) read(id string, now time.Time) (store.Record, bool) {
+	rec, ok := d.m.records[id]
+	tomb, ended := d.m.records[id+store.EndSuffix]
+	if !ok || ended && now.Before(tomb.Expires) {
+		return store.Record{}, false
+	}
+	return store.Record{Value: clone(rec.Value), Expires: rec.Expires}, true
+}
+
+// End keeps tombstone records and deletes the sessions' in one step.
+func (d modelDurable) End(ctx context.Context, ids []string, until time.Time) error {
+	key := ""
+	if len(ids) == 1 {
+		key = ids[0]
+	}
+	return d.m.do(ctx, "durable.End", key, func(time.Time) error {
+		if len(ids) > store.MaxBatch {
+			return fmt.Errorf("durable.End: %d ids, at most %d", len(ids), store.MaxBatch)
 		}
 		exp := time.UnixMicro(until.UnixMicro()).UTC()
-		d.m.records[id+store.EndSuffix] = store.Record{Value: []byte{}, Expires: exp}
-		delete(d.m.records, id)
+		for _, id := range ids {
+			if id == "" {
+				return fmt.Errorf("durable.End: %w", errNoID)
+			}
+			d.m.records[id+store.EndSuffix] = store.Record{Value: []byte{}, Expires: exp}
+			delete(d.m.records, id)
+		}
+		return nil
+	})
+}
+
+// Update runs f on the record and stores its result, in one step.
+func (d modelDurable) Update(ctx context.Context, id string, f func(store.Record, bool) (store.Record, error)) error {
+	return d.m.do(ctx, "durable.Update", id, func(time.Time) error {
+		rec, ok := d.m.records[id]
+		out, err := f(store.Record{Value: clone(rec.Value), Expires: rec.Expires}, ok)
+		if err != nil {
+			return err
+		}
+		exp := time.UnixMicro(out.Expires.UnixMicro()).UTC()
+		d.m.records[id] = store.Record{Value: clone(out.Value), Expires: exp}
 		return nil
 	})
 }

@@ -53,7 +53,7 @@ var durableCases = []struct {
 	{"EndIsFinal", func(dt *durableT) {
 		exp := time.Now().Add(time.Hour)
 		dt.put("a", "v1", exp)
-		dt.ok(dt.d.End(dt.ctx, "a", exp))
+		dt.ok(dt.d.End(dt.ctx, []string{"a"}, exp))
 		dt.wantMissing("a")
 		dt.put("a", "late", exp) // a write-back that lands after the end
 		dt.wantMissing("a")
@@ -62,13 +62,51 @@ var durableCases = []struct {
 	}},
 	{"EndedTombstoneExpires", func(dt *durableT) {
 		exp := time.Now().Add(time.Hour)
-		dt.ok(dt.d.End(dt.ctx, "a", time.Now().Add(-time.Minute)))
+		dt.ok(dt.d.End(dt.ctx, []string{"a"}, time.Now().Add(-time.Minute)))
 		dt.put("a", "v", exp) // an ID reused after its tombstone expired
 		dt.want("a", "v", exp)
 		batches := dt.expired(time.Now(), nil)
 		if len(batches) != 1 || !slices.Equal(batches[0], []string{"a" + store.EndSuffix}) {
 			dt.Fatalf("Expired gave %q, want the tombstone", batches)
 		}
+	}},
+	{"GetMulti", func(dt *durableT) {
+		exp := time.Now().Add(time.Hour)
+		dt.put("a", "va", exp)
+		dt.put("b", "vb", exp)
+		dt.ok(dt.d.End(dt.ctx, []string{"b"}, exp))
+		recs, err := dt.d.GetMulti(dt.ctx, []string{"a", "b", "c"})
+		dt.ok(err)
+		if len(recs) != 3 || string(recs[0].Value) != "va" || recs[1].Value != nil || recs[2].Value != nil {
+			dt.Fatalf("GetMulti gave %q, want va and two nil values", recs)
+		}
+	}},
+	{"EndMany", func(dt *durableT) {
+		exp := time.Now().Add(time.Hour)
+		ids := []string{"a", "b", "c"}
+		for _, id := range ids[:2] {
+			dt.put(id, "v", exp)
+		}
+		dt.ok(dt.d.End(dt.ctx, ids, exp)) // "c" has no record: not an error
+		for _, id := range ids {
+			dt.put(id, "late", exp)
+			dt.wantMissing(id)
+		}
+	}},
+	{"Update", func(dt *durableT) {
+		exp := time.Now().Add(time.Hour)
+		add := func(rec store.Record, found bool) (store.Record, error) {
+			return store.Record{Value: append(rec.Value, 'x'), Expires: exp}, nil
+		}
+		dt.ok(dt.d.Update(dt.ctx, "a", add))
+		dt.ok(dt.d.Update(dt.ctx, "a", add))
+		dt.want("a", "xx", exp)
+		refuse := errors.New("refused")
+		err := dt.d.Update(dt.ctx, "a", func(store.Record, bool) (store.Record, error) { return store.Record{}, refuse })
+		if !errors.Is(err, refuse) {
+			dt.Fatalf("Update returned %v, want f's error", err)
+		}
+		dt.want("a", "xx", exp)
 	}},
 	{"ValuesCopied", func(dt *durableT) {
 		v, exp := []byte("abc"), time.Now().Add(time.Hour)
