@@ -17,6 +17,10 @@ type Options struct {
 	// Cookie configures the session cookie. Default: CookieOptions{}.
 	Cookie CookieOptions
 
+	// Users configures sessions bound to users (Manager.Login).
+	// Default: UserOptions{}.
+	Users UserOptions
+
 	// ErrorFunc receives store failures (each a *store.Error) while the
 	// request is being served. Failures found when the handler has returned
 	// (writing sessions back) come after the response was written, so

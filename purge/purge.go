@@ -186,6 +186,7 @@ func (h *handler) run(parent context.Context, now time.Time, log *slog.Logger) r
 		firstErr error
 		deleted  int
 		found    int
+		kept     int // indexes of users with live sessions
 	)
 	// fail stops the run. err becomes its error unless the run was already
 	// stopping (then err is only a consequence of that).
@@ -216,16 +217,21 @@ func (h *handler) run(parent context.Context, now time.Time, log *slog.Logger) r
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			if err := h.durable.DeleteMulti(ctx, ids); err != nil {
+			del, err := store.Sweep(ctx, h.durable, ids) // keeps live users' indexes
+			if err == nil && len(del) > 0 {
+				err = h.durable.DeleteMulti(ctx, del)
+			}
+			if err != nil {
 				fail(fmt.Errorf("purge: deleting %d expired sessions of kind %q: %w", len(ids), h.kind, err))
 				return
 			}
 			mu.Lock()
-			deleted += len(ids)
+			deleted += len(del)
+			kept += len(ids) - len(del)
 			n := deleted
 			mu.Unlock()
 			log.InfoContext(ctx, "purge: batch deleted",
-				"kind", h.kind, "batch", len(ids), "deleted", n,
+				"kind", h.kind, "batch", len(del), "deleted", n,
 				"rate_per_s", rate(n, time.Since(now)))
 		}()
 		return nil
@@ -240,7 +246,7 @@ func (h *handler) run(parent context.Context, now time.Time, log *slog.Logger) r
 	defer mu.Unlock()
 	return result{
 		deleted:   deleted,
-		completed: err == nil && firstErr == nil && deleted == found,
+		completed: err == nil && firstErr == nil && deleted+kept == found,
 		err:       firstErr,
 	}
 }

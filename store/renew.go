@@ -28,6 +28,12 @@ const minTombstone = time.Hour
 func (s *Store) Renew(sess session.Session) (session.Session, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.renew(sess, 0)
+}
+
+// renew is Renew, with the new session's timeout (0: sess's). Callers hold
+// s.mu.
+func (s *Store) renew(sess session.Session, timeout time.Duration) (session.Session, error) {
 	id := sess.ID()
 	defer s.debug("renew", s.tiers(), id, time.Now(), slog.Attr{})
 	src := sess
@@ -39,7 +45,7 @@ func (s *Store) Renew(sess session.Session) (session.Session, error) {
 	}
 	var fresh session.Session
 	if err == nil {
-		fresh, err = renewed(src)
+		fresh, err = renewed(src, timeout)
 	}
 	if err != nil {
 		s.report("renew", errTier(err), id, err)
@@ -153,9 +159,9 @@ type record struct {
 
 // renewed returns a copy of sess under a new random ID as long as the old
 // one (at least 24 characters), with the same constant and ordinary
-// attributes and timeout, created now. The copy is made with gob under the
+// attributes and timeout (or the given one, if positive), created now. The copy is made with gob under the
 // session's lock; it fails when an attribute cannot be encoded with gob.
-func renewed(sess session.Session) (session.Session, error) {
+func renewed(sess session.Session, timeout time.Duration) (session.Session, error) {
 	var buf bytes.Buffer
 	var rec record
 	err := locked(sess, func() error { return gob.NewEncoder(&buf).Encode(unwrap(sess)) })
@@ -166,7 +172,10 @@ func renewed(sess session.Session) (session.Session, error) {
 		return nil, fmt.Errorf("%w: %v", ErrEncode, err)
 	}
 	n := max(base64.URLEncoding.DecodedLen(len(sess.ID())), 18)
+	if timeout <= 0 {
+		timeout = rec.TimeoutF
+	}
 	return session.NewSessionOptions(&session.SessOptions{
-		CAttrs: rec.CAttrsF, Attrs: rec.AttrsF, Timeout: rec.TimeoutF, IDLength: n,
+		CAttrs: rec.CAttrsF, Attrs: rec.AttrsF, Timeout: timeout, IDLength: n,
 	}), nil
 }

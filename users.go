@@ -1,0 +1,184 @@
+package gaesession
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gaesession/gaesession/store"
+	"github.com/icza/session"
+)
+
+// UserOptions configures sessions bound to users by Manager.Login. The zero
+// value gives the defaults stated on each field.
+type UserOptions struct {
+	// MaxSessions is how many sessions one user may have; a login beyond
+	// it ends the least recently seen. Default: store.DefaultMaxSessions
+	// (100).
+	MaxSessions int
+
+	// NoIP turns off recording the client's IP address in the user's
+	// list of sessions. Default: false: X-Appengine-User-IP as App Engine
+	// sets it, else the connection's remote address.
+	NoIP bool
+
+	// RememberFor is the idle timeout of a session logged in with
+	// LoginOptions.Remember; its cookie lives as long (or as long as
+	// store.Options.MaxLifetime, if shorter). Default: 30 days.
+	RememberFor time.Duration
+}
+
+// LoginOptions are the choices of one login.
+type LoginOptions struct {
+	// Remember makes the session persistent: a long idle timeout
+	// (UserOptions.RememberFor) and a cookie that lives as long. Without
+	// it the cookie is a browser-session cookie (no Max-Age) and the
+	// session keeps its idle timeout.
+	Remember bool
+}
+
+// ErrNotBound is returned for user operations on a session that no Login
+// bound to a user.
+var ErrNotBound = errors.New("session is not bound to a user")
+
+// maxUserAgent bounds the User-Agent recorded per session.
+const maxUserAgent = 256
+
+// Login logs sess's client in as userID: against session fixation the
+// session gets a new ID, as with Renew (sess may be nil: a session is
+// started), it is bound to userID and recorded, with the device (its
+// User-Agent and IP), in the user's list of sessions, and its cookie is
+// set. Use the returned session from then on. Beyond
+// UserOptions.MaxSessions, the user's least recently seen session ends.
+func (m *Manager) Login(sess session.Session, w http.ResponseWriter, userID string, opts LoginOptions) (session.Session, error) {
+	m.mustExist()
+	u := m.cfg.Users
+	l := store.Login{User: userID, Max: u.MaxSessions}
+	if ua := m.r.UserAgent(); len(ua) > maxUserAgent {
+		l.UserAgent = ua[:maxUserAgent]
+	} else {
+		l.UserAgent = ua
+	}
+	if !u.NoIP {
+		l.IP = clientIP(m.r)
+	}
+	maxAge := 0 // a browser-session cookie
+	if opts.Remember {
+		l.Timeout = u.rememberFor()
+		maxAge = int(l.Timeout.Seconds())
+		if lt := m.cfg.Store.MaxLifetime; lt > 0 && lt < l.Timeout {
+			maxAge = int(lt.Seconds())
+		}
+	}
+	fresh, err := m.store().Login(sess, l)
+	if err != nil {
+		return nil, err
+	}
+	m.setCookie(w, fresh.ID(), m.cfg.cookie.encode(fresh.ID()), maxAge)
+	return fresh, nil
+}
+
+// rememberFor is RememberFor or its default.
+func (u UserOptions) rememberFor() time.Duration {
+	if u.RememberFor > 0 {
+		return u.RememberFor
+	}
+	return 30 * 24 * time.Hour
+}
+
+// clientIP is the client's address as App Engine reports it, else the
+// connection's.
+func clientIP(r *http.Request) string {
+	if ip := r.Header.Get("X-Appengine-User-IP"); ip != "" {
+		return ip
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// binding returns the user and handle a session is bound to.
+func binding(sess session.Session) (user, handle string, err error) {
+	if sess == nil {
+		return "", "", ErrNotBound
+	}
+	user, _ = Attr[string](sess, store.AttrUser)
+	handle, _ = Attr[string](sess, store.AttrHandle)
+	if user == "" {
+		return "", "", ErrNotBound
+	}
+	return user, handle, nil
+}
+
+// Devices returns the sessions of the user sess is bound to, sess marked
+// as the current one. It costs two Datastore lookups by key.
+func (m *Manager) Devices(sess session.Session) ([]store.Device, error) {
+	m.mustExist()
+	user, handle, err := binding(sess)
+	if err != nil {
+		return nil, err
+	}
+	return m.cfg.tiers.List(m.r.Context(), user, handle)
+}
+
+// Revoke ends the session with the given handle among those of the user
+// sess is bound to, as finally as a logout. It reports whether there was
+// such a session; another user's handle does nothing. Failures are also
+// reported to ErrorFunc.
+func (m *Manager) Revoke(sess session.Session, handle string) (bool, error) {
+	m.mustExist()
+	user, _, err := binding(sess)
+	if err != nil {
+		return false, err
+	}
+	ok, err := m.cfg.tiers.Revoke(context.WithoutCancel(m.r.Context()), user, handle)
+	if err != nil {
+		m.report("revoke", sess.ID(), err)
+	}
+	return ok, err
+}
+
+// RevokeAll ends every session of the user sess is bound to: all of them,
+// or all but sess with keepCurrent (after a password change, say). Without
+// keepCurrent it deletes the cookie on w too. Failures are also reported
+// to ErrorFunc.
+func (m *Manager) RevokeAll(sess session.Session, w http.ResponseWriter, keepCurrent bool) error {
+	m.mustExist()
+	user, handle, err := binding(sess)
+	if err != nil {
+		return err
+	}
+	keep := ""
+	if keepCurrent {
+		keep = handle
+	} else {
+		m.setCookie(w, sess.ID(), "", -1)
+	}
+	if err := m.cfg.tiers.RevokeAll(context.WithoutCancel(m.r.Context()), user, keep); err != nil {
+		m.report("revoke-all", sess.ID(), err)
+		return err
+	}
+	return nil
+}
+
+// List returns the sessions of a user, outside a request (an admin page, a
+// password-reset task): ctx must be able to reach the tiers (on App
+// Engine, an App Engine context).
+func (s *Sessions) List(ctx context.Context, userID string) ([]store.Device, error) {
+	return s.c.tiers.List(ctx, userID, "")
+}
+
+// Revoke ends one session of a user, by its handle, outside a request.
+func (s *Sessions) Revoke(ctx context.Context, userID, handle string) (bool, error) {
+	return s.c.tiers.Revoke(ctx, userID, handle)
+}
+
+// RevokeAll ends every session of a user, outside a request (for example
+// when the account is disabled).
+func (s *Sessions) RevokeAll(ctx context.Context, userID string) error {
+	return s.c.tiers.RevokeAll(ctx, userID, "")
+}
