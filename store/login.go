@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"time"
@@ -175,12 +176,15 @@ func (t *Tiers) end(ctx context.Context, ids []string) error {
 			return err
 		}
 		if cerr != nil {
-			// Without tombstones, a cached copy stays readable: take it out.
+			// Without tombstones, a cached copy stays readable: take it
+			// out; a request that read the Durable copy just before may
+			// still put it back, as with Remove.
 			for _, it := range items {
 				if err := t.cache.Delete(ctx, it.Key); err != nil {
 					return errors.Join(ErrStillReadable, cerr, err)
 				}
 			}
+			return fmt.Errorf("%w: no tombstones, deleted instead: %w", ErrStillReadable, cerr)
 		}
 	}
 	return nil

@@ -23,13 +23,13 @@ func (w *world) check(opts store.Options, id string, reqs []*request) error {
 	live, gone := id, ""
 	for _, r := range reqs {
 		switch {
-		case r.kind == "remove" && r.ok():
+		case (r.kind == "remove" || r.kind == "revoke") && r.ok():
 			live, gone = "", id
 		case r.renewedTo != "" && r.ok():
 			live, gone = r.renewedTo, id
 		case r.renewedTo != "": // renewed, but the new session was not saved
 			live, gone = "", id
-		case (r.kind == "remove" || r.kind == "renew") && r.loaded:
+		case (r.kind == "remove" || r.kind == "renew" || r.kind == "revoke") && r.loaded:
 			live = "" // failed and reported: the session may have ended or not
 		}
 	}
