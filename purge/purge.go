@@ -1,7 +1,6 @@
 package purge
 
 import (
-	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -9,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/gaesession/gaesession/store"
@@ -168,87 +166,6 @@ type result struct {
 	deleted   int
 	completed bool
 	err       error
-}
-
-// run deletes the records that expired before now. One query is read to
-// its end while the batches read so far are deleted by up to maxInFlight
-// goroutines. The first error cancels everything; the deadline and the end
-// of ctx stop the run without an error. run returns only when no goroutine
-// it started is left. It logs each batch with log.
-func (h *handler) run(parent context.Context, now time.Time, log *slog.Logger) result {
-	ctx, cancel := context.WithDeadline(parent, now.Add(h.deadline))
-	defer cancel()
-
-	var (
-		wg       sync.WaitGroup
-		sem      = make(chan struct{}, maxInFlight)
-		mu       sync.Mutex // guards firstErr and deleted
-		firstErr error
-		deleted  int
-		found    int
-		kept     int // indexes of users with live sessions
-	)
-	// fail stops the run. err becomes its error unless the run was already
-	// stopping (then err is only a consequence of that).
-	fail := func(err error) {
-		mu.Lock()
-		if firstErr == nil && ctx.Err() == nil {
-			firstErr = err
-		}
-		mu.Unlock()
-		cancel()
-	}
-	errStopped := errors.New("stopped")
-	// dispatch starts deleting a batch once a slot is free.
-	dispatch := func(ids []string) error {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			return errStopped
-		}
-		if ctx.Err() != nil {
-			<-sem
-			return errStopped
-		}
-		mu.Lock()
-		found += len(ids)
-		mu.Unlock()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			del, err := store.Sweep(ctx, h.durable, ids) // keeps live users' indexes
-			if err == nil && len(del) > 0 {
-				err = h.durable.DeleteMulti(ctx, del)
-			}
-			if err != nil {
-				fail(fmt.Errorf("purge: deleting %d expired sessions of kind %q: %w", len(ids), h.kind, err))
-				return
-			}
-			mu.Lock()
-			deleted += len(del)
-			kept += len(ids) - len(del)
-			n := deleted
-			mu.Unlock()
-			log.InfoContext(ctx, "purge: batch deleted",
-				"kind", h.kind, "batch", len(del), "deleted", n,
-				"rate_per_s", rate(n, time.Since(now)))
-		}()
-		return nil
-	}
-	err := h.durable.Expired(ctx, now, dispatch)
-	if err != nil && !errors.Is(err, errStopped) {
-		fail(fmt.Errorf("purge: querying expired sessions of kind %q: %w", h.kind, err))
-	}
-	wg.Wait()
-
-	mu.Lock()
-	defer mu.Unlock()
-	return result{
-		deleted:   deleted,
-		completed: err == nil && firstErr == nil && deleted+kept == found,
-		err:       firstErr,
-	}
 }
 
 // rate returns n per second of d.

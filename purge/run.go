@@ -1,0 +1,112 @@
+package purge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/gaesession/gaesession/store"
+)
+
+// run deletes the records that expired before now. One query is read to
+// its end while the batches read so far are deleted by up to maxInFlight
+// goroutines. The first error cancels everything; the deadline and the end
+// of ctx stop the run without an error. run returns only when no goroutine
+// it started is left. It logs each batch with log.
+func (h *handler) run(parent context.Context, now time.Time, log *slog.Logger) result {
+	ctx, cancel := context.WithDeadline(parent, now.Add(h.deadline))
+	defer cancel()
+	r := &runState{h: h, ctx: ctx, cancel: cancel, now: now, log: log, sem: make(chan struct{}, maxInFlight)}
+	err := h.durable.Expired(ctx, now, r.dispatch)
+	if err != nil && !errors.Is(err, errStopped) {
+		r.fail(fmt.Errorf("purge: querying expired sessions of kind %q: %w", h.kind, err))
+	}
+	r.wg.Wait()
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return result{
+		deleted:   r.deleted,
+		completed: err == nil && r.firstErr == nil && r.deleted+r.kept == r.found,
+		err:       r.firstErr,
+	}
+}
+
+// errStopped ends the query when the run stops.
+var errStopped = errors.New("stopped")
+
+// runState is one run in progress.
+type runState struct {
+	h      *handler
+	ctx    context.Context
+	cancel context.CancelFunc
+	now    time.Time
+	log    *slog.Logger
+	wg     sync.WaitGroup
+	sem    chan struct{} // a slot per DeleteMulti in flight
+
+	mu       sync.Mutex // guards what follows
+	firstErr error
+	found    int
+	deleted  int
+	kept     int // indexes of users with live sessions
+}
+
+// fail stops the run. err becomes its error unless the run was already
+// stopping (then err is only a consequence of that).
+func (r *runState) fail(err error) {
+	r.mu.Lock()
+	if r.firstErr == nil && r.ctx.Err() == nil {
+		r.firstErr = err
+	}
+	r.mu.Unlock()
+	r.cancel()
+}
+
+// dispatch starts deleting a batch once a slot is free.
+func (r *runState) dispatch(ids []string) error {
+	select {
+	case r.sem <- struct{}{}:
+	case <-r.ctx.Done():
+		return errStopped
+	}
+	if r.ctx.Err() != nil {
+		<-r.sem
+		return errStopped
+	}
+	r.mu.Lock()
+	r.found += len(ids)
+	r.mu.Unlock()
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		defer func() { <-r.sem }()
+		r.delete(ids)
+	}()
+	return nil
+}
+
+// delete deletes a batch, keeping the indexes of users with live sessions.
+func (r *runState) delete(ids []string) {
+	h := r.h
+	del, err := store.Sweep(r.ctx, h.durable, ids)
+	if err == nil && len(del) > 0 {
+		err = h.durable.DeleteMulti(r.ctx, del)
+	}
+	if err != nil {
+		r.fail(fmt.Errorf("purge: deleting %d expired sessions of kind %q: %w", len(ids), h.kind, err))
+		return
+	}
+	r.mu.Lock()
+	r.deleted += len(del)
+	r.kept += len(ids) - len(del)
+	n := r.deleted
+	r.mu.Unlock()
+	r.log.InfoContext(r.ctx, "purge: batch deleted",
+		"kind", h.kind, "batch", len(del), "deleted", n,
+		"rate_per_s", rate(n, time.Since(r.now)))
+}
+

@@ -1,0 +1,239 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"math/rand/v2"
+	"time"
+)
+
+// maxSwaps bounds the compare-and-swap attempts of one write. Each conflict
+// means another request's write landed, so this is far more than the
+// concurrent requests one session sees.
+const maxSwaps = 32
+
+// errRemoved: a write found the session logged out. Not a failure: the
+// logout wins.
+var errRemoved = errors.New("session was removed")
+
+// written is what a Cache write left there: the value, its expiry, and
+// whether it holds other requests' changes too (merged), with the stored
+// value it was merged onto (from).
+type written struct {
+	value  []byte
+	exp    time.Time
+	merged bool
+	from   []byte
+}
+
+// swap writes w to the Cache with compare-and-swap, never over a version
+// newer than the one the request loaded. On a conflict it reads the newer
+// version and applies the request's changes to it (a session added whole
+// overwrites it) and tries again. When the Cache has lost the session, the
+// Durable copy is the newest version, and the changes go onto it (refill).
+// It returns what the Cache holds: w, or the merged value; errRemoved,
+// ErrRenewed or ErrGone when the session ended meanwhile; on other
+// failures, the value to back up (if any) with the error.
+func (s *Store) swap(id string, e *entry, w written, changes map[string]any) (written, error) {
+	key := s.o.KeyPrefix + id
+	item := e.item
+	for i := 0; i < maxSwaps; i++ {
+		var err error
+		switch {
+		case item != nil:
+			item.Value, item.Flags, item.Expires = w.value, 0, w.exp
+			if err = s.t.cache.CompareAndSwap(s.ctx, item); errors.Is(err, ErrNotStored) {
+				item = nil // evicted since we read it
+				continue
+			}
+		case e.whole || s.t.durable == nil:
+			err = s.t.cache.Add(s.ctx, &Item{Key: key, Value: w.value, Expires: w.exp})
+		default:
+			r := s.refill(id, e, w, changes)
+			if !r.again {
+				return r.w, r.err
+			}
+			w, item = r.w, r.item // swap again, or refill again if item is nil
+			continue
+		}
+		switch {
+		case err == nil:
+			return w, nil
+		case errors.Is(err, ErrNotStored), errors.Is(err, ErrCASConflict):
+		case e.whole || s.t.durable == nil:
+			return w, err // the Cache fails: back up our value
+		default:
+			// The Cache fails: the Durable copy is the newest we can find.
+			s.report("save", tierCache, id, err)
+			return s.ontoDurable(id, e, w, changes)
+		}
+		if item, err = s.newer(key, i); item == nil {
+			if err != nil {
+				return written{}, err
+			}
+			continue
+		}
+		if w, err = s.merge(id, item.Value, e, w, changes); err != nil {
+			return w, err
+		}
+	}
+	return written{}, ErrConflict
+}
+
+// newer reads the version that made a Cache write fail, after a short
+// random pause on retries. It returns nil and no error when the Cache has
+// lost the session, and the tombstone's error for an ended one.
+func (s *Store) newer(key string, attempt int) (*Item, error) {
+	if attempt > 0 {
+		s.t.rt.sleep(s.ctx, time.Duration(rand.Int64N(int64(time.Millisecond)<<min(attempt, 5))))
+	}
+	item, err := s.t.cache.Get(s.ctx, key)
+	switch {
+	case errors.Is(err, ErrCacheMiss):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
+	if err := tombstoneErr(item); err != nil {
+		return nil, err
+	}
+	return item, nil
+}
+
+// refilled is the outcome of refill: what the Cache holds, or why nothing;
+// or, with again, the item to compare-and-swap w with (nil: refill again).
+type refilled struct {
+	w     written
+	item  *Item
+	err   error
+	again bool
+}
+
+// refill puts a session the Cache lost back into it, with the request's
+// changes merged onto the Durable copy. It then reads the Durable tier
+// again: if the session ended meanwhile (with its tombstone evicted), a
+// tombstone replaces the value written (ErrGone); if another request wrote
+// a newer version meanwhile, whose item was evicted before the Add, it
+// returns the item just added, to be swapped for the changes merged onto
+// that version.
+func (s *Store) refill(id string, e *entry, w written, changes map[string]any) refilled {
+	w, err := s.ontoDurable(id, e, w, changes)
+	if err != nil {
+		return refilled{w: w, err: err}
+	}
+	key := s.o.KeyPrefix + id
+	if err := s.t.cache.Add(s.ctx, &Item{Key: key, Value: w.value, Expires: w.exp}); err != nil {
+		if errors.Is(err, ErrNotStored) { // someone put it back first
+			item, err := s.newer(key, 0)
+			if err != nil {
+				return refilled{err: err}
+			}
+			if item != nil {
+				if w, err = s.merge(id, item.Value, e, w, changes); err != nil {
+					return refilled{w: w, err: err}
+				}
+			}
+			return refilled{w: w, item: item, again: true}
+		}
+		s.report("save", tierCache, id, err)
+		return refilled{w: w} // back up what we have
+	}
+	rec, err := s.t.durable.Get(s.ctx, id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		if err := s.bury(s.ctx, id, FlagGone, minTombstone); err != nil {
+			return refilled{err: &tierError{tierCache, err}}
+		}
+		return refilled{err: ErrGone}
+	case err != nil || bytes.Equal(rec.Value, w.from):
+		return refilled{w: w} // unchanged, or unknown: the write stands
+	}
+	item, err := s.t.cache.Get(s.ctx, key)
+	if err != nil || !bytes.Equal(item.Value, w.value) {
+		return refilled{w: w} // already written over by a later request
+	}
+	if w, err = s.merge(id, rec.Value, e, w, changes); err != nil {
+		return refilled{w: w, err: err}
+	}
+	return refilled{w: w, item: item, again: true}
+}
+
+// ontoDurable applies the request's changes to the Durable copy, or
+// returns ErrGone when there is none (removed, expired or purged). A
+// failure to read it returns the error and nothing to write.
+func (s *Store) ontoDurable(id string, e *entry, w written, changes map[string]any) (written, error) {
+	rec, err := s.t.durable.Get(s.ctx, id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return written{}, ErrGone
+	case err != nil:
+		return written{}, &tierError{tierDurable, err}
+	case !s.o.Now().Before(rec.Expires):
+		return written{}, ErrGone
+	}
+	return s.merge(id, rec.Value, e, w, changes)
+}
+
+// merge applies the request's changes to a stored value. A session added
+// whole, or a stored value that does not decode, keeps w. When the result
+// cannot be encoded (too large), it returns the stored value, to back up,
+// with the error.
+func (s *Store) merge(id string, stored []byte, e *entry, w written, changes map[string]any) (written, error) {
+	if e.whole {
+		return w, nil
+	}
+	base, err := s.decode(stored, id)
+	if err != nil {
+		return w, nil
+	}
+	storedExp := s.expiry(base)
+	for k, v := range changes {
+		base.SetAttr(k, v)
+	}
+	base.Access()
+	v, err := s.encode(base)
+	if err != nil {
+		return written{value: stored, exp: storedExp, merged: true, from: stored}, err
+	}
+	return written{value: v, exp: s.expiry(base), merged: true, from: stored}, nil
+}
+
+// tombstoneErr returns what a tombstone says to a writer, nil for a
+// session.
+func tombstoneErr(item *Item) error {
+	switch item.Flags {
+	case 0:
+		return nil
+	case FlagRemoved:
+		return errRemoved
+	case FlagRenewed:
+		return ErrRenewed
+	}
+	return ErrGone
+}
+
+// isGone reports whether err says the session ended under the request.
+func isGone(err error) bool {
+	return errors.Is(err, ErrGone) || errors.Is(err, ErrRenewed) || errors.Is(err, errRemoved)
+}
+
+// tierError is a failure of a named tier.
+type tierError struct {
+	tier string
+	err  error
+}
+
+func (e *tierError) Error() string { return e.err.Error() }
+func (e *tierError) Unwrap() error { return e.err }
+
+// errTier names the tier that failed: none for encoding errors.
+func errTier(err error) string {
+	var te *tierError
+	switch {
+	case errors.As(err, &te):
+		return te.tier
+	case errors.Is(err, ErrEncode), errors.Is(err, ErrTooLarge), isGone(err):
+		return ""
+	}
+	return tierCache
+}
