@@ -109,4 +109,3 @@ func (r *runState) delete(ids []string) {
 		"kind", h.kind, "batch", len(del), "deleted", n,
 		"rate_per_s", rate(n, time.Since(r.now)))
 }
-
