@@ -57,11 +57,15 @@
 //
 // # Login and logout
 //
-// Call Manager.Renew at login: the session gets a new ID and keeps its
-// attributes, and the old ID is deleted, so an ID planted in the browser
-// before login is worthless afterwards. Manager.Remove, at logout, deletes
-// the session from both tiers at once and leaves a tombstone in Memcache,
-// so that a request that loaded the session earlier cannot write it back.
+// Call Manager.Renew at login, or Manager.Login to also bind the session to
+// a user: the session gets a new ID and keeps its attributes, and the old
+// ID is retired, so an ID planted in the browser before login is worthless
+// afterwards. Manager.Remove, at logout, ends the session in both tiers
+// with tombstones, so that a request that loaded the session earlier cannot
+// write it back, whatever Memcache forgets. A session bound to a user is
+// listed by Manager.Devices and ended by Manager.Revoke and RevokeAll (and,
+// outside a request, by the Sessions that New returns), as finally as a
+// logout.
 //
 // # Errors and logs
 //

@@ -1,53 +1,94 @@
-// Package store keeps github.com/icza/session sessions in App Engine
-// Memcache, with the Datastore as a backup, for the lifetime of one request.
+// Package store keeps github.com/icza/session sessions in two tiers: a
+// Cache (App Engine Memcache by default) in front of a Durable tier (App
+// Engine's Datastore by default), for the requests of an app.
 //
-// gaesession.Middleware makes a Store for each request from
-// gaesession.Options.Store; most apps only set Options here. New is for
-// building a session manager of your own:
+// gaesession.Middleware makes one Tiers when the app starts and opens a
+// Store for each request from gaesession.Options.Store; most apps only set
+// Options here. By hand:
 //
-//	s := store.New(appengine.NewContext(r), store.Options{KeyPrefix: "myapp:"})
+//	tiers := store.NewTiers(store.Options{KeyPrefix: "myapp:"}) // once
+//	s := tiers.Open(appengine.NewContext(r), nil, nil)          // per request
 //	defer s.Close() // writes back what the request changed
 //	sess := s.Get(id)
 //
 // A Store takes the IDs it is given as they are. gaesession's Manager checks
-// a cookie's value before it reaches Get, so that junk costs no RPC; a
-// manager of your own should do the same.
+// a cookie's value (ValidID) before it reaches Get, so that junk costs no
+// call; a manager of your own should do the same.
+//
+// # Layers
+//
+// Store (store.go) is one request: what it loaded, which attributes it set
+// (tracked, codec.go), what it must write. The protocol between the two
+// tiers is in load.go, save.go, swap.go, renew.go and login.go. It reaches
+// the tiers only through the Cache and Durable interfaces (backend.go),
+// wrapped with retries (retry.go); memcache.go and datastore.go implement
+// them on App Engine's bundled services, package storetest has an
+// in-process model for simulation tests and the conformance suite every
+// implementation passes, and the module gaesession/cloud implements them on
+// Redis and the Cloud Datastore client.
 //
 // # Reading and writing
 //
-// Get asks Memcache first, then the Datastore, and puts a session found
-// only in the Datastore back into Memcache. A session past its idle timeout
-// (or Options.MaxLifetime) is absent wherever it is found; an expired
-// Datastore entity is deleted on the way.
+// Get asks the Cache first, then the Durable tier, and puts a session the
+// Cache missed back into it (only after a real miss: after a failed Get the
+// Cache may hold a newer version). A session past its idle timeout (or
+// Options.MaxLifetime) is absent wherever it is found; an expired record is
+// deleted on the way.
 //
 // Close writes back a session only when the request added it, changed it
 // with SetAttr, or its stored access time is older than
-// Options.TouchInterval. Memcache is written with compare-and-swap: on a
+// Options.TouchInterval. The Cache is written with compare-and-swap: on a
 // conflict the store reads the newer version, applies this request's
-// changes to it and tries again. The Datastore backup is written at the
-// same time, or in the background with Options.AsyncDatastoreSave (Wait
-// waits for those writes; a background write re-reads Memcache afterwards so
-// that it cannot undo a newer write or a removal). Remove deletes a session
-// from both tiers at once and leaves a tombstone in Memcache, so that a
-// request that loaded the session earlier cannot write it back. Close and
-// Remove still write when the request's context has been canceled.
+// changes to it and tries again. When the Cache has lost the session, the
+// changes go onto the Durable copy, which is read again after the session
+// is put back. The Durable write follows the compare-and-swap (or runs in
+// the background with Options.AsyncDatastoreSave, at most
+// Options.MaxBackground at once; Tiers.Wait waits for them); a write that
+// had to merge, and every background write, reads the Cache afterwards and
+// follows it.
+//
+// # Ending sessions
+//
+// Remove, Renew and the revocations of login.go end a session with a
+// tombstone in the Cache (flags FlagRemoved, FlagRenewed) and, through
+// Durable.End, a tombstone record in the Durable tier (key name: the ID
+// plus EndSuffix) beside deleting the record. Durable writes are
+// last-writer-wins, so a write-back whose Put lands later brings the record
+// back; Get honors the tombstone record, so an ended session stays ended
+// whatever the Cache forgets. Renew retires the old ID with
+// compare-and-swap, so the new session carries the newest stored value.
+//
+// # Sessions per user
+//
+// Login binds a session to a user. A user's sessions are listed in one
+// index record per user (IndexID: "user!" and a hash of the user ID, in the
+// same kind), read by key and changed in a transaction (Durable.Update).
+// Queries that are not ancestor queries are eventually consistent on App
+// Engine's Datastore and on the dev server's default policy; lookups by key
+// are strongly consistent, so a list read right after a login or a
+// revocation elsewhere is right. The sessions' last-seen times come from
+// their own records, read by key in one batch (GetMulti). Purge keeps an
+// expired index while it lists a live session (Sweep).
 //
 // # Storage format
 //
 // The format is icza/gaesession's, so apps that switch keep their users
-// logged in. Memcache: key Options.KeyPrefix + ID, value the session encoded
-// by Options.Codec (gob by default), expiring with the session. Datastore:
-// kind Options.DSEntityName ("sess_"), key name the ID, property "exp"
-// (indexed time of expiry) and "val" (the same bytes, unindexed). An
-// encoded session may have at most MaxSize bytes.
+// logged in. Cache: key Options.KeyPrefix + ID, value the session encoded
+// by Options.Codec (gob by default), expiring with the session (at most 30
+// days in Memcache, which reads more as a Unix time). Durable: kind
+// Options.DSEntityName ("sess_"), key name the ID, properties PropExpires
+// ("exp", indexed time of expiry) and PropValue ("val", the same bytes,
+// unindexed). A session never bound to a user has no other data. An encoded
+// session may have at most MaxSize bytes.
 //
 // # Errors
 //
-// Failures go to Options.ErrorFunc as an *Error, which carries the
+// Failures go to the Store's error function as an *Error, which carries the
 // operation, the tier and ShortID of the session, never the ID itself. It
-// wraps the cause: ErrEncode, ErrTooLarge, ErrCorrupt, ErrConflict or an
-// App Engine error, for errors.Is. A session that cannot be saved keeps
-// the version stored before. Failures of background writes are logged with
-// Options.Logger instead, as the request is over. At level Debug the
-// Logger also gets one line per load, save and removal.
+// wraps the cause: ErrEncode, ErrTooLarge, ErrCorrupt, ErrConflict,
+// ErrRenewed, ErrGone, ErrStillReadable, ErrClosed or the backend's error,
+// for errors.Is. A session that cannot be saved keeps the version stored
+// before. Failures of background writes are logged instead, as the request
+// is over. At level Debug the logger also gets one line per load, save and
+// removal.
 package store
