@@ -54,6 +54,7 @@ func (d *dsDurable) Get(ctx context.Context, id string) (store.Record, error) {
 	case err != nil:
 		return store.Record{}, dsErr(ctx, "get", err)
 	}
+	loaded(errs)
 	rec, err := store.ResolveGet(store.Record{Value: ents[0].Value, Expires: ents[0].Expires}, errs[0],
 		store.Record{Expires: ents[1].Expires}, errs[1], datastore.ErrNoSuchEntity)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -77,6 +78,7 @@ func (d *dsDurable) GetMulti(ctx context.Context, ids []string) ([]store.Record,
 	case err != nil:
 		return nil, dsErr(ctx, "get-multi", err)
 	}
+	loaded(errs)
 	recs := make([]store.Record, len(ids))
 	for i := range ids {
 		r, t := ents[2*i], ents[2*i+1]
@@ -88,6 +90,17 @@ func (d *dsDurable) GetMulti(ctx context.Context, ids []string) ([]store.Record,
 		recs[i] = rec
 	}
 	return recs, nil
+}
+
+// loaded clears the errors of entities that have more properties than exp
+// and val (DatastoreCache's ver), which the client loads all the same.
+func loaded(errs []error) {
+	for i, err := range errs {
+		var fm *datastore.ErrFieldMismatch
+		if errors.As(err, &fm) {
+			errs[i] = nil
+		}
+	}
 }
 
 // End writes the tombstones in one call and deletes the records in another.

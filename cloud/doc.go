@@ -16,5 +16,7 @@
 //
 // Nothing else changes: From, Manager and purge.Handler (with
 // purge.Options.Durable) work as on App Engine, with the request's context.
+// Apps without Redis use DatastoreCache as the only tier (Datastore-only
+// mode), with the same entities.
 // See the README for versions, costs and the migration steps.
 package cloud

@@ -8,18 +8,22 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"path"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"cloud.google.com/go/datastore"
 	"github.com/gaesession/gaesession"
 	"github.com/gaesession/gaesession/cloud"
 	"github.com/gaesession/gaesession/store"
 	"github.com/icza/session"
 	"github.com/redis/go-redis/v9"
+	"google.golang.org/api/option"
 	"google.golang.org/appengine/v2/memcache"
+	"google.golang.org/grpc"
 )
 
 // env is an app on the cloud backend, isolated from other tests by its
@@ -36,8 +40,8 @@ type env struct {
 	dur   store.Durable // for inspection, not counted
 }
 
-// newEnv returns an env serving app through the middleware, with opts
-// given their backend, prefix and kind.
+// newEnv returns an env serving app through the middleware on Redis and
+// the Datastore, with opts given their backend, prefix and kind.
 func newEnv(t testing.TB, opts gaesession.Options) *env {
 	t.Helper()
 	servers(t)
@@ -49,17 +53,38 @@ func newEnv(t testing.TB, opts gaesession.Options) *env {
 	opts.Store.KeyPrefix = kind + ":"
 	opts.Store.Cache = cloud.Redis(rc)
 	opts.Store.Durable = countedDurable{cloud.Datastore(dsc, kind), e.calls}
+	e.serve(opts, cloud.Redis(rdb), cloud.Datastore(dsc, kind))
+	return e
+}
+
+// newDatastoreOnlyEnv returns an env serving app in Datastore-only mode
+// (DatastoreCache, OnlyMemcache), whose calls are the Datastore RPCs its
+// requests make. Its inspection tiers read the same entities: the Cache
+// as items, the Durable tier as records.
+func newDatastoreOnlyEnv(t testing.TB, opts gaesession.Options) *env {
+	t.Helper()
+	servers(t)
+	e := &env{t: t, calls: &calls{}}
+	kind := newKind()
+	opts.Store.KeyPrefix = kind + ":"
+	opts.Store.Cache = cloud.DatastoreCache(countingClient(t, e.calls), kind, opts.Store.KeyPrefix)
+	opts.Store.OnlyMemcache = true
+	e.serve(opts, cloud.DatastoreCache(dsc, kind, opts.Store.KeyPrefix), cloud.Datastore(dsc, kind))
+	return e
+}
+
+// serve makes the env's middleware with opts, and its inspection tiers.
+func (e *env) serve(opts gaesession.Options, cache store.Cache, dur store.Durable) {
 	e.opts = opts
 	e.sess = gaesession.New(opts)
-	t.Cleanup(func() {
+	e.t.Cleanup(func() {
 		if err := e.sess.Shutdown(context.Background()); err != nil {
-			t.Error(err)
+			e.t.Error(err)
 		}
 	})
 	e.h = e.sess.Handler(app)
 	e.jar, _ = cookiejar.New(nil)
-	e.cache, e.dur = cloud.Redis(rdb), cloud.Datastore(dsc, kind)
-	return e
+	e.cache, e.dur = cache, dur
 }
 
 const baseURL = "https://app.example.test"
@@ -108,7 +133,7 @@ func (e *env) setID(id string) {
 }
 
 // tiers returns what each tier holds for a session, as attrs prints it:
-// "gone" for nothing, "tombstone" for a tombstone in Redis.
+// "gone" for nothing, "tombstone" for a tombstone in the Cache.
 func (e *env) tiers(id string) (cache, durable string) {
 	e.t.Helper()
 	ctx := context.Background()
@@ -199,7 +224,8 @@ func decoded(t testing.TB, b []byte) session.Session {
 
 // calls logs backend calls: Redis commands through a go-redis hook (not
 // those that set up a new connection: they are per connection, not per
-// request), and Durable calls through countedDurable.
+// request), Durable calls through countedDurable, and Datastore RPCs
+// through countingClient.
 type calls struct {
 	mu  sync.Mutex
 	log []string
@@ -273,4 +299,22 @@ func (d countedDurable) Expired(ctx context.Context, before time.Time, batch fun
 func (d countedDurable) DeleteMulti(ctx context.Context, ids []string) error {
 	d.c.add("datastore.DeleteMulti")
 	return d.Durable.DeleteMulti(ctx, ids)
+}
+
+// countingClient returns a Datastore client of the emulator that logs each
+// RPC it makes ("datastore.Lookup", "datastore.Commit", ...) to c.
+func countingClient(t testing.TB, c *calls) *datastore.Client {
+	t.Helper()
+	count := func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn,
+		invoke grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		c.add("datastore." + path.Base(method))
+		return invoke(ctx, method, req, reply, cc, opts...)
+	}
+	dc, err := datastore.NewClient(context.Background(), testProject,
+		option.WithGRPCDialOption(grpc.WithChainUnaryInterceptor(count)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dc.Close() })
+	return dc
 }

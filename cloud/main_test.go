@@ -13,6 +13,7 @@ import (
 
 	"cloud.google.com/go/datastore"
 	"github.com/gaesession/gaesession/cloud/cloudtest"
+	"github.com/gaesession/gaesession/gaesessiontest"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -29,7 +30,9 @@ var (
 const testProject = "gaesession-test"
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
+	code := run(m)
+	gaesessiontest.Close() // the dev server of the cross-backend tests
+	os.Exit(code)
 }
 
 func run(m *testing.M) int {

@@ -24,16 +24,20 @@ type config struct {
 	RedisCluster bool
 	Project      string
 	PurgeSecret  string
-	Local        bool // plain http://localhost; purge open without a secret
+	// DatastoreOnly: no Redis, the session entities are the cache
+	// (cloud.DatastoreCache); SESSION_CACHE=datastore.
+	DatastoreOnly bool
+	Local         bool // plain http://localhost; purge open without a secret
 }
 
 func configFromEnv() config {
 	c := config{
-		Port:         os.Getenv("PORT"),
-		RedisAddr:    os.Getenv("REDIS_ADDR"),
-		RedisCluster: os.Getenv("REDIS_CLUSTER") == "1",
-		Project:      os.Getenv("DATASTORE_PROJECT_ID"),
-		PurgeSecret:  os.Getenv("PURGE_SECRET"),
+		Port:          os.Getenv("PORT"),
+		RedisAddr:     os.Getenv("REDIS_ADDR"),
+		RedisCluster:  os.Getenv("REDIS_CLUSTER") == "1",
+		Project:       os.Getenv("DATASTORE_PROJECT_ID"),
+		PurgeSecret:   os.Getenv("PURGE_SECRET"),
+		DatastoreOnly: os.Getenv("SESSION_CACHE") == "datastore",
 	}
 	if c.Port == "" {
 		c.Port = "8080"
@@ -53,21 +57,27 @@ type app struct {
 }
 
 func newApp(ctx context.Context, c config) (*app, error) {
-	if c.RedisAddr == "" {
-		return nil, fmt.Errorf("REDIS_ADDR is not set (or run with -local)")
+	if c.RedisAddr == "" && !c.DatastoreOnly {
+		return nil, fmt.Errorf("REDIS_ADDR is not set (or run with -local, or SESSION_CACHE=datastore)")
 	}
-	a := &app{rc: redis.NewUniversalClient(&redis.UniversalOptions{
-		Addrs:         strings.Split(c.RedisAddr, ","),
-		IsClusterMode: c.RedisCluster,
-	})}
+	a := &app{}
 	var err error
 	if a.dc, err = datastore.NewClient(ctx, c.Project); err != nil {
-		a.rc.Close()
 		return nil, fmt.Errorf("datastore client: %w", err)
 	}
 	durable := cloud.Datastore(a.dc, "")
+	// Datastore-only: the entities are the cache (no key prefix, as
+	// store.Options.KeyPrefix has none).
+	opts := store.Options{Cache: cloud.DatastoreCache(a.dc, "", ""), OnlyMemcache: true}
+	if !c.DatastoreOnly {
+		a.rc = redis.NewUniversalClient(&redis.UniversalOptions{
+			Addrs:         strings.Split(c.RedisAddr, ","),
+			IsClusterMode: c.RedisCluster,
+		})
+		opts = store.Options{Cache: cloud.Redis(a.rc), Durable: durable}
+	}
 	a.sessions = gaesession.New(gaesession.Options{
-		Store:  store.Options{Cache: cloud.Redis(a.rc), Durable: durable},
+		Store:  opts,
 		Cookie: gaesession.CookieOptions{AllowHTTP: c.Local},
 	})
 	chain := alice.New(a.sessions.Handler)
@@ -94,6 +104,8 @@ func (a *app) Shutdown(ctx context.Context) error { return a.sessions.Shutdown(c
 
 // Close closes the clients.
 func (a *app) Close() {
-	a.rc.Close()
+	if a.rc != nil {
+		a.rc.Close()
+	}
 	a.dc.Close()
 }

@@ -12,10 +12,11 @@
 // and open http://localhost:8080. Environment (Cloud Run sets PORT):
 //
 //	PORT                  port to serve on; default 8080
-//	REDIS_ADDR            host:port of Redis or Valkey (required)
+//	REDIS_ADDR            host:port of Redis or Valkey (required with Redis)
 //	REDIS_CLUSTER         "1": REDIS_ADDR is a cluster's discovery endpoint
 //	DATASTORE_PROJECT_ID  the project; default: the one the runtime is in
 //	PURGE_SECRET          the X-Gaesession-Purge-Secret of the purge job
+//	SESSION_CACHE         "datastore": no Redis (cloud.DatastoreCache)
 //
 // Routes:
 //

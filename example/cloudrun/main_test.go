@@ -20,12 +20,19 @@ import (
 
 // TestLocal runs the one command, `go run . -local`, in-process: the app
 // with its own redis-server and Datastore emulator, then logs in, counts,
-// purges and logs out over HTTP, and checks that everything stops.
+// purges and logs out over HTTP, and checks that everything stops; on
+// Redis and the Datastore, and in Datastore-only mode.
 func TestLocal(t *testing.T) {
+	for _, cache := range []string{"", "datastore"} {
+		t.Run("SESSION_CACHE="+cache, func(t *testing.T) { testLocal(t, cache) })
+	}
+}
+
+func testLocal(t *testing.T, cache string) {
 	port := freePort(t)
 	for k, v := range map[string]string{
 		"PORT": port, "PURGE_SECRET": "s3cret", "REDIS_ADDR": "", "REDIS_CLUSTER": "",
-		cloudtest.EmulatorEnv: "", "DATASTORE_PROJECT_ID": "",
+		cloudtest.EmulatorEnv: "", "DATASTORE_PROJECT_ID": "", "SESSION_CACHE": cache,
 	} {
 		t.Setenv(k, v) // restored when the test ends, also what startLocal sets
 	}
