@@ -67,6 +67,12 @@ func (d aeDurable) getMulti(ctx context.Context, ids []string) ([]Record, []erro
 	case err != nil:
 		return nil, nil, err
 	}
+	for i, e := range errs {
+		var fm *datastore.ErrFieldMismatch
+		if errors.As(e, &fm) {
+			errs[i] = nil // more properties than exp and val (cloud.DatastoreCache's ver): both were loaded
+		}
+	}
 	recs, recErrs := make([]Record, len(ids)), make([]error, len(ids))
 	for i := range ids {
 		r, t := ents[2*i], ents[2*i+1]
