@@ -38,12 +38,18 @@ func TestRPCCounts(t *testing.T) {
 // TestTouch: a read-only request writes the session back only when its
 // stored access time is older than TouchInterval.
 func TestTouch(t *testing.T) {
-	opts, c := setup(t, gaesession.Options{Store: store.Options{TouchInterval: 50 * time.Millisecond}})
+	var clock testClock
+	opts, c := setup(t, gaesession.Options{Store: store.Options{TouchInterval: time.Minute, Now: clock.now}})
 	get(t, c, "/?op=new&a=1")
 	id := sessionID(t, c)
 	_, before := tiers(t, opts, id)
-	time.Sleep(60 * time.Millisecond)
 	var rec rpcs
+	clock.advance(50 * time.Second)
+	rec.do(t, c, "/")
+	if got := rec.take(); len(got) != 1 {
+		t.Fatalf("read before TouchInterval: RPCs %v, want 1", got)
+	}
+	clock.advance(11 * time.Second)
 	rec.do(t, c, "/")
 	if got := rec.take(); len(got) != 3 {
 		t.Fatalf("touch RPCs %v, want Get, compare-and-swap and Put", got)
@@ -52,6 +58,7 @@ func TestTouch(t *testing.T) {
 	if !after.Expires.After(before.Expires) {
 		t.Errorf("touch did not extend expiry: %v -> %v", before.Expires, after.Expires)
 	}
+	clock.advance(-61 * time.Second) // the touch stamped the wall clock's time
 	rec.do(t, c, "/")
 	if got := rec.take(); len(got) != 1 {
 		t.Errorf("read right after a touch: RPCs %v, want 1", got)

@@ -111,13 +111,16 @@ func TestRenew(t *testing.T) {
 	}
 }
 
+// TestMaxLifetime: a session past MaxLifetime is absent although its idle
+// timeout (icza/session's 30 minutes) is far off.
 func TestMaxLifetime(t *testing.T) {
-	_, c := setup(t, gaesession.Options{Store: store.Options{MaxLifetime: 30 * time.Millisecond}})
+	var clock testClock
+	_, c := setup(t, gaesession.Options{Store: store.Options{MaxLifetime: 10 * time.Minute, Now: clock.now}})
 	get(t, c, "/?op=new&a=1")
 	if got := get(t, c, "/"); got != "a=1" {
 		t.Fatalf("young session: %q", got)
 	}
-	time.Sleep(40 * time.Millisecond)
+	clock.advance(10 * time.Minute)
 	if got := get(t, c, "/"); got != "none" {
 		t.Errorf("session past its lifetime: %q", got)
 	}

@@ -1,0 +1,15 @@
+package gaesession_test
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// testClock is a store.Options.Now that a test moves instead of sleeping:
+// the wall clock plus an offset. icza/session stamps Created and Accessed
+// with the wall clock, so moving the offset forward ages the sessions
+// stored before; moving it back reads the stamps made since as fresh.
+type testClock struct{ offset atomic.Int64 }
+
+func (c *testClock) now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
+func (c *testClock) advance(d time.Duration) { c.offset.Add(int64(d)) }

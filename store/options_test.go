@@ -1,0 +1,112 @@
+package store_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gaesession/gaesession/store"
+)
+
+// Options and limits that need no backend, and OnlyMemcache on the model.
+
+func TestOnlyMemcacheMakesNoDurableCalls(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.Options{OnlyMemcache: true})
+	sess := r.newSession(0, "a", "1")
+	s := r.open()
+	s.Add(sess)
+	s.Close()
+	id := sess.ID()
+	r.wantCalls("new session", "cache.Add")
+	r.set(id, "b", "2")
+	r.wantCalls("write", "cache.Get", "cache.CompareAndSwap")
+	s = r.open()
+	fresh, err := s.Renew(s.Get(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	r.wantCalls("renew", "cache.Get", "cache.Get", "cache.CompareAndSwap", "cache.Add")
+	if got := r.read(fresh.ID()); got != "a=1,b=2" {
+		t.Errorf("renewed session read as %q", got)
+	}
+	s = r.open()
+	s.Remove(s.Get(fresh.ID()))
+	s.Close()
+	r.wantCalls("read and remove", "cache.Get", "cache.Get", "cache.Set")
+	other := r.create(0, "c", "3")
+	r.m.Evict(prefix + other)
+	if got := r.read(other); got != "none" {
+		t.Errorf("evicted session read as %q", got)
+	}
+	r.wantCalls("read after eviction", "cache.Get")
+	if ids := r.m.IDs(); len(ids) != 0 {
+		t.Errorf("durable records %q", ids)
+	}
+}
+
+func TestValidID(t *testing.T) {
+	t.Parallel()
+	id24 := "sFrD3kLq8Qz0wYb1aXc2vN9m"
+	cases := []struct {
+		name   string
+		id     string
+		prefix int
+		want   bool
+	}{
+		{"icza/session's 24 characters", id24, 0, true},
+		{"15 characters", id24[:15], 0, false},
+		{"16 characters", id24[:16], 0, true},
+		{"empty", "", 0, false},
+		{"250 characters", strings.Repeat("A", 250), 0, true},
+		{"251 characters", strings.Repeat("A", 251), 0, false},
+		{"fills the key after a prefix", strings.Repeat("A", 240), 10, true},
+		{"one byte over the key after a prefix", strings.Repeat("A", 241), 10, false},
+		{"URL alphabet", "AZaz09-_AZaz09-_", 0, true},
+		{"one '=' of padding", id24[:19] + "=", 0, true},
+		{"two '=' of padding", id24[:18] + "==", 0, true},
+		{"three '=' of padding", id24[:17] + "===", 0, false},
+		{"inner '='", id24[:8] + "=" + id24[9:], 0, false},
+		{"standard alphabet '+'", id24[:23] + "+", 0, false},
+		{"standard alphabet '/'", "/" + id24[1:], 0, false},
+		{"dot", id24[:10] + "." + id24[11:], 0, false},
+		{"space", id24[:10] + " " + id24[11:], 0, false},
+		{"non-ASCII", id24[:22] + "é", 0, false},
+		{"tombstone key suffix", id24 + store.EndSuffix, 0, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := store.ValidID(tc.id, tc.prefix); got != tc.want {
+				t.Errorf("ValidID(%q, %d) = %v, want %v", tc.id, tc.prefix, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestMemcacheTTL(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	const day = 24 * time.Hour
+	cases := []struct {
+		name string
+		exp  time.Time
+		want time.Duration
+	}{
+		{"zero: never expires", time.Time{}, 0},
+		{"in half a second: a second", now.Add(500 * time.Millisecond), time.Second},
+		{"already past: a second", now.Add(-time.Hour), time.Second},
+		{"a second", now.Add(time.Second), time.Second},
+		{"30 minutes", now.Add(30 * time.Minute), 30 * time.Minute},
+		{"30 days", now.Add(30 * day), 30 * day},
+		{"31 days: capped to 30", now.Add(31 * day), 30 * day},
+		{"a year: capped to 30 days", now.Add(365 * day), 30 * day},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := store.MemcacheTTL(tc.exp, now); got != tc.want {
+				t.Errorf("MemcacheTTL(now+%v) = %v, want %v", tc.exp.Sub(now), got, tc.want)
+			}
+		})
+	}
+}

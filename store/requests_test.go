@@ -1,0 +1,143 @@
+package store_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/gaesession/gaesession/store"
+)
+
+// Requests on one session that overlap, and the end of a request, on the
+// model of both tiers.
+
+func TestConcurrentWritesOfDifferentAttributesMerge(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.Options{})
+	id := r.create(0, "a", "1")
+	s1, s2 := r.open(), r.open()
+	sess1, sess2 := s1.Get(id), s2.Get(id)
+	sess1.SetAttr("b", "2")
+	sess2.SetAttr("c", "3")
+	r.take()
+	s1.Close()
+	r.wantCalls("first writer", "cache.CompareAndSwap", "durable.Put")
+	s2.Close()
+	// A conflict, a read of the newer version, a swap of the merged one;
+	// the merged backup is followed by a check of the cache.
+	r.wantCalls("second writer", "cache.CompareAndSwap", "cache.Get", "cache.CompareAndSwap", "durable.Put", "cache.Get")
+	if c, d := r.cached(id), r.stored(id); c != "a=1,b=2,c=3" || d != "a=1,b=2,c=3" {
+		t.Errorf("cache %q, durable %q; want a=1,b=2,c=3 in both", c, d)
+	}
+	r.wantErrs("merge", 0, "", nil)
+}
+
+func TestRemoveLeavesTombstonesThatAnEarlierRequestCannotUndo(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.Options{})
+	id := r.create(0, "a", "1")
+	earlier := r.open()
+	sess := earlier.Get(id)
+	logout := r.open()
+	logout.Remove(logout.Get(id))
+	r.wantCalls("Remove", "cache.Get", "cache.Get", "cache.Set", "durable.End")
+	if got := r.cached(id); got != "flags 1" {
+		t.Errorf("cache holds %q, want a FlagRemoved tombstone", got)
+	}
+	if _, ok := r.m.Record(id + store.EndSuffix); !ok {
+		t.Error("no durable tombstone")
+	}
+	logout.Close()
+	sess.SetAttr("b", "2")
+	earlier.Close()
+	r.wantCalls("write-back after the logout", "cache.CompareAndSwap", "cache.Get")
+	r.wantErrs("logout wins", 0, "", nil)
+	if c, d := r.cached(id), r.stored(id); c != "flags 1" || d != "gone" {
+		t.Errorf("cache %q, durable %q; want the tombstone and no record", c, d)
+	}
+	if got := r.read(id); got != "none" {
+		t.Errorf("removed session read as %q", got)
+	}
+	r.wantCalls("read after the logout", "cache.Get")
+}
+
+func TestRenewTakesTheNewestValueAndRetiresTheOldID(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.Options{})
+	id := r.create(0, "a", "1")
+	renewer, writer, late := r.open(), r.open(), r.open()
+	old := renewer.Get(id)
+	old.SetAttr("r", "1")
+	writer.Get(id).SetAttr("w", "1")
+	late.Get(id).SetAttr("late", "1")
+	writer.Close() // lands after the renewer loaded
+	r.take()
+	fresh, err := renewer.Renew(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.wantCalls("Renew", "cache.Get", "cache.CompareAndSwap", "durable.End")
+	if fresh.ID() == id || len(fresh.ID()) != len(id) || !store.ValidID(fresh.ID(), len(prefix)) {
+		t.Errorf("new ID %q for %q", fresh.ID(), id)
+	}
+	renewer.Close()
+	r.wantCalls("Close after Renew", "cache.Add", "durable.Put")
+	if got := r.read(fresh.ID()); got != "a=1,r=1,w=1" {
+		t.Errorf("renewed session read as %q, want a=1,r=1,w=1", got)
+	}
+	if got := r.read(id); got != "none" {
+		t.Errorf("old ID read as %q", got)
+	}
+	if c, d := r.cached(id), r.stored(id); c != "flags 2" || d != "gone" {
+		t.Errorf("old ID: cache %q, durable %q; want a FlagRenewed tombstone and no record", c, d)
+	}
+	r.take()
+	late.Close()
+	r.wantCalls("late writer", "cache.CompareAndSwap", "cache.Get")
+	if errs := r.takeErrs(); len(errs) != 1 || !errors.Is(errs[0], store.ErrRenewed) {
+		t.Errorf("late writer reported %v, want one ErrRenewed", errs)
+	}
+	if got := r.cached(id); got != "flags 2" {
+		t.Errorf("late writer left %q under the old ID", got)
+	}
+}
+
+func TestSetAttrAfterCloseIsLoggedNotSaved(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.Options{})
+	id := r.create(0, "a", "1")
+	s := r.open()
+	sess := s.Get(id)
+	s.Close()
+	r.take()
+	sess.SetAttr("late", "1")
+	s.Close()
+	r.wantCalls("SetAttr after Close")
+	log := r.log.String()
+	if !strings.Contains(log, "err.op=set-attr") || !strings.Contains(log, store.ErrClosed.Error()) ||
+		!strings.Contains(log, store.ShortID(id)) {
+		t.Errorf("log %q, want a set-attr error with ErrClosed and the short ID", log)
+	}
+	if c, d := r.cached(id), r.stored(id); c != "a=1" || d != "a=1" {
+		t.Errorf("cache %q, durable %q; want a=1 unchanged", c, d)
+	}
+}
+
+func TestDiscardWritesNothing(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.Options{})
+	id := r.create(0, "a", "1")
+	s := r.open()
+	s.Get(id).SetAttr("b", "2")
+	added := r.newSession(0, "n", "1")
+	s.Add(added)
+	s.Discard()
+	s.Close()
+	r.wantCalls("Discard and Close", "cache.Get")
+	if got := r.read(id); got != "a=1" {
+		t.Errorf("discarded change saved: %q", got)
+	}
+	if c, d := r.cached(added.ID()), r.stored(added.ID()); c != "gone" || d != "gone" {
+		t.Errorf("discarded new session stored: cache %q, durable %q", c, d)
+	}
+}

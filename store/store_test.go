@@ -1,0 +1,182 @@
+package store_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gaesession/gaesession/store"
+	"google.golang.org/appengine/v2/memcache"
+)
+
+// Unit tests of the protocol on the model of both tiers (no dev server),
+// with exact call counts. TestSimulation covers interleavings and faults.
+
+func TestNewSessionWritesBothTiersOnce(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.Options{})
+	sess := r.newSession(0, "a", "1")
+	s := r.open()
+	s.Add(sess)
+	r.wantCalls("Add")
+	s.Close()
+	r.wantCalls("Close", "cache.Add", "durable.Put")
+	s.Close()
+	r.wantCalls("second Close")
+	if c, d := r.cached(sess.ID()), r.stored(sess.ID()); c != "a=1" || d != "a=1" {
+		t.Errorf("cache %q, durable %q; want a=1 in both", c, d)
+	}
+	r.wantErrs("new session", 0, "", nil)
+}
+
+func TestReadOnlyRequestCostsOneCacheGet(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.Options{})
+	id := r.create(0, "a", "1")
+	s := r.open()
+	if got := attrs(s.Get(id)); got != "a=1" {
+		t.Fatalf("read %q", got)
+	}
+	s.Get(id) // again in the same request: no call
+	s.Close()
+	r.wantCalls("read-only request", "cache.Get")
+	if got := r.read(strings.Repeat("A", 24)); got != "none" {
+		t.Errorf("unknown ID read as %q", got)
+	}
+	r.wantCalls("unknown ID", "cache.Get", "durable.Get")
+}
+
+func TestSetAttrWritesBothTiers(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.Options{})
+	id := r.create(0, "a", "1")
+	r.set(id, "b", "2")
+	r.wantCalls("write", "cache.Get", "cache.CompareAndSwap", "durable.Put")
+	if c, d := r.cached(id), r.stored(id); c != "a=1,b=2" || d != "a=1,b=2" {
+		t.Errorf("cache %q, durable %q; want a=1,b=2 in both", c, d)
+	}
+}
+
+func TestTouchOnlyAfterTouchInterval(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.Options{TouchInterval: time.Minute})
+	id := r.create(0, "a", "1")
+	before, _ := r.m.Record(id)
+	r.clock.advance(30 * time.Second)
+	r.read(id)
+	r.wantCalls("read before TouchInterval", "cache.Get")
+	r.clock.advance(31 * time.Second)
+	r.read(id)
+	r.wantCalls("read after TouchInterval", "cache.Get", "cache.CompareAndSwap", "durable.Put")
+	// The stored access time is the wall clock's (icza/session's Access).
+	after, _ := r.m.Record(id)
+	if !after.Expires.After(before.Expires) {
+		t.Errorf("touch did not extend the expiry: %v, then %v", before.Expires, after.Expires)
+	}
+	r.clock.advance(-61 * time.Second) // back to the wall clock, just after the touch
+	r.read(id)
+	r.wantCalls("read right after the touch", "cache.Get")
+}
+
+func TestExpiredSessionIsAbsent(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.Options{})
+	id := r.create(10*time.Minute, "a", "1")
+	r.clock.advance(9 * time.Minute)
+	if got := r.read(id); got != "a=1" {
+		t.Fatalf("read before the timeout: %q", got)
+	}
+	r.take()
+	r.clock.advance(2 * time.Minute)
+	if got := r.read(id); got != "none" {
+		t.Errorf("cached session past its timeout read as %q", got)
+	}
+	r.wantCalls("expired in the cache", "cache.Get")
+	r.m.Evict(prefix + id)
+	if got := r.read(id); got != "none" {
+		t.Errorf("durable session past its timeout read as %q", got)
+	}
+	r.wantCalls("expired in the durable tier", "cache.Get", "durable.Get", "durable.Delete")
+	if _, ok := r.m.Record(id); ok {
+		t.Error("expired durable record not deleted")
+	}
+}
+
+func TestMaxLifetimeEndsATouchedSession(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.Options{MaxLifetime: time.Hour})
+	id := r.create(24*time.Hour, "a", "1")
+	r.clock.advance(50 * time.Minute)
+	r.set(id, "b", "2") // written back: expiry still creation plus MaxLifetime
+	if got := r.read(id); got != "a=1,b=2" {
+		t.Fatalf("young session read as %q", got)
+	}
+	r.clock.advance(11 * time.Minute)
+	if got := r.read(id); got != "none" {
+		t.Errorf("session past MaxLifetime read from the cache as %q", got)
+	}
+	r.m.Evict(prefix + id)
+	r.take()
+	if got := r.read(id); got != "none" {
+		t.Errorf("session past MaxLifetime read from the durable tier as %q", got)
+	}
+	r.wantCalls("past MaxLifetime", "cache.Get", "durable.Get", "durable.Delete")
+}
+
+func TestEvictedSessionIsReadFromDurableAndPutBack(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.Options{})
+	id := r.create(0, "a", "1")
+	r.m.Evict(prefix + id)
+	if got := r.read(id); got != "a=1" {
+		t.Fatalf("evicted session read as %q", got)
+	}
+	r.wantCalls("fallback read", "cache.Get", "durable.Get", "cache.Add")
+	if got := r.cached(id); got != "a=1" {
+		t.Errorf("cache holds %q after the put-back", got)
+	}
+	r.read(id)
+	r.wantCalls("read after the put-back", "cache.Get")
+}
+
+func TestCorruptCacheValueIsReplaced(t *testing.T) {
+	t.Parallel()
+	cases := map[string]func(r *rig, id string) []byte{
+		"junk": func(*rig, string) []byte { return []byte("junk") },
+		"another session's value": func(r *rig, _ string) []byte {
+			it, _ := r.m.CacheItem(prefix + r.create(0, "x", "9"))
+			return it.Value
+		},
+		"a negative timeout": func(r *rig, id string) []byte {
+			b, err := memcache.Gob.Marshal(struct {
+				IDF      string
+				TimeoutF time.Duration
+			}{id, -time.Minute})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b
+		},
+	}
+	for name, value := range cases {
+		t.Run(name, func(t *testing.T) {
+			r := newRig(t, store.Options{})
+			id := r.create(0, "a", "1")
+			it, _ := r.m.CacheItem(prefix + id)
+			it.Value = value(r, id)
+			if err := r.m.Cache().CompareAndSwap(context.Background(), &it); err != nil {
+				t.Fatal(err)
+			}
+			r.take()
+			if got := r.read(id); got != "a=1" {
+				t.Fatalf("read %q, want the durable copy", got)
+			}
+			r.wantCalls("read", "cache.Get", "durable.Get", "cache.CompareAndSwap")
+			r.wantErrs("read", 1, "memcache", store.ErrCorrupt)
+			if got := r.cached(id); got != "a=1" {
+				t.Errorf("cache holds %q, want the durable copy", got)
+			}
+		})
+	}
+}
