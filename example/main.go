@@ -1,6 +1,8 @@
 // Command example is a small App Engine app that shows gaesession at work:
-// log in with any user name, reload the page to watch the visit counter
-// rise, and log out. It is icza/gaesession's demo written on the middleware.
+// log in with any user name (optionally "remember me"), reload the page to
+// watch the visit counter rise, see where you are logged in and end any of
+// those sessions, and log out, here or everywhere. It is icza/gaesession's
+// demo written on the middleware.
 //
 // Run it locally on the App Engine development server with
 //
@@ -12,9 +14,20 @@
 // Routes:
 //
 //	GET  /                      the page: login form, or greeting and counter
-//	POST /login                 start a session (or renew the current one)
-//	POST /logout                end the session
+//	POST /login                 log in as form field user (remember=on: a
+//	                            persistent cookie); 303 to /
+//	POST /logout                end this session; 303 to /
+//	GET  /sessions              the user's sessions: HTML, or JSON with
+//	                            Accept: application/json; 401 if not logged in
+//	POST /sessions/revoke       end the user's session with form field
+//	                            handle (none if not the user's); 303 to
+//	                            /sessions
+//	POST /logout-everywhere     end all the user's sessions, this one too;
+//	                            303 to /
 //	     /tasks/purge-sessions  delete expired sessions (cron.yaml)
+//
+// The handlers of the last three routes ("log out everywhere") are in
+// sessions.go.
 package main
 
 import (
@@ -25,29 +38,45 @@ import (
 
 	"github.com/gaesession/gaesession"
 	"github.com/gaesession/gaesession/purge"
+	"github.com/gaesession/gaesession/store"
 	"github.com/icza/session"
 	"github.com/justinas/alice"
 	"google.golang.org/appengine/v2"
 )
 
 func main() {
-	dev := appengine.IsDevAppServer()
+	http.Handle("/", newApp(appengine.IsDevAppServer()))
+	appengine.Main()
+}
 
+// newApp returns the example's routes. dev allows the session cookie over
+// plain http:// and purges that do not come from App Engine cron.
+func newApp(dev bool) http.Handler {
 	// Every route gets a session Manager from the middleware. The cookie is
 	// Secure in production; the development server speaks plain http://.
 	chain := alice.New(gaesession.Middleware(gaesession.Options{
 		Cookie: gaesession.CookieOptions{AllowHTTP: dev},
 	}))
 
-	http.Handle("GET /{$}", chain.ThenFunc(home))
-	http.Handle("POST /login", chain.ThenFunc(login))
-	http.Handle("POST /logout", chain.ThenFunc(logout))
+	mux := http.NewServeMux()
+	mux.Handle("GET /{$}", chain.ThenFunc(home))
+	mux.Handle("POST /login", chain.ThenFunc(login))
+	mux.Handle("POST /logout", chain.ThenFunc(logout))
+	mux.Handle("GET /sessions", chain.ThenFunc(listSessions))
+	mux.Handle("POST /sessions/revoke", chain.ThenFunc(revoke))
+	mux.Handle("POST /logout-everywhere", chain.ThenFunc(logoutEverywhere))
 	// Outside the chain: a cron request has no session, so the middleware
 	// would only add work. In production only App Engine cron may start a
 	// purge; locally you can with curl.
-	http.Handle("/tasks/purge-sessions", purge.Handler(purge.Options{AllowNonCron: dev}))
+	mux.Handle("/tasks/purge-sessions", purge.Handler(purge.Options{AllowNonCron: dev}))
+	return mux
+}
 
-	appengine.Main()
+// userOf returns the user a session is logged in as (bound to by
+// Manager.Login), or "".
+func userOf(sess session.Session) string {
+	u, _ := gaesession.Attr[string](sess, store.AttrUser)
+	return u
 }
 
 // home shows the login form, or, to a logged-in user, how many times they
@@ -55,37 +84,33 @@ func main() {
 func home(w http.ResponseWriter, r *http.Request) {
 	var data pageData
 	if sess := gaesession.From(r.Context()).Get(r); sess != nil {
-		n, _ := gaesession.Attr[int](sess, "Count") // 0, not a panic, if missing
-		sess.SetAttr("Count", n+1)                  // written back when the request ends
-		data.UserName, _ = gaesession.Attr[string](sess, "UserName")
-		data.Count = n + 1
 		data.Flashes = gaesession.Flashes(sess) // shown once
+		if data.UserName = userOf(sess); data.UserName != "" {
+			n, _ := gaesession.Attr[int](sess, "Count") // 0, not a panic, if missing
+			sess.SetAttr("Count", n+1)                  // written back when the request ends
+			data.Count = n + 1
+		}
 	}
 	render(w, http.StatusOK, data)
 }
 
-// login starts a session for any non-empty user name. A user who already has
-// a session gets it under a new ID (Renew), so that an ID planted before login
-// is useless afterwards.
+// login logs in as any non-empty user name. Manager.Login binds the session
+// to the user and lists it among the user's sessions; a session that
+// exists gets a new ID, so that an ID planted before login is useless
+// afterwards. With "remember me" the cookie outlives the browser.
 func login(w http.ResponseWriter, r *http.Request) {
-	name := strings.TrimSpace(r.PostFormValue("UserName"))
+	name := strings.TrimSpace(r.PostFormValue("user"))
 	if name == "" {
 		render(w, http.StatusBadRequest, pageData{Error: "Please enter a user name."})
 		return
 	}
 	m := gaesession.From(r.Context())
-	sess := m.Get(r)
-	if sess == nil {
-		sess = session.NewSession()
-		m.Add(sess, w)
-	} else {
-		var err error
-		if sess, err = m.Renew(sess, w); err != nil {
-			http.Error(w, "Could not log in, please try again.", http.StatusInternalServerError)
-			return
-		}
+	opts := gaesession.LoginOptions{Remember: r.PostFormValue("remember") == "on"}
+	sess, err := m.Login(m.Get(r), w, name, opts)
+	if err != nil {
+		http.Error(w, "Could not log in, please try again.", http.StatusInternalServerError)
+		return
 	}
-	sess.SetAttr("UserName", name)
 	sess.SetAttr("Count", 0)
 	gaesession.AddFlash(sess, "Welcome, "+name+".") // for the page after the redirect
 	// Post/redirect/get: a reload of the page does not post the form again.
@@ -129,12 +154,13 @@ var page = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 {{range .Flashes}}<p class="flash" style="color:green">{{.}}</p>{{end}}
 {{if .UserName}}
 <p id="greeting">Hello <b id="user">{{.UserName}}</b>! Since login you have seen this page
-<b id="count">{{.Count}}</b> time(s). <a href="/">Reload</a></p>
+<b id="count">{{.Count}}</b> time(s). <a href="/">Reload</a> · <a id="sessions" href="/sessions">Your sessions</a></p>
 <form method="post" action="/logout"><button id="logout" type="submit">Log out</button></form>
 {{else}}
 <form method="post" action="/login">
 <label for="username">User name (any):</label>
-<input id="username" name="UserName" type="text" autofocus>
+<input id="username" name="user" type="text" autofocus>
+<label><input id="remember" name="remember" type="checkbox"> Remember me</label>
 <button id="login" type="submit">Log in</button>
 </form>
 {{end}}

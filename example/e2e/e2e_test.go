@@ -24,8 +24,10 @@ import (
 // TestBrowser runs the example on the App Engine development server, started
 // with scripts/run-example, and drives it with headless Chromium: login, the
 // counter rising across reloads and in a second tab, the session cookie as
-// the browser holds it, and logout. It skips when chromium or dev_appserver.py
-// is missing, and fails instead when GAESESSION_REQUIRE_DEVSERVER is set.
+// the browser holds it, and logout; then "log out everywhere" with two
+// browser contexts as two devices (see logOutEverywhere). It skips when
+// chromium or dev_appserver.py is missing, and fails instead when
+// GAESESSION_REQUIRE_DEVSERVER is set.
 func TestBrowser(t *testing.T) {
 	browser := findChromium()
 	if browser == "" {
@@ -64,6 +66,13 @@ func TestBrowser(t *testing.T) {
 	tab1, cancelTab1 := chromedp.NewContext(allocCtx)
 	defer cancelTab1()
 
+	t.Run("counter and logout", func(t *testing.T) { counterAndLogout(t, tab1, base) })
+	t.Run("log out everywhere", func(t *testing.T) { logOutEverywhere(t, tab1, base) })
+}
+
+// counterAndLogout logs in, counts visits in two tabs of one browser, which
+// share the cookie, and logs out. tab1 is the browser's first tab.
+func counterAndLogout(t *testing.T, tab1 context.Context, base string) {
 	// Logged out: the login form.
 	do(t, tab1, chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("username")))
 	if n := countElems(t, tab1); n != 0 {
@@ -120,6 +129,162 @@ func TestBrowser(t *testing.T) {
 	if n := countElems(t, tab2); n != 0 {
 		t.Errorf("counter shown in second tab after logout")
 	}
+}
+
+// logOutEverywhere drives issue 11 with two browser contexts of the
+// browser, which share no cookies: two devices of one user. Device A sees
+// B in its list of sessions, ends B's session, and B's next page is
+// logged out; B logs in again, and "log out everywhere" from A logs out
+// both. browser is a context of the running browser.
+func logOutEverywhere(t *testing.T, browser context.Context, base string) {
+	a, cancelA := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+	defer cancelA()
+	b, cancelB := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
+	defer cancelB()
+	logIn(t, a, base, "bob", false)
+	logIn(t, b, base, "bob", false)
+
+	// Each device is current in its own list, and the other one in it.
+	rowsB := sessionRows(t, b, base)
+	rowsA := sessionRows(t, a, base)
+	if len(rowsA) != 2 || len(rowsB) != 2 {
+		t.Fatalf("sessions listed: %d on A, %d on B; want 2", len(rowsA), len(rowsB))
+	}
+	curA, otherA := split(t, rowsA)
+	curB, otherB := split(t, rowsB)
+	if otherA != curB || otherB != curA {
+		t.Errorf("A lists %q (current) and %q, B lists %q (current) and %q: want each the other's", curA, otherA, curB, otherB)
+	}
+	if n := evalInt(t, a, `document.querySelectorAll("button.revoke").length`); n != 1 {
+		t.Errorf("A's page has %d revoke buttons, want 1 (for B)", n)
+	}
+
+	// A ends B's session: B is logged out at its next page.
+	if _, err := chromedp.RunResponse(a, chromedp.Click(chromedp.CSS("button.revoke"))); err != nil {
+		t.Fatalf("revoking B: %v", err)
+	}
+	if got := flashes(t, a); got != "Session ended." {
+		t.Errorf("flash after revoking = %q, want Session ended.", got)
+	}
+	if rows := sessionRows(t, a, base); len(rows) != 1 || !rows[0].Current {
+		t.Errorf("A's sessions after revoking B: %+v, want A's only", rows)
+	}
+	wantLoggedOut(t, b, base)
+
+	// B logs in again, with "remember me": a cookie that outlives the
+	// browser. Then A logs out everywhere, itself included.
+	logIn(t, b, base, "bob", true)
+	if c := sessionCookie(t, b); c == nil || c.Session || c.Expires < float64(time.Now().Add(24*time.Hour).Unix()) {
+		t.Errorf("cookie after login with remember me: %+v, want one that expires in days", c)
+	}
+	if rows := sessionRows(t, a, base); len(rows) != 2 {
+		t.Fatalf("A lists %d sessions after B logged in again, want 2", len(rows))
+	}
+	if _, err := chromedp.RunResponse(a, chromedp.Click(chromedp.ID("logout-everywhere"))); err != nil {
+		t.Fatalf("logging out everywhere: %v", err)
+	}
+	if n := evalInt(t, a, `document.querySelectorAll("#username").length`); n != 1 {
+		t.Errorf("A shows no login form after logging out everywhere")
+	}
+	if c := sessionCookie(t, a); c != nil {
+		t.Errorf("session cookie still set on A after logging out everywhere: %+v", c)
+	}
+	wantLoggedOut(t, a, base)
+	wantLoggedOut(t, b, base)
+}
+
+// logIn logs in as user with the form on the home page, ticking "remember
+// me" if asked to.
+func logIn(t *testing.T, ctx context.Context, base, user string, remember bool) {
+	t.Helper()
+	do(t, ctx, chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("username")),
+		chromedp.SendKeys(chromedp.ID("username"), user))
+	if remember {
+		do(t, ctx, chromedp.Click(chromedp.ID("remember")))
+	}
+	if _, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.ID("login"))); err != nil {
+		t.Fatalf("login: %v", err)
+	}
+	if got := text(t, ctx, "user"); got != user {
+		t.Fatalf("user after login = %q, want %s", got, user)
+	}
+}
+
+// sessionRow is a session in the list that GET /sessions shows.
+type sessionRow struct {
+	Handle  string `json:"handle"`
+	Current bool   `json:"current"`
+}
+
+// sessionRows opens the list of sessions and returns its rows.
+func sessionRows(t *testing.T, ctx context.Context, base string) []sessionRow {
+	t.Helper()
+	res, err := chromedp.Run(ctx, chromedp.NavigateResponse(base+"/sessions"))
+	if err != nil {
+		t.Fatalf("opening /sessions: %v", err)
+	}
+	if res.Status != http.StatusOK {
+		t.Fatalf("GET /sessions: %d, want 200", res.Status)
+	}
+	rows, err := chromedp.Run(ctx, chromedp.Evaluate[[]sessionRow](`Array.from(document.querySelectorAll("tr.session"),
+		e => ({handle: e.dataset.handle, current: e.classList.contains("current")}))`))
+	if err != nil {
+		t.Fatalf("reading the sessions: %v", err)
+	}
+	return rows
+}
+
+// split returns the handles of the current session and the other one of
+// two rows.
+func split(t *testing.T, rows []sessionRow) (current, other string) {
+	t.Helper()
+	for _, r := range rows {
+		if r.Handle == "" {
+			t.Errorf("session without a handle: %+v", rows)
+		}
+		if r.Current {
+			if current != "" {
+				t.Errorf("two current sessions: %+v", rows)
+			}
+			current = r.Handle
+		} else {
+			other = r.Handle
+		}
+	}
+	if current == "" || other == "" {
+		t.Errorf("want one current session and one other: %+v", rows)
+	}
+	return current, other
+}
+
+// wantLoggedOut checks that the home page shows the login form and that the
+// list of sessions answers 401.
+func wantLoggedOut(t *testing.T, ctx context.Context, base string) {
+	t.Helper()
+	do(t, ctx, chromedp.Navigate(base+"/")) // waits for the page to load
+	if n := evalInt(t, ctx, `document.querySelectorAll("#username").length`); n != 1 {
+		t.Errorf("no login form when logged out")
+	}
+	if n := countElems(t, ctx); n != 0 {
+		t.Errorf("counter shown when logged out")
+	}
+	res, err := chromedp.Run(ctx, chromedp.NavigateResponse(base+"/sessions"))
+	if err != nil {
+		t.Fatalf("opening /sessions: %v", err)
+	}
+	if res.Status != http.StatusUnauthorized {
+		t.Errorf("GET /sessions when logged out: %d, want 401", res.Status)
+	}
+}
+
+// evalInt evaluates a JavaScript expression whose value is a number.
+func evalInt(t *testing.T, ctx context.Context, expr string) int {
+	t.Helper()
+	n, err := chromedp.Run(ctx, chromedp.Evaluate[int](expr))
+	if err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	return n
 }
 
 // missing skips the test, or fails it when the environment requires the

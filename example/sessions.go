@@ -1,0 +1,156 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"html/template"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/gaesession/gaesession"
+	"github.com/gaesession/gaesession/store"
+)
+
+// The "log out everywhere" routes: a user's list of sessions (one per
+// device and browser they logged in with), ending one of them, ending all.
+// Each answers 401 to a request that is not logged in; ending a session
+// that is not the user's (another user's handle, or one that ended
+// already) does nothing and redirects as usual, with a flash that says so.
+
+// listSessions shows the sessions of the user the request is logged in as:
+// a JSON array of store.Device to a client that accepts application/json,
+// else a page with a button to end each other session and one to end all.
+func listSessions(w http.ResponseWriter, r *http.Request) {
+	m := gaesession.From(r.Context())
+	asJSON := acceptsJSON(r)
+	sess := m.Get(r)
+	devs, err := m.Devices(sess) // ErrNotBound for no session too
+	if errors.Is(err, gaesession.ErrNotBound) {
+		notLoggedIn(w, asJSON)
+		return
+	}
+	if err != nil {
+		m.Logger().Error("listing sessions", "err", err)
+		http.Error(w, "Could not list your sessions, please try again.", http.StatusInternalServerError)
+		return
+	}
+	// The list is personal and the answer depends on Accept.
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Add("Vary", "Accept")
+	if asJSON {
+		w.Header().Set("Content-Type", "application/json")
+		if err := json.NewEncoder(w).Encode(devs); err != nil {
+			slog.Error("writing sessions", "err", err)
+		}
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	data := sessionsData{UserName: userOf(sess), Devices: devs, Flashes: gaesession.Flashes(sess)}
+	if err := sessionsPage.Execute(w, data); err != nil {
+		slog.Error("rendering sessions page", "err", err)
+	}
+}
+
+// revoke ends the user's session named by the form field handle, as
+// finally as a logout, and goes back to the list.
+func revoke(w http.ResponseWriter, r *http.Request) {
+	m := gaesession.From(r.Context())
+	sess := m.Get(r)
+	handle := r.PostFormValue("handle")
+	ended, err := m.Revoke(sess, handle)
+	if errors.Is(err, gaesession.ErrNotBound) {
+		notLoggedIn(w, false)
+		return
+	}
+	if err != nil { // ErrorFunc has it
+		http.Error(w, "Could not end the session, please try again.", http.StatusInternalServerError)
+		return
+	}
+	// A flash needs a session to live in: not the one just ended.
+	if current, _ := gaesession.Attr[string](sess, store.AttrHandle); handle != current {
+		if ended {
+			gaesession.AddFlash(sess, "Session ended.")
+		} else {
+			gaesession.AddFlash(sess, "No such session: it has ended already.")
+		}
+	}
+	http.Redirect(w, r, "/sessions", http.StatusSeeOther)
+}
+
+// logoutEverywhere ends every session of the user, this one included, and
+// deletes this one's cookie.
+func logoutEverywhere(w http.ResponseWriter, r *http.Request) {
+	m := gaesession.From(r.Context())
+	sess := m.Get(r)
+	err := m.RevokeAll(sess, w, false)
+	if errors.Is(err, gaesession.ErrNotBound) {
+		if sess != nil { // a session of no user: there is only this one
+			m.Remove(sess, w)
+		}
+		err = nil
+	}
+	if err != nil { // ErrorFunc has it
+		http.Error(w, "Could not log out everywhere, please try again.", http.StatusInternalServerError)
+		return
+	}
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// acceptsJSON reports whether the request's Accept header names
+// application/json.
+func acceptsJSON(r *http.Request) bool {
+	for _, v := range r.Header.Values("Accept") {
+		for _, part := range strings.Split(v, ",") {
+			if mt, _, err := mime.ParseMediaType(part); err == nil && mt == "application/json" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// notLoggedIn answers 401: in JSON, or with the login form.
+func notLoggedIn(w http.ResponseWriter, asJSON bool) {
+	if asJSON {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		w.Write([]byte(`{"error":"not logged in"}` + "\n"))
+		return
+	}
+	render(w, http.StatusUnauthorized, pageData{Error: "Please log in first."})
+}
+
+// sessionsData fills the sessions page template.
+type sessionsData struct {
+	UserName string
+	Devices  []store.Device
+	Flashes  []string
+}
+
+var sessionsPage = template.Must(template.New("sessions").Parse(`<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Your sessions · gaesession example</title></head>
+<body>
+<h1>Sessions of <span id="user">{{.UserName}}</span></h1>
+{{range .Flashes}}<p class="flash" style="color:green">{{.}}</p>{{end}}
+<table>
+<tr><th>Logged in</th><th>Last seen</th><th>Browser</th><th>IP</th><th></th></tr>
+{{range .Devices}}
+<tr class="session{{if .Current}} current{{end}}" data-handle="{{.Handle}}">
+<td>{{.Created.UTC.Format "2006-01-02 15:04:05 UTC"}}</td>
+<td>{{.LastSeen.UTC.Format "2006-01-02 15:04:05 UTC"}}</td>
+<td>{{.UserAgent}}</td>
+<td>{{.IP}}</td>
+<td>{{if .Current}}this session{{else}}<form method="post" action="/sessions/revoke">
+<input type="hidden" name="handle" value="{{.Handle}}">
+<button class="revoke" type="submit">Log out</button></form>{{end}}</td>
+</tr>
+{{end}}
+</table>
+<form method="post" action="/logout-everywhere"><button id="logout-everywhere" type="submit">Log out everywhere</button></form>
+<p><a href="/">Back</a></p>
+</body>
+</html>
+`))
