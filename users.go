@@ -101,6 +101,13 @@ func clientIP(r *http.Request) string {
 	return host
 }
 
+// User returns the user ID that Login bound sess to, and whether it is
+// bound at all.
+func User(sess session.Session) (string, bool) {
+	user, _, err := binding(sess)
+	return user, err == nil
+}
+
 // binding returns the user and handle a session is bound to.
 func binding(sess session.Session) (user, handle string, err error) {
 	if sess == nil {

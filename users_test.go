@@ -278,3 +278,18 @@ func TestUnboundSessionFormat(t *testing.T) {
 		t.Errorf("entities %v (%v), want only the session's", keys, err)
 	}
 }
+
+// TestUser: User reports the binding of a session.
+func TestUser(t *testing.T) {
+	bound := session.NewSession()
+	bound.SetAttr(store.AttrUser, "zoe")
+	for _, tc := range []struct {
+		sess session.Session
+		user string
+		ok   bool
+	}{{nil, "", false}, {session.NewSession(), "", false}, {bound, "zoe", true}} {
+		if u, ok := gaesession.User(tc.sess); u != tc.user || ok != tc.ok {
+			t.Errorf("User = %q, %v; want %q, %v", u, ok, tc.user, tc.ok)
+		}
+	}
+}

@@ -38,7 +38,6 @@ import (
 
 	"github.com/gaesession/gaesession"
 	"github.com/gaesession/gaesession/purge"
-	"github.com/gaesession/gaesession/store"
 	"github.com/icza/session"
 	"github.com/justinas/alice"
 	"google.golang.org/appengine/v2"
@@ -75,7 +74,7 @@ func newApp(dev bool) http.Handler {
 // userOf returns the user a session is logged in as (bound to by
 // Manager.Login), or "".
 func userOf(sess session.Session) string {
-	u, _ := gaesession.Attr[string](sess, store.AttrUser)
+	u, _ := gaesession.User(sess)
 	return u
 }
 
