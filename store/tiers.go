@@ -56,10 +56,6 @@ func newTiers(opts Options, rt runtime) *Tiers {
 	return t
 }
 
-// Durable returns the Durable tier with retries, or nil with OnlyMemcache.
-// Package purge uses it.
-func (t *Tiers) Durable() Durable { return t.durable }
-
 // Open returns a Store for one request, which makes its calls with ctx
 // (on App Engine, appengine.NewContext(r)). Its failures go to errf and its
 // logs to log; nil means Options.ErrorFunc and Options.Logger.
