@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/gaesession/gaesession/store"
@@ -89,9 +90,10 @@ func (u UserOptions) rememberFor() time.Duration {
 }
 
 // clientIP is the client's address as App Engine reports it, else the
-// connection's.
+// connection's. On Cloud Run (K_SERVICE set) the App Engine header comes
+// from the client and proves nothing.
 func clientIP(r *http.Request) string {
-	if ip := r.Header.Get("X-Appengine-User-IP"); ip != "" {
+	if ip := r.Header.Get("X-Appengine-User-IP"); ip != "" && os.Getenv("K_SERVICE") == "" {
 		return ip
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)

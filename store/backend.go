@@ -93,8 +93,8 @@ const (
 	// MinIDLen is the shortest session ID the store accepts: 96 bits in
 	// base64 (icza/session's default ID has 24 characters).
 	MinIDLen = 16
-	// MaxBatch is the most records one DeleteMulti takes (Datastore's
-	// limit).
+	// MaxBatch is the most records one GetMulti, End or DeleteMulti takes
+	// (Datastore's limit for deletes).
 	MaxBatch = 500
 	// DefaultKind is the Datastore kind of session records.
 	DefaultKind = "sess_"

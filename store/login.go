@@ -27,18 +27,25 @@ type Login struct {
 // Login gives sess a new ID, as Renew does (or starts a session when sess
 // is nil), binds it to l.User and records it in the user's index, ending
 // the user's least recently seen sessions beyond l.Max. The new session is
-// written whole when the store is closed. Login fails, reporting once,
-// when Renew would or the index cannot be updated; then no session is
-// bound and nothing is written.
+// written to the Durable tier at once, so that the user's list shows it
+// right away, and whole (both tiers) when the store is closed. Login
+// fails, reporting once, when Renew would, or when the new session cannot
+// be written or indexed: then the old session has ended all the same (its
+// ID was retired) and no session is bound.
 func (s *Store) Login(sess session.Session, l Login) (session.Session, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	defer s.debug("login", s.tiers(), "", time.Now(), slog.Attr{})
-	if s.t.durable == nil {
-		s.report("login", "", "", ErrNoIndex)
-		return nil, ErrNoIndex
+	if s.t.durable == nil || s.closed {
+		err := ErrNoIndex
+		if s.closed {
+			err = ErrClosed
+		}
+		s.report("login", "", "", err)
+		return nil, err
 	}
 	var fresh session.Session
+	old := ""
 	if sess == nil {
 		fresh = session.NewSessionOptions(&session.SessOptions{Timeout: l.Timeout})
 	} else {
@@ -46,22 +53,32 @@ func (s *Store) Login(sess session.Session, l Login) (session.Session, error) {
 		if fresh, err = s.renew(sess, l.Timeout); err != nil {
 			return nil, err // reported
 		}
+		old = sess.ID()
 	}
 	e := indexEntry{Handle: newHandle(), ID: fresh.ID(), Created: s.o.Now(), UA: l.UserAgent, IP: l.IP}
-	if err := s.t.bind(s.ctx, l, e, s.expiry(fresh)); err != nil {
-		s.report("login", tierDurable, fresh.ID(), err)
+	fresh.SetAttr(AttrUser, l.User)
+	fresh.SetAttr(AttrHandle, e.Handle)
+	value, err := s.encode(fresh)
+	exp := s.expiry(fresh)
+	if err == nil {
+		err = s.t.durable.Put(s.ctx, fresh.ID(), Record{Value: value, Expires: exp})
+	}
+	if err == nil {
+		err = s.t.bind(s.ctx, l, e, exp, old)
+	}
+	if err != nil {
+		s.report("login", errTier(&tierError{tierDurable, err}), fresh.ID(), err)
 		delete(s.entries, fresh.ID())
 		return nil, err
 	}
-	fresh.SetAttr(AttrUser, l.User)
-	fresh.SetAttr(AttrHandle, e.Handle)
 	s.entries[fresh.ID()] = &entry{sess: fresh, whole: true}
 	return fresh, nil
 }
 
 // bind adds a session to its user's index, ending the user's sessions
-// beyond the limit, least recently seen first, and dropping ended ones.
-func (t *Tiers) bind(ctx context.Context, l Login, e indexEntry, exp time.Time) error {
+// beyond the limit, least recently seen first, and dropping ended ones and
+// the entry of the session it replaces (old, if any).
+func (t *Tiers) bind(ctx context.Context, l Login, e indexEntry, exp time.Time, old string) error {
 	ix, err := readIndex(ctx, t.durable, l.User)
 	if err != nil {
 		return err
@@ -88,8 +105,8 @@ func (t *Tiers) bind(ctx context.Context, l Login, e indexEntry, exp time.Time) 
 			return err
 		}
 	}
-	gone := append(dead, over...)
-	return updateIndex(ctx, t.durable, l.User, exp, func(ix *index) {
+	gone := append(append(dead, over...), old)
+	return updateIndex(ctx, t.durable, IndexID(l.User), exp, func(ix *index) {
 		ix.Sessions = append(ix.without(gone), e)
 	})
 }
@@ -154,7 +171,7 @@ func (t *Tiers) revoke(ctx context.Context, user string, match func(indexEntry) 
 	if err := t.end(ctx, ids); err != nil {
 		return false, err
 	}
-	return true, updateIndex(ctx, t.durable, user, time.Time{}, func(ix *index) { ix.Sessions = ix.without(ids) })
+	return true, updateIndex(ctx, t.durable, IndexID(user), time.Time{}, func(ix *index) { ix.Sessions = ix.without(ids) })
 }
 
 // maxRevoked bounds the life of a revocation's tombstones: longer than any

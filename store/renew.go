@@ -22,36 +22,72 @@ const minTombstone = time.Hour
 // retires the old ID and takes over its newest stored value in one step
 // (compare-and-swap to a tombstone), so the new session carries every
 // write that landed before, plus this request's changes; a request that
-// writes to the old ID later is told ErrRenewed. The new session counts as
-// created now. Renew fails, reporting once, when the old ID may still be
-// readable, or when the session was removed meanwhile.
+// writes to the old ID later is told ErrRenewed. A session bound to a user
+// keeps its place (and handle) in the user's list. The new session counts
+// as created now. Renew fails, reporting once, when the old ID may still
+// be readable (ErrStillReadable, or the Cache's failure: then nothing
+// changed), when the session ended meanwhile (ErrGone), or after Close
+// (ErrClosed).
 func (s *Store) Renew(sess session.Session) (session.Session, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.renew(sess, 0)
+	fresh, err := s.renew(sess, 0)
+	if err != nil {
+		return nil, err
+	}
+	user, _ := fresh.Attr(AttrUser).(string)
+	handle, _ := fresh.Attr(AttrHandle).(string)
+	if user == "" || s.t.durable == nil {
+		return fresh, nil
+	}
+	moved := false
+	err = updateIndex(s.ctx, s.t.durable, IndexID(user), s.expiry(fresh), func(ix *index) {
+		for i := range ix.Sessions {
+			if ix.Sessions[i].Handle == handle {
+				ix.Sessions[i].ID, moved = fresh.ID(), true
+			}
+		}
+	})
+	if err == nil && !moved {
+		err = ErrGone // revoked meanwhile
+	}
+	if err != nil {
+		s.report("renew", errTier(&tierError{tierDurable, err}), sess.ID(), err)
+		delete(s.entries, fresh.ID())
+		return nil, err
+	}
+	return fresh, nil
 }
 
-// renew is Renew, with the new session's timeout (0: sess's). Callers hold
-// s.mu.
+// renew is Renew without the user's index, with the new session's timeout
+// (0: sess's). Callers hold s.mu.
 func (s *Store) renew(sess session.Session, timeout time.Duration) (session.Session, error) {
 	id := sess.ID()
 	defer s.debug("renew", s.tiers(), id, time.Now(), slog.Attr{})
+	if s.closed {
+		s.report("renew", "", id, ErrClosed)
+		return nil, ErrClosed
+	}
+	e := s.entries[id]
 	src := sess
-	newest, err := s.retire(id, sess.Timeout())
-	if err == nil && newest != nil {
-		if e := s.entries[id]; e != nil && !e.whole {
-			src, err = s.onto(id, newest, e)
-		}
+	newest, retired, err := s.retire(id, sess.Timeout(), e != nil && !e.whole)
+	if err == nil && newest != nil && e != nil && !e.whole {
+		src, err = s.onto(id, newest, e)
 	}
 	var fresh session.Session
 	if err == nil {
 		fresh, err = renewed(src, timeout)
 	}
+	if retired {
+		s.entries[id] = &entry{sess: sess, removed: true} // nothing more to write
+	}
 	if err != nil {
+		if errors.Is(err, errRemoved) {
+			err = ErrGone
+		}
 		s.report("renew", errTier(err), id, err)
 		return nil, err
 	}
-	s.entries[id] = &entry{sess: sess, removed: true}
 	s.entries[fresh.ID()] = &entry{sess: fresh, whole: true}
 	return fresh, nil
 }
@@ -72,19 +108,18 @@ func (s *Store) onto(id string, stored []byte, e *entry) (session.Session, error
 
 // retire replaces a session in the Cache with a FlagRenewed tombstone and
 // ends it in the Durable tier. It returns the newest value stored before
-// (nil if none); errRemoved when the session was removed; a Cache failure,
-// having changed nothing; or ErrStillReadable when the Durable tier could
-// not end the session.
-func (s *Store) retire(id string, timeout time.Duration) ([]byte, error) {
+// (nil if none) and whether the tombstone is in place; errRemoved when the
+// session had ended (for a session the request loaded, no record in the
+// Durable tier means that too); a Cache failure, having changed nothing; or
+// ErrStillReadable when the Durable tier could not end the session.
+func (s *Store) retire(id string, timeout time.Duration, loaded bool) (newest []byte, retired bool, err error) {
 	key := s.o.KeyPrefix + id
 	tomb := &Item{Key: key, Value: []byte{}, Flags: FlagRenewed, Expires: s.o.Now().Add(minTombstone)}
-	var newest []byte
-	retired := false
 	for i := 0; i < maxSwaps && !retired; i++ {
 		item, err := s.t.cache.Get(s.ctx, key)
 		switch {
 		case err == nil && item.Flags != 0:
-			return nil, errRemoved
+			return nil, false, errRemoved
 		case err == nil:
 			newest = item.Value
 			tomb.Token = item.Token
@@ -93,7 +128,13 @@ func (s *Store) retire(id string, timeout time.Duration) ([]byte, error) {
 			// Tombstone first: a write-back that lands in the Durable tier
 			// after the read below found the tombstone and was refused.
 			if err = s.t.cache.Add(s.ctx, tomb); err == nil {
-				newest, err = s.durableValue(id)
+				retired = true
+				if newest, err = s.durableValue(id); err == nil && newest == nil && loaded && s.t.durable != nil {
+					err = errRemoved // ended, its tombstone evicted
+				}
+				if err != nil {
+					return nil, true, err
+				}
 			}
 		}
 		switch {
@@ -103,18 +144,18 @@ func (s *Store) retire(id string, timeout time.Duration) ([]byte, error) {
 		default:
 			// Without the Cache's compare-and-swap the old ID cannot be
 			// retired in one step: nothing is changed.
-			return nil, &tierError{tierCache, err}
+			return nil, false, &tierError{tierCache, err}
 		}
 	}
 	if !retired {
-		return nil, ErrConflict
+		return nil, false, ErrConflict
 	}
 	if s.t.durable != nil {
 		if err := s.end(s.ctx, id, timeout); err != nil {
-			return nil, &tierError{tierDurable, fmt.Errorf("%w: %w", ErrStillReadable, err)}
+			return nil, true, &tierError{tierDurable, fmt.Errorf("%w: %w", ErrStillReadable, err)}
 		}
 	}
-	return newest, nil
+	return newest, true, nil
 }
 
 // durableValue returns a session's value in the Durable tier, nil if none.

@@ -100,7 +100,6 @@ func (d retryDurable) Delete(ctx context.Context, id string) error {
 	return do(ctx, d.r, func() error { return d.d.Delete(ctx, id) })
 }
 
-// Expired is not retried: a purge that fails is run again by the next cron.
 func (d retryDurable) GetMulti(ctx context.Context, ids []string) ([]Record, error) {
 	return retry(ctx, d.r, func() ([]Record, error) { return d.d.GetMulti(ctx, ids) })
 }
@@ -113,6 +112,7 @@ func (d retryDurable) Update(ctx context.Context, id string, f func(Record, bool
 	return do(ctx, d.r, func() error { return d.d.Update(ctx, id, f) })
 }
 
+// Expired is not retried: a purge that fails is run again by the next cron.
 func (d retryDurable) Expired(ctx context.Context, before time.Time, batch func(ids []string) error) error {
 	return d.d.Expired(ctx, before, batch)
 }

@@ -70,7 +70,7 @@ func (s *Store) saveWhole(id string, e *entry, value []byte, exp time.Time) {
 	case err != nil:
 		s.report("save", errTier(err), id, err)
 	}
-	if !sync || got.merged {
+	if got.value != nil && (!sync || got.merged) {
 		s.backup(id, got)
 	}
 }

@@ -61,10 +61,15 @@ func (s *Store) Get(id string) session.Session {
 	return e.sess
 }
 
-// Add stores sess: it is written whole when the store is closed.
+// Add stores sess: it is written whole when the store is closed. After
+// Close it reports ErrClosed and stores nothing.
 func (s *Store) Add(sess session.Session) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		s.report("add", "", sess.ID(), ErrClosed)
+		return
+	}
 	if e := s.entries[sess.ID()]; e != nil {
 		e.sess, e.whole, e.removed = sess, true, false
 		return

@@ -100,11 +100,11 @@ func decodeIndex(b []byte) (index, error) {
 	return ix, nil
 }
 
-// updateIndex applies f to a user's index in a transaction. The record
-// expires with the longest-lived session it may list (purge's Sweep keeps
-// it while one lives).
-func updateIndex(ctx context.Context, d Durable, user string, exp time.Time, f func(*index)) error {
-	return d.Update(ctx, IndexID(user), func(rec Record, found bool) (Record, error) {
+// updateIndex applies f to a user's index (the record indexID) in a
+// transaction. The record expires with the longest-lived session it may
+// list (purge's Sweep keeps it while one lives).
+func updateIndex(ctx context.Context, d Durable, indexID string, exp time.Time, f func(*index)) error {
+	return d.Update(ctx, indexID, func(rec Record, found bool) (Record, error) {
 		ix, err := decodeIndex(rec.Value)
 		if err != nil {
 			return Record{}, err
@@ -186,44 +186,45 @@ func Sweep(ctx context.Context, d Durable, ids []string) ([]string, error) {
 }
 
 // sweepIndex keeps the live entries of an expired index, reporting false
-// when there is none left.
+// when there is none left (or no index).
 func sweepIndex(ctx context.Context, d Durable, id string) (bool, error) {
 	rec, err := d.Get(ctx, id)
-	if errors.Is(err, ErrNotFound) {
+	switch {
+	case errors.Is(err, ErrNotFound):
 		return false, nil
+	case err != nil:
+		return false, err
 	}
 	ix, err := decodeIndex(rec.Value)
 	if err != nil || len(ix.Sessions) == 0 {
 		return false, nil // an unreadable index protects nothing
 	}
-	ids := make([]string, len(ix.Sessions))
-	for i, e := range ix.Sessions {
-		ids[i] = e.ID
-	}
-	recs, err := d.GetMulti(ctx, ids[:min(len(ids), MaxBatch)])
-	if err != nil {
-		return false, err
-	}
 	now, exp := time.Now(), time.Time{}
-	var live []string
-	for i, r := range recs {
-		if r.Value != nil && now.Before(r.Expires) {
-			live = append(live, ids[i])
-			if r.Expires.After(exp) {
-				exp = r.Expires
+	var dead []string
+	for start := 0; start < len(ix.Sessions); start += MaxBatch {
+		batch := ix.Sessions[start:min(start+MaxBatch, len(ix.Sessions))]
+		ids := make([]string, len(batch))
+		for i, e := range batch {
+			ids[i] = e.ID
+		}
+		recs, err := d.GetMulti(ctx, ids)
+		if err != nil {
+			return false, err
+		}
+		for i, r := range recs {
+			switch {
+			case r.Value != nil && now.Before(r.Expires):
+				if r.Expires.After(exp) {
+					exp = r.Expires
+				}
+			default:
+				dead = append(dead, ids[i])
 			}
 		}
 	}
-	if len(live) == 0 {
+	if exp.IsZero() {
 		return false, nil
 	}
-	return true, d.Update(ctx, id, func(rec Record, _ bool) (Record, error) {
-		ix, err := decodeIndex(rec.Value)
-		if err != nil {
-			return Record{}, err
-		}
-		ix.Sessions = slices.DeleteFunc(ix.Sessions, func(e indexEntry) bool { return !slices.Contains(live, e.ID) })
-		b, err := json.Marshal(ix)
-		return Record{Value: b, Expires: exp}, err
-	})
+	// Drop only what was found dead: a login may add an entry meanwhile.
+	return true, updateIndex(ctx, d, id, exp, func(ix *index) { ix.Sessions = ix.without(dead) })
 }
