@@ -40,7 +40,8 @@ func From(ctx context.Context) *Manager {
 // App Engine call, and allocates little, until a session is asked for.
 //
 // A nil *Manager, which From returns outside Middleware, is a wiring bug:
-// its Get, Add, Remove, Renew and Close panic with a message that names the
+// its methods (Get, Add, Remove, Renew, Login, Devices, Revoke, RevokeAll,
+// Close) panic with a message that names the
 // fix, rather than quietly returning no session (which would log users out).
 // Its Logger returns slog.Default().
 type Manager struct {
