@@ -30,6 +30,7 @@ func (l *errLog) record() func(http.ResponseWriter, *http.Request, error) {
 }
 
 func TestFaults(t *testing.T) {
+	gaesessiontest.Start(t) // every subtest needs the dev server
 	cases := []struct {
 		name     string
 		failing  []string

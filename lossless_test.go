@@ -22,6 +22,7 @@ import (
 // finishes, Memcache evicts the session, B finishes. B's own change, or its
 // touch, goes onto the newest version: x=1 stays in both tiers.
 func TestEvictionKeepsCompletedWrite(t *testing.T) {
+	gaesessiontest.Start(t) // every subtest needs the dev server
 	for _, tc := range []struct {
 		name string
 		b    string // what B does
@@ -52,6 +53,7 @@ func TestEvictionKeepsCompletedWrite(t *testing.T) {
 // TestLongTimeouts: sessions of 31 days and a year keep every promise:
 // a read costs one RPC, concurrent writes merge, logout is final.
 func TestLongTimeouts(t *testing.T) {
+	gaesessiontest.Start(t) // every subtest needs the dev server
 	for _, ttl := range []string{"744h", "8760h"} {
 		t.Run(ttl, func(t *testing.T) {
 			opts, c := setup(t, gaesession.Options{})
@@ -161,6 +163,7 @@ func TestRenewKeepsOtherWrites(t *testing.T) {
 // deleted from Memcache instead; when that fails too, Remove reports that
 // the session may still be readable and Renew fails, once.
 func TestFailedTombstone(t *testing.T) {
+	gaesessiontest.Start(t) // every subtest needs the dev server
 	failSet := func(service, method string) error {
 		if service == "memcache" && method == "Set" {
 			return errors.New("injected memcache.Set failure")
@@ -335,6 +338,7 @@ func TestSetAttrAfterHandlerIsLogged(t *testing.T) {
 // stored in both tiers and read back; one byte more is reported as
 // ErrTooLarge and leaves the stored version intact.
 func TestMaxSizeEdge(t *testing.T) {
+	gaesessiontest.Start(t) // every subtest needs the dev server
 	for _, extra := range []int{0, 1} {
 		t.Run(fmt.Sprint("MaxSize+", extra), func(t *testing.T) {
 			var errs errLog

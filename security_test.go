@@ -22,6 +22,7 @@ func setCookie(t *testing.T, c *gaesessiontest.Client, value string) {
 }
 
 func TestMalformedCookiesCostNoRPC(t *testing.T) {
+	gaesessiontest.Start(t) // every subtest needs the dev server
 	_, c := setup(t, gaesession.Options{})
 	cases := map[string]string{
 		"junk":          strings.Repeat("x!", 2000),
@@ -130,6 +131,7 @@ func TestMaxLifetime(t *testing.T) {
 type unregistered struct{ X int }
 
 func TestUnsavableSessionIsReported(t *testing.T) {
+	gaesessiontest.Start(t) // every subtest needs the dev server
 	cases := []struct {
 		name  string
 		value any

@@ -237,6 +237,7 @@ func TestRememberMe(t *testing.T) {
 // revoked and writes after cannot bring it back, in either tier, with or
 // without AsyncDatastoreSave, and losing Memcache does not undo it.
 func TestRevokedStaysRevoked(t *testing.T) {
+	gaesessiontest.Start(t) // every subtest needs the dev server
 	for _, async := range []bool{false, true} {
 		t.Run(fmt.Sprint("async=", async), func(t *testing.T) {
 			opts, cs := users(t, gaesession.Options{Store: store.Options{AsyncDatastoreSave: async}}, "fay", 2)

@@ -260,6 +260,7 @@ func TestLoginAgainRenews(t *testing.T) {
 }
 
 func TestRememberMe(t *testing.T) {
+	gaesessiontest.Start(t) // every subtest needs the dev server
 	for _, tc := range []struct {
 		name     string
 		remember bool

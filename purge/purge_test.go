@@ -295,6 +295,7 @@ func TestPurgeStopsWhenRequestCanceled(t *testing.T) {
 }
 
 func TestPurgeDatastoreError(t *testing.T) {
+	gaesessiontest.Start(t) // every subtest needs the dev server
 	t.Parallel()
 	tests := []struct {
 		name   string
@@ -334,6 +335,7 @@ func TestPurgeDatastoreError(t *testing.T) {
 }
 
 func TestPurgeCronOnly(t *testing.T) {
+	gaesessiontest.Start(t) // every subtest needs the dev server
 	t.Parallel()
 	tests := []struct {
 		name         string

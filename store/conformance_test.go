@@ -41,12 +41,14 @@ func TestModelDurableConformance(t *testing.T) {
 }
 
 func TestMemcacheConformance(t *testing.T) {
+	gaesessiontest.Start(t) // every subtest needs the dev server
 	storetest.TestCache(t, func(t *testing.T) (store.Cache, context.Context) {
 		return store.Memcache(), gaesessiontest.Context(t)
 	})
 }
 
 func TestDatastoreConformance(t *testing.T) {
+	gaesessiontest.Start(t) // every subtest needs the dev server
 	run := strconv.FormatInt(time.Now().UnixNano(), 36)
 	storetest.TestDurable(t, func(t *testing.T) (store.Durable, context.Context) {
 		// A kind per subtest and run, so that Expired sees only its own.

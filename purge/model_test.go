@@ -1,0 +1,265 @@
+package purge_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gaesession/gaesession/purge"
+	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/storetest"
+)
+
+// Tests of the handler on the model of the Durable tier: no dev server.
+
+// put stores n records named prefix-000000... expiring at exp.
+func put(tb testing.TB, d store.Durable, prefix string, n int, exp time.Time) {
+	tb.Helper()
+	for i := range n {
+		if err := d.Put(context.Background(), fmt.Sprintf("%s-%06d", prefix, i), store.Record{Value: []byte("v"), Expires: exp}); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
+// run serves one request with the given headers (name, value, ...) through
+// a handler for opts and returns the status and the answer.
+func run(t *testing.T, opts purge.Options, headers ...string) (int, report) {
+	t.Helper()
+	if opts.Logger == nil {
+		opts.Logger = testLogger(t)
+	}
+	r := httptest.NewRequest(http.MethodGet, "/purge", nil)
+	for i := 0; i+1 < len(headers); i += 2 {
+		r.Header.Set(headers[i], headers[i+1])
+	}
+	return serve(t, purge.Handler(opts), r)
+}
+
+// completed reports whether rep is a completed run with n deleted.
+func completed(code int, rep report, n int) bool {
+	return code == http.StatusOK && rep.Completed != nil && *rep.Completed && rep.Deleted == n && rep.Error == ""
+}
+
+func TestModelPurgeDeletesOnlyExpired(t *testing.T) {
+	t.Parallel()
+	m := storetest.NewModel(storetest.ModelOptions{})
+	put(t, m.Durable(), "expired", 3, time.Now().Add(-time.Hour))
+	put(t, m.Durable(), "live", 2, time.Now().Add(time.Hour))
+	code, rep := run(t, purge.Options{Durable: m.Durable(), AllowNonCron: true})
+	if !completed(code, rep, 3) || rep.DurationMS == nil {
+		t.Errorf("answer = %d %+v, want 200, completed, 3 deleted, a duration", code, rep)
+	}
+	if ids := m.IDs(); fmt.Sprint(ids) != "[live-000000 live-000001]" {
+		t.Errorf("left %q, want the live records", ids)
+	}
+}
+
+// TestModelPurgeKeepsIndexesOfLiveSessions: an expired index of a user with
+// a live session is kept, with that session's expiry; one whose sessions
+// all expired is deleted with them.
+func TestModelPurgeKeepsIndexesOfLiveSessions(t *testing.T) {
+	t.Parallel()
+	m := storetest.NewModel(storetest.ModelOptions{})
+	tiers := store.NewTiers(store.Options{Cache: m.Cache(), Durable: m.Durable()})
+	ctx := context.Background()
+	ids := map[string]string{}
+	for _, user := range []string{"ann", "bob"} {
+		s := tiers.Open(ctx, func(err error) { t.Error(err) }, nil)
+		sess, err := s.Login(nil, store.Login{User: user})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		ids[user] = sess.ID()
+	}
+	past := func(rec store.Record, _ bool) (store.Record, error) {
+		rec.Expires = time.Now().Add(-time.Minute)
+		return rec, nil
+	}
+	for _, id := range []string{store.IndexID("ann"), store.IndexID("bob"), ids["bob"]} {
+		if err := m.Durable().Update(ctx, id, past); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, rep := run(t, purge.Options{Durable: m.Durable(), AllowNonCron: true})
+	if !completed(code, rep, 2) {
+		t.Errorf("answer = %d %+v, want 200, completed, bob's session and index deleted", code, rep)
+	}
+	want := []string{ids["ann"], store.IndexID("ann")}
+	slices.Sort(want)
+	if got := m.IDs(); !slices.Equal(got, want) {
+		t.Errorf("%d records left, want ann's session and index", len(got))
+	}
+	ix, _ := m.Record(store.IndexID("ann"))
+	sess, _ := m.Record(ids["ann"])
+	if !ix.Expires.Equal(sess.Expires) {
+		t.Errorf("ann's index expires %v, want with her session, %v", ix.Expires, sess.Expires)
+	}
+	if devs, err := tiers.List(ctx, "ann", ""); err != nil || len(devs) != 1 {
+		t.Errorf("ann's devices after the purge: %v, %v; want 1", devs, err)
+	}
+}
+
+func TestModelPurgeSecret(t *testing.T) {
+	t.Parallel()
+	const secret = "s3cret-s3cret-s3cret"
+	for _, tt := range []struct {
+		name, header, value string
+		want                int
+	}{
+		{"right secret", purge.SecretHeader, secret, http.StatusOK},
+		{"wrong secret", purge.SecretHeader, secret + "x", http.StatusForbidden},
+		{"empty secret", purge.SecretHeader, "", http.StatusForbidden},
+		{"cron header only", "X-Appengine-Cron", "true", http.StatusForbidden},
+	} {
+		m := storetest.NewModel(storetest.ModelOptions{})
+		put(t, m.Durable(), "expired", 2, time.Now().Add(-time.Hour))
+		code, rep := run(t, purge.Options{Durable: m.Durable(), Secret: secret}, tt.header, tt.value)
+		left := len(m.IDs())
+		if code != tt.want || tt.want == http.StatusOK && left != 0 ||
+			tt.want == http.StatusForbidden && (left != 2 || !strings.Contains(rep.Error, purge.SecretHeader)) {
+			t.Errorf("%s: %d %+v with %d records left, want %d", tt.name, code, rep, left, tt.want)
+		}
+	}
+}
+
+// TestModelPurgeCronOnly: without Secret, only App Engine cron's header lets
+// a request in (not parallel: it clears K_SERVICE).
+func TestModelPurgeCronOnly(t *testing.T) {
+	t.Setenv("K_SERVICE", "")
+	for _, tt := range []struct {
+		name, value string // of X-Appengine-Cron; "" for none
+		want        int
+	}{
+		{"cron", "true", http.StatusOK},
+		{"no header", "", http.StatusForbidden},
+		{"header false", "false", http.StatusForbidden},
+	} {
+		m := storetest.NewModel(storetest.ModelOptions{})
+		put(t, m.Durable(), "expired", 2, time.Now().Add(-time.Hour))
+		var headers []string
+		if tt.value != "" {
+			headers = []string{"X-Appengine-Cron", tt.value}
+		}
+		code, rep := run(t, purge.Options{Durable: m.Durable()}, headers...)
+		if left := len(m.IDs()); code != tt.want || (left == 0) != (tt.want == http.StatusOK) {
+			t.Errorf("%s: %d %+v with %d records left, want %d", tt.name, code, rep, left, tt.want)
+		}
+		if code == http.StatusForbidden && (rep.Error == "" || rep.Completed != nil) {
+			t.Errorf("%s: 403 answer %+v, want only an error", tt.name, rep)
+		}
+	}
+}
+
+// TestModelPurgeOnCloudRun: with K_SERVICE set the cron header proves
+// nothing (not parallel: it sets K_SERVICE).
+func TestModelPurgeOnCloudRun(t *testing.T) {
+	t.Setenv("K_SERVICE", "app")
+	m := storetest.NewModel(storetest.ModelOptions{})
+	put(t, m.Durable(), "expired", 2, time.Now().Add(-time.Hour))
+	code, rep := run(t, purge.Options{Durable: m.Durable()}, "X-Appengine-Cron", "true")
+	if code != http.StatusForbidden || !strings.Contains(rep.Error, "Secret") || len(m.IDs()) != 2 {
+		t.Errorf("cron header on Cloud Run: %d %+v, want 403 naming Secret, nothing deleted", code, rep)
+	}
+	code, rep = run(t, purge.Options{Durable: m.Durable(), Secret: "s"}, purge.SecretHeader, "s")
+	if !completed(code, rep, 2) {
+		t.Errorf("secret on Cloud Run: %d %+v, want 200, completed, 2 deleted", code, rep)
+	}
+}
+
+// TestModelPurgeStopsAtDeadline: a DeleteMulti held past the deadline ends
+// the run, not completed, without an error.
+func TestModelPurgeStopsAtDeadline(t *testing.T) {
+	t.Parallel()
+	held := make(chan struct{})
+	var once sync.Once
+	m := storetest.NewModel(storetest.ModelOptions{Before: func(ctx context.Context, op, _ string) error {
+		if op == "durable.DeleteMulti" {
+			once.Do(func() { close(held) })
+			<-ctx.Done()
+		}
+		return nil
+	}})
+	put(t, m.Durable(), "expired", 3, time.Now().Add(-time.Hour))
+	code, rep := run(t, purge.Options{Durable: m.Durable(), AllowNonCron: true, Deadline: 50 * time.Millisecond})
+	select {
+	case <-held:
+	default:
+		t.Fatal("DeleteMulti was not called")
+	}
+	if code != http.StatusOK || rep.Completed == nil || *rep.Completed || rep.Deleted != 0 || rep.Error != "" {
+		t.Errorf("answer = %d %+v, want 200, not completed, 0 deleted, no error", code, rep)
+	}
+	if n := len(m.IDs()); n != 3 {
+		t.Errorf("%d records left, want 3", n)
+	}
+}
+
+func TestModelPurgeDeleteFailure(t *testing.T) {
+	t.Parallel()
+	injected := errors.New("injected DeleteMulti failure")
+	m := storetest.NewModel(storetest.ModelOptions{Before: func(_ context.Context, op, _ string) error {
+		if op == "durable.DeleteMulti" {
+			return injected
+		}
+		return nil
+	}})
+	put(t, m.Durable(), "expired", 3, time.Now().Add(-time.Hour))
+	code, rep := run(t, purge.Options{Durable: m.Durable(), AllowNonCron: true})
+	if code != http.StatusInternalServerError || rep.Completed == nil || *rep.Completed ||
+		!strings.Contains(rep.Error, injected.Error()) || !strings.Contains(rep.Error, "deleting 3 expired sessions") {
+		t.Errorf("answer = %d %+v, want 500, not completed, the error", code, rep)
+	}
+	if n := len(m.IDs()); n != 3 {
+		t.Errorf("%d records left, want 3", n)
+	}
+}
+
+// batchSizes is a Durable that records the size of each DeleteMulti.
+type batchSizes struct {
+	store.Durable
+	mu    sync.Mutex
+	sizes []int
+}
+
+func (b *batchSizes) DeleteMulti(ctx context.Context, ids []string) error {
+	b.mu.Lock()
+	b.sizes = append(b.sizes, len(ids))
+	b.mu.Unlock()
+	return b.Durable.DeleteMulti(ctx, ids)
+}
+
+func TestModelPurgeDeletesInBatches(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	m := storetest.NewModel(storetest.ModelOptions{Before: func(_ context.Context, op, _ string) error {
+		if op == "durable.DeleteMulti" {
+			calls.Add(1)
+		}
+		return nil
+	}})
+	const n = 2*store.MaxBatch + 1
+	put(t, m.Durable(), "expired", n, time.Now().Add(-time.Hour))
+	put(t, m.Durable(), "live", 3, time.Now().Add(time.Hour))
+	d := &batchSizes{Durable: m.Durable()}
+	code, rep := run(t, purge.Options{Durable: d, AllowNonCron: true, Logger: quietLogger()})
+	if !completed(code, rep, n) {
+		t.Errorf("answer = %d %+v, want 200, completed, %d deleted", code, rep, n)
+	}
+	slices.Sort(d.sizes)
+	if fmt.Sprint(d.sizes) != fmt.Sprint([]int{1, store.MaxBatch, store.MaxBatch}) || calls.Load() != 3 {
+		t.Errorf("DeleteMulti batches %v (%d calls), want 1, %d and %d", d.sizes, calls.Load(), store.MaxBatch, store.MaxBatch)
+	}
+	if left := len(m.IDs()); left != 3 {
+		t.Errorf("%d records left, want the 3 live", left)
+	}
+}

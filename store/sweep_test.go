@@ -1,0 +1,138 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/gaesession/gaesession/store"
+)
+
+// expire moves the Expires of the durable record id into the past, as
+// when its session timed out (or, for an index, as when touches kept its
+// sessions alive longer than it).
+func (r *rig) expire(id string) {
+	r.t.Helper()
+	rec, ok := r.m.Record(id)
+	if !ok {
+		r.t.Fatalf("no record %s to expire", store.ShortID(id))
+	}
+	rec.Expires = time.Now().Add(-time.Minute)
+	if err := r.m.Durable().Put(context.Background(), id, rec); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// sweep runs store.Sweep on the model and returns what it would delete.
+func (r *rig) sweep(ids ...string) ([]string, error) {
+	r.take()
+	return store.Sweep(context.Background(), r.m.Durable(), ids)
+}
+
+// TestSweepKeepsAnIndexWithALiveSession: an expired index that lists a live
+// session is kept, with that session only, until it expires; the other IDs
+// are returned as they are.
+func TestSweepKeepsAnIndexWithALiveSession(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.Options{})
+	a, b := r.login("lee", "", 0), r.login("lee", "", 0)
+	ix := store.IndexID("lee")
+	r.expire(b.ID())
+	r.expire(ix)
+	others := []string{"AAAAAAAAAAAAAAAAAAAAAAAA", b.ID(), b.ID() + store.EndSuffix}
+	del, err := r.sweep(others[0], ix, others[1], others[2])
+	r.wantCalls("Sweep", "durable.Get", "durable.GetMulti", "durable.Update")
+	if err != nil || fmt.Sprint(del) != fmt.Sprint(others) {
+		t.Fatalf("Sweep = %d IDs, %v; want the %d others, in order, not the index", len(del), err, len(others))
+	}
+	rec, _ := r.m.Record(ix)
+	live, _ := r.m.Record(a.ID())
+	if !rec.Expires.Equal(live.Expires) {
+		t.Errorf("kept index expires %v, want with its live session, %v", rec.Expires, live.Expires)
+	}
+	// Brought back, the expired session is no longer listed: the index was
+	// trimmed to the live one.
+	back, _ := r.m.Record(b.ID())
+	back.Expires = live.Expires
+	if err := r.m.Durable().Put(context.Background(), b.ID(), back); err != nil {
+		t.Fatal(err)
+	}
+	if got := handles(r.list("lee", "")); len(got) != 1 || got[0] != handle(a) {
+		t.Errorf("kept index lists %q, want only the live session", got)
+	}
+}
+
+// TestSweepDeletesAnIndexWithoutLiveSessions: an expired index whose
+// sessions all expired, or one already gone, is returned for deletion.
+func TestSweepDeletesAnIndexWithoutLiveSessions(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.Options{})
+	a, b := r.login("max", "", 0), r.login("max", "", 0)
+	ix := store.IndexID("max")
+	for _, id := range []string{a.ID(), b.ID(), ix} {
+		r.expire(id)
+	}
+	gone := store.IndexID("nobody")
+	del, err := r.sweep(ix, gone)
+	r.wantCalls("Sweep", "durable.Get", "durable.GetMulti", "durable.Get")
+	if err != nil || len(del) != 2 || del[0] != ix || del[1] != gone {
+		t.Errorf("Sweep = %q, %v; want both indexes", del, err)
+	}
+	if !store.IsIndexID(ix) || store.IsIndexID(ix+store.EndSuffix) || store.IsIndexID(a.ID()) {
+		t.Error("IsIndexID does not tell indexes from sessions and tombstones")
+	}
+}
+
+// TestSweepReportsAFailedIndexRead: when the index cannot be read, Sweep
+// fails rather than have it deleted: it may list live sessions.
+func TestSweepReportsAFailedIndexRead(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.Options{})
+	r.login("ned", "", 0)
+	ix := store.IndexID("ned")
+	r.expire(ix)
+	injected := errors.New("injected durable.Get failure")
+	r.setFault(func(_ context.Context, op, key string) error {
+		if op == "durable.Get" && key == ix {
+			return injected
+		}
+		return nil
+	})
+	if del, err := r.sweep(ix); !errors.Is(err, injected) || len(del) != 0 {
+		t.Errorf("Sweep = %q, %v; want the injected error", del, err)
+	}
+}
+
+// TestSweepKeepsAConcurrentLogin: a login that adds a session to an index
+// while Sweep trims it stays listed, so RevokeAll still ends it.
+func TestSweepKeepsAConcurrentLogin(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.Options{})
+	a := r.login("ola", "", 0)
+	ix := store.IndexID("ola")
+	r.expire(ix)
+	var b string
+	started := false // the login's own Update passes
+	r.setFault(func(_ context.Context, op, key string) error {
+		if op == "durable.Update" && key == ix && !started {
+			started = true
+			b = r.login("ola", "", 0).ID() // just before Sweep's transaction
+		}
+		return nil
+	})
+	if del, err := r.sweep(ix); err != nil || len(del) != 0 {
+		t.Fatalf("Sweep = %q, %v; want the index kept", del, err)
+	}
+	r.setFault(nil)
+	if n := len(r.list("ola", "")); n != 2 {
+		t.Errorf("%d of 2 sessions listed after the sweep", n)
+	}
+	if err := r.tiers.RevokeAll(context.Background(), "ola", ""); err != nil {
+		t.Fatal(err)
+	}
+	if r.read(a.ID()) != "none" || r.read(b) != "none" {
+		t.Error("RevokeAll left a session readable")
+	}
+}
