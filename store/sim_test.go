@@ -107,16 +107,20 @@ func simulate(seed uint64, verbose bool) (diverged bool, err error) {
 			fmt.Fprintln(os.Stderr, "durable:", w.model.IDs())
 		}
 	}()
-	w.model = storetest.NewModel(storetest.ModelOptions{Memcache: true, Before: w.before})
 	timeout := []time.Duration{30 * time.Minute, 31 * 24 * time.Hour, 365 * 24 * time.Hour}[w.rng.IntN(3)]
+	async, touch := w.rng.IntN(3) == 0, w.rng.IntN(2) == 0
+	// Memcache's expiry rules, or Redis's (no 30-day rule), a quarter of
+	// the runs.
+	memcacheRules := w.rng.IntN(4) != 0
+	w.model = storetest.NewModel(storetest.ModelOptions{Memcache: memcacheRules, Before: w.before})
 	opts := store.Options{
 		KeyPrefix: w.prefix, Cache: watchCache{w.model.Cache(), w}, Durable: watchDurable{w.model.Durable(), w}, Retries: 2,
-		AsyncDatastoreSave: w.rng.IntN(3) == 0, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		AsyncDatastoreSave: async, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
-	if w.rng.IntN(2) == 0 {
+	if touch {
 		opts.TouchInterval = time.Nanosecond // every read is due for a touch
 	}
-	w.note("timeout %v, async %v, touch %v", timeout, opts.AsyncDatastoreSave, opts.TouchInterval)
+	w.note("timeout %v, async %v, touch %v, memcache rules %v", timeout, async, opts.TouchInterval, memcacheRules)
 
 	setupTiers := store.NewTiers(opts)
 	setup := setupTiers.Open(context.Background(), func(err error) { panic(err) }, nil)
