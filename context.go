@@ -174,7 +174,7 @@ func (m *Manager) Renew(sess session.Session, w http.ResponseWriter) (session.Se
 	if err != nil {
 		return nil, err
 	}
-	m.setCookie(w, fresh.ID(), m.cfg.cookie.encode(fresh.ID()), int(m.cfg.cookie.MaxAge.Seconds()))
+	m.setCookie(w, fresh.ID(), m.cfg.cookie.encode(fresh.ID()), m.maxAge(fresh))
 	return fresh, nil
 }
 

@@ -34,9 +34,10 @@ type UserOptions struct {
 // LoginOptions are the choices of one login.
 type LoginOptions struct {
 	// Remember makes the session persistent: a long idle timeout
-	// (UserOptions.RememberFor) and a cookie that lives as long. Without
-	// it the cookie is a browser-session cookie (no Max-Age) and the
-	// session keeps its idle timeout.
+	// (UserOptions.RememberFor) and a cookie that lives as long, also
+	// after a later Renew. Without it the cookie is a browser-session
+	// cookie (no Max-Age) and the session keeps its idle timeout (icza's
+	// default, 30 minutes, if it was a remembered one).
 	Remember bool
 }
 
@@ -65,20 +66,35 @@ func (m *Manager) Login(sess session.Session, w http.ResponseWriter, userID stri
 	if !u.NoIP {
 		l.IP = clientIP(m.r)
 	}
-	maxAge := 0 // a browser-session cookie
 	if opts.Remember {
 		l.Timeout = u.rememberFor()
-		maxAge = int(l.Timeout.Seconds())
-		if lt := m.cfg.Store.MaxLifetime; lt > 0 && lt < l.Timeout {
-			maxAge = int(lt.Seconds())
-		}
+	} else if sess != nil && sess.Timeout() >= u.rememberFor() {
+		l.Timeout = session.NewSession().Timeout() // not remembered any more
 	}
 	fresh, err := m.store().Login(sess, l)
 	if err != nil {
 		return nil, err
 	}
-	m.setCookie(w, fresh.ID(), m.cfg.cookie.encode(fresh.ID()), maxAge)
+	m.setCookie(w, fresh.ID(), m.cfg.cookie.encode(fresh.ID()), m.maxAge(fresh))
 	return fresh, nil
+}
+
+// maxAge is the cookie's Max-Age in seconds for a session: a session bound
+// to a user lives in a browser-session cookie (0) unless it was logged in
+// with Remember (its timeout is RememberFor), then as long as it may;
+// others get CookieOptions.MaxAge.
+func (m *Manager) maxAge(sess session.Session) int {
+	if _, bound := User(sess); !bound {
+		return int(m.cfg.cookie.MaxAge.Seconds())
+	}
+	remember := m.cfg.Users.rememberFor()
+	if sess.Timeout() < remember {
+		return 0
+	}
+	if lt := m.cfg.Store.MaxLifetime; lt > 0 && lt < remember {
+		return int(lt.Seconds())
+	}
+	return int(remember.Seconds())
 }
 
 // rememberFor is RememberFor or its default.

@@ -294,3 +294,27 @@ func TestUser(t *testing.T) {
 		}
 	}
 }
+
+// TestRenewKeepsCookieKind: a later Renew of a bound session keeps its
+// cookie a browser-session cookie, or a persistent one after remember.
+func TestRenewKeepsCookieKind(t *testing.T) {
+	opts, c := setup(t, gaesession.Options{})
+	users, plain := c.With(mw(opts)(userApp)), c.With(mw(opts)(app))
+	for _, tc := range []struct {
+		login  string
+		maxAge int
+	}{{"/?op=login&user=kim", 0}, {"/?op=login&user=kim&remember=1", 30 * 24 * 3600}} {
+		get(t, users, tc.login)
+		res := plain.Get("/?op=renew")
+		gaesessiontest.Body(t, res)
+		var got *http.Cookie
+		for _, ck := range res.Cookies() {
+			if ck.Name == "sessid" && ck.MaxAge >= 0 {
+				got = ck
+			}
+		}
+		if got == nil || got.MaxAge != tc.maxAge {
+			t.Errorf("after %s and Renew: cookie %v, want Max-Age %d", tc.login, got, tc.maxAge)
+		}
+	}
+}
