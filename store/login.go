@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"slices"
 	"time"
@@ -193,15 +192,7 @@ func (t *Tiers) end(ctx context.Context, ids []string) error {
 			return err
 		}
 		if cerr != nil {
-			// Without tombstones, a cached copy stays readable: take it
-			// out; a request that read the Durable copy just before may
-			// still put it back, as with Remove.
-			for _, it := range items {
-				if err := t.cache.Delete(ctx, it.Key); err != nil {
-					return errors.Join(ErrStillReadable, cerr, err)
-				}
-			}
-			return fmt.Errorf("%w: no tombstones, deleted instead: %w", ErrStillReadable, cerr)
+			return t.deleteInstead(ctx, items, cerr)
 		}
 	}
 	return nil

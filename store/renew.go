@@ -180,12 +180,21 @@ func (s *Store) durableValue(id string) ([]byte, error) {
 func (s *Store) bury(ctx context.Context, id string, flag uint32, timeout time.Duration) error {
 	key := s.o.KeyPrefix + id
 	tomb := &Item{Key: key, Value: []byte{}, Flags: flag, Expires: s.o.Now().Add(max(timeout, minTombstone))}
-	err := s.t.cache.Set(ctx, tomb)
-	if err == nil {
-		return nil
+	if err := s.t.cache.Set(ctx, tomb); err != nil {
+		return s.t.deleteInstead(ctx, []*Item{tomb}, err)
 	}
-	if derr := s.t.cache.Delete(ctx, key); derr != nil {
-		return fmt.Errorf("%w: %w", ErrStillReadable, errors.Join(err, derr))
+	return nil
+}
+
+// deleteInstead deletes from the Cache the items whose tombstones could not
+// be written (err). It fails with ErrStillReadable either way: without a
+// tombstone, a request that read a session from the Durable tier just
+// before may put it back.
+func (t *Tiers) deleteInstead(ctx context.Context, tombs []*Item, err error) error {
+	for _, it := range tombs {
+		if derr := t.cache.Delete(ctx, it.Key); derr != nil {
+			return fmt.Errorf("%w: %w", ErrStillReadable, errors.Join(err, derr))
+		}
 	}
 	return fmt.Errorf("%w: no tombstone, deleted instead: %w", ErrStillReadable, err)
 }
