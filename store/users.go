@@ -130,27 +130,40 @@ func (ix *index) without(ids []string) []indexEntry {
 // still live, and the IDs of those that ended or expired (except entries
 // younger than a request, whose session may not be written yet).
 func (t *Tiers) live(ctx context.Context, ix index) (live []indexEntry, seen []time.Time, dead []string, err error) {
-	ids := make([]string, len(ix.Sessions))
-	for i, e := range ix.Sessions {
-		ids[i] = e.ID
+	recs, err := records(ctx, t.durable, ix)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	now := t.o.Now()
-	for start := 0; start < len(ids); start += MaxBatch {
-		recs, err := t.durable.GetMulti(ctx, ids[start:min(start+MaxBatch, len(ids))])
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		for i, rec := range recs {
-			e := ix.Sessions[start+i]
-			switch {
-			case rec.Value != nil && now.Before(rec.Expires):
-				live, seen = append(live, e), append(seen, t.lastSeen(rec, e))
-			case now.Sub(e.Created) > minTombstone/6:
-				dead = append(dead, e.ID)
-			}
+	for i, rec := range recs {
+		e := ix.Sessions[i]
+		switch {
+		case rec.Value != nil && now.Before(rec.Expires):
+			live, seen = append(live, e), append(seen, t.lastSeen(rec, e))
+		case now.Sub(e.Created) > minTombstone/6:
+			dead = append(dead, e.ID)
 		}
 	}
 	return live, seen, dead, nil
+}
+
+// records reads the sessions an index lists, MaxBatch at a time; one that
+// is missing or ended has a nil Value.
+func records(ctx context.Context, d Durable, ix index) ([]Record, error) {
+	recs := make([]Record, 0, len(ix.Sessions))
+	for start := 0; start < len(ix.Sessions); start += MaxBatch {
+		batch := ix.Sessions[start:min(start+MaxBatch, len(ix.Sessions))]
+		ids := make([]string, len(batch))
+		for i, e := range batch {
+			ids[i] = e.ID
+		}
+		got, err := d.GetMulti(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		recs = append(recs, got...)
+	}
+	return recs, nil
 }
 
 // lastSeen is a stored session's access time, or its creation.
@@ -199,27 +212,18 @@ func sweepIndex(ctx context.Context, d Durable, id string) (bool, error) {
 	if err != nil || len(ix.Sessions) == 0 {
 		return false, nil // an unreadable index protects nothing
 	}
+	recs, err := records(ctx, d, ix)
+	if err != nil {
+		return false, err
+	}
 	now, exp := time.Now(), time.Time{}
 	var dead []string
-	for start := 0; start < len(ix.Sessions); start += MaxBatch {
-		batch := ix.Sessions[start:min(start+MaxBatch, len(ix.Sessions))]
-		ids := make([]string, len(batch))
-		for i, e := range batch {
-			ids[i] = e.ID
-		}
-		recs, err := d.GetMulti(ctx, ids)
-		if err != nil {
-			return false, err
-		}
-		for i, r := range recs {
-			switch {
-			case r.Value != nil && now.Before(r.Expires):
-				if r.Expires.After(exp) {
-					exp = r.Expires
-				}
-			default:
-				dead = append(dead, ids[i])
-			}
+	for i, r := range recs {
+		switch {
+		case r.Value == nil || !now.Before(r.Expires):
+			dead = append(dead, ix.Sessions[i].ID)
+		case r.Expires.After(exp):
+			exp = r.Expires
 		}
 	}
 	if exp.IsZero() {
