@@ -186,6 +186,13 @@ func (s *Store) bury(ctx context.Context, id string, flag uint32, timeout time.D
 	return nil
 }
 
+// end ends a session in the Durable tier (Durable.End), with a tombstone
+// record until the session's record could no longer be live (now plus its
+// timeout).
+func (s *Store) end(ctx context.Context, id string, timeout time.Duration) error {
+	return s.t.durable.End(ctx, []string{id}, s.o.Now().Add(max(timeout, minTombstone)))
+}
+
 // deleteInstead deletes from the Cache the items whose tombstones could not
 // be written (err). It fails with ErrStillReadable either way: without a
 // tombstone, a request that read a session from the Durable tier just
