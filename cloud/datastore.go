@@ -126,8 +126,11 @@ func (d *dsDurable) Update(ctx context.Context, id string, f func(store.Record, 
 			return err
 		}
 		rec, ferr := f(store.Record{Value: e.Value, Expires: e.Expires}, err == nil)
-		if ferr != nil {
+		switch {
+		case ferr != nil:
 			return ferr
+		case rec.Value == nil:
+			return tx.Delete(d.key(id))
 		}
 		_, err = tx.Put(d.key(id), &entity{Expires: rec.Expires, Value: rec.Value})
 		return err

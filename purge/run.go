@@ -89,10 +89,11 @@ func (r *runState) dispatch(ids []string) error {
 	return nil
 }
 
-// delete deletes a batch, keeping the indexes of users with live sessions.
+// delete deletes a batch; store.Sweep deletes the indexes of users left
+// without live sessions itself, and keeps the others.
 func (r *runState) delete(ids []string) {
 	h := r.h
-	del, err := store.Sweep(r.ctx, h.durable, ids)
+	del, swept, err := store.Sweep(r.ctx, h.durable, r.now, ids)
 	if err == nil && len(del) > 0 {
 		err = h.durable.DeleteMulti(r.ctx, del)
 	}
@@ -101,11 +102,11 @@ func (r *runState) delete(ids []string) {
 		return
 	}
 	r.mu.Lock()
-	r.deleted += len(del)
-	r.kept += len(ids) - len(del)
+	r.deleted += len(del) + swept
+	r.kept += len(ids) - len(del) - swept
 	n := r.deleted
 	r.mu.Unlock()
 	r.log.InfoContext(r.ctx, "purge: batch deleted",
-		"kind", h.kind, "batch", len(del), "deleted", n,
+		"kind", h.kind, "batch", len(del)+swept, "deleted", n,
 		"rate_per_s", rate(n, time.Since(r.now)))
 }

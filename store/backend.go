@@ -58,8 +58,10 @@ type Durable interface {
 	// Purge deletes tombstones like expired records.
 	End(ctx context.Context, ids []string, until time.Time) error
 	// Update reads a record (found reports whether it exists) and writes
-	// what f returns, in one transaction; f may run more than once. For
-	// the per-user index of sessions.
+	// what f returns, in one transaction; f may run more than once. A
+	// returned record with a nil Value deletes the record; an error from
+	// f writes nothing and is returned. For the per-user index of
+	// sessions.
 	Update(ctx context.Context, id string, f func(rec Record, found bool) (Record, error)) error
 	// Expired finds the records that expired before the given time and
 	// calls batch with their IDs, at most MaxBatch at a time, until there

@@ -143,8 +143,11 @@ func (d aeDurable) Update(ctx context.Context, id string, f func(Record, bool) (
 			return err
 		}
 		rec, err2 := f(Record{Value: e.Value, Expires: e.Expires}, err == nil)
-		if err2 != nil {
+		switch {
+		case err2 != nil:
 			return err2
+		case rec.Value == nil:
+			return d.Delete(tx, id)
 		}
 		_, err = datastore.Put(tx, d.key(tx, id), &entity{Expires: rec.Expires, Value: rec.Value})
 		return err

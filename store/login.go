@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"slices"
 	"time"
 
 	"github.com/icza/session"
@@ -26,11 +25,11 @@ type Login struct {
 // Login gives sess a new ID, as Renew does (or starts a session when sess
 // is nil), binds it to l.User and records it in the user's index, ending
 // the user's least recently seen sessions beyond l.Max. The new session is
-// written to the Durable tier at once, so that the user's list shows it
-// right away, and whole (both tiers) when the store is closed. Login
-// fails, reporting once, when Renew would, or when the new session cannot
-// be written or indexed: then the old session has ended all the same (its
-// ID was retired) and no session is bound.
+// written to both tiers at once, before it is listed, so that the user's
+// list shows it right away; Close writes it again only if the request
+// changed it. Login fails, reporting once, when Renew would, or when the
+// new session cannot be written or indexed: then the old session has
+// ended all the same (its ID was retired) and no session is bound.
 func (s *Store) Login(sess session.Session, l Login) (session.Session, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -53,124 +52,96 @@ func (s *Store) Login(sess session.Session, l Login) (session.Session, error) {
 			return nil, err // reported
 		}
 		old = sess.ID()
+		delete(s.entries, fresh.ID()) // written below
 	}
 	e := indexEntry{Handle: newHandle(), ID: fresh.ID(), Created: s.o.Now(), UA: l.UserAgent, IP: l.IP}
 	fresh.SetAttr(AttrUser, l.User)
 	fresh.SetAttr(AttrHandle, e.Handle)
-	value, err := s.encode(fresh)
-	exp := s.expiry(fresh)
-	if err == nil {
-		err = s.t.durable.Put(s.ctx, fresh.ID(), Record{Value: value, Expires: exp})
-	}
-	if err == nil {
-		err = s.t.bind(s.ctx, l, e, exp, old)
-	}
+	var ending []string
+	fresh, err := s.listed(fresh, "login", func(exp time.Time) (err error) {
+		ending, err = s.t.bind(s.ctx, l, e, exp, old)
+		return err
+	})
 	if err != nil {
-		s.report("login", errTier(&tierError{tierDurable, err}), fresh.ID(), err)
-		delete(s.entries, fresh.ID())
 		return nil, err
 	}
-	s.entries[fresh.ID()] = &entry{sess: fresh, whole: true}
+	if err := s.t.end(s.ctx, ending); err != nil {
+		s.report("login", tierDurable, "", err) // the limit: those sessions stay marked, ended by the next revocation
+	}
 	return fresh, nil
 }
 
-// bind adds a session to its user's index, ending the user's sessions
-// beyond the limit, least recently seen first, and dropping ended ones and
-// the entry of the session it replaces (old, if any).
-func (t *Tiers) bind(ctx context.Context, l Login, e indexEntry, exp time.Time, old string) error {
-	ix, err := readIndex(ctx, t.durable, l.User)
-	if err != nil {
-		return err
+// listed writes a new bound session to both tiers and only then lets index
+// (a transaction on the user's index) list it, so that no revocation can
+// name an ID before it is written: once one has ended it, no write of this
+// request brings it back (see entry.fetch). When either fails the new
+// session is ended, reported under op.
+func (s *Store) listed(fresh session.Session, op string, index func(exp time.Time) error) (session.Session, error) {
+	id := fresh.ID()
+	value, err := s.encode(fresh)
+	exp := s.expiry(fresh)
+	if err == nil {
+		err = s.create(op, id, value, exp)
+		if err == nil {
+			err = index(exp)
+		}
+		if err != nil {
+			if eerr := s.t.end(s.ctx, []string{id}); eerr != nil {
+				err = errors.Join(err, eerr)
+			}
+		}
 	}
-	live, seen, dead, err := t.live(ctx, ix)
 	if err != nil {
-		return err
+		tier := errTier(err)
+		if tier == tierCache && !isGone(err) {
+			tier = tierDurable
+		}
+		s.report(op, tier, id, err)
+		return nil, err
+	}
+	t := &tracked{Session: fresh, over: &s.over, log: s.log}
+	s.entries[id] = &entry{sess: t, fetch: true}
+	return t, nil
+}
+
+// create writes a new session to both tiers at once. Only the Durable
+// tier's failure fails it: the Cache gets the session back from there.
+func (s *Store) create(op, id string, value []byte, exp time.Time) error {
+	var putErr error
+	join := s.t.rt.fork(s.ctx, func(ctx context.Context) {
+		putErr = s.t.durable.Put(ctx, id, Record{Value: value, Expires: exp})
+	})
+	addErr := s.t.cache.Add(s.ctx, &Item{Key: s.o.KeyPrefix + id, Value: value, Expires: exp})
+	join()
+	if addErr != nil && putErr == nil {
+		s.report(op, tierCache, id, addErr)
+	}
+	return putErr
+}
+
+// bind lists e in its user's index, in a transaction that drops the
+// entries of sessions found ended and that of the session it replaces
+// (old, if any), and marks the least recently seen sessions beyond the
+// limit as ending. It returns the IDs the committed index marks, to end.
+func (t *Tiers) bind(ctx context.Context, l Login, e indexEntry, exp time.Time, old string) ([]string, error) {
+	id := IndexID(l.User)
+	ix, err := readIndex(ctx, t.durable, id)
+	if err != nil {
+		return nil, err
+	}
+	o, err := observe(ctx, t.durable, ix, t.o.Now(), t.o.Codec)
+	if err != nil {
+		return nil, err
 	}
 	max := l.Max
 	if max <= 0 {
 		max = DefaultMaxSessions
 	}
-	var over []string
-	if n := len(live) - max + 1; n > 0 {
-		order := make([]int, len(live))
-		for i := range order {
-			order[i] = i
-		}
-		slices.SortFunc(order, func(a, b int) int { return seen[a].Compare(seen[b]) })
-		for _, i := range order[:n] {
-			over = append(over, live[i].ID)
-		}
-		if err := t.end(ctx, over); err != nil {
-			return err
-		}
-	}
-	gone := append(append(dead, over...), old)
-	return updateIndex(ctx, t.durable, IndexID(l.User), exp, func(ix *index) {
-		ix.Sessions = append(ix.without(gone), e)
+	ix, err = updateIndex(ctx, t.durable, id, exp, func(ix *index) {
+		ix.drop(o, old)
+		ix.bind(e, max, o)
 	})
-}
-
-// List returns a user's live sessions, oldest first; current is the handle
-// of the session to mark as the current one (or ""). It costs two Durable
-// calls, both lookups by key, so it is right at once after a login or a
-// revocation elsewhere.
-func (t *Tiers) List(ctx context.Context, user, current string) ([]Device, error) {
-	if t.durable == nil {
-		return nil, ErrNoIndex
-	}
-	ix, err := readIndex(ctx, t.durable, user)
-	if err != nil {
-		return nil, err
-	}
-	live, seen, _, err := t.live(ctx, ix)
-	if err != nil {
-		return nil, err
-	}
-	devs := make([]Device, len(live))
-	for i, e := range live {
-		devs[i] = Device{Handle: e.Handle, Current: e.Handle == current, Created: e.Created,
-			LastSeen: seen[i], UserAgent: e.UA, IP: e.IP}
-	}
-	return devs, nil
-}
-
-// Revoke ends the session with the given handle among the user's, as
-// finally as a logout. It reports whether there was one: another user's
-// handle, or an unknown one, does nothing.
-func (t *Tiers) Revoke(ctx context.Context, user, handle string) (bool, error) {
-	return t.revoke(ctx, user, func(e indexEntry) bool { return e.Handle == handle })
-}
-
-// RevokeAll ends every session of the user except the one with the handle
-// keep ("" keeps none), in a bounded number of batched calls.
-func (t *Tiers) RevokeAll(ctx context.Context, user, keep string) error {
-	_, err := t.revoke(ctx, user, func(e indexEntry) bool { return e.Handle != keep })
-	return err
-}
-
-// revoke ends the user's sessions that match, and drops them from the
-// index.
-func (t *Tiers) revoke(ctx context.Context, user string, match func(indexEntry) bool) (bool, error) {
-	if t.durable == nil {
-		return false, ErrNoIndex
-	}
-	ix, err := readIndex(ctx, t.durable, user)
-	if err != nil {
-		return false, err
-	}
-	var ids []string
-	for _, e := range ix.Sessions {
-		if match(e) {
-			ids = append(ids, e.ID)
-		}
-	}
-	if len(ids) == 0 {
-		return false, nil
-	}
-	if err := t.end(ctx, ids); err != nil {
-		return false, err
-	}
-	return true, updateIndex(ctx, t.durable, IndexID(user), time.Time{}, func(ix *index) { ix.Sessions = ix.without(ids) })
+	return ix.ending(), err
 }
 
 // maxRevoked bounds the life of a revocation's tombstones: longer than any

@@ -23,7 +23,10 @@ const minTombstone = time.Hour
 // (compare-and-swap to a tombstone), so the new session carries every
 // write that landed before, plus this request's changes; a request that
 // writes to the old ID later is told ErrRenewed. A session bound to a user
-// keeps its place (and handle) in the user's list. The new session counts
+// keeps its place (and handle) in the user's list: it is written to both
+// tiers at once and its entry moved to it in a transaction; when a
+// revocation marked the entry first, the new ID ends as well and Renew
+// fails (ErrGone). The new session counts
 // as created now. Renew fails, reporting once, when the old ID may still
 // be readable (ErrStillReadable, or the Cache's failure: then nothing
 // changed), when the session ended meanwhile (ErrGone), or after Close
@@ -40,23 +43,19 @@ func (s *Store) Renew(sess session.Session) (session.Session, error) {
 	if user == "" || s.t.durable == nil {
 		return fresh, nil
 	}
-	moved := false
-	err = updateIndex(s.ctx, s.t.durable, IndexID(user), s.expiry(fresh), func(ix *index) {
-		for i := range ix.Sessions {
-			if ix.Sessions[i].Handle == handle {
-				ix.Sessions[i].ID, moved = fresh.ID(), true
-			}
+	// Bound: the entry moves to the new ID in the user's index, unless a
+	// revocation marked it first; then the new ID ends too.
+	delete(s.entries, fresh.ID()) // written by listed
+	return s.listed(fresh, "renew", func(exp time.Time) error {
+		moved := false
+		_, err := updateIndex(s.ctx, s.t.durable, IndexID(user), exp, func(ix *index) {
+			moved = ix.move(handle, sess.ID(), fresh.ID())
+		})
+		if err == nil && !moved {
+			err = ErrGone // revoked meanwhile
 		}
+		return err
 	})
-	if err == nil && !moved {
-		err = ErrGone // revoked meanwhile
-	}
-	if err != nil {
-		s.report("renew", errTier(&tierError{tierDurable, err}), sess.ID(), err)
-		delete(s.entries, fresh.ID())
-		return nil, err
-	}
-	return fresh, nil
 }
 
 // renew is Renew without the user's index, with the new session's timeout

@@ -41,6 +41,8 @@ func transient(err error) bool {
 		errors.Is(err, ErrNotStored),
 		errors.Is(err, ErrCASConflict),
 		errors.Is(err, ErrNotFound),
+		errors.Is(err, ErrCorrupt),
+		errors.Is(err, errUnchanged),
 		errors.Is(err, context.Canceled),
 		errors.Is(err, context.DeadlineExceeded):
 		return false

@@ -25,10 +25,11 @@ func (r *rig) expire(id string) {
 	}
 }
 
-// sweep runs store.Sweep on the model and returns what it would delete.
-func (r *rig) sweep(ids ...string) ([]string, error) {
+// sweep runs store.Sweep on the model and returns what it would delete,
+// and how many indexes it deleted itself.
+func (r *rig) sweep(ids ...string) ([]string, int, error) {
 	r.take()
-	return store.Sweep(context.Background(), r.m.Durable(), ids)
+	return store.Sweep(context.Background(), r.m.Durable(), r.clock.now(), ids)
 }
 
 // TestSweepKeepsAnIndexWithALiveSession: an expired index that lists a live
@@ -42,10 +43,10 @@ func TestSweepKeepsAnIndexWithALiveSession(t *testing.T) {
 	r.expire(b.ID())
 	r.expire(ix)
 	others := []string{"AAAAAAAAAAAAAAAAAAAAAAAA", b.ID(), b.ID() + store.EndSuffix}
-	del, err := r.sweep(others[0], ix, others[1], others[2])
+	del, swept, err := r.sweep(others[0], ix, others[1], others[2])
 	r.wantCalls("Sweep", "durable.Get", "durable.GetMulti", "durable.Update")
-	if err != nil || fmt.Sprint(del) != fmt.Sprint(others) {
-		t.Fatalf("Sweep = %d IDs, %v; want the %d others, in order, not the index", len(del), err, len(others))
+	if err != nil || fmt.Sprint(del) != fmt.Sprint(others) || swept != 0 {
+		t.Fatalf("Sweep = %d IDs, %d swept, %v; want the %d others, in order, not the index", len(del), swept, err, len(others))
 	}
 	rec, _ := r.m.Record(ix)
 	live, _ := r.m.Record(a.ID())
@@ -65,7 +66,8 @@ func TestSweepKeepsAnIndexWithALiveSession(t *testing.T) {
 }
 
 // TestSweepDeletesAnIndexWithoutLiveSessions: an expired index whose
-// sessions all expired, or one already gone, is returned for deletion.
+// sessions all expired is deleted in its transaction, and one already gone
+// counts as swept; neither is returned for purge to delete.
 func TestSweepDeletesAnIndexWithoutLiveSessions(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, store.Options{})
@@ -75,10 +77,13 @@ func TestSweepDeletesAnIndexWithoutLiveSessions(t *testing.T) {
 		r.expire(id)
 	}
 	gone := store.IndexID("nobody")
-	del, err := r.sweep(ix, gone)
-	r.wantCalls("Sweep", "durable.Get", "durable.GetMulti", "durable.Get")
-	if err != nil || len(del) != 2 || del[0] != ix || del[1] != gone {
-		t.Errorf("Sweep = %q, %v; want both indexes", del, err)
+	del, swept, err := r.sweep(ix, gone)
+	r.wantCalls("Sweep", "durable.Get", "durable.GetMulti", "durable.Update", "durable.Get", "durable.Update")
+	if err != nil || len(del) != 0 || swept != 2 {
+		t.Errorf("Sweep = %d IDs, %d swept, %v; want none, both indexes swept", len(del), swept, err)
+	}
+	if _, ok := r.m.Record(ix); ok {
+		t.Error("the index without live sessions is still stored")
 	}
 	if !store.IsIndexID(ix) || store.IsIndexID(ix+store.EndSuffix) || store.IsIndexID(a.ID()) {
 		t.Error("IsIndexID does not tell indexes from sessions and tombstones")
@@ -100,8 +105,8 @@ func TestSweepReportsAFailedIndexRead(t *testing.T) {
 		}
 		return nil
 	})
-	if del, err := r.sweep(ix); !errors.Is(err, injected) || len(del) != 0 {
-		t.Errorf("Sweep = %q, %v; want the injected error", del, err)
+	if del, swept, err := r.sweep(ix); !errors.Is(err, injected) || len(del) != 0 || swept != 0 {
+		t.Errorf("Sweep = %d IDs, %d swept, %v; want the injected error", len(del), swept, err)
 	}
 }
 
@@ -122,8 +127,8 @@ func TestSweepKeepsAConcurrentLogin(t *testing.T) {
 		}
 		return nil
 	})
-	if del, err := r.sweep(ix); err != nil || len(del) != 0 {
-		t.Fatalf("Sweep = %q, %v; want the index kept", del, err)
+	if del, swept, err := r.sweep(ix); err != nil || len(del) != 0 || swept != 0 {
+		t.Fatalf("Sweep = %d IDs, %d swept, %v; want the index kept", len(del), swept, err)
 	}
 	r.setFault(nil)
 	if n := len(r.list("ola", "")); n != 2 {

@@ -6,14 +6,12 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/icza/session"
+	"google.golang.org/appengine/v2/memcache"
 )
 
 // Attributes of a session bound to a user by Login. A session never bound
@@ -36,20 +34,6 @@ type Device struct {
 	LastSeen  time.Time `json:"last_seen"` // at TouchInterval granularity
 	UserAgent string    `json:"user_agent"`
 	IP        string    `json:"ip"`
-}
-
-// index is a user's sessions: one Durable record per user, read by key
-// (strongly consistent, unlike a query), updated in a transaction.
-type index struct {
-	Sessions []indexEntry `json:"s"`
-}
-
-type indexEntry struct {
-	Handle  string    `json:"h"`
-	ID      string    `json:"id"`
-	Created time.Time `json:"c"`
-	UA      string    `json:"ua,omitempty"`
-	IP      string    `json:"ip,omitempty"`
 }
 
 // indexPrefix starts the Durable ID of a user's index; no session ID
@@ -77,158 +61,143 @@ func newHandle() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// readIndex returns a user's index, empty when there is none.
-func readIndex(ctx context.Context, d Durable, user string) (index, error) {
-	rec, err := d.Get(ctx, IndexID(user))
-	if errors.Is(err, ErrNotFound) {
-		return index{}, nil
-	}
-	if err != nil {
-		return index{}, err
-	}
-	return decodeIndex(rec.Value)
-}
 
-func decodeIndex(b []byte) (index, error) {
-	var ix index
-	if len(b) == 0 {
-		return ix, nil
-	}
-	if err := json.Unmarshal(b, &ix); err != nil {
-		return ix, fmt.Errorf("%w: user index: %v", ErrCorrupt, err)
-	}
-	return ix, nil
-}
-
-// updateIndex applies f to a user's index (the record indexID) in a
-// transaction. The record expires with the longest-lived session it may
-// list (purge's Sweep keeps it while one lives).
-func updateIndex(ctx context.Context, d Durable, indexID string, exp time.Time, f func(*index)) error {
-	return d.Update(ctx, indexID, func(rec Record, found bool) (Record, error) {
-		ix, err := decodeIndex(rec.Value)
-		if err != nil {
-			return Record{}, err
-		}
-		f(&ix)
-		b, err := json.Marshal(ix)
-		if err != nil {
-			return Record{}, err
-		}
-		if rec.Expires.After(exp) {
-			exp = rec.Expires
-		}
-		return Record{Value: b, Expires: exp}, nil
-	})
-}
-
-// without returns the entries whose IDs are not in ids.
-func (ix *index) without(ids []string) []indexEntry {
-	return slices.DeleteFunc(slices.Clone(ix.Sessions), func(e indexEntry) bool { return slices.Contains(ids, e.ID) })
-}
-
-// live pairs a user's index entries with their sessions as stored: those
-// still live, and the IDs of those that ended or expired (except entries
-// younger than a request, whose session may not be written yet).
-func (t *Tiers) live(ctx context.Context, ix index) (live []indexEntry, seen []time.Time, dead []string, err error) {
-	recs, err := records(ctx, t.durable, ix)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	now := t.o.Now()
-	for i, rec := range recs {
-		e := ix.Sessions[i]
-		switch {
-		case rec.Value != nil && now.Before(rec.Expires):
-			live, seen = append(live, e), append(seen, t.lastSeen(rec, e))
-		case now.Sub(e.Created) > minTombstone/6:
-			dead = append(dead, e.ID)
-		}
-	}
-	return live, seen, dead, nil
-}
-
-// records reads the sessions an index lists, MaxBatch at a time; one that
-// is missing or ended has a nil Value.
-func records(ctx context.Context, d Durable, ix index) ([]Record, error) {
-	recs := make([]Record, 0, len(ix.Sessions))
+// observe reads the sessions an index lists, MaxBatch at a time: a
+// session is ended when it has no live record (a tombstone, or expired).
+// With a codec it also decodes when each was last seen.
+func observe(ctx context.Context, d Durable, ix index, now time.Time, codec *memcache.Codec) (observed, error) {
+	o := make(observed, len(ix.Sessions))
 	for start := 0; start < len(ix.Sessions); start += MaxBatch {
 		batch := ix.Sessions[start:min(start+MaxBatch, len(ix.Sessions))]
 		ids := make([]string, len(batch))
 		for i, e := range batch {
 			ids[i] = e.ID
 		}
-		got, err := d.GetMulti(ctx, ids)
+		recs, err := d.GetMulti(ctx, ids)
 		if err != nil {
 			return nil, err
 		}
-		recs = append(recs, got...)
+		for i, rec := range recs {
+			e := batch[i]
+			ob := observation{id: e.ID, ended: rec.Value == nil || !now.Before(rec.Expires), expires: rec.Expires}
+			if !ob.ended && codec != nil {
+				ob.seen = lastSeen(codec, rec, e)
+			}
+			o[e.Handle] = ob
+		}
 	}
-	return recs, nil
+	return o, nil
 }
 
 // lastSeen is a stored session's access time, or its creation.
-func (t *Tiers) lastSeen(rec Record, e indexEntry) time.Time {
+func lastSeen(codec *memcache.Codec, rec Record, e indexEntry) time.Time {
 	sess := session.NewSession()
-	if err := t.o.Codec.Unmarshal(rec.Value, sess); err != nil {
+	if err := codec.Unmarshal(rec.Value, sess); err != nil {
 		return e.Created
 	}
 	return sess.Accessed()
 }
 
-// Sweep is for purge: of the expired Durable IDs found, it returns those
-// to delete. A user's index expires with the sessions it listed when it was
-// written, but touches keep sessions alive longer: an index that still
-// lists a live session is kept, with those entries only, until the latest
-// of their expiries.
-func Sweep(ctx context.Context, d Durable, ids []string) ([]string, error) {
-	del := make([]string, 0, len(ids))
+// List returns a user's live sessions, oldest first; current is the handle
+// of the session to mark as the current one (or ""). It costs two Durable
+// calls, both lookups by key, so it is right at once after a login or a
+// revocation elsewhere.
+func (t *Tiers) List(ctx context.Context, user, current string) ([]Device, error) {
+	if t.durable == nil {
+		return nil, ErrNoIndex
+	}
+	ix, err := readIndex(ctx, t.durable, IndexID(user))
+	if err != nil {
+		return nil, err
+	}
+	o, err := observe(ctx, t.durable, ix, t.o.Now(), t.o.Codec)
+	if err != nil {
+		return nil, err
+	}
+	var devs []Device
+	for _, e := range ix.Sessions {
+		if e.Ending || o.ended(e) {
+			continue
+		}
+		devs = append(devs, Device{Handle: e.Handle, Current: e.Handle == current, Created: e.Created,
+			LastSeen: o[e.Handle].seen, UserAgent: e.UA, IP: e.IP})
+	}
+	return devs, nil
+}
+
+// Revoke ends the session with the given handle among the user's, as
+// finally as a logout. It reports whether there was one: another user's
+// handle, or an unknown one, does nothing.
+func (t *Tiers) Revoke(ctx context.Context, user, handle string) (bool, error) {
+	return t.revoke(ctx, user, func(e indexEntry) bool { return e.Handle == handle })
+}
+
+// RevokeAll ends every session of the user except the one with the handle
+// keep ("" keeps none), in a bounded number of batched calls.
+func (t *Tiers) RevokeAll(ctx context.Context, user, keep string) error {
+	_, err := t.revoke(ctx, user, func(e indexEntry) bool { return e.Handle != keep })
+	return err
+}
+
+// revoke marks the user's sessions that match as ending, in a transaction,
+// then ends every session the committed index marks: whatever ID each
+// entry held then, also one renewed meanwhile, and again those of earlier
+// revocations that may have failed.
+func (t *Tiers) revoke(ctx context.Context, user string, match func(indexEntry) bool) (bool, error) {
+	if t.durable == nil {
+		return false, ErrNoIndex
+	}
+	found := false
+	ix, err := updateIndex(ctx, t.durable, IndexID(user), time.Time{}, func(ix *index) { found = ix.revoke(match) })
+	if err != nil {
+		return false, err
+	}
+	return found, t.end(ctx, ix.ending())
+}
+
+// Sweep is for purge: of the expired Durable IDs found at now, it returns
+// those to delete. It sweeps users' indexes itself: a transaction drops
+// the entries of sessions found ended and deletes the index only when it
+// then lists none (a login may have added one meanwhile); an index that
+// still lists a live session is kept until the latest of their expiries.
+// swept counts the indexes it deleted.
+func Sweep(ctx context.Context, d Durable, now time.Time, ids []string) (del []string, swept int, err error) {
+	del = make([]string, 0, len(ids))
 	for _, id := range ids {
 		if !IsIndexID(id) {
 			del = append(del, id)
 			continue
 		}
-		keep, err := sweepIndex(ctx, d, id)
-		if err != nil {
-			return nil, err
-		}
-		if !keep {
-			del = append(del, id)
+		gone, err := sweepIndex(ctx, d, id, now)
+		switch {
+		case errors.Is(err, ErrCorrupt):
+			del = append(del, id) // an unreadable index protects nothing
+		case err != nil:
+			return nil, 0, err
+		case gone:
+			swept++
 		}
 	}
-	return del, nil
+	return del, swept, nil
 }
 
-// sweepIndex keeps the live entries of an expired index, reporting false
-// when there is none left (or no index).
-func sweepIndex(ctx context.Context, d Durable, id string) (bool, error) {
-	rec, err := d.Get(ctx, id)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		return false, nil
-	case err != nil:
-		return false, err
-	}
-	ix, err := decodeIndex(rec.Value)
-	if err != nil || len(ix.Sessions) == 0 {
-		return false, nil // an unreadable index protects nothing
-	}
-	recs, err := records(ctx, d, ix)
+// sweepIndex drops the ended entries of an expired index, reporting
+// whether none was left and the index is gone.
+func sweepIndex(ctx context.Context, d Durable, id string, now time.Time) (bool, error) {
+	ix, err := readIndex(ctx, d, id)
 	if err != nil {
 		return false, err
 	}
-	now, exp := time.Now(), time.Time{}
-	var dead []string
-	for i, r := range recs {
-		switch {
-		case r.Value == nil || !now.Before(r.Expires):
-			dead = append(dead, ix.Sessions[i].ID)
-		case r.Expires.After(exp):
-			exp = r.Expires
+	o, err := observe(ctx, d, ix, now, nil)
+	if err != nil {
+		return false, err
+	}
+	var exp time.Time
+	for _, ob := range o {
+		if !ob.ended && ob.expires.After(exp) {
+			exp = ob.expires
 		}
 	}
-	if exp.IsZero() {
-		return false, nil
-	}
-	// Drop only what was found dead: a login may add an entry meanwhile.
-	return true, updateIndex(ctx, d, id, exp, func(ix *index) { ix.Sessions = ix.without(dead) })
+	ix, err = updateIndex(ctx, d, id, exp, func(ix *index) { ix.drop(o, "") })
+	return err == nil && len(ix.Sessions) == 0, err
 }

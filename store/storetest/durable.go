@@ -86,6 +86,10 @@ func (d modelDurable) Update(ctx context.Context, id string, f func(store.Record
 		if err != nil {
 			return err
 		}
+		if out.Value == nil {
+			delete(d.m.records, id)
+			return nil
+		}
 		exp := time.UnixMicro(out.Expires.UnixMicro()).UTC()
 		d.m.records[id] = store.Record{Value: clone(out.Value), Expires: exp}
 		return nil

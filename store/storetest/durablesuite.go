@@ -107,6 +107,23 @@ var durableCases = []struct {
 			dt.Fatalf("Update returned %v, want f's error", err)
 		}
 		dt.want("a", "xx", exp)
+		del := func(rec store.Record, found bool) (store.Record, error) {
+			if !found || string(rec.Value) != "xx" {
+				return store.Record{}, fmt.Errorf("read %q, found %v; want \"xx\"", rec.Value, found)
+			}
+			return store.Record{}, nil
+		}
+		dt.ok(dt.d.Update(dt.ctx, "a", del))
+		dt.wantMissing("a")
+		var again bool
+		dt.ok(dt.d.Update(dt.ctx, "a", func(_ store.Record, found bool) (store.Record, error) {
+			again = found
+			return store.Record{}, nil // deleting what is not there
+		}))
+		if again {
+			dt.Fatalf("Update found a deleted record")
+		}
+		dt.wantMissing("a")
 	}},
 	{"ValuesCopied", func(dt *durableT) {
 		v, exp := []byte("abc"), time.Now().Add(time.Hour)

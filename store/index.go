@@ -1,0 +1,180 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// The per-user index is a state machine over one Durable record, changed
+// only inside Durable.Update: each change below is a pure function of the
+// index as read in the transaction (and of what a read of the sessions
+// before it observed). The IDs a caller ends are those the committed index
+// names, so a Renew (which moves an entry) and a revocation (which marks
+// it) cannot slip past each other.
+//
+// An entry is live, or ending: marked by a revocation or the per-user
+// limit, its ID being ended in both tiers. An ending entry is never moved
+// and never shown; every revocation ends it again (End is idempotent), and
+// it is dropped once a read observes its session ended.
+
+// index is a user's sessions, keyed by handle.
+type index struct {
+	Sessions []indexEntry `json:"s"`
+}
+
+type indexEntry struct {
+	Handle  string    `json:"h"`
+	ID      string    `json:"id"`
+	Created time.Time `json:"c"`
+	UA      string    `json:"ua,omitempty"`
+	IP      string    `json:"ip,omitempty"`
+	Ending  bool      `json:"x,omitempty"`
+}
+
+// observed is what a read of the sessions an index lists found, by handle:
+// the ID read, whether it had ended (no live record), its access time and
+// its expiry.
+type observed map[string]observation
+
+type observation struct {
+	id      string
+	ended   bool
+	seen    time.Time
+	expires time.Time
+}
+
+// ended reports whether the read found e's session ended.
+func (o observed) ended(e indexEntry) bool {
+	ob, ok := o[e.Handle]
+	return ok && ob.id == e.ID && ob.ended
+}
+
+// drop removes the entries found ended, and the one with the given ID.
+func (ix *index) drop(o observed, id string) {
+	ix.Sessions = slices.DeleteFunc(ix.Sessions, func(e indexEntry) bool { return o.ended(e) || e.ID == id })
+}
+
+// bind adds e, marking the least recently seen live entries beyond limit
+// as ending.
+func (ix *index) bind(e indexEntry, limit int, o observed) {
+	var live []int
+	for i, x := range ix.Sessions {
+		if !x.Ending {
+			live = append(live, i)
+		}
+	}
+	seen := func(i int) time.Time {
+		x := ix.Sessions[i]
+		if ob, ok := o[x.Handle]; ok && !ob.seen.IsZero() {
+			return ob.seen
+		}
+		return x.Created // listed after the read: as recent as its login
+	}
+	slices.SortStableFunc(live, func(a, b int) int { return seen(a).Compare(seen(b)) })
+	for _, i := range live[:max(0, len(live)-limit+1)] {
+		ix.Sessions[i].Ending = true
+	}
+	ix.Sessions = append(ix.Sessions, e)
+}
+
+// move gives the live entry of handle, which holds from, the ID to. It
+// reports false when there is none: the session was revoked or renewed.
+func (ix *index) move(handle, from, to string) bool {
+	for i, x := range ix.Sessions {
+		if x.Handle == handle && x.ID == from && !x.Ending {
+			ix.Sessions[i].ID = to
+			return true
+		}
+	}
+	return false
+}
+
+// revoke marks the live entries that match as ending, reporting whether
+// there was one.
+func (ix *index) revoke(match func(indexEntry) bool) bool {
+	found := false
+	for i, x := range ix.Sessions {
+		if !x.Ending && match(x) {
+			ix.Sessions[i].Ending, found = true, true
+		}
+	}
+	return found
+}
+
+// ending returns the IDs of the entries being ended.
+func (ix *index) ending() []string {
+	var ids []string
+	for _, x := range ix.Sessions {
+		if x.Ending {
+			ids = append(ids, x.ID)
+		}
+	}
+	return ids
+}
+
+// readIndex returns a user's index, empty when there is none.
+func readIndex(ctx context.Context, d Durable, id string) (index, error) {
+	rec, err := d.Get(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return index{}, nil
+	}
+	if err != nil {
+		return index{}, err
+	}
+	return decodeIndex(rec.Value)
+}
+
+func decodeIndex(b []byte) (index, error) {
+	var ix index
+	if len(b) == 0 {
+		return ix, nil
+	}
+	if err := json.Unmarshal(b, &ix); err != nil {
+		return ix, fmt.Errorf("%w: user index: %v", ErrCorrupt, err)
+	}
+	return ix, nil
+}
+
+// errUnchanged aborts an Update that would write what is stored.
+var errUnchanged = errors.New("index unchanged")
+
+// updateIndex applies f to the index record id in a transaction and
+// returns the committed index. The record expires no sooner than exp nor
+// than before; an index left empty is deleted; an unchanged one is not
+// written.
+func updateIndex(ctx context.Context, d Durable, id string, exp time.Time, f func(*index)) (index, error) {
+	var out index
+	err := d.Update(ctx, id, func(rec Record, found bool) (Record, error) {
+		ix, err := decodeIndex(rec.Value)
+		if err != nil {
+			return Record{}, err
+		}
+		f(&ix)
+		out = ix
+		if len(ix.Sessions) == 0 {
+			if !found {
+				return Record{}, errUnchanged
+			}
+			return Record{}, nil // deletes
+		}
+		b, err := json.Marshal(ix)
+		if err != nil {
+			return Record{}, err
+		}
+		if rec.Expires.After(exp) {
+			exp = rec.Expires
+		}
+		if found && string(b) == string(rec.Value) && exp.Equal(rec.Expires) {
+			return Record{}, errUnchanged
+		}
+		return Record{Value: b, Expires: exp}, nil
+	})
+	if errors.Is(err, errUnchanged) {
+		err = nil
+	}
+	return out, err
+}
