@@ -61,7 +61,6 @@ func newHandle() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-
 // observe reads the sessions an index lists, MaxBatch at a time: a
 // session is ended when it has no live record (a tombstone, or expired).
 // With a codec it also decodes when each was last seen.
