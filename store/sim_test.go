@@ -20,6 +20,7 @@ import (
 var (
 	simSeed  = flag.Uint64("sim.seed", 0, "replay this seed of TestSimulation, with its trace")
 	simRuns  = flag.Int("sim.runs", 2000, "seeds 1..N that TestSimulation runs")
+	simAll   = flag.Bool("sim.all", false, "log every failing seed of TestSimulation, one line each")
 	simExtra = flag.Duration("sim.extra", time.Second, "time TestSimulation spends on random seeds after 1..sim.runs")
 )
 
@@ -47,6 +48,9 @@ func TestSimulation(t *testing.T) {
 		if err != nil {
 			failed++
 			byInv[invOf(err)]++
+			if *simAll {
+				t.Logf("FAILED seed %d [%s]: %v", seed, invOf(err), err)
+			}
 			if failed <= 5 {
 				t.Errorf("seed %d: %v\n(replay: go test ./store -run TestSimulation -sim.seed=%d)", seed, err, seed)
 			}
@@ -139,7 +143,6 @@ func (c *simClock) advance(d time.Duration) {
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
 }
-
 
 // simulate runs the scenario of one seed and checks the invariants.
 func simulate(seed uint64, verbose bool) (simStats, error) {

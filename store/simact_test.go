@@ -18,8 +18,8 @@ type simSess struct {
 	kids             []*simSess
 	want             map[string]any // completed writes: attribute to value, nil when deleted
 	timeout          time.Duration
-	ended            string         // why it must stay unreadable: "removed", "renewed", "revoked"; "" live
-	unsure           bool           // a request on it reported a failure: it may be gone
+	ended            string // why it must stay unreadable: "removed", "renewed", "revoked"; "" live
+	unsure           bool   // a request on it reported a failure: it may be gone
 }
 
 // device is a client: the session ID its cookie holds ("" none) and the
@@ -354,4 +354,3 @@ func sortBy(s []string, key func(string) int) {
 		}
 	}
 }
-

@@ -95,7 +95,11 @@ func (w *world) checkEnded(step string) {
 			if s.ended == "revoked" {
 				inv = 2
 			}
-			msg := invFail(inv, "%s session %s readable from the %s before %s", s.ended, w.label(s.id), where, step)
+			kind := ""
+			if s.parent != nil {
+				kind = map[bool]string{true: " renewed", false: " logged-in"}[s.byRenew]
+			}
+			msg := invFail(inv, "%s%s session %s readable from the %s before %s", s.ended, kind, w.label(s.id), where, step)
 			if !slices.ContainsFunc(w.failures, func(f string) bool { return strings.HasPrefix(f, msg[:strings.Index(msg, " before")]) }) {
 				w.failures = append(w.failures, msg)
 			}
@@ -106,16 +110,21 @@ func (w *world) checkEnded(step string) {
 
 // peek tells, without a request, whether a session is readable: from the
 // cache ("cache"), from the durable tier, so after an eviction
-// ("durable"), or not ("").
+// (the durable tier's), or not ("").
 func (w *world) peek(id string) string {
 	now := w.clock.Now()
-	if it, ok := w.model.CacheItem(w.prefix + id); ok && it.Flags == 0 && w.liveValue(it.Value, id, now) {
-		return "cache"
-	}
+	it, ok := w.model.CacheItem(w.prefix + id)
+	cache := ok && it.Flags == 0 && w.liveValue(it.Value, id, now)
 	rec, ok := w.model.Record(id)
 	tomb, ended := w.model.Record(id + store.EndSuffix)
-	if ok && !(ended && now.Before(tomb.Expires)) && now.Before(rec.Expires) && w.liveValue(rec.Value, id, now) {
-		return "durable"
+	durable := ok && !(ended && now.Before(tomb.Expires)) && now.Before(rec.Expires) && w.liveValue(rec.Value, id, now)
+	switch {
+	case cache && durable:
+		return "cache and durable tier"
+	case cache:
+		return "cache (durable tier ended)"
+	case durable:
+		return "durable tier"
 	}
 	return ""
 }
@@ -150,7 +159,13 @@ func (w *world) check(runErr error) error {
 	if runErr != nil {
 		return errors.New(strings.Join(append(fails, w.failures...), "; "))
 	}
+	n := len(w.failures)
 	w.checkEnded("the end")
+	for i, f := range w.failures[:n] { // readable during the run only: say so
+		if !slices.ContainsFunc(w.failures[n:], func(g string) bool { return f[:strings.Index(f, " readable")] == g[:strings.Index(g, " readable")] }) {
+			w.failures[i] = f + " (not at the end)"
+		}
+	}
 	fails = append(fails, w.failures...)
 
 	// Excuses, per session.
@@ -204,6 +219,9 @@ func (w *world) check(runErr error) error {
 			continue
 		}
 		if msg := missing(s.want, got); msg != "" {
+			if s.parent != nil {
+				msg += " (renewed or logged in from " + w.label(s.parent.id) + ")"
+			}
 			fail(5, "session %s: %s", w.label(id), msg)
 			continue
 		}
@@ -242,7 +260,16 @@ func (w *world) check(runErr error) error {
 			}
 			live++
 			if n := listed[s.handle]; n != 1 && !(n == 0 && excused(s)) {
-				fail(3, "live session %s of %s listed %d times", w.label(id), u.name, n)
+				why := ""
+				switch {
+				case rec.Value == nil:
+					why = " (no index)"
+				case s.parent != nil && s.byRenew:
+					why = " (renewed)"
+				case s.parent != nil:
+					why = " (logged in from a session)"
+				}
+				fail(3, "live session %s of %s listed %d times%s", w.label(id), u.name, n, why)
 			}
 		}
 		for h, n := range listed {
