@@ -242,7 +242,7 @@ func (w *world) check(runErr error) error {
 			fail(3, "List(%s): %v", u.name, err)
 			continue
 		}
-		rec, _ := w.model.Record(store.IndexID(u.name))
+		rec, hasIndex := w.model.Record(store.IndexID(u.name))
 		handles, ids, _ := store.IndexEntries(rec.Value)
 		idOf := map[string]string{}
 		for i, h := range handles {
@@ -262,7 +262,7 @@ func (w *world) check(runErr error) error {
 			if n := listed[s.handle]; n != 1 && !(n == 0 && excused(s)) {
 				why := ""
 				switch {
-				case rec.Value == nil:
+				case !hasIndex:
 					why = " (no index)"
 				case s.parent != nil && s.byRenew:
 					why = " (renewed)"
