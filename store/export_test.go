@@ -17,3 +17,13 @@ type Hooks struct {
 func NewTiersWith(opts Options, h Hooks) *Tiers {
 	return newTiers(opts, runtime{sleep: h.Sleep, fork: h.Fork, spawn: h.Spawn})
 }
+
+// IndexEntries returns the handles and session IDs a user's index record
+// lists, in its order.
+func IndexEntries(value []byte) (handles, ids []string, err error) {
+	ix, err := decodeIndex(value)
+	for _, e := range ix.Sessions {
+		handles, ids = append(handles, e.Handle), append(ids, e.ID)
+	}
+	return handles, ids, err
+}

@@ -1,12 +1,9 @@
 package store_test
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"os"
@@ -23,14 +20,19 @@ import (
 var (
 	simSeed  = flag.Uint64("sim.seed", 0, "replay this seed of TestSimulation, with its trace")
 	simRuns  = flag.Int("sim.runs", 2000, "seeds 1..N that TestSimulation runs")
+	simAll   = flag.Bool("sim.all", false, "log every failing seed of TestSimulation, one line each")
 	simExtra = flag.Duration("sim.extra", time.Second, "time TestSimulation spends on random seeds after 1..sim.runs")
 )
 
-// TestSimulation runs concurrent requests on one session (write, touch,
-// logout, Renew) over the model of both tiers, in an interleaving chosen by
-// a seed, with Memcache evictions and faults at random steps, and checks
-// what the README promises. A failure prints its seed; -sim.seed=N replays
-// it with the trace of every step.
+// TestSimulation runs the whole protocol over the model of both tiers:
+// several users with several sessions each; requests that read, set and
+// delete attributes, add, log out, log in (with a limit per user), renew,
+// list, revoke one session or all, and purge; background backups; a clock
+// that moves; evictions of any item at any step; faults, ambiguous ones
+// included. A seed fixes the scenario, the interleaving and the chaos; the
+// invariants (siminv_test.go) are checked during and after each run. A
+// failure prints its seed; -sim.seed=N replays it with the trace of every
+// step.
 func TestSimulation(t *testing.T) {
 	if *simSeed != 0 {
 		if _, err := simulate(*simSeed, true); err != nil {
@@ -38,19 +40,23 @@ func TestSimulation(t *testing.T) {
 		}
 		return
 	}
-	failed, diverged := 0, 0
+	failed, lagged := 0, 0
+	byInv := map[string]int{}
 	check := func(seed uint64) {
-		d, err := simulate(seed, false)
-		if d {
-			diverged++
-		}
+		stats, err := simulate(seed, false)
+		lagged += stats.lagged
 		if err != nil {
 			failed++
+			byInv[invOf(err)]++
+			if *simAll {
+				t.Logf("FAILED seed %d [%s]: %v", seed, invOf(err), err)
+			}
 			if failed <= 5 {
 				t.Errorf("seed %d: %v\n(replay: go test ./store -run TestSimulation -sim.seed=%d)", seed, err, seed)
 			}
 		}
 	}
+	start := time.Now()
 	for seed := uint64(1); seed <= uint64(*simRuns); seed++ {
 		check(seed)
 	}
@@ -58,221 +64,262 @@ func TestSimulation(t *testing.T) {
 	for end := time.Now().Add(*simExtra); time.Now().Before(end); extra++ {
 		check(rand.Uint64())
 	}
+	runs := *simRuns + extra
 	if failed > 0 {
-		t.Errorf("%d of %d runs failed", failed, *simRuns+extra)
+		t.Errorf("%d of %d runs failed, by invariant: %v", failed, runs, byInv)
 	}
-	t.Logf("%d runs (%d fixed seeds, %d random); %d ended with the durable tier behind the cache", *simRuns+extra, *simRuns, extra, diverged)
+	t.Logf("%d runs (%d fixed seeds, %d random) in %v; %d evictions left the durable tier behind the cache with no write-back in flight",
+		runs, *simRuns, extra, time.Since(start).Round(time.Millisecond), lagged)
 }
 
-// request is one simulated request and what came of it.
-type request struct {
-	name, kind string // kind: write, touch, remove, renew
-	loaded     bool
-	errs       []error
-	renewedTo  string
+// simStats is what a run counts.
+type simStats struct {
+	lagged int // evictions of a session the durable tier was behind on
 }
 
-func (r *request) ok() bool { return r.loaded && len(r.errs) == 0 }
+// simUser is a user of the run, with the limit its logins pass.
+type simUser struct {
+	name string
+	max  int
+}
 
-// world is one simulated run.
+// world is one simulated run: the model of the tiers, the scheduler, the
+// clock, and what the simulation knows the protocol must have done (the
+// sessions it handed out, the writes that completed, the IDs that ended).
 type world struct {
 	seed   uint64
-	rng    *rand.Rand // the scenario's and the faults' choices
+	rng    *rand.Rand // the scenario's and the chaos's choices
 	model  *storetest.Model
 	sched  *sched
+	clock  *simClock
+	opts   store.Options
+	tiers  *store.Tiers
 	prefix string
+	users  []simUser
+	stats  simStats
 
-	orig     string // the cache key of the session the run starts with
-	diverged bool   // the run ended with the durable tier behind the cache
+	// The timeout of sessions set up and of those started during the run;
+	// the TouchInterval in effect. icza/session stamps a session's
+	// creation and accesses with the wall clock, not Options.Now, so
+	// every session expires its timeout after the run's start (epoch),
+	// whatever touches it.
+	setupTimeout, timeout, touch time.Duration
+	epoch                        time.Time
 
-	mu      sync.Mutex
-	faults  map[string]error           // task ID to the fault of its next call
-	busy    map[string]map[string]bool // cache key to the requests writing it back
-	evicted map[string][]string        // cache key to the requests in progress at its last eviction
-	events  []string
+	mu       sync.Mutex
+	sess     map[string]*simSess // by ID: every session handed out
+	devices  []*device
+	reqs     []*request
+	byTask   map[string]*request // root task to its request
+	seq      map[string]int      // ID to the order it was first seen in
+	short    map[string]string   // ShortID to ID
+	faults   map[string]*fault   // task ID to the fault of its next call
+	after    map[string]error    // task ID to the error its call in progress will report
+	ending   map[string]pendingEnd
+	busy     map[string]map[string]bool // cache key to the requests whose writes to it are in flight
+	origin   map[string]*request        // ID to the request that first wrote it
+	mayEnd   map[string]bool            // IDs a revocation, a limit or a logout tried to end
+	lagged   map[string]bool            // IDs evicted while the durable tier was behind
+	failures []string                   // invariant failures seen during the run
+	events   []string
+	logs     strings.Builder // every log line, for invariant 6
 }
 
-// simulate runs the scenario of one seed and checks the invariants. It
-// reports whether the run ended with the durable tier behind the cache.
-func simulate(seed uint64, verbose bool) (diverged bool, err error) {
-	w := &world{seed: seed, rng: rand.New(rand.NewPCG(seed, 1)), sched: newSched(seed), prefix: "k:", faults: map[string]error{}, busy: map[string]map[string]bool{}, evicted: map[string][]string{}}
+// simClock is the one clock of the run: the store's Options.Now and the
+// model's ModelOptions.Now.
+type simClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *simClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *simClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// simulate runs the scenario of one seed and checks the invariants.
+func simulate(seed uint64, verbose bool) (simStats, error) {
+	w := &world{
+		seed: seed, rng: rand.New(rand.NewPCG(seed, 1)), sched: newSched(seed), prefix: "k:",
+		clock: &simClock{now: time.Now()},
+		sess:  map[string]*simSess{}, byTask: map[string]*request{}, seq: map[string]int{}, short: map[string]string{},
+		faults: map[string]*fault{}, after: map[string]error{}, ending: map[string]pendingEnd{},
+		busy: map[string]map[string]bool{}, origin: map[string]*request{}, mayEnd: map[string]bool{}, lagged: map[string]bool{},
+	}
 	defer func() {
 		if verbose {
-			fmt.Fprintln(os.Stderr, strings.Join(w.sched.trace, "\n"))
-			fmt.Fprintln(os.Stderr, strings.Join(w.events, "\n"))
-			for _, k := range w.model.Keys() {
-				it, _ := w.model.CacheItem(k)
-				fmt.Fprintf(os.Stderr, "cache %s: flags %d, %d bytes\n", short(k), it.Flags, len(it.Value))
-			}
-			fmt.Fprintln(os.Stderr, "durable:", w.model.IDs())
+			w.dump()
 		}
 	}()
-	timeout := []time.Duration{30 * time.Minute, 31 * 24 * time.Hour, 365 * 24 * time.Hour}[w.rng.IntN(3)]
-	async, touch := w.rng.IntN(3) == 0, w.rng.IntN(2) == 0
-	// Memcache's expiry rules, or Redis's (no 30-day rule), a quarter of
-	// the runs.
-	memcacheRules := w.rng.IntN(4) != 0
-	w.model = storetest.NewModel(storetest.ModelOptions{Memcache: memcacheRules, Before: w.before})
-	opts := store.Options{
+	w.epoch = w.clock.Now()
+	w.timeout = []time.Duration{30 * time.Minute, 30 * time.Minute, 30 * time.Minute, 31 * 24 * time.Hour}[w.rng.IntN(4)]
+	w.setupTimeout = w.timeout
+	if w.rng.IntN(3) == 0 {
+		w.setupTimeout = 5 * time.Minute // so that the index expires while later sessions live
+	}
+	memcacheRules := w.rng.IntN(4) != 0 // else Redis's: no 30-day rule
+	w.model = storetest.NewModel(storetest.ModelOptions{Memcache: memcacheRules, Now: w.clock.Now, Before: w.before, After: w.afterCall})
+	w.opts = store.Options{
 		KeyPrefix: w.prefix, Cache: watchCache{w.model.Cache(), w}, Durable: watchDurable{w.model.Durable(), w}, Retries: 2,
-		AsyncDatastoreSave: async, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		AsyncDatastoreSave: w.rng.IntN(3) == 0, Now: w.clock.Now,
+		Logger: slog.New(&logCapture{w: w}), ErrorFunc: func(err error) { panic(err) },
 	}
-	if touch {
-		opts.TouchInterval = time.Nanosecond // every read is due for a touch
+	if w.rng.IntN(2) == 0 {
+		w.opts.TouchInterval = time.Minute
 	}
-	w.note("timeout %v, async %v, touch %v, memcache rules %v", timeout, async, opts.TouchInterval, memcacheRules)
+	w.touch = w.opts.TouchInterval
+	if w.touch == 0 {
+		w.touch = w.timeout / 10
+	}
+	if w.rng.IntN(4) == 0 {
+		w.opts.MaxLifetime = 20 * time.Minute
+	}
+	w.note("setup timeout %v, timeout %v, async %v, touch %v, max lifetime %v, memcache rules %v",
+		w.setupTimeout, w.timeout, w.opts.AsyncDatastoreSave, w.opts.TouchInterval, w.opts.MaxLifetime, memcacheRules)
 
-	setupTiers := store.NewTiers(opts)
-	setup := setupTiers.Open(context.Background(), func(err error) { panic(err) }, nil)
-	// The session is bound to a user, so that it can be revoked.
-	sess, err := setup.Login(nil, store.Login{User: simUser, Timeout: timeout})
-	if err != nil {
-		return false, err
+	if err := w.setup(); err != nil {
+		return w.stats, fmt.Errorf("setup: %w", err)
 	}
-	sess.SetAttr("a", "0")
-	setup.Close()
-	if err := setupTiers.Wait(context.Background()); err != nil {
-		return false, err
-	}
-	id := sess.ID()
-	w.orig = w.prefix + id
-
 	w.sched.onEnd = w.ended
-	tiers := store.NewTiersWith(opts, w.sched.hooks())
-	reqs := w.scenario()
-	for _, r := range reqs {
-		w.sched.start(context.Background(), r.name, func(ctx context.Context) { w.serve(ctx, tiers, id, r) })
+	w.tiers = store.NewTiersWith(w.opts, w.sched.hooks())
+	for _, r := range w.scenario() {
+		w.sched.start(context.Background(), r.name, func(ctx context.Context) { w.serve(ctx, r) })
 	}
-	if err := w.sched.run(5000, w.chaos); err != nil {
-		return false, err
+	runErr := w.sched.run(50000, w.chaos)
+	return w.stats, w.check(runErr)
+}
+
+// setup logs each user in on one to Max devices, and adds a device with
+// an unbound session, without the scheduler and without chaos; then it
+// ages the world: the run starts up to 17 minutes later.
+func (w *world) setup() error {
+	nUsers := 1 + w.rng.IntN(2)
+	for i := range nUsers {
+		w.users = append(w.users, simUser{name: fmt.Sprintf("user%d", i), max: 1 + w.rng.IntN(3)})
 	}
-	canceled, cancel := context.WithCancel(context.Background())
-	cancel()
-	if err := tiers.Wait(canceled); err != nil {
-		return false, fmt.Errorf("background writes left: %v", err)
+	inline := store.Hooks{
+		Sleep: func(context.Context, time.Duration) error { return nil },
+		Fork:  func(ctx context.Context, f func(context.Context)) func() { f(ctx); return func() {} },
+		Spawn: func(ctx context.Context, f func(context.Context)) { f(ctx) },
 	}
-	for _, r := range reqs {
-		w.note("%s %s loaded=%v errs=%v", r.name, r.kind, r.loaded, r.errs)
-		for _, e := range r.errs {
-			var se *store.Error
-			if r.kind == "revoke" && !strings.Contains(e.Error(), id) {
-				continue // returned to the caller, not reported
+	tiers := store.NewTiersWith(w.opts, inline)
+	for _, u := range w.users {
+		for range 1 + w.rng.IntN(u.max) {
+			st := tiers.Open(context.Background(), func(err error) { panic(err) }, nil)
+			sess, err := simLogin(st, nil, u.name, u.max, w.setupTimeout)
+			if err != nil {
+				return err
 			}
-			if !errors.As(e, &se) || strings.Contains(e.Error(), id) {
-				return false, fmt.Errorf("%s reported %q: want a *store.Error without the session ID", r.name, e)
-			}
+			sess.SetAttr("a", "0")
+			st.Close()
+			s := w.newSess(sess.ID(), u.name, handleOf(sess), nil, false)
+			s.timeout = w.setupTimeout
+			s.want["a"] = "0"
+			w.devices = append(w.devices, &device{name: fmt.Sprintf("d%d", len(w.devices)), user: u.name, cookie: sess.ID()})
 		}
 	}
-	err = w.check(opts, id, reqs)
-	return w.diverged, err
+	if w.rng.IntN(2) == 0 {
+		st := tiers.Open(context.Background(), func(err error) { panic(err) }, nil)
+		sess := newSession(w.setupTimeout)
+		sess.SetAttr("a", "0")
+		st.Add(sess)
+		st.Close()
+		s := w.newSess(sess.ID(), "", "", nil, false)
+		s.want["a"], s.timeout = "0", w.setupTimeout
+		w.devices = append(w.devices, &device{name: fmt.Sprintf("d%d", len(w.devices)), user: w.users[0].name, cookie: sess.ID()})
+	}
+	age := []time.Duration{0, 6 * time.Minute, 12 * time.Minute}[w.rng.IntN(3)]
+	w.clock.advance(age + time.Duration(w.rng.IntN(300))*time.Second)
+	return nil
 }
 
-// scenario picks 2 to 5 requests; at most one logs out or renews.
-func (w *world) scenario() []*request {
-	n := 2 + w.rng.IntN(4)
-	var reqs []*request
-	ending := false
-	for i := range n {
-		kind := []string{"write", "write", "touch", "remove", "renew", "revoke"}[w.rng.IntN(6)]
-		if kind == "remove" || kind == "renew" || kind == "revoke" {
-			if ending {
-				kind = "write"
-			}
-			ending = true
-		}
-		reqs = append(reqs, &request{name: fmt.Sprintf("r%d", i), kind: kind})
-	}
-	return reqs
-}
-
-// simUser is the user the simulated session is bound to.
-const simUser = "u"
-
-// serve is one request: load, act, write back; or revoke the user's
-// sessions, as an admin page would.
-func (w *world) serve(ctx context.Context, tiers *store.Tiers, id string, r *request) {
-	if r.kind == "revoke" {
-		r.loaded = true
-		if err := tiers.RevokeAll(ctx, simUser, ""); err != nil {
-			r.errs = append(r.errs, err)
-		}
-		return
-	}
-	st := tiers.Open(ctx, func(err error) { r.errs = append(r.errs, err) }, nil)
-	sess := st.Get(id)
-	r.loaded = sess != nil
-	if sess != nil {
-		switch r.kind {
-		case "write":
-			sess.SetAttr(r.name, "1")
-		case "remove":
-			st.Remove(sess)
-		case "renew":
-			if fresh, err := st.Renew(sess); err == nil {
-				fresh.SetAttr(r.name, "1")
-				r.renewedTo = fresh.ID()
-			}
-		}
-	}
-	st.Close()
-}
-
-// before is the model's hook: the call waits for its turn, then fails if
-// the scheduler chose a fault for it.
-func (w *world) before(ctx context.Context, op, key string) error {
-	w.sched.park(ctx, op+" "+short(key))
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	id := taskOf(ctx)
-	err := w.faults[id]
-	delete(w.faults, id)
-	return err
-}
-
-// chaos runs before each step: at random it evicts a cache item (one that
-// no write-back is in progress on: see watchCache) or makes the step's call
-// fail.
-func (w *world) chaos(step string) {
-	if w.rng.IntN(6) == 0 {
-		// Session IDs are random: order the keys by role, the original
-		// session's first, so that the seed alone decides.
-		keys := w.model.Keys()
-		slices.SortStableFunc(keys, func(a, b string) int { return cmpBool(a != w.orig, b != w.orig) })
-		if len(keys) > 0 {
-			key := keys[w.rng.IntN(len(keys))]
-			if w.evictable(key) {
-				w.evict(key)
-				w.note("evict %s before %s", short(key), step)
-			}
-		}
-	}
-	if !strings.HasSuffix(step, "sleep") && w.rng.IntN(20) == 0 {
-		task, _, _ := strings.Cut(step, " ")
-		w.mu.Lock()
-		w.faults[task] = errors.New("injected fault")
-		w.mu.Unlock()
-		w.note("fault at %s", step)
-	}
-}
-
-// converged reports whether losing the cache item loses nothing: the
-// durable tier holds the same session, or, for a tombstone, none.
-func (w *world) converged(key string) bool {
-	item, ok := w.model.CacheItem(key)
-	if !ok {
-		return true
-	}
-	id := strings.TrimPrefix(key, w.prefix)
-	rec, found := w.model.Record(id)
-	if item.Flags != 0 {
-		_, ended := w.model.Record(id + "!")
-		return !found || ended
-	}
-	return found && bytes.Equal(rec.Value, item.Value)
-}
-
+// note adds a line to the run's events, shown on replay.
 func (w *world) note(format string, args ...any) {
 	w.events = append(w.events, fmt.Sprintf(format, args...))
+}
+
+// notef is note for callers that do not hold w.mu.
+func (w *world) notef(format string, args ...any) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.note(format, args...)
+}
+
+// label names an ID in traces by the order it was first seen in; IDs are
+// random, labels are not.
+func (w *world) label(id string) string {
+	id = strings.TrimPrefix(id, w.prefix)
+	if n, ok := w.seq[id]; ok {
+		return fmt.Sprintf("#%d", n)
+	}
+	if strings.HasSuffix(id, store.EndSuffix) {
+		return w.label(strings.TrimSuffix(id, store.EndSuffix)) + store.EndSuffix
+	}
+	if store.IsIndexID(id) {
+		return "index"
+	}
+	return short(id)
+}
+
+// see registers an ID (or cache key) the first time it is seen. Callers
+// hold w.mu.
+func (w *world) see(id string) {
+	id = strings.TrimSuffix(strings.TrimPrefix(id, w.prefix), store.EndSuffix)
+	if id == "" || store.IsIndexID(id) {
+		return
+	}
+	if _, ok := w.seq[id]; !ok {
+		w.seq[id] = len(w.seq)
+		w.short[store.ShortID(id)] = id
+	}
+}
+
+func (w *world) dump() {
+	fmt.Fprintln(os.Stderr, strings.Join(w.sched.trace, "\n"))
+	fmt.Fprintln(os.Stderr, strings.Join(w.events, "\n"))
+	for _, k := range w.model.Keys() {
+		it, _ := w.model.CacheItem(k)
+		fmt.Fprintf(os.Stderr, "cache %s: flags %d, %d bytes\n", w.label(k), it.Flags, len(it.Value))
+	}
+	var ids []string
+	for _, id := range w.model.IDs() {
+		ids = append(ids, w.label(id))
+	}
+	fmt.Fprintln(os.Stderr, "durable:", ids)
+}
+
+// short is a key or ID cut for traces.
+func short(s string) string {
+	if len(s) > 8 {
+		return s[:8]
+	}
+	return s
+}
+
+// sortedKeys returns the cache keys in the order their IDs were first seen.
+func (w *world) sortedKeys() []string {
+	keys := w.model.Keys()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	slices.SortFunc(keys, func(a, b string) int {
+		na, oka := w.seq[strings.TrimPrefix(a, w.prefix)]
+		nb, okb := w.seq[strings.TrimPrefix(b, w.prefix)]
+		switch {
+		case oka && okb:
+			return na - nb
+		case oka != okb:
+			return cmpBool(!oka, !okb)
+		}
+		return strings.Compare(a, b)
+	})
+	return keys
 }
 
 // cmpBool orders false before true.
@@ -284,12 +331,4 @@ func cmpBool(a, b bool) int {
 		return 1
 	}
 	return -1
-}
-
-// short is a key or ID cut for traces.
-func short(s string) string {
-	if len(s) > 8 {
-		return s[:8]
-	}
-	return s
 }

@@ -6,99 +6,371 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gaesession/gaesession/store"
-	"github.com/gaesession/gaesession/store/storetest"
+	"github.com/icza/session"
+	"google.golang.org/appengine/v2/memcache"
 )
 
-// check verifies a finished run: a logged-out or renewed-away ID is never
-// readable again, from either tier; every write whose request reported no
-// failure is in the session (the renewed one after a Renew); and the cache
-// holds nothing the durable tier lacks, so an eviction now loses nothing.
-// The one exception, noted as diverged and counted: a write-back's durable
-// Put that lands after a newer write's, or after a logout's delete (see
-// the README's Security section), leaves the durable tier behind the cache
-// until the next write.
-func (w *world) check(opts store.Options, id string, reqs []*request) error {
-	live, gone := id, ""
-	for _, r := range reqs {
-		switch {
-		case (r.kind == "remove" || r.kind == "revoke") && r.ok():
-			live, gone = "", id
-		case r.renewedTo != "" && r.ok():
-			live, gone = r.renewedTo, id
-		case r.renewedTo != "": // renewed, but the new session was not saved
-			live, gone = "", id
-		case (r.kind == "remove" || r.kind == "renew" || r.kind == "revoke") && r.loaded:
-			live = "" // failed and reported: the session may have ended or not
+// The invariants of the simulation, all here, numbered as in failures.
+//
+//  1. An ended (Remove), renewed-away or revoked ID is never readable
+//     again, from either tier, also after evicting it. README, Security:
+//     "Logout is final: ... neither a Memcache eviction nor an outage
+//     undoes a logout"; "a request that writes to the old ID afterwards
+//     is told store.ErrRenewed". Checked before every step and at the end.
+//  2. A RevokeAll that returned nil left none of the user's sessions that
+//     existed when it began readable, nor any renewed from them; the same
+//     for Revoke of a handle listed when it began. README, Log out
+//     everywhere: "Revocation is as final as logout: ... a request that
+//     loaded a revoked session and writes later cannot bring it back ...
+//     and an eviction does not undo it". Checked as 1.
+//  3. After the run settles, every live bound session is listed exactly
+//     once in its user's index (Tiers.List shows it), and nothing else is.
+//     README, Log out everywhere: "the user can see where they are logged
+//     in and end any of those sessions"; "Right at once"; "Purge keeps the
+//     index of a user whose sessions live on".
+//  4. Live sessions per user never exceed Max once logins settle. README:
+//     "Beyond UserOptions.MaxSessions (100) the user's least recently seen
+//     session ends."
+//  5. No completed write is lost: a request that reported no failure has
+//     its writes, deletions included, in the session it ends with (the
+//     renewed one after a Renew), read at once and after an eviction.
+//     README, Security: "Concurrent requests ... all keep their change";
+//     "the new session carries every write that landed before".
+//  6. No session ID in any error or log: errors reported are *store.Error,
+//     and neither they, nor the errors returned, nor a log line (captured
+//     with a slog handler, level Debug) holds an ID. README, Logging: "A
+//     session ID is a credential, so it never appears in errors or logs".
+//  7. Nothing is left running: no task blocked outside the scheduler, and
+//     Tiers.Wait returns at once. README, Security: "Background backups
+//     are bounded ... Sessions.Shutdown(ctx) waits for them".
+//
+// Relaxations, each for the sessions a fault or a documented limit
+// touched, never for the whole run: a session a request reported a
+// failure on may be gone (3, 4, 5 do not ask it to live); a session a
+// revocation, limit or logout tried to end may have ended; a session whose
+// writes a request saved with Memcache failing is last-writer-wins, and
+// one evicted while the durable tier lagged with no write-back in flight
+// may lose a write (5); a session that may have expired on the clock need
+// not live.
+
+// invFail formats an invariant's failure.
+func invFail(inv int, format string, args ...any) string {
+	return fmt.Sprintf("invariant %d: %s", inv, fmt.Sprintf(format, args...))
+}
+
+// invOf returns the invariants a simulate error names, as "2,5".
+func invOf(err error) string {
+	var invs []string
+	for _, part := range strings.Split(err.Error(), "invariant ")[1:] {
+		n, _, _ := strings.Cut(part, ":")
+		if !slices.Contains(invs, n) {
+			invs = append(invs, n)
 		}
 	}
-	if gone != "" {
-		if got := read(opts, w.model, gone, false); got != "none" {
-			return fmt.Errorf("ended ID readable: %s", got)
+	slices.Sort(invs)
+	if len(invs) == 0 {
+		return "setup"
+	}
+	return strings.Join(invs, ",")
+}
+
+// checkEnded checks invariants 1 and 2 before a step: no ended ID is
+// readable.
+func (w *world) checkEnded(step string) {
+	w.mu.Lock()
+	var ended []*simSess
+	for _, s := range w.sess {
+		if s.ended != "" {
+			ended = append(ended, s)
 		}
-		if w.converged(opts.KeyPrefix + gone) {
-			if got := read(opts, w.model, gone, true); got != "none" {
-				return fmt.Errorf("ended ID readable after an eviction: %s", got)
+	}
+	w.mu.Unlock()
+	for _, s := range ended {
+		if where := w.peek(s.id); where != "" {
+			w.mu.Lock()
+			inv := 1
+			if s.ended == "revoked" {
+				inv = 2
 			}
-		} else {
-			w.diverged = true
+			kind := ""
+			if s.parent != nil {
+				kind = map[bool]string{true: " renewed", false: " logged-in"}[s.byRenew]
+			}
+			msg := invFail(inv, "%s%s session %s readable from the %s before %s", s.ended, kind, w.label(s.id), where, step)
+			if !slices.ContainsFunc(w.failures, func(f string) bool { return strings.HasPrefix(f, msg[:strings.Index(msg, " before")]) }) {
+				w.failures = append(w.failures, msg)
+			}
+			w.mu.Unlock()
 		}
 	}
-	if live == "" || w.degraded(reqs) {
-		return nil
+}
+
+// peek tells, without a request, whether a session is readable: from the
+// cache ("cache"), from the durable tier, so after an eviction
+// (the durable tier's), or not ("").
+func (w *world) peek(id string) string {
+	now := w.clock.Now()
+	it, ok := w.model.CacheItem(w.prefix + id)
+	cache := ok && it.Flags == 0 && w.liveValue(it.Value, id, now)
+	rec, ok := w.model.Record(id)
+	tomb, ended := w.model.Record(id + store.EndSuffix)
+	durable := ok && !(ended && now.Before(tomb.Expires)) && now.Before(rec.Expires) && w.liveValue(rec.Value, id, now)
+	switch {
+	case cache && durable:
+		return "cache and durable tier"
+	case cache:
+		return "cache (durable tier ended)"
+	case durable:
+		return "durable tier"
 	}
-	want := []string{"a=0"}
-	for _, r := range reqs {
-		if (r.kind == "write" || r.kind == "renew") && r.ok() {
-			want = append(want, r.name+"=1")
+	return ""
+}
+
+// liveValue reports whether a stored value is the session id, unexpired.
+func (w *world) liveValue(b []byte, id string, now time.Time) bool {
+	sess := session.NewSession()
+	if memcache.Gob.Unmarshal(b, sess) != nil || sess.ID() != id {
+		return false
+	}
+	exp := sess.Accessed().Add(sess.Timeout())
+	if w.opts.MaxLifetime > 0 {
+		if abs := sess.Created().Add(w.opts.MaxLifetime); abs.Before(exp) {
+			exp = abs
 		}
 	}
-	if !w.converged(opts.KeyPrefix + live) {
-		w.diverged = true
+	return now.Before(exp)
+}
+
+// check verifies a finished run.
+func (w *world) check(runErr error) error {
+	var fails []string
+	fail := func(inv int, format string, args ...any) { fails = append(fails, invFail(inv, format, args...)) }
+	if runErr != nil {
+		fail(7, "%v", runErr)
 	}
-	for _, evict := range []bool{false, !w.diverged} {
-		got := read(opts, w.model, live, evict)
-		for _, kv := range want {
-			if !slices.Contains(strings.Split(got, ","), kv) {
-				return fmt.Errorf("completed write %s lost (evicted first: %v): session holds %s", kv, evict, got)
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := w.tiers.Wait(canceled); err != nil {
+		fail(7, "background writes left: %v", err)
+	}
+	if runErr != nil {
+		return errors.New(strings.Join(append(fails, w.failures...), "; "))
+	}
+	n := len(w.failures)
+	w.checkEnded("the end")
+	for i, f := range w.failures[:n] { // readable during the run only: say so
+		if !slices.ContainsFunc(w.failures[n:], func(g string) bool { return f[:strings.Index(f, " readable")] == g[:strings.Index(g, " readable")] }) {
+			w.failures[i] = f + " (not at the end)"
+		}
+	}
+	fails = append(fails, w.failures...)
+
+	// Excuses, per session.
+	degraded := map[string]bool{}
+	for _, r := range w.reqs {
+		for _, err := range r.errs {
+			var se *store.Error
+			if errors.As(err, &se) && se.Op == "save" && se.Tier == "memcache" {
+				degraded[w.short[se.Session]] = true
 			}
 		}
+		if r.logged {
+			for _, s := range []*simSess{r.target, r.fresh} {
+				if s != nil {
+					s.unsure = true
+				}
+			}
+		}
+	}
+	now := w.clock.Now()
+	mayExpire := func(s *simSess) bool {
+		if !now.Before(w.epoch.Add(s.timeout - time.Minute)) {
+			return true
+		}
+		return w.opts.MaxLifetime > 0 && !now.Before(w.epoch.Add(w.opts.MaxLifetime-time.Minute))
+	}
+	lossy := func(s *simSess) bool { // invariant 5 is relaxed
+		for a := s; a != nil; a = a.parent {
+			if degraded[a.id] || w.lagged[a.id] {
+				return true
+			}
+		}
+		return false
+	}
+	excused := func(s *simSess) bool { return s.unsure || w.mayEnd[s.id] || mayExpire(s) }
+
+	// 5: every live session holds its completed writes.
+	readable := map[string]bool{}
+	for _, id := range w.orderedIDs() {
+		s := w.sess[id]
+		if s.ended != "" {
+			continue
+		}
+		got, ok := w.read(id, false)
+		readable[id] = ok
+		if excused(s) || lossy(s) {
+			continue
+		}
+		if !ok {
+			fail(5, "session %s lost", w.label(id))
+			continue
+		}
+		if msg := missing(s.want, got); msg != "" {
+			if s.parent != nil {
+				msg += " (renewed or logged in from " + w.label(s.parent.id) + ")"
+			}
+			fail(5, "session %s: %s", w.label(id), msg)
+			continue
+		}
+		if !w.converged(id) {
+			w.stats.lagged++ // the README's gap: an eviction now may lose the last write
+			continue
+		}
+		got, ok = w.read(id, true)
+		if msg := missing(s.want, got); !ok || msg != "" {
+			fail(5, "session %s after an eviction: readable %v, %s", w.label(id), ok, msg)
+		}
+	}
+
+	// 3 and 4: the users' lists and limits.
+	for _, u := range w.users {
+		devs, err := simList(context.Background(), w.tiers, u.name)
+		if err != nil {
+			fail(3, "List(%s): %v", u.name, err)
+			continue
+		}
+		rec, hasIndex := w.model.Record(store.IndexID(u.name))
+		handles, ids, _ := store.IndexEntries(rec.Value)
+		idOf := map[string]string{}
+		for i, h := range handles {
+			idOf[h] = ids[i]
+		}
+		listed := map[string]int{}
+		for _, d := range devs {
+			listed[d.Handle]++
+		}
+		live := 0
+		for _, id := range w.orderedIDs() {
+			s := w.sess[id]
+			if s.user != u.name || s.ended != "" || !readable[id] {
+				continue
+			}
+			live++
+			if n := listed[s.handle]; n != 1 && !(n == 0 && excused(s)) {
+				why := ""
+				switch {
+				case !hasIndex:
+					why = " (no index)"
+				case s.parent != nil && s.byRenew:
+					why = " (renewed)"
+				case s.parent != nil:
+					why = " (logged in from a session)"
+				}
+				fail(3, "live session %s of %s listed %d times%s", w.label(id), u.name, n, why)
+			}
+		}
+		for h, n := range listed {
+			id := idOf[h]
+			s := w.sess[id]
+			switch {
+			case n > 1:
+				fail(3, "%s listed %d times", w.label(id), n)
+			case s == nil && (w.origin[id] == nil || !w.origin[id].failed()):
+				fail(3, "%s listed, a session never handed out", w.label(id))
+			case s != nil && s.ended != "":
+				fail(3, "%s listed, %s", w.label(id), s.ended)
+			}
+		}
+		if live > u.max {
+			fail(4, "%d live sessions of %s, Max %d", live, u.name, u.max)
+		}
+	}
+
+	// 6: no ID in errors or logs.
+	ids := map[string]bool{}
+	for id := range w.seq {
+		ids[id] = true
+	}
+	for _, r := range w.reqs {
+		for _, err := range r.errs {
+			var se *store.Error
+			if !errors.As(err, &se) {
+				fail(6, "%s reported %T %q, not a *store.Error", r.name, err, err)
+			}
+			if id := idIn(err.Error(), ids); id != "" {
+				fail(6, "%s reported an error with the ID of %s: %q", r.name, w.label(id), err)
+			}
+		}
+		for _, err := range r.returned {
+			if id := idIn(err.Error(), ids); id != "" {
+				fail(6, "%s got an error with the ID of %s: %q", r.name, w.label(id), err)
+			}
+		}
+	}
+	if id := idIn(w.logs.String(), ids); id != "" {
+		fail(6, "a log line holds the ID of %s", w.label(id))
+	}
+	if len(fails) > 0 {
+		return errors.New(strings.Join(fails, "; "))
 	}
 	return nil
 }
 
-// degraded reports whether a request's write-back found Memcache failing
-// and wrote the Durable tier without its compare-and-swap: then, as the
-// README says, concurrent writes to the session are last-writer-wins.
-func (w *world) degraded(reqs []*request) bool {
-	for _, r := range reqs {
-		for _, err := range r.errs {
-			var se *store.Error
-			if errors.As(err, &se) && se.Op == "save" && se.Tier == "memcache" {
-				return true
-			}
+// missing describes the writes of want that got lacks.
+func missing(want, got map[string]any) string {
+	var lost []string
+	for k, v := range want {
+		g, ok := got[k]
+		switch {
+		case v == nil && ok:
+			lost = append(lost, "deleted "+k+" is back")
+		case v != nil && g != v:
+			lost = append(lost, fmt.Sprintf("%s=%v lost (holds %v)", k, v, g))
 		}
 	}
-	return false
+	slices.Sort(lost)
+	return strings.Join(lost, ", ")
 }
 
-// read returns the attributes of a session as a fresh request sees them,
-// after the cache has lost it when evict is set.
-func read(opts store.Options, m *storetest.Model, id string, evict bool) string {
-	if evict {
-		m.Evict(opts.KeyPrefix + id)
+// converged reports whether the durable tier holds what the cache holds
+// of a session, so that an eviction loses nothing.
+func (w *world) converged(id string) bool {
+	item, ok := w.model.CacheItem(w.prefix + id)
+	if !ok || item.Flags != 0 {
+		return true
 	}
-	st := store.NewTiers(opts).Open(context.Background(), func(error) {}, nil)
+	rec, found := w.model.Record(id)
+	return found && string(rec.Value) == string(item.Value)
+}
+
+// read returns a session's attributes as a fresh request sees them, after
+// the cache has lost it when evict is set.
+func (w *world) read(id string, evict bool) (map[string]any, bool) {
+	if evict {
+		w.model.Evict(w.prefix + id)
+	}
+	st := store.NewTiers(w.opts).Open(context.Background(), func(error) {}, nil)
 	defer st.Discard()
 	sess := st.Get(id)
 	if sess == nil {
-		return "none"
+		return nil, false
 	}
-	var kv []string
-	for k, v := range sess.Attrs() {
-		kv = append(kv, fmt.Sprintf("%s=%v", k, v))
+	return sess.Attrs(), true
+}
+
+// idIn returns an ID of ids found in s, "" if none: it looks at every run
+// of base64url characters.
+func idIn(s string, ids map[string]bool) string {
+	isID := func(r rune) bool {
+		return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '-' || r == '_' || r == '='
 	}
-	slices.Sort(kv)
-	return strings.Join(kv, ",")
+	for _, tok := range strings.FieldsFunc(s, func(r rune) bool { return !isID(r) }) {
+		if len(tok) >= store.MinIDLen && ids[tok] {
+			return tok
+		}
+	}
+	return ""
 }

@@ -44,6 +44,14 @@ type ModelOptions struct {
 	// An error fails the call with that error and no effect; blocking
 	// delays the call. Default: nil.
 	Before func(ctx context.Context, op, key string) error
+
+	// After, if set, is called when a call has taken effect (Before let it
+	// through), outside the model's lock, with the same op and key and the
+	// call's result; what it returns is the call's result. Returning an
+	// error for a call that succeeded fakes an ambiguous failure: the
+	// effect happened, the caller is told it failed (or timed out).
+	// Default: nil.
+	After func(ctx context.Context, op, key string, err error) error
 }
 
 // Model is an in-process, deterministic model of the two storage tiers,
@@ -108,8 +116,12 @@ func (m *Model) do(ctx context.Context, op, key string, f func(now time.Time) er
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	return f(m.opts.Now())
+	err := f(m.opts.Now())
+	m.mu.Unlock()
+	if m.opts.After != nil {
+		err = m.opts.After(ctx, op, key, err)
+	}
+	return err
 }
 
 // live returns the item under key unless it is missing or expired (and
@@ -166,6 +178,15 @@ func (m *Model) Record(id string) (store.Record, bool) {
 	defer m.mu.Unlock()
 	r, ok := m.records[id]
 	return store.Record{Value: clone(r.Value), Expires: r.Expires}, ok
+}
+
+// SetRecord writes a durable record, bypassing Before and After: for a
+// test that fakes part of a call, such as the first round trip of
+// Durable.End (its tombstone records) without the second.
+func (m *Model) SetRecord(id string, r store.Record) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.records[id] = store.Record{Value: clone(r.Value), Expires: time.UnixMicro(r.Expires.UnixMicro()).UTC()}
 }
 
 // IDs returns the IDs of the durable records, sorted.

@@ -130,3 +130,25 @@ func TestModelRefuses(t *testing.T) {
 		t.Errorf("Set of MaxValue bytes: %v", err)
 	}
 }
+
+func TestModelAfterFakesAmbiguousFailure(t *testing.T) {
+	fault := fmt.Errorf("ambiguous")
+	m := NewModel(ModelOptions{After: func(_ context.Context, op, key string, err error) error {
+		if op == "durable.Put" && err == nil {
+			return fault
+		}
+		return err
+	}})
+	ctx := context.Background()
+	exp := time.Now().Add(time.Hour)
+	if err := m.Durable().Put(ctx, "id", store.Record{Value: []byte("v"), Expires: exp}); err != fault {
+		t.Fatalf("Put: %v, want the fault", err)
+	}
+	if _, ok := m.Record("id"); !ok {
+		t.Fatal("the Put that reported the fault took no effect")
+	}
+	m.SetRecord("id"+store.EndSuffix, store.Record{Value: []byte{}, Expires: exp})
+	if _, err := m.Durable().Get(ctx, "id"); err != store.ErrNotFound {
+		t.Fatalf("Get after a tombstone set with SetRecord: %v, want ErrNotFound", err)
+	}
+}

@@ -1,0 +1,63 @@
+package store_test
+
+import (
+	"context"
+	"time"
+
+	"github.com/gaesession/gaesession/store"
+	"github.com/icza/session"
+)
+
+// The simulation calls the store's user API only through these wrappers,
+// one per call whose signature may change, so that a change is one edit.
+
+// simLogin is Store.Login; a new session (sess nil) gets timeout.
+func simLogin(st *store.Store, sess session.Session, user string, max int, timeout time.Duration) (session.Session, error) {
+	if sess != nil {
+		timeout = 0 // the session's
+	}
+	return st.Login(sess, store.Login{User: user, UserAgent: "sim", Max: max, Timeout: timeout})
+}
+
+// simRenew is Store.Renew.
+func simRenew(st *store.Store, sess session.Session) (session.Session, error) {
+	return st.Renew(sess)
+}
+
+// simList is Tiers.List.
+func simList(ctx context.Context, t *store.Tiers, user string) ([]store.Device, error) {
+	return t.List(ctx, user, "")
+}
+
+// simRevoke is Tiers.Revoke.
+func simRevoke(ctx context.Context, t *store.Tiers, user, handle string) (bool, error) {
+	return t.Revoke(ctx, user, handle)
+}
+
+// simRevokeAll is Tiers.RevokeAll.
+func simRevokeAll(ctx context.Context, t *store.Tiers, user, keep string) error {
+	return t.RevokeAll(ctx, user, keep)
+}
+
+// simSweep is store.Sweep at the simulated time now. Sweep reads the wall
+// clock today (now is unused): the simulated clock starts at the wall
+// clock's time and runs ahead of it, so to Sweep no record has expired
+// and only missing or ended ones are dead. Pass now once Sweep takes a
+// clock.
+func simSweep(ctx context.Context, d store.Durable, ids []string, now time.Time) ([]string, error) {
+	_ = now
+	return store.Sweep(ctx, d, ids)
+}
+
+// simPurge is one run of purge as purge/run.go does it, one batch at a
+// time: the records expired before now, less what Sweep keeps, deleted
+// with DeleteMulti.
+func simPurge(ctx context.Context, d store.Durable, now time.Time) error {
+	return d.Expired(ctx, now, func(ids []string) error {
+		del, err := simSweep(ctx, d, ids, now)
+		if err == nil && len(del) > 0 {
+			err = d.DeleteMulti(ctx, del)
+		}
+		return err
+	})
+}

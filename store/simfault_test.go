@@ -1,0 +1,353 @@
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/gaesession/gaesession/store"
+)
+
+// The chaos of a run, chosen before each step by the seed:
+//
+//   - Evictions: any cache item, at any step, also one a write-back is in
+//     flight on, also twice within one request. Memcache guarantees none of
+//     the old simulation's kinder assumptions (LRU is a tendency: a full
+//     server, a flush or a restart drops what was written a millisecond
+//     ago). The one assumption kept: an eviction happens between two calls,
+//     not inside one, as each Memcache call is atomic on its server.
+//   - Faults of the call about to run: it fails with no effect; it takes
+//     effect and reports a failure anyway (ambiguous), or times out with or
+//     without effect; a Durable.End does only its first round trip (the
+//     tombstones, not the deletes). A third of the faults stay for the
+//     task's next two calls, so that retries fail too.
+//   - The clock moves by up to a minute, or rarely by 5 to 10.
+//
+// Evicting a session the durable tier is behind on, with no write-back to
+// it in flight, may lose a write (the README's Security section, "The
+// Datastore copy"): such an eviction excuses invariant 5 for that session
+// and is counted.
+
+// fault is what the chaos chose for a task's next call.
+type fault struct {
+	kind string // fail, ambiguous, timeout, timeout-done, half-end
+	left int    // further calls of the task it stays for
+}
+
+// pendingEnd is a Durable.End in flight, for a partial one.
+type pendingEnd struct {
+	ids   []string
+	until time.Time
+}
+
+var (
+	errInjected  = errors.New("injected fault")
+	errAmbiguous = errors.New("injected fault after the call took effect")
+	errHalfEnd   = errors.New("injected fault: End wrote the tombstones, deleted nothing")
+)
+
+// before is the model's Before hook: the call waits for its turn, then
+// fails if the chaos chose a fault for it.
+func (w *world) before(ctx context.Context, op, key string) error {
+	w.mu.Lock()
+	step := op + " " + w.label(key)
+	w.mu.Unlock()
+	w.sched.park(ctx, step)
+	task := taskOf(ctx)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	f := w.faults[task]
+	if f == nil {
+		return nil
+	}
+	if f.left--; f.left < 0 {
+		delete(w.faults, task)
+	}
+	switch f.kind {
+	case "timeout":
+		return fmt.Errorf("injected timeout: %w", context.DeadlineExceeded)
+	case "ambiguous":
+		w.after[task] = errAmbiguous
+		return nil
+	case "timeout-done":
+		w.after[task] = fmt.Errorf("injected timeout after the call took effect: %w", context.DeadlineExceeded)
+		return nil
+	case "half-end":
+		if pe, ok := w.ending[task]; ok && op == "durable.End" {
+			for _, id := range pe.ids {
+				w.model.SetRecord(id+store.EndSuffix, store.Record{Value: []byte{}, Expires: pe.until})
+			}
+			return errHalfEnd
+		}
+	}
+	return errInjected
+}
+
+// afterCall is the model's After hook: an ambiguous fault's error replaces
+// the call's success.
+func (w *world) afterCall(ctx context.Context, op, key string, err error) error {
+	task := taskOf(ctx)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if e, ok := w.after[task]; ok {
+		delete(w.after, task)
+		if err == nil {
+			return e
+		}
+	}
+	return err
+}
+
+// chaos runs before each step: it checks the invariants that hold at every
+// step, then may evict, move the clock, or choose a fault for the step.
+func (w *world) chaos(step string) {
+	w.checkEnded(step)
+	if w.rng.IntN(5) == 0 {
+		if keys := w.sortedKeys(); len(keys) > 0 {
+			w.evict(keys[w.rng.IntN(len(keys))], step)
+		}
+	}
+	switch n := w.rng.IntN(400); {
+	case n == 0:
+		w.clock.advance(time.Duration(5+w.rng.IntN(6)) * time.Minute)
+		w.notef("clock +5..10m before %s", step)
+	case n < 20:
+		w.clock.advance(time.Duration(1+w.rng.IntN(60)) * time.Second)
+	}
+	parts := strings.SplitN(step, " ", 3)
+	if len(parts) < 2 || parts[1] == "sleep" || strings.HasPrefix(parts[1], "~") || w.rng.IntN(15) != 0 {
+		return
+	}
+	kinds := []string{"fail", "fail", "fail", "fail", "ambiguous", "ambiguous", "ambiguous", "timeout", "timeout-done", "half-end"}
+	f := &fault{kind: kinds[w.rng.IntN(len(kinds))]}
+	if w.rng.IntN(3) == 0 {
+		f.left = 2
+	}
+	w.mu.Lock()
+	w.faults[parts[0]] = f
+	w.note("fault %s (+%d) at %s", f.kind, f.left, step)
+	w.mu.Unlock()
+}
+
+// evict makes the cache forget key. When the durable tier is behind the
+// cache on that session and no write-back to it is in flight, it excuses
+// invariant 5 for the session.
+func (w *world) evict(key, step string) {
+	id := strings.TrimPrefix(key, w.prefix)
+	item, ok := w.model.CacheItem(key)
+	rec, found := w.model.Record(id)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if ok && item.Flags == 0 && (!found || !bytes.Equal(rec.Value, item.Value)) && len(w.busy[key]) == 0 {
+		w.lagged[id] = true
+		w.stats.lagged++
+	}
+	w.model.Evict(key)
+	w.note("evict %s before %s", w.label(key), step)
+}
+
+// ended frees the keys a request wrote once all its tasks have ended. The
+// scheduler calls it holding its lock.
+func (w *world) ended(req string, live int) {
+	if live > 0 {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, reqs := range w.busy {
+		delete(reqs, req)
+	}
+}
+
+// wroteKey marks key busy for the request of ctx.
+func (w *world) wroteKey(ctx context.Context, key string, err error) error {
+	if task := taskOf(ctx); err == nil && task != "" {
+		w.mu.Lock()
+		if w.busy[key] == nil {
+			w.busy[key] = map[string]bool{}
+		}
+		w.busy[key][rootOf(task)] = true
+		w.mu.Unlock()
+	}
+	return err
+}
+
+// seeing registers IDs before a call.
+func (w *world) seeing(ids ...string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, id := range ids {
+		w.see(id)
+	}
+}
+
+// watchCache registers keys and marks them busy when a request writes them.
+type watchCache struct {
+	store.Cache
+	w *world
+}
+
+func (c watchCache) Get(ctx context.Context, key string) (*store.Item, error) {
+	c.w.seeing(key)
+	return c.Cache.Get(ctx, key)
+}
+
+func (c watchCache) Add(ctx context.Context, it *store.Item) error {
+	c.w.seeing(it.Key)
+	return c.w.wroteKey(ctx, it.Key, c.Cache.Add(ctx, it))
+}
+
+func (c watchCache) CompareAndSwap(ctx context.Context, it *store.Item) error {
+	c.w.seeing(it.Key)
+	return c.w.wroteKey(ctx, it.Key, c.Cache.CompareAndSwap(ctx, it))
+}
+
+func (c watchCache) Set(ctx context.Context, it *store.Item) error {
+	c.w.seeing(it.Key)
+	return c.w.wroteKey(ctx, it.Key, c.Cache.Set(ctx, it))
+}
+
+// SetMulti is a revocation's: the sessions it names may end.
+func (c watchCache) SetMulti(ctx context.Context, items []*store.Item) error {
+	c.w.mu.Lock()
+	for _, it := range items {
+		c.w.see(it.Key)
+		c.w.mayEnd[strings.TrimPrefix(it.Key, c.w.prefix)] = true
+	}
+	c.w.mu.Unlock()
+	return c.Cache.SetMulti(ctx, items)
+}
+
+func (c watchCache) Delete(ctx context.Context, key string) error {
+	c.w.seeing(key)
+	return c.Cache.Delete(ctx, key)
+}
+
+// watchDurable registers IDs, notes who wrote each first and which may
+// have ended, and notes writes for traces.
+type watchDurable struct {
+	store.Durable
+	w *world
+}
+
+func (d watchDurable) Get(ctx context.Context, id string) (store.Record, error) {
+	d.w.seeing(id)
+	return d.Durable.Get(ctx, id)
+}
+
+func (d watchDurable) GetMulti(ctx context.Context, ids []string) ([]store.Record, error) {
+	d.w.seeing(ids...)
+	return d.Durable.GetMulti(ctx, ids)
+}
+
+func (d watchDurable) Put(ctx context.Context, id string, rec store.Record) error {
+	d.w.mu.Lock()
+	d.w.see(id)
+	if r := d.w.byTask[rootOf2(taskOf(ctx))]; r != nil && d.w.origin[id] == nil {
+		d.w.origin[id] = r
+	}
+	d.w.mu.Unlock()
+	err := d.Durable.Put(ctx, id, rec)
+	d.w.notef("%s durable.Put %s: %v", taskOf(ctx), d.w.labelOf(id), err)
+	return err
+}
+
+func (d watchDurable) Delete(ctx context.Context, id string) error {
+	d.w.seeing(id)
+	err := d.Durable.Delete(ctx, id)
+	d.w.notef("%s durable.Delete %s: %v", taskOf(ctx), d.w.labelOf(id), err)
+	return err
+}
+
+func (d watchDurable) End(ctx context.Context, ids []string, until time.Time) error {
+	d.w.mu.Lock()
+	for _, id := range ids {
+		d.w.see(id)
+		d.w.mayEnd[id] = true
+	}
+	d.w.ending[taskOf(ctx)] = pendingEnd{ids: ids, until: until}
+	d.w.mu.Unlock()
+	err := d.Durable.End(ctx, ids, until)
+	d.w.mu.Lock()
+	delete(d.w.ending, taskOf(ctx))
+	labels := make([]string, len(ids))
+	for i, id := range ids {
+		labels[i] = d.w.label(id)
+	}
+	d.w.note("%s durable.End %v: %v", taskOf(ctx), labels, err)
+	d.w.mu.Unlock()
+	return err
+}
+
+func (d watchDurable) DeleteMulti(ctx context.Context, ids []string) error {
+	d.w.seeing(ids...)
+	err := d.Durable.DeleteMulti(ctx, ids)
+	d.w.mu.Lock()
+	labels := make([]string, len(ids))
+	for i, id := range ids {
+		labels[i] = d.w.label(id)
+	}
+	d.w.note("%s durable.DeleteMulti %v: %v", taskOf(ctx), labels, err)
+	d.w.mu.Unlock()
+	return err
+}
+
+// labelOf is label for callers that do not hold w.mu.
+func (w *world) labelOf(id string) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.label(id)
+}
+
+// rootOf2 is rootOf that takes "" too.
+func rootOf2(task string) string {
+	if task == "" {
+		return ""
+	}
+	return rootOf(task)
+}
+
+// logCapture keeps every log line of the run, for invariant 6, and marks
+// the request whose failure was logged (a background write's).
+type logCapture struct {
+	w     *world
+	r     *request
+	attrs []slog.Attr
+}
+
+func newRequestLogger(w *world, r *request) *slog.Logger { return slog.New(&logCapture{w: w, r: r}) }
+
+func (h *logCapture) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h *logCapture) Handle(_ context.Context, rec slog.Record) error {
+	h.w.mu.Lock()
+	defer h.w.mu.Unlock()
+	if rec.Level >= slog.LevelError && h.r != nil {
+		h.r.logged = true
+	}
+	b := &h.w.logs
+	b.WriteString(rec.Level.String() + " " + rec.Message)
+	write := func(a slog.Attr) bool {
+		a.Value = a.Value.Resolve()
+		b.WriteString(" " + a.String())
+		return true
+	}
+	for _, a := range h.attrs {
+		write(a)
+	}
+	rec.Attrs(write)
+	b.WriteByte('\n')
+	return nil
+}
+
+func (h *logCapture) WithAttrs(as []slog.Attr) slog.Handler {
+	c := *h
+	c.attrs = append(append([]slog.Attr{}, h.attrs...), as...)
+	return &c
+}
+
+func (h *logCapture) WithGroup(string) slog.Handler { return h }
