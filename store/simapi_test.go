@@ -39,14 +39,11 @@ func simRevokeAll(ctx context.Context, t *store.Tiers, user, keep string) error 
 	return t.RevokeAll(ctx, user, keep)
 }
 
-// simSweep is store.Sweep at the simulated time now. Sweep reads the wall
-// clock today (now is unused): the simulated clock starts at the wall
-// clock's time and runs ahead of it, so to Sweep no record has expired
-// and only missing or ended ones are dead. Pass now once Sweep takes a
-// clock.
+// simSweep is store.Sweep at the simulated time now: the IDs purge
+// deletes (Sweep deletes the indexes it finds empty itself).
 func simSweep(ctx context.Context, d store.Durable, ids []string, now time.Time) ([]string, error) {
-	_ = now
-	return store.Sweep(ctx, d, ids)
+	del, _, err := store.Sweep(ctx, d, now, ids)
+	return del, err
 }
 
 // simPurge is one run of purge as purge/run.go does it, one batch at a
