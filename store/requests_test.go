@@ -1,11 +1,13 @@
 package store_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
 
 	"github.com/gaesession/gaesession/store"
+	"github.com/icza/session"
 )
 
 // Requests on one session that overlap, and the end of a request, on the
@@ -139,5 +141,63 @@ func TestDiscardWritesNothing(t *testing.T) {
 	}
 	if c, d := r.cached(added.ID()), r.stored(added.ID()); c != "gone" || d != "gone" {
 		t.Errorf("discarded new session stored: cache %q, durable %q", c, d)
+	}
+}
+
+// TestRenewAfterStaleRefillKeepsCompletedWrite replays the interleaving of
+// simulation seed 6295. A request whose cache Get failed has read the
+// durable copy; before its write-back reaches the cache, another request's
+// write completes and the cache evicts the session; before the write-back's
+// next call, a Renew takes the session over. The completed write must be in
+// the renewed session, and the stale request must not report success.
+func TestRenewAfterStaleRefillKeepsCompletedWrite(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.Options{})
+	id := r.create(0, "a", "1")
+	r.setFault(failing("cache.Get"))
+	stale := r.open()
+	sess := stale.Get(id)
+	r.setFault(nil)
+	r.wantErrs("load with the cache failing", 1, "memcache", nil)
+	sess.SetAttr("s", "1")
+
+	var fresh session.Session
+	step, inside := 0, false
+	r.setFault(func(_ context.Context, op, _ string) error {
+		if inside {
+			return nil // a call of the requests run below
+		}
+		inside = true
+		defer func() { inside = false }()
+		switch {
+		case step == 0 && (op == "cache.Add" || op == "cache.CompareAndSwap"):
+			step++
+			r.set(id, "w", "1") // completes: cache and durable
+			r.m.Evict(prefix + id)
+		case step == 1:
+			step++
+			renewer := r.open()
+			var err error
+			if fresh, err = renewer.Renew(renewer.Get(id)); err != nil {
+				t.Errorf("Renew: %v", err)
+			}
+			renewer.Close()
+		}
+		return nil
+	})
+	stale.Close()
+	r.setFault(nil)
+	if step != 2 || fresh == nil {
+		t.Fatalf("interleaving not reached (step %d)", step)
+	}
+	if got := r.read(fresh.ID()); !strings.Contains(got, "w=1") {
+		t.Errorf("renewed session holds %q: the completed write w=1 is lost", got)
+	}
+	errs := r.takeErrs()
+	if len(errs) != 1 || !errors.Is(errs[0], store.ErrGone) && !errors.Is(errs[0], store.ErrRenewed) {
+		t.Errorf("stale request reported %v, want one ErrGone or ErrRenewed", errs)
+	}
+	if got := r.read(id); got != "none" {
+		t.Errorf("old ID read as %q", got)
 	}
 }

@@ -29,14 +29,35 @@ type written struct {
 // swap writes w to the Cache with compare-and-swap, never over a version
 // newer than the one the request loaded. On a conflict it reads the newer
 // version and applies the request's changes to it (a session added whole
-// overwrites it) and tries again. When the Cache has lost the session, the
-// Durable copy is the newest version, and the changes go onto it (refill).
+// overwrites it) and tries again. When the Cache has lost the session (a
+// miss this request saw: a Durable copy read before it may predate an
+// eviction), the Durable copy read after is the newest version, and the
+// changes go onto it (refill).
 // It returns what the Cache holds: w, or the merged value; errRemoved,
 // ErrRenewed or ErrGone when the session ended meanwhile; on other
 // failures, the value to back up (if any) with the error.
 func (s *Store) swap(id string, e *entry, w written, changes map[string]any) (written, error) {
 	key := s.o.KeyPrefix + id
 	item := e.item
+	if item == nil && !e.missed && !e.whole && s.t.durable != nil {
+		// The request has not seen the Cache lose the session (its Get
+		// failed, or found a value that does not decode): the Durable copy
+		// it read may be older than an eviction that came after a write
+		// completed, and refilled with it the Cache would lose that write.
+		// Refill only after a miss: read the Cache first.
+		var err error
+		switch item, err = s.newer(key, 0); {
+		case isGone(err):
+			return written{}, err
+		case err != nil: // the Cache fails: the Durable copy is the newest we can find
+			s.report("save", tierCache, id, err)
+			return s.ontoDurable(id, e, w, changes)
+		case item != nil:
+			if w, err = s.merge(id, item.Value, e, w, changes); err != nil {
+				return w, err
+			}
+		}
+	}
 	for i := 0; i < maxSwaps; i++ {
 		var err error
 		switch {
