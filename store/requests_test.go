@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -199,5 +200,60 @@ func TestRenewAfterStaleRefillKeepsCompletedWrite(t *testing.T) {
 	}
 	if got := r.read(id); got != "none" {
 		t.Errorf("old ID read as %q", got)
+	}
+}
+
+// TestRefillRetiredBeforeItsCheckIsReported: a request puts the session
+// back after an eviction; before it checks the durable copy again, another
+// request writes onto its value and a Renew retires the ID (its durable End
+// failing, so the record stays). The refilling request finds the tombstone:
+// it is told ErrRenewed and writes nothing more.
+func TestRefillRetiredBeforeItsCheckIsReported(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.Options{Retries: 1})
+	id := r.create(0, "a", "1")
+	refiller := r.open()
+	refiller.Get(id).SetAttr("s", "1")
+
+	step, inside := 0, false
+	var calls []string
+	r.setFault(func(_ context.Context, op, _ string) error {
+		if inside {
+			if op == "durable.End" {
+				return errors.New("injected durable.End failure")
+			}
+			return nil // a call of the requests run below
+		}
+		inside = true
+		defer func() { inside = false }()
+		if step == 2 {
+			calls = append(calls, op)
+		}
+		switch {
+		case step == 0 && op == "cache.CompareAndSwap":
+			step++
+			r.m.Evict(prefix + id)
+		case step == 1 && op == "durable.Get" && r.cached(id) != "gone":
+			step++ // the check after the refill's Add
+			r.set(id, "w", "1")
+			renewer := r.open()
+			if _, err := renewer.Renew(renewer.Get(id)); !errors.Is(err, store.ErrStillReadable) {
+				t.Errorf("Renew: %v, want ErrStillReadable", err)
+			}
+			renewer.Close()
+			r.takeErrs()
+		}
+		return nil
+	})
+	refiller.Close()
+	r.setFault(nil)
+	if step != 2 {
+		t.Fatalf("interleaving not reached (step %d)", step)
+	}
+	if want := []string{"cache.Get"}; !slices.Equal(calls, want) {
+		t.Errorf("refiller's calls after the Renew: %q, want %q", calls, want)
+	}
+	if errs := r.takeErrs(); len(errs) != 1 || !errors.Is(errs[0], store.ErrRenewed) {
+		t.Errorf("refiller reported %v, want one ErrRenewed", errs)
 	}
 }

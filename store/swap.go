@@ -136,7 +136,8 @@ type refilled struct {
 // tombstone replaces the value written (ErrGone); if another request wrote
 // a newer version meanwhile, whose item was evicted before the Add, it
 // returns the item just added, to be swapped for the changes merged onto
-// that version.
+// that version; if a tombstone has replaced that item (a Renew, logout or
+// revocation), it returns the tombstone's error and nothing to back up.
 func (s *Store) refill(id string, e *entry, w written, changes map[string]any) refilled {
 	w, err := s.ontoDurable(id, e, w, changes)
 	if err != nil {
@@ -170,7 +171,10 @@ func (s *Store) refill(id string, e *entry, w written, changes map[string]any) r
 		return refilled{w: w} // unchanged, or unknown: the write stands
 	}
 	item, err := s.t.cache.Get(s.ctx, key)
-	if err != nil || !bytes.Equal(item.Value, w.value) {
+	switch {
+	case err == nil && item.Flags != 0:
+		return refilled{err: tombstoneErr(item)} // ended meanwhile: say so
+	case err != nil || !bytes.Equal(item.Value, w.value):
 		return refilled{w: w} // already written over by a later request
 	}
 	if w, err = s.merge(id, rec.Value, e, w, changes); err != nil {
