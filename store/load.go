@@ -35,6 +35,9 @@ func (s *Store) load(id string) (*entry, string) {
 		return nil, tierBoth
 	}
 	e := s.live(sess, nil)
+	if e != nil {
+		e.missed = missed
+	}
 	if e == nil || !missed && corrupt == nil {
 		// After a failed Get the Cache may hold a newer version: it could
 		// be evicted while this request reads, so put nothing back.

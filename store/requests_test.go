@@ -1,11 +1,14 @@
 package store_test
 
 import (
+	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/gaesession/gaesession/store"
+	"github.com/icza/session"
 )
 
 // Requests on one session that overlap, and the end of a request, on the
@@ -139,5 +142,118 @@ func TestDiscardWritesNothing(t *testing.T) {
 	}
 	if c, d := r.cached(added.ID()), r.stored(added.ID()); c != "gone" || d != "gone" {
 		t.Errorf("discarded new session stored: cache %q, durable %q", c, d)
+	}
+}
+
+// TestRenewAfterStaleRefillKeepsCompletedWrite replays the interleaving of
+// simulation seed 6295. A request whose cache Get failed has read the
+// durable copy; before its write-back reaches the cache, another request's
+// write completes and the cache evicts the session; before the write-back's
+// next call, a Renew takes the session over. The completed write must be in
+// the renewed session, and the stale request must not report success.
+func TestRenewAfterStaleRefillKeepsCompletedWrite(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.Options{})
+	id := r.create(0, "a", "1")
+	r.setFault(failing("cache.Get"))
+	stale := r.open()
+	sess := stale.Get(id)
+	r.setFault(nil)
+	r.wantErrs("load with the cache failing", 1, "memcache", nil)
+	sess.SetAttr("s", "1")
+
+	var fresh session.Session
+	step, inside := 0, false
+	r.setFault(func(_ context.Context, op, _ string) error {
+		if inside {
+			return nil // a call of the requests run below
+		}
+		inside = true
+		defer func() { inside = false }()
+		switch {
+		case step == 0 && (op == "cache.Add" || op == "cache.CompareAndSwap"):
+			step++
+			r.set(id, "w", "1") // completes: cache and durable
+			r.m.Evict(prefix + id)
+		case step == 1:
+			step++
+			renewer := r.open()
+			var err error
+			if fresh, err = renewer.Renew(renewer.Get(id)); err != nil {
+				t.Errorf("Renew: %v", err)
+			}
+			renewer.Close()
+		}
+		return nil
+	})
+	stale.Close()
+	r.setFault(nil)
+	if step != 2 || fresh == nil {
+		t.Fatalf("interleaving not reached (step %d)", step)
+	}
+	if got := r.read(fresh.ID()); !strings.Contains(got, "w=1") {
+		t.Errorf("renewed session holds %q: the completed write w=1 is lost", got)
+	}
+	errs := r.takeErrs()
+	if len(errs) != 1 || !errors.Is(errs[0], store.ErrGone) && !errors.Is(errs[0], store.ErrRenewed) {
+		t.Errorf("stale request reported %v, want one ErrGone or ErrRenewed", errs)
+	}
+	if got := r.read(id); got != "none" {
+		t.Errorf("old ID read as %q", got)
+	}
+}
+
+// TestRefillRetiredBeforeItsCheckIsReported: a request puts the session
+// back after an eviction; before it checks the durable copy again, another
+// request writes onto its value and a Renew retires the ID (its durable End
+// failing, so the record stays). The refilling request finds the tombstone:
+// it is told ErrRenewed and writes nothing more.
+func TestRefillRetiredBeforeItsCheckIsReported(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.Options{Retries: 1})
+	id := r.create(0, "a", "1")
+	refiller := r.open()
+	refiller.Get(id).SetAttr("s", "1")
+
+	step, inside := 0, false
+	var calls []string
+	r.setFault(func(_ context.Context, op, _ string) error {
+		if inside {
+			if op == "durable.End" {
+				return errors.New("injected durable.End failure")
+			}
+			return nil // a call of the requests run below
+		}
+		inside = true
+		defer func() { inside = false }()
+		if step == 2 {
+			calls = append(calls, op)
+		}
+		switch {
+		case step == 0 && op == "cache.CompareAndSwap":
+			step++
+			r.m.Evict(prefix + id)
+		case step == 1 && op == "durable.Get" && r.cached(id) != "gone":
+			step++ // the check after the refill's Add
+			r.set(id, "w", "1")
+			renewer := r.open()
+			if _, err := renewer.Renew(renewer.Get(id)); !errors.Is(err, store.ErrStillReadable) {
+				t.Errorf("Renew: %v, want ErrStillReadable", err)
+			}
+			renewer.Close()
+			r.takeErrs()
+		}
+		return nil
+	})
+	refiller.Close()
+	r.setFault(nil)
+	if step != 2 {
+		t.Fatalf("interleaving not reached (step %d)", step)
+	}
+	if want := []string{"cache.Get"}; !slices.Equal(calls, want) {
+		t.Errorf("refiller's calls after the Renew: %q, want %q", calls, want)
+	}
+	if errs := r.takeErrs(); len(errs) != 1 || !errors.Is(errs[0], store.ErrRenewed) {
+		t.Errorf("refiller reported %v, want one ErrRenewed", errs)
 	}
 }

@@ -32,6 +32,7 @@ type Store struct {
 type entry struct {
 	sess    session.Session
 	item    *Item // as read from the Cache, for compare-and-swap; nil if not
+	missed  bool  // the Cache answered that it had lost the session (a miss)
 	whole   bool  // Add was called: write the whole session, not just changes
 	touch   bool  // the stored access time is old: write back even if unchanged
 	removed bool

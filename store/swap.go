@@ -29,14 +29,35 @@ type written struct {
 // swap writes w to the Cache with compare-and-swap, never over a version
 // newer than the one the request loaded. On a conflict it reads the newer
 // version and applies the request's changes to it (a session added whole
-// overwrites it) and tries again. When the Cache has lost the session, the
-// Durable copy is the newest version, and the changes go onto it (refill).
+// overwrites it) and tries again. When the Cache has lost the session (a
+// miss this request saw: a Durable copy read before it may predate an
+// eviction), the Durable copy read after is the newest version, and the
+// changes go onto it (refill).
 // It returns what the Cache holds: w, or the merged value; errRemoved,
 // ErrRenewed or ErrGone when the session ended meanwhile; on other
 // failures, the value to back up (if any) with the error.
 func (s *Store) swap(id string, e *entry, w written, changes map[string]any) (written, error) {
 	key := s.o.KeyPrefix + id
 	item := e.item
+	if item == nil && !e.missed && !e.whole && s.t.durable != nil {
+		// The request has not seen the Cache lose the session (its Get
+		// failed, or found a value that does not decode): the Durable copy
+		// it read may be older than an eviction that came after a write
+		// completed, and refilled with it the Cache would lose that write.
+		// Refill only after a miss: read the Cache first.
+		var err error
+		switch item, err = s.newer(key, 0); {
+		case isGone(err):
+			return written{}, err
+		case err != nil: // the Cache fails: the Durable copy is the newest we can find
+			s.report("save", tierCache, id, err)
+			return s.ontoDurable(id, e, w, changes)
+		case item != nil:
+			if w, err = s.merge(id, item.Value, e, w, changes); err != nil {
+				return w, err
+			}
+		}
+	}
 	for i := 0; i < maxSwaps; i++ {
 		var err error
 		switch {
@@ -130,7 +151,8 @@ type refilled struct {
 // tombstone replaces the value written (ErrGone); if another request wrote
 // a newer version meanwhile, whose item was evicted before the Add, it
 // returns the item just added, to be swapped for the changes merged onto
-// that version.
+// that version; if a tombstone has replaced that item (a Renew, logout or
+// revocation), it returns the tombstone's error and nothing to back up.
 func (s *Store) refill(id string, e *entry, w written, changes map[string]any) refilled {
 	w, err := s.ontoDurable(id, e, w, changes)
 	if err != nil {
@@ -164,7 +186,10 @@ func (s *Store) refill(id string, e *entry, w written, changes map[string]any) r
 		return refilled{w: w} // unchanged, or unknown: the write stands
 	}
 	item, err := s.t.cache.Get(s.ctx, key)
-	if err != nil || !bytes.Equal(item.Value, w.value) {
+	switch {
+	case err == nil && item.Flags != 0:
+		return refilled{err: tombstoneErr(item)} // ended meanwhile: say so
+	case err != nil || !bytes.Equal(item.Value, w.value):
 		return refilled{w: w} // already written over by a later request
 	}
 	if w, err = s.merge(id, rec.Value, e, w, changes); err != nil {
