@@ -74,7 +74,8 @@ func (s *Store) Login(sess session.Session, l Login) (session.Session, error) {
 // listed writes a new bound session to both tiers and only then lets index
 // (a transaction on the user's index) list it, so that no revocation can
 // name an ID before it is written: once one has ended it, no write of this
-// request brings it back (see entry.fetch). When either fails the new
+// request brings it back (its write-back reads the Cache first, and
+// never Adds). When either fails the new
 // session is ended, reported under op.
 func (s *Store) listed(fresh session.Session, op string, index func(exp time.Time) error) (session.Session, error) {
 	id := fresh.ID()
@@ -100,7 +101,7 @@ func (s *Store) listed(fresh session.Session, op string, index func(exp time.Tim
 		return nil, err
 	}
 	t := &tracked{Session: fresh, over: &s.over, log: s.log}
-	s.entries[id] = &entry{sess: t, fetch: true}
+	s.entries[id] = &entry{sess: t}
 	return t, nil
 }
 

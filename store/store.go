@@ -36,7 +36,6 @@ type entry struct {
 	whole   bool  // Add was called: write the whole session, not just changes
 	touch   bool  // the stored access time is old: write back even if unchanged
 	removed bool
-	fetch   bool // written at Login or Renew, item not read: a write starts with Get
 }
 
 var _ session.Store = (*Store)(nil)

@@ -69,21 +69,6 @@ func (s *Store) swap(id string, e *entry, w written, changes map[string]any) (wr
 			}
 		case e.whole || s.t.durable == nil:
 			err = s.t.cache.Add(s.ctx, &Item{Key: key, Value: w.value, Expires: w.exp})
-		case e.fetch:
-			// Never Add: that would bring back a session revoked since
-			// and its tombstone evicted. A miss goes to refill, which
-			// honours the Durable tombstone.
-			e.fetch = false
-			if item, err = s.newer(key, 0); err != nil {
-				return written{}, err
-			}
-			if item != nil {
-				w, err = s.merge(id, item.Value, e, w, changes)
-				if err != nil {
-					return w, err
-				}
-			}
-			continue
 		default:
 			r := s.refill(id, e, w, changes)
 			if !r.again {
