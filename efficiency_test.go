@@ -36,20 +36,22 @@ func TestRPCCounts(t *testing.T) {
 }
 
 // TestTouch: a read-only request writes the session back only when its
-// stored access time is older than TouchInterval.
+// stored access time is older than TouchInterval. The clock is placed
+// relative to that stamp, so the time the requests take does not count.
 func TestTouch(t *testing.T) {
 	var clock testClock
 	opts, c := setup(t, gaesession.Options{Store: store.Options{TouchInterval: time.Minute, Now: clock.now}})
 	get(t, c, "/?op=new&a=1")
 	id := sessionID(t, c)
 	_, before := tiers(t, opts, id)
+	accessed := decoded(t, before.Value).Accessed()
 	var rec rpcs
-	clock.advance(50 * time.Second)
+	clock.set(accessed.Add(59 * time.Second))
 	rec.do(t, c, "/")
 	if got := rec.take(); len(got) != 1 {
 		t.Fatalf("read before TouchInterval: RPCs %v, want 1", got)
 	}
-	clock.advance(11 * time.Second)
+	clock.set(accessed.Add(time.Minute))
 	rec.do(t, c, "/")
 	if got := rec.take(); len(got) != 3 {
 		t.Fatalf("touch RPCs %v, want Get, compare-and-swap and Put", got)
@@ -58,10 +60,11 @@ func TestTouch(t *testing.T) {
 	if !after.Expires.After(before.Expires) {
 		t.Errorf("touch did not extend expiry: %v -> %v", before.Expires, after.Expires)
 	}
-	clock.advance(-61 * time.Second) // the touch stamped the wall clock's time
+	touched := decoded(t, after.Value).Accessed() // the wall clock's time
+	clock.set(touched.Add(59 * time.Second))
 	rec.do(t, c, "/")
 	if got := rec.take(); len(got) != 1 {
-		t.Errorf("read right after a touch: RPCs %v, want 1", got)
+		t.Errorf("read %v after a touch at %v: RPCs %v, want 1", 59*time.Second, touched, got)
 	}
 }
 

@@ -75,7 +75,7 @@ func purgeHandler(b *testing.B, r *http.Request, kind string, _ time.Time) int {
 	rec := httptest.NewRecorder()
 	purge.Handler(purge.Options{DSEntityName: kind, Logger: quietLogger()}).ServeHTTP(rec, r)
 	rep := decode(b, rec)
-	if rec.Code != http.StatusOK || !*rep.Completed {
+	if rec.Code != http.StatusOK || !isTrue(rep.Completed) {
 		b.Fatalf("answer = %d %s", rec.Code, rec.Body)
 	}
 	return rep.Deleted

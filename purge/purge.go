@@ -1,6 +1,7 @@
 package purge
 
 import (
+	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -75,6 +76,8 @@ func Handler(opts Options) http.Handler {
 		secret:   opts.Secret,
 		allowAll: opts.AllowNonCron,
 		log:      opts.Logger,
+
+		withDeadline: context.WithDeadline,
 	}
 	if h.kind == "" {
 		h.kind = store.DefaultKind
@@ -98,6 +101,10 @@ type handler struct {
 	secret   string
 	allowAll bool
 	log      *slog.Logger
+
+	// withDeadline makes a run's context; tests replace it to decide when
+	// the deadline passes.
+	withDeadline func(context.Context, time.Time) (context.Context, context.CancelFunc)
 }
 
 // allowed reports whether r may start a purge, or why not.

@@ -50,6 +50,24 @@ type report struct {
 	Error      string `json:"error"`
 }
 
+// String shows rep's values, not the addresses its pointers hold.
+func (rep report) String() string {
+	return fmt.Sprintf("{Completed:%s Deleted:%d DurationMS:%s Error:%q}",
+		deref(rep.Completed), rep.Deleted, deref(rep.DurationMS), rep.Error)
+}
+
+// deref returns *p as text, or "absent" for nil.
+func deref[T any](p *T) string {
+	if p == nil {
+		return "absent"
+	}
+	return fmt.Sprint(*p)
+}
+
+// isTrue and isFalse report whether p is present and true, or false.
+func isTrue(p *bool) bool  { return p != nil && *p }
+func isFalse(p *bool) bool { return p != nil && !*p }
+
 // kindFor returns an entity kind of tb's own, so that tests sharing the dev
 // server don't see each other's entities.
 func kindFor(tb testing.TB) string {
@@ -150,7 +168,7 @@ func TestPurgeDeletesOnlyExpired(t *testing.T) {
 		Logger:       slog.New(slog.NewJSONHandler(&logs, nil)),
 	})
 	code, rep := serve(t, h, cronRequest(t))
-	if code != http.StatusOK || rep.Completed == nil || !*rep.Completed || rep.Deleted != 1200 || rep.Error != "" {
+	if code != http.StatusOK || !isTrue(rep.Completed) || rep.Deleted != 1200 || rep.Error != "" {
 		t.Errorf("answer = %d %+v, want 200, completed, 1200 deleted", code, rep)
 	}
 	if rep.DurationMS == nil {
@@ -170,7 +188,7 @@ func TestPurgeDeletesOnlyExpired(t *testing.T) {
 
 	// A second run finds nothing left to do.
 	code, rep = serve(t, h, cronRequest(t))
-	if code != http.StatusOK || !*rep.Completed || rep.Deleted != 0 {
+	if code != http.StatusOK || !isTrue(rep.Completed) || rep.Deleted != 0 {
 		t.Errorf("second answer = %d %+v, want 200, completed, 0 deleted", code, rep)
 	}
 }
@@ -192,7 +210,7 @@ func TestPurgeOldFormat(t *testing.T) {
 	}
 
 	code, rep := serve(t, purge.Handler(purge.Options{DSEntityName: kind, Logger: testLogger(t)}), cronRequest(t))
-	if code != http.StatusOK || !*rep.Completed || rep.Deleted != 1 {
+	if code != http.StatusOK || !isTrue(rep.Completed) || rep.Deleted != 1 {
 		t.Errorf("answer = %d %+v, want 200, completed, 1 deleted", code, rep)
 	}
 	var got oldEntity
@@ -209,11 +227,14 @@ func TestPurgeDefaultKind(t *testing.T) {
 	ctx := gaesessiontest.Context(t)
 	seed(t, ctx, "sess_", "default", 3, time.Now().Add(-time.Second))
 	code, rep := serve(t, purge.Handler(purge.Options{Logger: testLogger(t)}), cronRequest(t))
-	if code != http.StatusOK || !*rep.Completed || rep.Deleted != 3 {
+	if code != http.StatusOK || !isTrue(rep.Completed) || rep.Deleted != 3 {
 		t.Errorf("answer = %d %+v, want 200, completed, 3 deleted", code, rep)
 	}
 }
 
+// TestPurgeStopsAtDeadline: the deadline passes as the first batch's delete
+// ends, while the other batch's hangs: the run stops, not completed, without
+// an error, with that batch counted.
 func TestPurgeStopsAtDeadline(t *testing.T) {
 	t.Parallel()
 	ctx := gaesessiontest.Context(t)
@@ -221,19 +242,26 @@ func TestPurgeStopsAtDeadline(t *testing.T) {
 	const total = 1000
 	seed(t, ctx, kind, "expired", total, time.Now().Add(-time.Hour))
 
-	// The first batch is deleted; the others hang until the deadline ends
-	// the run.
+	var dl testDeadline
 	var deletes atomic.Int32
 	r := withAPICall(cronRequest(t), func(ctx context.Context, service, method string, in, out protoiface.MessageV1) error {
-		if method == "Delete" && deletes.Add(1) > 1 {
-			<-ctx.Done()
-			return ctx.Err()
+		if method != "Delete" {
+			return appengine.APICall(ctx, service, method, in, out)
 		}
-		return appengine.APICall(ctx, service, method, in, out)
+		if deletes.Add(1) > 1 {
+			return hold(ctx)
+		}
+		err := appengine.APICall(ctx, service, method, in, out)
+		dl.pass()
+		return err
 	})
-	h := purge.Handler(purge.Options{DSEntityName: kind, Deadline: 10 * time.Second, Logger: testLogger(t)})
+	const deadline = 10 * time.Second
+	h := purge.Handler(purge.Options{DSEntityName: kind, Deadline: deadline, Logger: testLogger(t)})
+	dl.install(h)
+	before := time.Now()
 	code, rep := serve(t, h, r)
-	if code != http.StatusOK || *rep.Completed || rep.Deleted != 500 || rep.Error != "" {
+	dl.check(t, deadline, before, time.Now())
+	if code != http.StatusOK || !isFalse(rep.Completed) || rep.Deleted != 500 || rep.Error != "" {
 		t.Errorf("answer = %d %+v, want 200, not completed, 500 deleted, no error", code, rep)
 	}
 	if left := count(t, ctx, kind); left != total-500 {
@@ -286,7 +314,7 @@ func TestPurgeStopsWhenRequestCanceled(t *testing.T) {
 		return appengine.APICall(ctx, service, method, in, out)
 	})
 	code, rep := serve(t, purge.Handler(purge.Options{DSEntityName: kind, Logger: testLogger(t)}), r)
-	if code != http.StatusOK || *rep.Completed || rep.Deleted >= total || rep.Error != "" {
+	if code != http.StatusOK || !isFalse(rep.Completed) || rep.Deleted >= total || rep.Error != "" {
 		t.Errorf("answer = %d %+v, want 200, not completed, fewer than %d deleted, no error", code, rep, total)
 	}
 	if left := count(t, ctx, kind); left == 0 || left+rep.Deleted > total {
@@ -322,7 +350,7 @@ func TestPurgeDatastoreError(t *testing.T) {
 				return appengine.APICall(ctx, service, method, in, out)
 			})
 			code, rep := serve(t, purge.Handler(purge.Options{DSEntityName: kind, Logger: testLogger(t)}), r)
-			if code != http.StatusInternalServerError || *rep.Completed ||
+			if code != http.StatusInternalServerError || !isFalse(rep.Completed) ||
 				!strings.Contains(rep.Error, tt.want) || !strings.Contains(rep.Error, injected.Error()) {
 				t.Errorf("answer = %d %+v, want 500, not completed, error with %q and %q", code, rep, tt.want, injected)
 			}

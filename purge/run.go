@@ -17,7 +17,7 @@ import (
 // of ctx stop the run without an error. run returns only when no goroutine
 // it started is left. It logs each batch with log.
 func (h *handler) run(parent context.Context, now time.Time, log *slog.Logger) result {
-	ctx, cancel := context.WithDeadline(parent, now.Add(h.deadline))
+	ctx, cancel := h.withDeadline(parent, now.Add(h.deadline))
 	defer cancel()
 	r := &runState{h: h, ctx: ctx, cancel: cancel, now: now, log: log, sem: make(chan struct{}, maxInFlight)}
 	err := h.durable.Expired(ctx, now, r.dispatch)

@@ -20,11 +20,22 @@ import (
 
 // testClock is a store.Options.Now that a test moves forward: the wall
 // clock plus an offset. icza/session stamps Created and Accessed with the
-// wall clock, so moving the offset ages the sessions stored before.
-type testClock struct{ offset atomic.Int64 }
+// wall clock, so moving the offset ages the sessions stored before. After
+// set, it stands still: placed relative to a stored stamp, it makes a
+// session's age independent of how long the calls in between took.
+type testClock struct {
+	offset atomic.Int64
+	fixed  atomic.Pointer[time.Time]
+}
 
-func (c *testClock) now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
+func (c *testClock) now() time.Time {
+	if t := c.fixed.Load(); t != nil {
+		return *t
+	}
+	return time.Now().Add(time.Duration(c.offset.Load()))
+}
 func (c *testClock) advance(d time.Duration) { c.offset.Add(int64(d)) }
+func (c *testClock) set(t time.Time)         { c.fixed.Store(&t) }
 
 // rig is a Tiers on the model of Memcache and Datastore (on the wall
 // clock), with a test clock. It records the name of every call the model
@@ -153,6 +164,16 @@ func (r *rig) create(timeout time.Duration, kv ...string) string {
 	s.Close()
 	r.take()
 	return sess.ID()
+}
+
+// accessed returns the access time of the durable record of id.
+func (r *rig) accessed(id string) time.Time {
+	r.t.Helper()
+	rec, ok := r.m.Record(id)
+	if !ok {
+		r.t.Fatalf("no durable record of %s", id)
+	}
+	return decode(r.t, rec.Value).Accessed()
 }
 
 // read returns the session as a new request reads it, formatted by attrs.
