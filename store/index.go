@@ -59,8 +59,12 @@ func (ix *index) drop(o observed, id string) {
 }
 
 // bind adds e, marking the least recently seen live entries beyond limit
-// as ending.
+// as ending. Like every change here it is idempotent: a transaction that
+// committed but reported a failure runs again on its own result.
 func (ix *index) bind(e indexEntry, limit int, o observed) {
+	if slices.ContainsFunc(ix.Sessions, func(x indexEntry) bool { return x.Handle == e.Handle }) {
+		return
+	}
 	var live []int
 	for i, x := range ix.Sessions {
 		if !x.Ending {
@@ -85,7 +89,7 @@ func (ix *index) bind(e indexEntry, limit int, o observed) {
 // reports false when there is none: the session was revoked or renewed.
 func (ix *index) move(handle, from, to string) bool {
 	for i, x := range ix.Sessions {
-		if x.Handle == handle && x.ID == from && !x.Ending {
+		if x.Handle == handle && (x.ID == from || x.ID == to) && !x.Ending {
 			ix.Sessions[i].ID = to
 			return true
 		}
@@ -93,12 +97,12 @@ func (ix *index) move(handle, from, to string) bool {
 	return false
 }
 
-// revoke marks the live entries that match as ending, reporting whether
-// there was one.
+// revoke marks the entries that match as ending, reporting whether there
+// was one.
 func (ix *index) revoke(match func(indexEntry) bool) bool {
 	found := false
 	for i, x := range ix.Sessions {
-		if !x.Ending && match(x) {
+		if match(x) {
 			ix.Sessions[i].Ending, found = true, true
 		}
 	}
