@@ -19,11 +19,12 @@ func NewTiersWith(opts Options, h Hooks) *Tiers {
 }
 
 // IndexEntries returns the handles and session IDs a user's index record
-// lists, in its order.
-func IndexEntries(value []byte) (handles, ids []string, err error) {
+// lists, in its order, and whether each is being ended (revoked or beyond
+// the limit).
+func IndexEntries(value []byte) (handles, ids []string, ending []bool, err error) {
 	ix, err := decodeIndex(value)
 	for _, e := range ix.Sessions {
-		handles, ids = append(handles, e.Handle), append(ids, e.ID)
+		handles, ids, ending = append(handles, e.Handle), append(ids, e.ID), append(ending, e.Ending)
 	}
-	return handles, ids, err
+	return handles, ids, ending, err
 }

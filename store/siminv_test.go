@@ -200,6 +200,18 @@ func (w *world) check(runErr error) error {
 		}
 		return false
 	}
+	// An index entry marked ending by a revocation or the limit whose
+	// request failed before it ended the session: that session may end.
+	failed := slices.ContainsFunc(w.reqs, func(r *request) bool { return r.failed() })
+	for _, u := range w.users {
+		rec, _ := w.model.Record(store.IndexID(u.name))
+		_, ids, ending, _ := store.IndexEntries(rec.Value)
+		for i, id := range ids {
+			if ending[i] && failed {
+				w.mayEnd[id] = true
+			}
+		}
+	}
 	excused := func(s *simSess) bool { return s.unsure || w.mayEnd[s.id] || mayExpire(s) }
 
 	// 5: every live session holds its completed writes.
@@ -243,7 +255,7 @@ func (w *world) check(runErr error) error {
 			continue
 		}
 		rec, hasIndex := w.model.Record(store.IndexID(u.name))
-		handles, ids, _ := store.IndexEntries(rec.Value)
+		handles, ids, _, _ := store.IndexEntries(rec.Value)
 		idOf := map[string]string{}
 		for i, h := range handles {
 			idOf[h] = ids[i]
@@ -252,13 +264,13 @@ func (w *world) check(runErr error) error {
 		for _, d := range devs {
 			listed[d.Handle]++
 		}
-		live := 0
+		var live []string
 		for _, id := range w.orderedIDs() {
 			s := w.sess[id]
 			if s.user != u.name || s.ended != "" || !readable[id] {
 				continue
 			}
-			live++
+			live = append(live, w.label(id))
 			if n := listed[s.handle]; n != 1 && !(n == 0 && excused(s)) {
 				why := ""
 				switch {
@@ -284,8 +296,14 @@ func (w *world) check(runErr error) error {
 				fail(3, "%s listed, %s", w.label(id), s.ended)
 			}
 		}
-		if live > u.max {
-			fail(4, "%d live sessions of %s, Max %d", live, u.name, u.max)
+		over := 0 // live sessions beyond those an end was tried on and failed
+		for _, id := range w.orderedIDs() {
+			if s := w.sess[id]; s.user == u.name && s.ended == "" && readable[id] && !w.mayEnd[id] {
+				over++
+			}
+		}
+		if over > u.max {
+			fail(4, "%d live sessions of %s (%s), Max %d", len(live), u.name, strings.Join(live, " "), u.max)
 		}
 	}
 
