@@ -67,8 +67,16 @@
 // Engine's Datastore and on the dev server's default policy; lookups by key
 // are strongly consistent, so a list read right after a login or a
 // revocation elsewhere is right. The sessions' last-seen times come from
-// their own records, read by key in one batch (GetMulti). Purge keeps an
-// expired index while it lists a live session (Sweep).
+// their own records, read by key in one batch (GetMulti).
+//
+// The index is a state machine (index.go): every decision (bind at Login
+// with the limit and clean-up, move at Renew, revoke one or all, sweep) is
+// a pure function of the index as read inside Durable.Update, and the IDs
+// ended are those the committed index names. Revocation marks entries as
+// ending, then ends them; a Renew whose entry was marked fails and ends its
+// new ID. Login and a bound Renew write the new ID to both tiers before it
+// is listed. Purge's Sweep deletes an expired index only through a
+// transaction that finds it without live sessions.
 //
 // # Storage format
 //
