@@ -66,17 +66,19 @@ func (s *Store) Login(sess session.Session, l Login) (session.Session, error) {
 		return nil, err
 	}
 	if err := s.t.end(s.ctx, ending); err != nil {
-		s.report("login", tierDurable, "", err) // the limit: those sessions stay marked, ended by the next revocation
+		// Beyond the limit: those sessions stay marked in the index, and
+		// the next revocation ends them.
+		s.report("login", tierDurable, fresh.ID(), err)
 	}
 	return fresh, nil
 }
 
 // listed writes a new bound session to both tiers and only then lets index
 // (a transaction on the user's index) list it, so that no revocation can
-// name an ID before it is written: once one has ended it, no write of this
-// request brings it back (its write-back reads the Cache first, and
-// never Adds). When either fails the new
-// session is ended, reported under op.
+// name an ID before it is written; once one has ended it, no write of this
+// request brings it back (its write-back reads the Cache first and never
+// Adds). When either step fails the new session is ended, reported under
+// op.
 func (s *Store) listed(fresh session.Session, op string, index func(exp time.Time) error) (session.Session, error) {
 	id := fresh.ID()
 	value, err := s.encode(fresh)
@@ -94,8 +96,8 @@ func (s *Store) listed(fresh session.Session, op string, index func(exp time.Tim
 	}
 	if err != nil {
 		tier := errTier(err)
-		if tier == tierCache && !isGone(err) {
-			tier = tierDurable
+		if tier == tierCache {
+			tier = tierDurable // create and index fail in the Durable tier only
 		}
 		s.report(op, tier, id, err)
 		return nil, err
