@@ -27,3 +27,6 @@ func IndexEntries(value []byte) (handles, ids []string, err error) {
 	}
 	return handles, ids, err
 }
+
+// IsTombstone reports whether an Item with these flags holds no session.
+var IsTombstone = isTombstone
