@@ -31,7 +31,7 @@ type Cache interface {
 type Item struct {
 	Key     string
 	Value   []byte
-	Flags   uint32    // 0 for a session; tombstone flags otherwise
+	Flags   uint32    // 0 for a session; FlagUnconfirmed or a tombstone's flag otherwise
 	Expires time.Time // when the cache forgets it; the zero time is never
 	Token   any       // set by Get, opaque: CompareAndSwap's version
 }
@@ -109,8 +109,9 @@ const (
 	PropValue   = "val"
 )
 
-// Tombstone flags: an Item with one of these holds no session. A request
-// that loaded the session earlier finds it and writes nothing back.
+// Item flags. With a tombstone flag (FlagRemoved, FlagRenewed, FlagGone) an
+// Item holds no session: a request that loaded the session earlier finds
+// it and writes nothing back.
 const (
 	// FlagRemoved marks a session ended by Remove (logout).
 	FlagRemoved = 1
@@ -119,6 +120,12 @@ const (
 	// FlagGone marks a session found ended with no tombstone left to say
 	// how (a logout or Renew whose tombstone was evicted).
 	FlagGone = 3
+	// FlagUnconfirmed marks a session put back from the Durable tier (by a
+	// read or a write after a miss), whose record may have ended since,
+	// its Cache tombstone evicted. Readers and writers trust it only after
+	// reading the Durable tier; its writer sets flag 0 once a second read
+	// finds the record alive. Never written without a Durable tier.
+	FlagUnconfirmed = 4
 )
 
 // ValidID reports whether id looks like an icza/session ID (base64url,

@@ -31,7 +31,11 @@
 //
 // Get asks the Cache first, then the Durable tier, and puts a session the
 // Cache missed back into it (only after a real miss: after a failed Get the
-// Cache may hold a newer version). A session past its idle timeout (or
+// Cache may hold a newer version). A session put back from the Durable tier,
+// by a read or a write, is flagged FlagUnconfirmed: it may have ended since
+// it was read, its Cache tombstone evicted. Readers and writers trust it
+// only after reading the Durable tier; its writer reads the Durable tier
+// again and then confirms it (flag 0) or buries the ID. A session past its idle timeout (or
 // Options.MaxLifetime) is absent wherever it is found; an expired record is
 // deleted on the way.
 //
@@ -50,7 +54,8 @@
 // # Ending sessions
 //
 // Remove, Renew and the revocations of login.go end a session with a
-// tombstone in the Cache (flags FlagRemoved, FlagRenewed) and, through
+// tombstone in the Cache (flags FlagRemoved, FlagRenewed; Remove writes it
+// after the Durable one, so that no put-back is confirmed after it) and, through
 // Durable.End, a tombstone record in the Durable tier (key name: the ID
 // plus EndSuffix) beside deleting the record. Durable writes are
 // last-writer-wins, so a write-back whose Put lands later brings the record

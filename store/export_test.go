@@ -28,3 +28,6 @@ func IndexEntries(value []byte) (handles, ids []string, ending []bool, err error
 	}
 	return handles, ids, ending, err
 }
+
+// IsTombstone reports whether an Item with these flags holds no session.
+var IsTombstone = isTombstone

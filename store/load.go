@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"time"
 
@@ -15,8 +16,20 @@ func (s *Store) load(id string) (*entry, string) {
 	var corrupt *Item // an unreadable Cache value to replace
 	missed := errors.Is(err, ErrCacheMiss)
 	switch {
-	case err == nil && item.Flags != 0:
-		return nil, tierCache // a tombstone
+	case err == nil && isTombstone(item.Flags):
+		return nil, tierCache
+	case err == nil && item.Flags == FlagUnconfirmed:
+		// Put back from the Durable tier, whose record may have ended
+		// since: trust it only while the record lives.
+		if sess, _ := s.fromDurable("get", id); sess == nil {
+			return nil, tierBoth
+		}
+		sess, err := s.decode(item.Value, id)
+		if err == nil {
+			return s.live(sess, item), tierBoth
+		}
+		s.report("get", tierCache, id, err)
+		corrupt = item
 	case err == nil:
 		sess, err := s.decode(item.Value, id)
 		if err == nil {
@@ -44,17 +57,55 @@ func (s *Store) load(id string) (*entry, string) {
 		return e, tierBoth
 	}
 	// Put it back for the next request. Add (or compare-and-swap over a
-	// corrupt value), not Set: a concurrent writer or a logout wins.
-	it := &Item{Key: key, Value: rec.Value, Expires: rec.Expires}
+	// corrupt value), not Set: a concurrent writer or a logout wins. The
+	// session may have ended since it was read, with its tombstone
+	// evicted: it goes back unconfirmed, and is confirmed after a second
+	// read of the Durable tier.
+	it := &Item{Key: key, Value: rec.Value, Flags: FlagUnconfirmed, Expires: rec.Expires}
 	put := s.t.cache.Add
 	if corrupt != nil {
-		corrupt.Value, corrupt.Flags, corrupt.Expires = it.Value, 0, it.Expires
+		corrupt.Value, corrupt.Flags, corrupt.Expires = it.Value, it.Flags, it.Expires
 		it, put = corrupt, s.t.cache.CompareAndSwap
 	}
-	if err := put(s.ctx, it); err != nil && !errors.Is(err, ErrNotStored) && !errors.Is(err, ErrCASConflict) {
+	switch err := put(s.ctx, it); {
+	case err == nil:
+		if err := s.confirm(id, rec.Value); err != nil {
+			return nil, tierBoth // ended meanwhile
+		}
+	case !errors.Is(err, ErrNotStored) && !errors.Is(err, ErrCASConflict):
 		s.report("get", tierCache, id, err)
 	}
 	return e, tierBoth
+}
+
+// confirm reads the Durable tier again after an unconfirmed value was
+// written to the Cache. If the session lives, the value, if still there,
+// becomes an ordinary one (compare-and-swap to flag 0); if it ended, a
+// tombstone replaces whatever the Cache holds that is not one, and confirm
+// returns what the tombstone says (ErrGone when there was none). A failure
+// to read leaves the value unconfirmed, for the next reader to check.
+func (s *Store) confirm(id string, value []byte) error {
+	key := s.o.KeyPrefix + id
+	_, err := s.t.durable.Get(s.ctx, id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		item, gerr := s.t.cache.Get(s.ctx, key)
+		if gerr == nil && isTombstone(item.Flags) {
+			return tombstoneErr(item)
+		}
+		if err := s.bury(s.ctx, id, FlagGone, minTombstone); err != nil {
+			s.report("save", tierCache, id, err)
+		}
+		return ErrGone
+	case err != nil:
+		return nil
+	}
+	item, err := s.t.cache.Get(s.ctx, key)
+	if err == nil && item.Flags == FlagUnconfirmed && bytes.Equal(item.Value, value) {
+		item.Flags = 0
+		_ = s.t.cache.CompareAndSwap(s.ctx, item) // lost to a later write: it confirms its own
+	}
+	return nil
 }
 
 // fromDurable reads a session from the Durable tier. It returns nil when

@@ -117,7 +117,7 @@ func (s *Store) retire(id string, timeout time.Duration, loaded bool) (newest []
 	for i := 0; i < maxSwaps && !retired; i++ {
 		item, err := s.t.cache.Get(s.ctx, key)
 		switch {
-		case err == nil && item.Flags != 0:
+		case err == nil && isTombstone(item.Flags):
 			return nil, false, errRemoved
 		case err == nil:
 			newest = item.Value

@@ -38,6 +38,19 @@ func (s *Store) save(id string, e *entry) {
 	}
 	if w.value != nil && !isGone(err) {
 		s.backup(id, w)
+		s.confirmed(id, w, err == nil && changes != nil)
+	}
+}
+
+// confirmed confirms a value the Cache holds unconfirmed after its
+// Durable write, reporting, when report is set, that the changes were not
+// saved because the session ended meanwhile.
+func (s *Store) confirmed(id string, w written, report bool) {
+	if !w.unconfirmed || s.t.durable == nil {
+		return
+	}
+	if err := s.confirm(id, w.value); err != nil && report && !errors.Is(err, errRemoved) {
+		s.report("save", "", id, err)
 	}
 }
 
@@ -73,6 +86,7 @@ func (s *Store) saveWhole(id string, e *entry, value []byte, exp time.Time) {
 	if got.value != nil && (!sync || got.merged) {
 		s.backup(id, got)
 	}
+	s.confirmed(id, got, err == nil)
 }
 
 // backup writes a session's value to the Durable tier: now, or in the
@@ -82,7 +96,7 @@ func (s *Store) backup(id string, w written) {
 	if s.t.durable == nil {
 		return
 	}
-	if !s.o.AsyncDatastoreSave {
+	if !s.o.AsyncDatastoreSave || w.unconfirmed { // confirmed after the write
 		s.put(s.ctx, id, w, w.merged, s.report)
 		return
 	}
@@ -124,7 +138,7 @@ func (s *Store) put(ctx context.Context, id string, w written, recheck bool, rep
 		case err != nil:
 			report("save", tierCache, id, err)
 			return
-		case item.Flags != 0:
+		case isTombstone(item.Flags):
 			return // ended: its Durable tombstone hides what was written
 		case bytes.Equal(item.Value, w.value):
 			return

@@ -142,7 +142,7 @@ func (w *world) evict(key, step string) {
 	rec, found := w.model.Record(id)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if ok && item.Flags == 0 && (!found || !bytes.Equal(rec.Value, item.Value)) && len(w.busy[key]) == 0 {
+	if ok && !store.IsTombstone(item.Flags) && (!found || !bytes.Equal(rec.Value, item.Value)) && len(w.busy[key]) == 0 {
 		w.lagged[id] = true
 		w.stats.lagged++
 	}

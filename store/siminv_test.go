@@ -114,6 +114,8 @@ func (w *world) checkEnded(step string) {
 func (w *world) peek(id string) string {
 	now := w.clock.Now()
 	it, ok := w.model.CacheItem(w.prefix + id)
+	// An unconfirmed item (store.FlagUnconfirmed) is read only while the
+	// durable tier has the session: not readable from the cache alone.
 	cache := ok && it.Flags == 0 && w.liveValue(it.Value, id, now)
 	rec, ok := w.model.Record(id)
 	tomb, ended := w.model.Record(id + store.EndSuffix)
@@ -357,7 +359,7 @@ func missing(want, got map[string]any) string {
 // of a session, so that an eviction loses nothing.
 func (w *world) converged(id string) bool {
 	item, ok := w.model.CacheItem(w.prefix + id)
-	if !ok || item.Flags != 0 {
+	if !ok || store.IsTombstone(item.Flags) {
 		return true
 	}
 	rec, found := w.model.Record(id)

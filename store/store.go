@@ -90,14 +90,16 @@ func (s *Store) Remove(sess session.Session) {
 	defer s.debug("remove", s.tiers(), id, time.Now(), slog.Attr{})
 	s.entries[id] = &entry{sess: sess, removed: true}
 	ctx := context.WithoutCancel(s.ctx)
+	// The Durable tier first: a value put back from it before is then
+	// overwritten by the tombstone, and one put back after the tombstone
+	// is evicted is confirmed never.
+	if s.t.durable != nil {
+		if err := s.end(ctx, id, sess.Timeout()); err != nil {
+			s.report("remove", tierDurable, id, err)
+		}
+	}
 	if err := s.bury(ctx, id, FlagRemoved, sess.Timeout()); err != nil {
 		s.report("remove", tierCache, id, err)
-	}
-	if s.t.durable == nil {
-		return
-	}
-	if err := s.end(ctx, id, sess.Timeout()); err != nil {
-		s.report("remove", tierDurable, id, err)
 	}
 }
 

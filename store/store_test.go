@@ -133,7 +133,10 @@ func TestEvictedSessionIsReadFromDurableAndPutBack(t *testing.T) {
 	if got := r.read(id); got != "a=1" {
 		t.Fatalf("evicted session read as %q", got)
 	}
-	r.wantCalls("fallback read", "cache.Get", "durable.Get", "cache.Add")
+	// Put back unconfirmed (cache.Add), then confirmed after a second read
+	// of the durable tier (durable.Get, cache.Get, cache.CompareAndSwap).
+	r.wantCalls("fallback read", "cache.Get", "durable.Get", "cache.Add",
+		"durable.Get", "cache.Get", "cache.CompareAndSwap")
 	if got := r.cached(id); got != "a=1" {
 		t.Errorf("cache holds %q after the put-back", got)
 	}
@@ -173,7 +176,8 @@ func TestCorruptCacheValueIsReplaced(t *testing.T) {
 			if got := r.read(id); got != "a=1" {
 				t.Fatalf("read %q, want the durable copy", got)
 			}
-			r.wantCalls("read", "cache.Get", "durable.Get", "cache.CompareAndSwap")
+			r.wantCalls("read", "cache.Get", "durable.Get", "cache.CompareAndSwap", // unconfirmed
+				"durable.Get", "cache.Get", "cache.CompareAndSwap") // confirmed
 			r.wantErrs("read", 1, "memcache", store.ErrCorrupt)
 			if got := r.cached(id); got != "a=1" {
 				t.Errorf("cache holds %q, want the durable copy", got)

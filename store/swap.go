@@ -18,12 +18,14 @@ var errRemoved = errors.New("session was removed")
 
 // written is what a Cache write left there: the value, its expiry, and
 // whether it holds other requests' changes too (merged), with the stored
-// value it was merged onto (from).
+// value it was merged onto (from); unconfirmed when it went to the Cache
+// with FlagUnconfirmed, to be confirmed after the Durable write.
 type written struct {
-	value  []byte
-	exp    time.Time
-	merged bool
-	from   []byte
+	value       []byte
+	exp         time.Time
+	merged      bool
+	from        []byte
+	unconfirmed bool
 }
 
 // swap writes w to the Cache with compare-and-swap, never over a version
@@ -62,12 +64,19 @@ func (s *Store) swap(id string, e *entry, w written, changes map[string]any) (wr
 		var err error
 		switch {
 		case item != nil:
-			item.Value, item.Flags, item.Expires = w.value, 0, w.exp
+			// A value put back unconfirmed stays so until its session is
+			// known to live after this write.
+			w.unconfirmed = item.Flags == FlagUnconfirmed
+			item.Value, item.Expires = w.value, w.exp
+			if !w.unconfirmed {
+				item.Flags = 0
+			}
 			if err = s.t.cache.CompareAndSwap(s.ctx, item); errors.Is(err, ErrNotStored) {
 				item = nil // evicted since we read it
 				continue
 			}
 		case e.whole || s.t.durable == nil:
+			w.unconfirmed = false
 			err = s.t.cache.Add(s.ctx, &Item{Key: key, Value: w.value, Expires: w.exp})
 		default:
 			r := s.refill(id, e, w, changes)
@@ -130,9 +139,9 @@ type refilled struct {
 	again bool
 }
 
-// refill puts a session the Cache lost back into it, with the request's
-// changes merged onto the Durable copy. It then reads the Durable tier
-// again: if the session ended meanwhile (with its tombstone evicted), a
+// refill puts a session the Cache lost back into it, unconfirmed
+// (FlagUnconfirmed), with the request's changes merged onto the Durable
+// copy. It then reads the Durable tier again: if the session ended meanwhile (with its tombstone evicted), a
 // tombstone replaces the value written (ErrGone); if another request wrote
 // a newer version meanwhile, whose item was evicted before the Add, it
 // returns the item just added, to be swapped for the changes merged onto
@@ -144,7 +153,8 @@ func (s *Store) refill(id string, e *entry, w written, changes map[string]any) r
 		return refilled{w: w, err: err}
 	}
 	key := s.o.KeyPrefix + id
-	if err := s.t.cache.Add(s.ctx, &Item{Key: key, Value: w.value, Expires: w.exp}); err != nil {
+	w.unconfirmed = true
+	if err := s.t.cache.Add(s.ctx, &Item{Key: key, Value: w.value, Flags: FlagUnconfirmed, Expires: w.exp}); err != nil {
 		if errors.Is(err, ErrNotStored) { // someone put it back first
 			item, err := s.newer(key, 0)
 			if err != nil {
@@ -158,6 +168,7 @@ func (s *Store) refill(id string, e *entry, w written, changes map[string]any) r
 			return refilled{w: w, item: item, again: true}
 		}
 		s.report("save", tierCache, id, err)
+		w.unconfirmed = false
 		return refilled{w: w} // back up what we have
 	}
 	rec, err := s.t.durable.Get(s.ctx, id)
@@ -172,7 +183,7 @@ func (s *Store) refill(id string, e *entry, w written, changes map[string]any) r
 	}
 	item, err := s.t.cache.Get(s.ctx, key)
 	switch {
-	case err == nil && item.Flags != 0:
+	case err == nil && isTombstone(item.Flags):
 		return refilled{err: tombstoneErr(item)} // ended meanwhile: say so
 	case err != nil || !bytes.Equal(item.Value, w.value):
 		return refilled{w: w} // already written over by a later request
@@ -223,11 +234,17 @@ func (s *Store) merge(id string, stored []byte, e *entry, w written, changes map
 	return written{value: v, exp: s.expiry(base), merged: true, from: stored}, nil
 }
 
+// isTombstone reports whether an Item with these flags holds no session:
+// any flags but 0 and FlagUnconfirmed.
+func isTombstone(flags uint32) bool {
+	return flags != 0 && flags != FlagUnconfirmed
+}
+
 // tombstoneErr returns what a tombstone says to a writer, nil for a
 // session.
 func tombstoneErr(item *Item) error {
 	switch item.Flags {
-	case 0:
+	case 0, FlagUnconfirmed:
 		return nil
 	case FlagRemoved:
 		return errRemoved
