@@ -151,8 +151,8 @@ func (t *Tiers) bind(ctx context.Context, l Login, e indexEntry, exp time.Time, 
 // session that a write-back landing late could extend.
 const maxRevoked = 400 * 24 * time.Hour
 
-// end ends sessions in both tiers, MaxBatch at a time: tombstones in the
-// Cache in one call, then in the Durable tier in two.
+// end ends sessions in both tiers, MaxBatch at a time: in the Durable tier
+// in two calls, then tombstones in the Cache in one.
 func (t *Tiers) end(ctx context.Context, ids []string) error {
 	until := t.o.Now().Add(maxRevoked)
 	for start := 0; start < len(ids); start += MaxBatch {
@@ -161,12 +161,14 @@ func (t *Tiers) end(ctx context.Context, ids []string) error {
 		for i, id := range batch {
 			items[i] = &Item{Key: t.o.KeyPrefix + id, Value: []byte{}, Flags: FlagRemoved, Expires: until}
 		}
-		cerr := t.cache.SetMulti(ctx, items)
-		if err := t.durable.End(ctx, batch, until); err != nil {
-			return err
+		// The Durable tier first: a put-back read before it and confirmed
+		// since is then overwritten by the tombstones that follow.
+		derr := t.durable.End(ctx, batch, until)
+		if err := t.cache.SetMulti(ctx, items); err != nil {
+			return errors.Join(derr, t.deleteInstead(ctx, items, err))
 		}
-		if cerr != nil {
-			return t.deleteInstead(ctx, items, cerr)
+		if derr != nil {
+			return derr
 		}
 	}
 	return nil
