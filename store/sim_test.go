@@ -40,11 +40,12 @@ func TestSimulation(t *testing.T) {
 		}
 		return
 	}
-	failed, lagged := 0, 0
+	failed, lagged, hot := 0, 0, 0
 	byInv := map[string]int{}
 	check := func(seed uint64) {
 		stats, err := simulate(seed, false)
 		lagged += stats.lagged
+		hot += stats.hot
 		if err != nil {
 			failed++
 			byInv[invOf(err)]++
@@ -68,13 +69,14 @@ func TestSimulation(t *testing.T) {
 	if failed > 0 {
 		t.Errorf("%d of %d runs failed, by invariant: %v", failed, runs, byInv)
 	}
-	t.Logf("%d runs (%d fixed seeds, %d random) in %v; %d evictions left the durable tier behind the cache with no write-back in flight",
-		runs, *simRuns, extra, time.Since(start).Round(time.Millisecond), lagged)
+	t.Logf("%d runs (%d fixed seeds, %d random) in %v; %d evictions left the durable tier behind the cache with no write-back in flight; %d hot evictions",
+		runs, *simRuns, extra, time.Since(start).Round(time.Millisecond), lagged, hot)
 }
 
 // simStats is what a run counts.
 type simStats struct {
 	lagged int // evictions of a session the durable tier was behind on
+	hot    int // evictions during a write-back, or a second within a request
 }
 
 // simUser is a user of the run, with the limit its logins pass.
@@ -106,23 +108,25 @@ type world struct {
 	setupTimeout, timeout, touch time.Duration
 	epoch                        time.Time
 
-	mu       sync.Mutex
-	sess     map[string]*simSess // by ID: every session handed out
-	devices  []*device
-	reqs     []*request
-	byTask   map[string]*request // root task to its request
-	seq      map[string]int      // ID to the order it was first seen in
-	short    map[string]string   // ShortID to ID
-	faults   map[string]*fault   // task ID to the fault of its next call
-	after    map[string]error    // task ID to the error its call in progress will report
-	ending   map[string]pendingEnd
-	busy     map[string]map[string]bool // cache key to the requests whose writes to it are in flight
-	origin   map[string]*request        // ID to the request that first wrote it
-	mayEnd   map[string]bool            // IDs a revocation, a limit or a logout tried to end
-	lagged   map[string]bool            // IDs evicted while the durable tier was behind
-	failures []string                   // invariant failures seen during the run
-	events   []string
-	logs     strings.Builder // every log line, for invariant 6
+	mu        sync.Mutex
+	sess      map[string]*simSess // by ID: every session handed out
+	devices   []*device
+	reqs      []*request
+	byTask    map[string]*request // root task to its request
+	seq       map[string]int      // ID to the order it was first seen in
+	short     map[string]string   // ShortID to ID
+	faults    map[string]*fault   // task ID to the fault of its next call
+	after     map[string]error    // task ID to the error its call in progress will report
+	ending    map[string]pendingEnd
+	busy      map[string]map[string]bool // cache key to the requests whose writes to it are in flight
+	origin    map[string]*request        // ID to the request that first wrote it
+	mayEnd    map[string]bool            // IDs a revocation, a limit or a logout tried to end
+	lagged    map[string]bool            // IDs evicted while the durable tier was behind
+	hot       map[string]bool            // IDs evicted hot (see evict)
+	evictedIn map[string][]string        // cache key to the requests in progress at its last eviction
+	failures  []string                   // invariant failures seen during the run
+	events    []string
+	logs      strings.Builder // every log line, for invariant 6
 }
 
 // simClock is the one clock of the run: the store's Options.Now and the
@@ -151,7 +155,7 @@ func simulate(seed uint64, verbose bool) (simStats, error) {
 		clock: &simClock{now: time.Now()},
 		sess:  map[string]*simSess{}, byTask: map[string]*request{}, seq: map[string]int{}, short: map[string]string{},
 		faults: map[string]*fault{}, after: map[string]error{}, ending: map[string]pendingEnd{},
-		busy: map[string]map[string]bool{}, origin: map[string]*request{}, mayEnd: map[string]bool{}, lagged: map[string]bool{},
+		busy: map[string]map[string]bool{}, origin: map[string]*request{}, mayEnd: map[string]bool{}, lagged: map[string]bool{}, hot: map[string]bool{}, evictedIn: map[string][]string{},
 	}
 	defer func() {
 		if verbose {

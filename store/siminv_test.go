@@ -196,7 +196,7 @@ func (w *world) check(runErr error) error {
 	}
 	lossy := func(s *simSess) bool { // invariant 5 is relaxed
 		for a := s; a != nil; a = a.parent {
-			if degraded[a.id] || w.lagged[a.id] {
+			if degraded[a.id] || w.lagged[a.id] || w.hot[a.id] {
 				return true
 			}
 		}
