@@ -213,6 +213,7 @@ func (w *world) serve(ctx context.Context, r *request) {
 		for _, s := range []*simSess{r.target, r.fresh} {
 			if s != nil {
 				s.unsure = true
+				w.mayHave(s, writes)
 			}
 		}
 		return
@@ -267,6 +268,19 @@ func (w *world) wrote(s *simSess, writes map[string]any) {
 	}
 	for _, kid := range s.kids {
 		w.wrote(kid, writes)
+	}
+}
+
+// mayHave records writes of a request that failed: each may have landed
+// or not, in the session and in those renewed or logged in from it, so
+// invariant 5 asks nothing of those attributes until a later completed
+// write. Callers hold w.mu.
+func (w *world) mayHave(s *simSess, writes map[string]any) {
+	for k := range writes {
+		delete(s.want, k)
+	}
+	for _, kid := range s.kids {
+		w.mayHave(kid, writes)
 	}
 }
 
