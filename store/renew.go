@@ -153,8 +153,34 @@ func (s *Store) retire(id string, timeout time.Duration, loaded bool) (newest []
 		if err := s.end(s.ctx, id, timeout); err != nil {
 			return nil, true, &tierError{tierDurable, fmt.Errorf("%w: %w", ErrStillReadable, err)}
 		}
+		if v := s.retireAgain(tomb); v != nil {
+			newest = v
+		}
 	}
 	return newest, true, nil
+}
+
+// retireAgain runs once the Durable tier has ended the old ID: if the
+// tombstone was evicted and a write-back put the session back and
+// confirmed it before the end landed, that value is the newest (it holds
+// the write-back's change, which it counts as done); it is retired too.
+// Put-backs after now find the Durable tier ended. It returns the value
+// retired, or nil.
+func (s *Store) retireAgain(tomb *Item) []byte {
+	for range maxSwaps {
+		item, err := s.t.cache.Get(s.ctx, tomb.Key)
+		if err != nil || isTombstone(item.Flags) {
+			return nil
+		}
+		tomb.Token = item.Token
+		switch err := s.t.cache.CompareAndSwap(s.ctx, tomb); {
+		case err == nil:
+			return item.Value
+		case !errors.Is(err, ErrCASConflict) && !errors.Is(err, ErrNotStored):
+			return nil
+		}
+	}
+	return nil
 }
 
 // durableValue returns a session's value in the Durable tier, nil if none.

@@ -79,7 +79,9 @@ func TestRenewTakesTheNewestValueAndRetiresTheOldID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.wantCalls("Renew", "cache.Get", "cache.CompareAndSwap", "durable.End")
+	// The second Get checks, once the Durable tier has ended the old ID,
+	// that no put-back was confirmed in between.
+	r.wantCalls("Renew", "cache.Get", "cache.CompareAndSwap", "durable.End", "cache.Get")
 	if fresh.ID() == id || len(fresh.ID()) != len(id) || !store.ValidID(fresh.ID(), len(prefix)) {
 		t.Errorf("new ID %q for %q", fresh.ID(), id)
 	}
