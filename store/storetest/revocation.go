@@ -85,12 +85,13 @@ func (rt *revT) now() time.Time {
 // open returns a store for one request.
 func (rt *revT) open() *store.Store { return rt.tiers.Open(rt.ctx, nil, nil) }
 
-// login runs a request that logs the user in with no session and Max max.
-func (rt *revT) login(max int) session.Session {
+// login runs a request that logs the user in with no session and the
+// given Max.
+func (rt *revT) login(limit int) session.Session {
 	rt.Helper()
 	s := rt.open()
 	defer s.Close()
-	fresh, err := s.Login(nil, store.Login{User: rt.user, UserAgent: "test", Max: max})
+	fresh, err := s.Login(nil, store.Login{User: rt.user, UserAgent: "test", Max: limit})
 	if err != nil {
 		rt.Fatalf("login: %v", err)
 	}

@@ -166,14 +166,14 @@ func loginKeepsConcurrentLogin(rt *revT) {
 // any of their transactions commits (each runs the next just before its
 // own): exactly 3 sessions stay live, and the list shows those.
 func concurrentLoginsKeepMax(rt *revT) {
-	const n, max = 8, 3
+	const n, limit = 8, 3
 	var logins []session.Session
 	var login func(i int)
 	login = func(i int) {
 		if i+1 < n {
 			rt.h.on("durable.Update", rt.ix, func() { login(i + 1) }, nil)
 		}
-		logins = append(logins, rt.login(max))
+		logins = append(logins, rt.login(limit))
 	}
 	login(0)
 	rt.fired()
@@ -183,8 +183,8 @@ func concurrentLoginsKeepMax(rt *revT) {
 			live = append(live, handle(s))
 		}
 	}
-	if len(logins) != n || len(live) != max {
-		rt.Errorf("%d of %d logins live, want %d", len(live), len(logins), max)
+	if len(logins) != n || len(live) != limit {
+		rt.Errorf("%d of %d logins live, want %d", len(live), len(logins), limit)
 	}
 	rt.wantListed("the live logins", live...)
 	rt.wantErrs("logins", 0, nil)
@@ -253,20 +253,20 @@ func failCommitted(rt *revT) {
 // retriedLogin: a Login whose index transaction committed, reported a
 // failure and ran again lists the session once; with Max it ends only the
 // least recently seen session beyond it.
-func retriedLogin(rt *revT, max int) {
-	a, b := rt.login(max), rt.login(max)
+func retriedLogin(rt *revT, limit int) {
+	a, b := rt.login(limit), rt.login(limit)
 	failCommitted(rt)
 	rt.h.take()
-	c := rt.login(max)
+	c := rt.login(limit)
 	rt.fired()
 	calls := []string{"cache.Add", "durable.Put", "durable.Get", "durable.GetMulti", "durable.Update", "durable.Update"}
-	if max > 0 {
+	if limit > 0 {
 		calls = append(calls, "cache.SetMulti", "durable.End")
 	}
 	rt.wantCalls("Login, its transaction retried", calls...)
 	rt.wantErrs("Login", 0, nil)
 	live := []session.Session{a, b, c}
-	if max > 0 {
+	if limit > 0 {
 		rt.wantEnded("the least recently seen session", a.ID())
 		live = live[1:]
 	}
