@@ -40,6 +40,14 @@ func TestModelDurableConformance(t *testing.T) {
 	})
 }
 
+// TestModelRevocation runs the per-user index's races on the Model.
+func TestModelRevocation(t *testing.T) {
+	storetest.TestRevocation(t, func(*testing.T) (store.Options, context.Context) {
+		m := storetest.NewModel(storetest.ModelOptions{Memcache: true})
+		return store.Options{Cache: m.Cache(), Durable: m.Durable(), KeyPrefix: "p:"}, context.Background()
+	})
+}
+
 func TestMemcacheConformance(t *testing.T) {
 	gaesessiontest.Start(t) // every subtest needs the dev server
 	storetest.TestCache(t, func(t *testing.T) (store.Cache, context.Context) {
@@ -54,5 +62,16 @@ func TestDatastoreConformance(t *testing.T) {
 		// A kind per subtest and run, so that Expired sees only its own.
 		sum := sha256.Sum256([]byte(t.Name()))
 		return store.Datastore(fmt.Sprintf("conf_%s_%x", run, sum[:6])), gaesessiontest.Context(t)
+	})
+}
+
+// TestAppEngineRevocation runs the per-user index's races on App Engine's
+// Memcache and Datastore.
+func TestAppEngineRevocation(t *testing.T) {
+	gaesessiontest.Start(t) // every subtest needs the dev server
+	run := strconv.FormatInt(time.Now().UnixNano(), 36)
+	storetest.TestRevocation(t, func(t *testing.T) (store.Options, context.Context) {
+		return store.Options{Cache: store.Memcache(), Durable: store.Datastore("rev_" + run), KeyPrefix: "rev:"},
+			gaesessiontest.Context(t)
 	})
 }

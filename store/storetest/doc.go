@@ -11,6 +11,14 @@
 //		})
 //	}
 //
+// TestRevocation runs the per-user index's races (Login, Renew, Revoke,
+// RevokeAll, Sweep) on a pair of tiers given as store.Options, injecting
+// each interleaving through wrappers around them:
+//
+//	storetest.TestRevocation(t, func(t *testing.T) (store.Options, context.Context) {
+//		return store.Options{Cache: store.Memcache(), Durable: store.Datastore("rev")}, gaesessiontest.Context(t)
+//	})
+//
 // A simulation drives the Model's clock and injects faults or interleaves
 // calls through ModelOptions.Before, then checks invariants with CacheItem
 // and Record:

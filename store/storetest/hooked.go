@@ -1,0 +1,176 @@
+package storetest
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/gaesession/gaesession/store"
+)
+
+// hooks sit between the store and any backend: they record every call
+// ("cache.Get", ..., "durable.Update", named as the Model names them; the
+// key is the cache key or record ID, "" for SetMulti, GetMulti, End,
+// Expired and DeleteMulti) and run one armed trigger, on the first call
+// that matches it, to put another operation at that precise point.
+type hooks struct {
+	mu    sync.Mutex
+	calls []string
+	last  map[string]string // op: the key of its latest call
+	armed *trigger
+}
+
+// trigger runs before (if set) before the call and after (if set) once
+// the call has returned, with its result; after's result is the call's.
+type trigger struct {
+	op, key string
+	before  func()
+	after   func(err error) error
+}
+
+// on arms a trigger for the next call of op on key, replacing one armed
+// before. It fires once.
+func (h *hooks) on(op, key string, before func(), after func(error) error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.armed = &trigger{op: op, key: key, before: before, after: after}
+}
+
+// pending reports whether a trigger is armed and has not fired.
+func (h *hooks) pending() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.armed != nil
+}
+
+// lastKey returns the key of the latest call of op.
+func (h *hooks) lastKey(op string) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.last[op]
+}
+
+// take returns the calls made since the last take, sorted.
+func (h *hooks) take() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	calls := h.calls
+	h.calls = nil
+	slices.Sort(calls)
+	return calls
+}
+
+// call records a call and runs the trigger's before if it matches,
+// outside the lock (so that the operation it runs goes through the hooks
+// too). It returns what to do with the call's result.
+func (h *hooks) call(op, key string) func(error) error {
+	h.mu.Lock()
+	h.calls = append(h.calls, op)
+	if h.last == nil {
+		h.last = map[string]string{}
+	}
+	h.last[op] = key
+	tr := h.armed
+	if tr != nil && tr.op == op && tr.key == key {
+		h.armed = nil
+	} else {
+		tr = nil
+	}
+	h.mu.Unlock()
+	if tr == nil {
+		return func(err error) error { return err }
+	}
+	if tr.before != nil {
+		tr.before()
+	}
+	if tr.after == nil {
+		return func(err error) error { return err }
+	}
+	return tr.after
+}
+
+// hookedCache is a store.Cache that calls its hooks around each call.
+type hookedCache struct {
+	c store.Cache
+	h *hooks
+}
+
+func (c hookedCache) Get(ctx context.Context, key string) (*store.Item, error) {
+	done := c.h.call("cache.Get", key)
+	it, err := c.c.Get(ctx, key)
+	return it, done(err)
+}
+
+func (c hookedCache) Add(ctx context.Context, it *store.Item) error {
+	done := c.h.call("cache.Add", it.Key)
+	return done(c.c.Add(ctx, it))
+}
+
+func (c hookedCache) CompareAndSwap(ctx context.Context, it *store.Item) error {
+	done := c.h.call("cache.CompareAndSwap", it.Key)
+	return done(c.c.CompareAndSwap(ctx, it))
+}
+
+func (c hookedCache) Set(ctx context.Context, it *store.Item) error {
+	done := c.h.call("cache.Set", it.Key)
+	return done(c.c.Set(ctx, it))
+}
+
+func (c hookedCache) SetMulti(ctx context.Context, items []*store.Item) error {
+	done := c.h.call("cache.SetMulti", "")
+	return done(c.c.SetMulti(ctx, items))
+}
+
+func (c hookedCache) Delete(ctx context.Context, key string) error {
+	done := c.h.call("cache.Delete", key)
+	return done(c.c.Delete(ctx, key))
+}
+
+// hookedDurable is a store.Durable that calls its hooks around each call.
+type hookedDurable struct {
+	d store.Durable
+	h *hooks
+}
+
+func (d hookedDurable) Get(ctx context.Context, id string) (store.Record, error) {
+	done := d.h.call("durable.Get", id)
+	rec, err := d.d.Get(ctx, id)
+	return rec, done(err)
+}
+
+func (d hookedDurable) GetMulti(ctx context.Context, ids []string) ([]store.Record, error) {
+	done := d.h.call("durable.GetMulti", "")
+	recs, err := d.d.GetMulti(ctx, ids)
+	return recs, done(err)
+}
+
+func (d hookedDurable) Put(ctx context.Context, id string, rec store.Record) error {
+	done := d.h.call("durable.Put", id)
+	return done(d.d.Put(ctx, id, rec))
+}
+
+func (d hookedDurable) Delete(ctx context.Context, id string) error {
+	done := d.h.call("durable.Delete", id)
+	return done(d.d.Delete(ctx, id))
+}
+
+func (d hookedDurable) End(ctx context.Context, ids []string, until time.Time) error {
+	done := d.h.call("durable.End", "")
+	return done(d.d.End(ctx, ids, until))
+}
+
+func (d hookedDurable) Update(ctx context.Context, id string, f func(store.Record, bool) (store.Record, error)) error {
+	done := d.h.call("durable.Update", id)
+	return done(d.d.Update(ctx, id, f))
+}
+
+func (d hookedDurable) Expired(ctx context.Context, before time.Time, batch func(ids []string) error) error {
+	done := d.h.call("durable.Expired", "")
+	return done(d.d.Expired(ctx, before, batch))
+}
+
+func (d hookedDurable) DeleteMulti(ctx context.Context, ids []string) error {
+	done := d.h.call("durable.DeleteMulti", "")
+	return done(d.d.DeleteMulti(ctx, ids))
+}
