@@ -72,7 +72,7 @@ func revocationBeforeRenew(rt *revT, all bool) {
 		rt.Errorf("Renew = %v, %v; want nil, ErrGone", got, err)
 	}
 	rt.wantCalls("Renew (load, retire, write, move refused, end) around the revocation",
-		"cache.Get", "cache.Get", "cache.CompareAndSwap", "durable.End", // load, retire
+		"cache.Get", "cache.Get", "cache.CompareAndSwap", "durable.End", "cache.Get", // load, retire
 		"cache.Add", "durable.Put", "durable.Update", "cache.SetMulti", "durable.End", // write, move, end
 		"durable.Update", "cache.SetMulti", "durable.End") // the revocation
 	if fresh == "" || fresh == a.ID() {
