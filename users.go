@@ -53,7 +53,8 @@ const maxUserAgent = 256
 // started), it is bound to userID and recorded, with the device (its
 // User-Agent and IP), in the user's list of sessions, and its cookie is
 // set. Use the returned session from then on. Beyond
-// UserOptions.MaxSessions, the user's least recently seen session ends.
+// UserOptions.MaxSessions, the user's least recently seen session ends. An
+// empty userID fails with store.ErrNoUser and changes nothing.
 func (m *Manager) Login(sess session.Session, w http.ResponseWriter, userID string, opts LoginOptions) (session.Session, error) {
 	m.mustExist()
 	u := m.cfg.Users

@@ -2,6 +2,7 @@ package gaesession_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -316,5 +317,26 @@ func TestRenewKeepsCookieKind(t *testing.T) {
 		if got == nil || got.MaxAge != tc.maxAge {
 			t.Errorf("after %s and Renew: cookie %v, want Max-Age %d", tc.login, got, tc.maxAge)
 		}
+	}
+}
+
+// TestLoginWithoutUser: Login with an empty user ID fails with
+// store.ErrNoUser; the session keeps its ID and stays unbound.
+func TestLoginWithoutUser(t *testing.T) {
+	opts, c := setup(t, gaesession.Options{})
+	get(t, c, "/?op=new&a=1")
+	before := sessionID(t, c)
+	var got error
+	opts.ErrorFunc = func(_ http.ResponseWriter, _ *http.Request, err error) { got = err }
+	res := c.With(mw(opts)(userApp)).Get("/?op=login&user=")
+	body := gaesessiontest.Body(t, res)
+	if res.StatusCode != http.StatusInternalServerError || !errors.Is(got, store.ErrNoUser) || len(res.Cookies()) != 0 {
+		t.Errorf("Login(\"\"): %d %q, cookies %v, reported %v; want a failure with ErrNoUser and no cookie", res.StatusCode, body, res.Cookies(), got)
+	}
+	if sessionID(t, c) != before {
+		t.Error("Login(\"\") renewed the session")
+	}
+	if got := get(t, c, "/"); got != "a=1" {
+		t.Errorf("session reads %q after Login(\"\"), want a=1, unbound", got)
 	}
 }

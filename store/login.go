@@ -13,6 +13,10 @@ import (
 // Durable tier (OnlyMemcache), which keeps the per-user index.
 var ErrNoIndex = errors.New("sessions per user need the Durable tier")
 
+// ErrNoUser means Login was given an empty user ID: no session is bound to
+// nobody.
+var ErrNoUser = errors.New("login without a user ID")
+
 // Login describes a login: the user and the device.
 type Login struct {
 	User      string        // the application's user ID
@@ -29,15 +33,18 @@ type Login struct {
 // list shows it right away; Close writes it again only if the request
 // changed it. Login fails, reporting once, when Renew would, or when the
 // new session cannot be written or indexed: then the old session has
-// ended all the same (its ID was retired) and no session is bound.
+// ended all the same (its ID was retired) and no session is bound. An
+// empty l.User fails with ErrNoUser, changing nothing.
 func (s *Store) Login(sess session.Session, l Login) (session.Session, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	defer s.debug("login", s.tiers(), "", time.Now(), slog.Attr{})
-	if s.t.durable == nil || s.closed {
+	if s.t.durable == nil || s.closed || l.User == "" {
 		err := ErrNoIndex
 		if s.closed {
 			err = ErrClosed
+		} else if l.User == "" {
+			err = ErrNoUser
 		}
 		s.report("login", "", "", err)
 		return nil, err
