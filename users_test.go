@@ -99,8 +99,9 @@ func devices(t *testing.T, c *gaesessiontest.Client) []store.Device {
 
 // TestLoginBindsAndLists: right after a login on another client the list
 // shows both sessions, the current one marked, with handles that are not
-// session IDs, User-Agent and IP; the login renewed the ID.
+// session IDs, User-Agent and IP (App Engine's); the login renewed the ID.
 func TestLoginBindsAndLists(t *testing.T) {
+	t.Setenv("GAE_ENV", "standard") // App Engine's header is trusted
 	_, cs := users(t, gaesession.Options{}, "ann", 1)
 	before := sessionID(t, cs[0])
 	get(t, cs[0], "/?op=login&user=ann")
@@ -338,5 +339,42 @@ func TestLoginWithoutUser(t *testing.T) {
 	}
 	if got := get(t, c, "/"); got != "a=1" {
 		t.Errorf("session reads %q after Login(\"\"), want a=1, unbound", got)
+	}
+}
+
+// TestDeviceIP: X-Appengine-User-IP is trusted only on App Engine
+// (GAE_ENV=standard); elsewhere, Cloud Run included, the connection's
+// address is recorded, or what UserOptions.ClientIP gives; a value that is
+// not an IP is not recorded. Not parallel: it sets GAE_ENV and K_SERVICE.
+func TestDeviceIP(t *testing.T) {
+	fromProxy := func(r *http.Request) string { return r.Header.Get("X-Real-IP") }
+	junk := strings.Repeat("1", 4096)
+	for _, tc := range []struct {
+		name, gaeEnv, kService string
+		clientIP               func(*http.Request) string
+		header, realIP, want   string
+	}{
+		{"App Engine", "standard", "", nil, "203.0.113.7", "", "203.0.113.7"},
+		{"App Engine, junk header", "standard", "", nil, junk, "", ""},
+		{"VM", "", "", nil, "203.0.113.7", "", "198.51.100.9"},
+		{"dev server", "localdev", "", nil, "203.0.113.7", "", "198.51.100.9"},
+		{"Cloud Run", "", "app", nil, "203.0.113.7", "", "198.51.100.9"},
+		{"app's proxy", "", "", fromProxy, "203.0.113.7", "192.0.2.5", "192.0.2.5"},
+		{"app's proxy, junk", "", "", fromProxy, "", junk, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("GAE_ENV", tc.gaeEnv)
+			t.Setenv("K_SERVICE", tc.kService)
+			opts, c := setup(t, gaesession.Options{Users: gaesession.UserOptions{ClientIP: tc.clientIP}})
+			c = c.With(mw(opts)(userApp))
+			r := gaesessiontest.NewRequest(t, http.MethodGet, "/?op=login&user=ida", nil)
+			r.RemoteAddr = "198.51.100.9:4711"
+			r.Header.Set("X-Appengine-User-IP", tc.header)
+			r.Header.Set("X-Real-IP", tc.realIP)
+			gaesessiontest.Body(t, c.Do(r))
+			if devs := devices(t, c); len(devs) != 1 || devs[0].IP != tc.want {
+				t.Errorf("devices %+v, want one with IP %q", devs, tc.want)
+			}
+		})
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/netip"
 	"time"
+	"unicode/utf8"
 
 	"github.com/icza/session"
 )
@@ -17,11 +19,14 @@ var ErrNoIndex = errors.New("sessions per user need the Durable tier")
 // nobody.
 var ErrNoUser = errors.New("login without a user ID")
 
+// MaxUserAgent bounds the User-Agent recorded per session, in bytes.
+const MaxUserAgent = 256
+
 // Login describes a login: the user and the device.
 type Login struct {
-	User      string        // the application's user ID
-	UserAgent string        // recorded as given
-	IP        string        // recorded as given; "" records none
+	User      string        // the application's user ID; "" fails with ErrNoUser
+	UserAgent string        // recorded cut to MaxUserAgent bytes
+	IP        string        // recorded if an IP address (without its zone), else none
 	Timeout   time.Duration // of the new session; 0 keeps the session's
 	Max       int           // sessions per user; the least recently seen beyond it end; 0: DefaultMaxSessions
 }
@@ -61,7 +66,7 @@ func (s *Store) Login(sess session.Session, l Login) (session.Session, error) {
 		old = sess.ID()
 		delete(s.entries, fresh.ID()) // written below
 	}
-	e := indexEntry{Handle: newHandle(), ID: fresh.ID(), Created: s.o.Now(), UA: l.UserAgent, IP: l.IP}
+	e := indexEntry{Handle: newHandle(), ID: fresh.ID(), Created: s.o.Now(), UA: cut(l.UserAgent, MaxUserAgent), IP: deviceIP(l.IP)}
 	fresh.SetAttr(AttrUser, l.User)
 	fresh.SetAttr(AttrHandle, e.Handle)
 	var ending []string
@@ -76,6 +81,27 @@ func (s *Store) Login(sess session.Session, l Login) (session.Session, error) {
 		s.report("login", tierDurable, "", err) // the limit: those sessions stay marked, ended by the next revocation
 	}
 	return fresh, nil
+}
+
+// cut returns s cut to at most n bytes, at a character's start.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// deviceIP returns ip in its short form, without a zone, or "" if it is
+// not an IP address: so no client-sent value grows the user's index.
+func deviceIP(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ""
+	}
+	return a.WithZone("").Unmap().String()
 }
 
 // listed writes a new bound session to both tiers and only then lets index
