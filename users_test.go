@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -376,5 +377,47 @@ func TestDeviceIP(t *testing.T) {
 				t.Errorf("devices %+v, want one with IP %q", devs, tc.want)
 			}
 		})
+	}
+}
+
+// TestBindingCannotBeForged: an app that stores attributes under names a
+// client chooses cannot be made to bind a session to another user: SetAttr
+// of a name under store.ReservedPrefix on a loaded, logged-in or renewed
+// session is ignored, a new session is written without it, and each is
+// reported with store.ErrReserved.
+func TestBindingCannotBeForged(t *testing.T) {
+	var mu sync.Mutex
+	var reported []error
+	opts := gaesession.Options{ErrorFunc: func(_ http.ResponseWriter, _ *http.Request, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		reported = append(reported, err)
+	}}
+	opts, cs := users(t, opts, "ann", 1)
+	whoami := mw(opts)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, ok := gaesession.User(gaesession.From(r.Context()).Get(r))
+		fmt.Fprintf(w, "%s %v", user, ok)
+	}))
+	forge := "k=" + store.AttrUser + "&v=eve"
+	get(t, cs[0], "/?op=set&"+forge)
+	if got := get(t, cs[0].With(whoami), "/"); got != "ann true" {
+		t.Errorf("logged-in session after a forged write: User = %s, want ann", got)
+	}
+	c := gaesessiontest.NewClient(t, mw(opts)(app))
+	for _, q := range []string{"op=new", "op=get", "op=renew"} {
+		get(t, c, "/?"+q+"&"+store.AttrUser+"=eve")
+		if got := get(t, c.With(whoami), "/"); got != " false" {
+			t.Errorf("%s with a forged binding: User = %s, want unbound", q, got)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(reported) != 4 {
+		t.Errorf("reported %v, want 4 errors", reported)
+	}
+	for _, err := range reported {
+		if !errors.Is(err, store.ErrReserved) {
+			t.Errorf("reported %v, want store.ErrReserved", err)
+		}
 	}
 }

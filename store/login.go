@@ -133,7 +133,7 @@ func (s *Store) listed(fresh session.Session, op string, index func(exp time.Tim
 		s.report(op, tier, id, err)
 		return nil, err
 	}
-	t := &tracked{Session: fresh, over: &s.over, log: s.log}
+	t := s.track(fresh)
 	s.entries[id] = &entry{sess: t}
 	return t, nil
 }
