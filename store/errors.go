@@ -36,7 +36,8 @@ var (
 	// not saved.
 	ErrClosed = errors.New("request already ended")
 	// ErrReserved means an attribute named with ReservedPrefix was set
-	// outside the library: it was ignored (SetAttr) or dropped (Add).
+	// outside the library: it was ignored (SetAttr) or dropped (a session
+	// the app made, when written or renewed).
 	ErrReserved = errors.New("attribute name reserved for gaesession")
 )
 

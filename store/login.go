@@ -15,8 +15,7 @@ import (
 // Durable tier (OnlyMemcache), which keeps the per-user index.
 var ErrNoIndex = errors.New("sessions per user need the Durable tier")
 
-// ErrNoUser means Login was given an empty user ID: no session is bound to
-// nobody.
+// ErrNoUser means Login was given an empty user ID; nothing was changed.
 var ErrNoUser = errors.New("login without a user ID")
 
 // MaxUserAgent bounds the User-Agent recorded per session, in bytes.
