@@ -123,6 +123,7 @@ const maxCandidates = 3
 // back only what it set.
 func (m *Manager) Get(r *http.Request) session.Session {
 	m.mustExist()
+	m.w.cookie.Store(true)
 	prefix, tried := len(m.cfg.Store.KeyPrefix), 0
 	for _, c := range r.CookiesNamed(m.cfg.cookie.Name) {
 		id, ok := m.cfg.cookie.decode(c.Value, prefix)
@@ -204,6 +205,7 @@ func (m *Manager) end(f func(*store.Store)) {
 
 // setCookie sets the session cookie, reporting when it is too late to.
 func (m *Manager) setCookie(w http.ResponseWriter, id, value string, maxAge int) {
+	m.w.cookie.Store(true)
 	if m.w.started() {
 		m.report("set-cookie", id, ErrCookieNotSet)
 	}

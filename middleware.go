@@ -67,7 +67,8 @@ func New(opts Options) *Sessions {
 
 // Middleware returns middleware that gives each request a session Manager,
 // found with From, and writes back the sessions the request changed when the
-// handler returns: New(opts).Handler. If the handler panics, the request's
+// handler returns: New(opts).Handler. The response of a request that read
+// or wrote a session carries "Vary: Cookie", for shared caches. If the handler panics, the request's
 // changes are dropped (removals, which happen at once, stay done), nothing
 // is left open, and the panic goes on up. Middleware panics when opts are
 // invalid (see New).
@@ -103,5 +104,6 @@ func (c *config) serve(next http.Handler, w http.ResponseWriter, r *http.Request
 		}
 	}()
 	next.ServeHTTP(ww, r.WithContext(context.WithValue(r.Context(), managerKey, m)))
+	ww.start() // net/http sends the headers of a handler that wrote nothing
 	finished = true
 }

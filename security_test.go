@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -232,5 +233,40 @@ func TestHijackPassesThrough(t *testing.T) {
 	}
 	if body := gaesessiontest.Body(t, res); body != "hijacked" {
 		t.Errorf("body %q, want the hijacked connection's", body)
+	}
+}
+
+// TestVaryCookie: the response of a request that read or wrote a session
+// carries "Vary: Cookie" once, also when the handler wrote nothing or set
+// Vary itself; one that touched no session does not.
+func TestVaryCookie(t *testing.T) {
+	opts, c := setup(t, gaesession.Options{})
+	get(t, c, "/?op=new&a=1")
+	for _, tc := range []struct {
+		name  string
+		h     http.HandlerFunc
+		query string
+		want  []string
+	}{
+		{"get", app, "/", []string{"Cookie"}},
+		{"new session", app, "/?op=new&b=2", []string{"Cookie"}},
+		{"no session touched", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("hi")) }, "/", nil},
+		{"nothing written", func(w http.ResponseWriter, r *http.Request) { gaesession.From(r.Context()).Get(r) }, "/", []string{"Cookie"}},
+		{"handler's own Vary", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Add("Vary", "Accept")
+			app(w, r)
+		}, "/", []string{"Accept", "Cookie"}},
+		{"already named", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Add("Vary", "Accept, cookie")
+			app(w, r)
+		}, "/", []string{"Accept, cookie"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := c.With(mw(opts)(tc.h)).Get(tc.query)
+			gaesessiontest.Body(t, res)
+			if got := res.Header.Values("Vary"); !slices.Equal(got, tc.want) {
+				t.Errorf("Vary %q, want %q", got, tc.want)
+			}
+		})
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/gaesession/gaesession/store"
@@ -21,9 +20,15 @@ type UserOptions struct {
 	MaxSessions int
 
 	// NoIP turns off recording the client's IP address in the user's
-	// list of sessions. Default: false: X-Appengine-User-IP as App Engine
-	// sets it, else the connection's remote address.
+	// list of sessions. Default: false: the address ClientIP gives.
 	NoIP bool
+
+	// ClientIP returns the IP address of a request's client, for an app
+	// behind a proxy of its own that it trusts. A value that is not an IP
+	// address is not recorded. Default: on App Engine (GAE_ENV=standard)
+	// X-Appengine-User-IP, which App Engine sets; elsewhere the connection's
+	// address (there a client can send that header).
+	ClientIP func(r *http.Request) string
 
 	// RememberFor is the idle timeout of a session logged in with
 	// LoginOptions.Remember; its cookie lives as long (or as long as
@@ -45,26 +50,19 @@ type LoginOptions struct {
 // bound to a user.
 var ErrNotBound = errors.New("session is not bound to a user")
 
-// maxUserAgent bounds the User-Agent recorded per session.
-const maxUserAgent = 256
-
 // Login logs sess's client in as userID: against session fixation the
 // session gets a new ID, as with Renew (sess may be nil: a session is
 // started), it is bound to userID and recorded, with the device (its
 // User-Agent and IP), in the user's list of sessions, and its cookie is
 // set. Use the returned session from then on. Beyond
-// UserOptions.MaxSessions, the user's least recently seen session ends.
+// UserOptions.MaxSessions, the user's least recently seen session ends. An
+// empty userID fails with store.ErrNoUser and changes nothing.
 func (m *Manager) Login(sess session.Session, w http.ResponseWriter, userID string, opts LoginOptions) (session.Session, error) {
 	m.mustExist()
 	u := m.cfg.Users
-	l := store.Login{User: userID, Max: u.MaxSessions}
-	if ua := m.r.UserAgent(); len(ua) > maxUserAgent {
-		l.UserAgent = ua[:maxUserAgent]
-	} else {
-		l.UserAgent = ua
-	}
+	l := store.Login{User: userID, Max: u.MaxSessions, UserAgent: m.r.UserAgent()}
 	if !u.NoIP {
-		l.IP = clientIP(m.r)
+		l.IP = u.clientIP(m.r)
 	}
 	if opts.Remember {
 		l.Timeout = u.rememberFor()
@@ -105,11 +103,14 @@ func (u UserOptions) rememberFor() time.Duration {
 	return 30 * 24 * time.Hour
 }
 
-// clientIP is the client's address as App Engine reports it, else the
-// connection's. On Cloud Run (K_SERVICE set) the App Engine header comes
-// from the client and proves nothing.
-func clientIP(r *http.Request) string {
-	if ip := r.Header.Get("X-Appengine-User-IP"); ip != "" && os.Getenv("K_SERVICE") == "" {
+// clientIP is the client's address as ClientIP gives it, else as App
+// Engine reports it, else the connection's. Only App Engine's front end
+// strips a client-sent X-Appengine-User-IP.
+func (u UserOptions) clientIP(r *http.Request) string {
+	if u.ClientIP != nil {
+		return u.ClientIP(r)
+	}
+	if ip := r.Header.Get("X-Appengine-User-IP"); ip != "" && onAppEngine() {
 		return ip
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)

@@ -2,9 +2,11 @@ package gaesession_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -98,8 +100,9 @@ func devices(t *testing.T, c *gaesessiontest.Client) []store.Device {
 
 // TestLoginBindsAndLists: right after a login on another client the list
 // shows both sessions, the current one marked, with handles that are not
-// session IDs, User-Agent and IP; the login renewed the ID.
+// session IDs, User-Agent and IP (App Engine's); the login renewed the ID.
 func TestLoginBindsAndLists(t *testing.T) {
+	t.Setenv("GAE_ENV", "standard") // App Engine's header is trusted
 	_, cs := users(t, gaesession.Options{}, "ann", 1)
 	before := sessionID(t, cs[0])
 	get(t, cs[0], "/?op=login&user=ann")
@@ -315,6 +318,106 @@ func TestRenewKeepsCookieKind(t *testing.T) {
 		}
 		if got == nil || got.MaxAge != tc.maxAge {
 			t.Errorf("after %s and Renew: cookie %v, want Max-Age %d", tc.login, got, tc.maxAge)
+		}
+	}
+}
+
+// TestLoginWithoutUser: Login with an empty user ID fails with
+// store.ErrNoUser; the session keeps its ID and stays unbound.
+func TestLoginWithoutUser(t *testing.T) {
+	opts, c := setup(t, gaesession.Options{})
+	get(t, c, "/?op=new&a=1")
+	before := sessionID(t, c)
+	var got error
+	opts.ErrorFunc = func(_ http.ResponseWriter, _ *http.Request, err error) { got = err }
+	res := c.With(mw(opts)(userApp)).Get("/?op=login&user=")
+	body := gaesessiontest.Body(t, res)
+	if res.StatusCode != http.StatusInternalServerError || !errors.Is(got, store.ErrNoUser) || len(res.Cookies()) != 0 {
+		t.Errorf("Login(\"\"): %d %q, cookies %v, reported %v; want a failure with ErrNoUser and no cookie", res.StatusCode, body, res.Cookies(), got)
+	}
+	if sessionID(t, c) != before {
+		t.Error("Login(\"\") renewed the session")
+	}
+	if got := get(t, c, "/"); got != "a=1" {
+		t.Errorf("session reads %q after Login(\"\"), want a=1, unbound", got)
+	}
+}
+
+// TestDeviceIP: X-Appengine-User-IP is trusted only on App Engine
+// (GAE_ENV=standard); elsewhere, Cloud Run included, the connection's
+// address is recorded, or what UserOptions.ClientIP gives; a value that is
+// not an IP is not recorded. Not parallel: it sets GAE_ENV and K_SERVICE.
+func TestDeviceIP(t *testing.T) {
+	fromProxy := func(r *http.Request) string { return r.Header.Get("X-Real-IP") }
+	junk := strings.Repeat("1", 4096)
+	for _, tc := range []struct {
+		name, gaeEnv, kService string
+		clientIP               func(*http.Request) string
+		header, realIP, want   string
+	}{
+		{"App Engine", "standard", "", nil, "203.0.113.7", "", "203.0.113.7"},
+		{"App Engine, junk header", "standard", "", nil, junk, "", ""},
+		{"VM", "", "", nil, "203.0.113.7", "", "198.51.100.9"},
+		{"dev server", "localdev", "", nil, "203.0.113.7", "", "198.51.100.9"},
+		{"Cloud Run", "", "app", nil, "203.0.113.7", "", "198.51.100.9"},
+		{"app's proxy", "", "", fromProxy, "203.0.113.7", "192.0.2.5", "192.0.2.5"},
+		{"app's proxy, junk", "", "", fromProxy, "", junk, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("GAE_ENV", tc.gaeEnv)
+			t.Setenv("K_SERVICE", tc.kService)
+			opts, c := setup(t, gaesession.Options{Users: gaesession.UserOptions{ClientIP: tc.clientIP}})
+			c = c.With(mw(opts)(userApp))
+			r := gaesessiontest.NewRequest(t, http.MethodGet, "/?op=login&user=ida", nil)
+			r.RemoteAddr = "198.51.100.9:4711"
+			r.Header.Set("X-Appengine-User-IP", tc.header)
+			r.Header.Set("X-Real-IP", tc.realIP)
+			gaesessiontest.Body(t, c.Do(r))
+			if devs := devices(t, c); len(devs) != 1 || devs[0].IP != tc.want {
+				t.Errorf("devices %+v, want one with IP %q", devs, tc.want)
+			}
+		})
+	}
+}
+
+// TestBindingCannotBeForged: an app that stores attributes under names a
+// client chooses cannot be made to bind a session to another user: SetAttr
+// of a name under store.ReservedPrefix on a loaded, logged-in or renewed
+// session is ignored, a new session is written without it, and each is
+// reported with store.ErrReserved.
+func TestBindingCannotBeForged(t *testing.T) {
+	var mu sync.Mutex
+	var reported []error
+	opts := gaesession.Options{ErrorFunc: func(_ http.ResponseWriter, _ *http.Request, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		reported = append(reported, err)
+	}}
+	opts, cs := users(t, opts, "ann", 1)
+	whoami := mw(opts)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, ok := gaesession.User(gaesession.From(r.Context()).Get(r))
+		fmt.Fprintf(w, "%s %v", user, ok)
+	}))
+	forge := "k=" + store.AttrUser + "&v=eve"
+	get(t, cs[0], "/?op=set&"+forge)
+	if got := get(t, cs[0].With(whoami), "/"); got != "ann true" {
+		t.Errorf("logged-in session after a forged write: User = %s, want ann", got)
+	}
+	c := gaesessiontest.NewClient(t, mw(opts)(app))
+	for _, q := range []string{"op=new", "op=get", "op=renew"} {
+		get(t, c, "/?"+q+"&"+store.AttrUser+"=eve")
+		if got := get(t, c.With(whoami), "/"); got != " false" {
+			t.Errorf("%s with a forged binding: User = %s, want unbound", q, got)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(reported) != 4 {
+		t.Errorf("reported %v, want 4 errors", reported)
+	}
+	for _, err := range reported {
+		if !errors.Is(err, store.ErrReserved) {
+			t.Errorf("reported %v, want store.ErrReserved", err)
 		}
 	}
 }

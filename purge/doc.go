@@ -30,6 +30,6 @@
 // end and every key it returned was deleted. deleted counts the entities whose
 // DeleteMulti call succeeded. Stopping at the deadline or because the request
 // was canceled is no error: status 200 with completed false. A Datastore error
-// gives status 500 and an "error" field; a request that is not from cron gives
-// status 403 and only an "error" field.
+// gives status 500 and an "error" field; a request refused (see
+// Options.Secret) gives status 403 and only an "error" field.
 package purge

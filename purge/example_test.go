@@ -18,8 +18,9 @@ import (
 //
 // On App Engine, register it on http.DefaultServeMux, outside
 // gaesession.Middleware (a cron request has no session), and call
-// appengine.Main(). A request that did not come from cron is refused before
-// any Datastore call, as here.
+// appengine.Main(). A request that did not come from cron, and any request
+// off App Engine without Secret (as here), is refused before any Datastore
+// call.
 func ExampleHandler() {
 	mux := http.NewServeMux()
 	mux.Handle("GET /tasks/purge-sessions", purge.Handler(purge.Options{
@@ -31,5 +32,5 @@ func ExampleHandler() {
 	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/tasks/purge-sessions", nil))
 	fmt.Println(rec.Code, rec.Body.String())
 	// Output:
-	// 403 {"error":"purge: forbidden: not an App Engine cron request (no X-Appengine-Cron: true header)"}
+	// 403 {"error":"purge: forbidden: off App Engine (GAE_ENV is not standard) anyone can send X-Appengine-Cron: set Options.Secret"}
 }

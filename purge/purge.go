@@ -31,16 +31,19 @@ type Options struct {
 	// Default: 8 minutes (an App Engine cron request may run for 10).
 	Deadline time.Duration
 
-	// Secret, when set, is the only way in: a request must carry it in the
-	// header X-Gaesession-Purge-Secret (compared in constant time). Use it
-	// off App Engine, for example from a Cloud Scheduler job on Cloud Run.
-	// Default: "": requests must carry "X-Appengine-Cron: true", which App
-	// Engine sets on cron requests and strips from outside ones. On Cloud
-	// Run (K_SERVICE set) that header proves nothing and is refused.
+	// Secret, when set, is the only way in, whatever AllowNonCron says: a
+	// request must carry it in the header X-Gaesession-Purge-Secret
+	// (compared in constant time). Use it off App Engine, for example from a
+	// Cloud Scheduler job on Cloud Run. Default: "": requests must carry
+	// "X-Appengine-Cron: true", which App Engine sets on cron requests and
+	// strips from outside ones; that header is honoured only on App Engine
+	// (GAE_ENV=standard): elsewhere (Cloud Run, GKE, a VM, the development
+	// server) anyone can send it.
 	Secret string
 
-	// AllowNonCron lets any request start a purge. For local development.
-	// Default: false: other requests get 403 Forbidden with a JSON error.
+	// AllowNonCron lets any request start a purge when Secret is not set.
+	// For local development. Default: false: other requests get 403
+	// Forbidden with a JSON error.
 	AllowNonCron bool
 
 	// Logger receives a line per deleted batch and a summary line per run.
@@ -110,16 +113,16 @@ type handler struct {
 // allowed reports whether r may start a purge, or why not.
 func (h *handler) allowed(r *http.Request) error {
 	switch {
-	case h.allowAll:
-		return nil
 	case h.secret != "":
 		got := r.Header.Get(SecretHeader)
 		if subtle.ConstantTimeCompare([]byte(got), []byte(h.secret)) == 1 {
 			return nil
 		}
 		return errors.New("purge: forbidden: missing or wrong " + SecretHeader + " header")
-	case os.Getenv("K_SERVICE") != "":
-		return errors.New("purge: forbidden: on Cloud Run, set Options.Secret")
+	case h.allowAll:
+		return nil
+	case os.Getenv("GAE_ENV") != "standard":
+		return errors.New("purge: forbidden: off App Engine (GAE_ENV is not standard) anyone can send " + cronHeader + ": set Options.Secret")
 	case r.Header.Get(cronHeader) != "true":
 		return errors.New("purge: forbidden: not an App Engine cron request (no " + cronHeader + ": true header)")
 	}

@@ -103,12 +103,12 @@ func count(tb testing.TB, ctx context.Context, kind string) int {
 	return len(keys)
 }
 
-// cronRequest returns a request from App Engine cron routed to the dev server.
-func cronRequest(tb testing.TB) *http.Request {
+// purgeRequest returns a purge request routed to the dev server, without
+// the cron header: tests of what a run does open the door with AllowNonCron
+// and may run in parallel; those of the door set GAE_ENV.
+func purgeRequest(tb testing.TB) *http.Request {
 	tb.Helper()
-	r := gaesessiontest.NewRequest(tb, http.MethodGet, "/purge", nil)
-	r.Header.Set("X-Appengine-Cron", "true")
-	return r
+	return gaesessiontest.NewRequest(tb, http.MethodGet, "/purge", nil)
 }
 
 // serve runs r through h and decodes the JSON answer.
@@ -165,9 +165,10 @@ func TestPurgeDeletesOnlyExpired(t *testing.T) {
 	var logs bytes.Buffer
 	h := purge.Handler(purge.Options{
 		DSEntityName: kind,
+		AllowNonCron: true,
 		Logger:       slog.New(slog.NewJSONHandler(&logs, nil)),
 	})
-	code, rep := serve(t, h, cronRequest(t))
+	code, rep := serve(t, h, purgeRequest(t))
 	if code != http.StatusOK || !isTrue(rep.Completed) || rep.Deleted != 1200 || rep.Error != "" {
 		t.Errorf("answer = %d %+v, want 200, completed, 1200 deleted", code, rep)
 	}
@@ -187,7 +188,7 @@ func TestPurgeDeletesOnlyExpired(t *testing.T) {
 	}
 
 	// A second run finds nothing left to do.
-	code, rep = serve(t, h, cronRequest(t))
+	code, rep = serve(t, h, purgeRequest(t))
 	if code != http.StatusOK || !isTrue(rep.Completed) || rep.Deleted != 0 {
 		t.Errorf("second answer = %d %+v, want 200, completed, 0 deleted", code, rep)
 	}
@@ -209,7 +210,7 @@ func TestPurgeOldFormat(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	code, rep := serve(t, purge.Handler(purge.Options{DSEntityName: kind, Logger: testLogger(t)}), cronRequest(t))
+	code, rep := serve(t, purge.Handler(purge.Options{DSEntityName: kind, AllowNonCron: true, Logger: testLogger(t)}), purgeRequest(t))
 	if code != http.StatusOK || !isTrue(rep.Completed) || rep.Deleted != 1 {
 		t.Errorf("answer = %d %+v, want 200, completed, 1 deleted", code, rep)
 	}
@@ -226,7 +227,7 @@ func TestPurgeDefaultKind(t *testing.T) {
 	t.Parallel()
 	ctx := gaesessiontest.Context(t)
 	seed(t, ctx, "sess_", "default", 3, time.Now().Add(-time.Second))
-	code, rep := serve(t, purge.Handler(purge.Options{Logger: testLogger(t)}), cronRequest(t))
+	code, rep := serve(t, purge.Handler(purge.Options{AllowNonCron: true, Logger: testLogger(t)}), purgeRequest(t))
 	if code != http.StatusOK || !isTrue(rep.Completed) || rep.Deleted != 3 {
 		t.Errorf("answer = %d %+v, want 200, completed, 3 deleted", code, rep)
 	}
@@ -244,7 +245,7 @@ func TestPurgeStopsAtDeadline(t *testing.T) {
 
 	var dl testDeadline
 	var deletes atomic.Int32
-	r := withAPICall(cronRequest(t), func(ctx context.Context, service, method string, in, out protoiface.MessageV1) error {
+	r := withAPICall(purgeRequest(t), func(ctx context.Context, service, method string, in, out protoiface.MessageV1) error {
 		if method != "Delete" {
 			return appengine.APICall(ctx, service, method, in, out)
 		}
@@ -256,7 +257,7 @@ func TestPurgeStopsAtDeadline(t *testing.T) {
 		return err
 	})
 	const deadline = 10 * time.Second
-	h := purge.Handler(purge.Options{DSEntityName: kind, Deadline: deadline, Logger: testLogger(t)})
+	h := purge.Handler(purge.Options{DSEntityName: kind, Deadline: deadline, AllowNonCron: true, Logger: testLogger(t)})
 	dl.install(h)
 	before := time.Now()
 	code, rep := serve(t, h, r)
@@ -270,28 +271,38 @@ func TestPurgeStopsAtDeadline(t *testing.T) {
 }
 
 // TestPurgeSecret: with Options.Secret, only the secret header lets a
-// request in, in constant time; the cron header alone does not. On Cloud Run
-// (K_SERVICE set) the cron header is refused.
+// request in, in constant time, whatever AllowNonCron says; the cron header
+// alone does not, even on App Engine. Off App Engine (Cloud Run here) the
+// cron header is refused. Not parallel: it sets GAE_ENV and K_SERVICE.
 func TestPurgeSecret(t *testing.T) {
 	const secret = "s3cret-s3cret-s3cret"
-	h := purge.Handler(purge.Options{DSEntityName: kindFor(t), Secret: secret, Logger: testLogger(t)})
+	t.Setenv("GAE_ENV", "standard")
 	for _, tt := range []struct {
 		name, header, value string
+		allowNonCron        bool
 		want                int
 	}{
-		{"right secret", purge.SecretHeader, secret, http.StatusOK},
-		{"wrong secret", purge.SecretHeader, secret + "x", http.StatusForbidden},
-		{"cron header only", "X-Appengine-Cron", "true", http.StatusForbidden},
+		{"right secret", purge.SecretHeader, secret, false, http.StatusOK},
+		{"wrong secret", purge.SecretHeader, secret + "x", false, http.StatusForbidden},
+		{"cron header only", "X-Appengine-Cron", "true", false, http.StatusForbidden},
+		{"AllowNonCron, no secret", "", "", true, http.StatusForbidden},
+		{"AllowNonCron, right secret", purge.SecretHeader, secret, true, http.StatusOK},
 	} {
-		r := gaesessiontest.NewRequest(t, http.MethodPost, "/purge", nil)
-		r.Header.Set(tt.header, tt.value)
+		h := purge.Handler(purge.Options{DSEntityName: kindFor(t), Secret: secret, AllowNonCron: tt.allowNonCron, Logger: testLogger(t)})
+		r := purgeRequest(t)
+		if tt.header != "" {
+			r.Header.Set(tt.header, tt.value)
+		}
 		if code, _ := serve(t, h, r); code != tt.want {
 			t.Errorf("%s: status %d, want %d", tt.name, code, tt.want)
 		}
 	}
+	t.Setenv("GAE_ENV", "")
 	t.Setenv("K_SERVICE", "app")
-	h = purge.Handler(purge.Options{DSEntityName: kindFor(t), Logger: testLogger(t)})
-	if code, rep := serve(t, h, cronRequest(t)); code != http.StatusForbidden || !strings.Contains(rep.Error, "Secret") {
+	h := purge.Handler(purge.Options{DSEntityName: kindFor(t), Logger: testLogger(t)})
+	r := purgeRequest(t)
+	r.Header.Set("X-Appengine-Cron", "true")
+	if code, rep := serve(t, h, r); code != http.StatusForbidden || !strings.Contains(rep.Error, "Secret") {
 		t.Errorf("cron header on Cloud Run: %d %+v, want 403 naming Secret", code, rep)
 	}
 }
@@ -303,7 +314,7 @@ func TestPurgeStopsWhenRequestCanceled(t *testing.T) {
 	const total = 1200
 	seed(t, ctx, kind, "expired", total, time.Now().Add(-time.Hour))
 
-	r := cronRequest(t)
+	r := purgeRequest(t)
 	rctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	// The client goes away as the first batch is about to be deleted.
@@ -313,7 +324,7 @@ func TestPurgeStopsWhenRequestCanceled(t *testing.T) {
 		}
 		return appengine.APICall(ctx, service, method, in, out)
 	})
-	code, rep := serve(t, purge.Handler(purge.Options{DSEntityName: kind, Logger: testLogger(t)}), r)
+	code, rep := serve(t, purge.Handler(purge.Options{DSEntityName: kind, AllowNonCron: true, Logger: testLogger(t)}), r)
 	if code != http.StatusOK || !isFalse(rep.Completed) || rep.Deleted >= total || rep.Error != "" {
 		t.Errorf("answer = %d %+v, want 200, not completed, fewer than %d deleted, no error", code, rep, total)
 	}
@@ -343,13 +354,13 @@ func TestPurgeDatastoreError(t *testing.T) {
 			seed(t, ctx, kind, "expired", total, time.Now().Add(-time.Hour))
 
 			injected := errors.New("injected failure")
-			r := withAPICall(cronRequest(t), func(ctx context.Context, service, method string, in, out protoiface.MessageV1) error {
+			r := withAPICall(purgeRequest(t), func(ctx context.Context, service, method string, in, out protoiface.MessageV1) error {
 				if service == "datastore_v3" && method == tt.method {
 					return injected
 				}
 				return appengine.APICall(ctx, service, method, in, out)
 			})
-			code, rep := serve(t, purge.Handler(purge.Options{DSEntityName: kind, Logger: testLogger(t)}), r)
+			code, rep := serve(t, purge.Handler(purge.Options{DSEntityName: kind, AllowNonCron: true, Logger: testLogger(t)}), r)
 			if code != http.StatusInternalServerError || !isFalse(rep.Completed) ||
 				!strings.Contains(rep.Error, tt.want) || !strings.Contains(rep.Error, injected.Error()) {
 				t.Errorf("answer = %d %+v, want 500, not completed, error with %q and %q", code, rep, tt.want, injected)
@@ -362,28 +373,34 @@ func TestPurgeDatastoreError(t *testing.T) {
 	}
 }
 
+// TestPurgeCronOnly: without Secret, the cron header lets a request in on
+// App Engine (GAE_ENV=standard) only: not on a VM, GKE or the development
+// server (GAE_ENV=localdev), where anyone can send it. Not parallel: it
+// sets GAE_ENV.
 func TestPurgeCronOnly(t *testing.T) {
 	gaesessiontest.Start(t) // every subtest needs the dev server
-	t.Parallel()
 	tests := []struct {
 		name         string
+		gaeEnv       string
 		header       string // value of X-Appengine-Cron, "" for none
 		allowNonCron bool
 		wantCode     int
 	}{
-		{"no header", "", false, http.StatusForbidden},
-		{"header false", "false", false, http.StatusForbidden},
-		{"cron", "true", false, http.StatusOK},
-		{"no header allowed", "", true, http.StatusOK},
+		{"no header", "standard", "", false, http.StatusForbidden},
+		{"header false", "standard", "false", false, http.StatusForbidden},
+		{"cron", "standard", "true", false, http.StatusOK},
+		{"cron header on a VM", "", "true", false, http.StatusForbidden},
+		{"cron header on the dev server", "localdev", "true", false, http.StatusForbidden},
+		{"no header allowed", "", "", true, http.StatusOK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
+			t.Setenv("GAE_ENV", tt.gaeEnv)
 			ctx := gaesessiontest.Context(t)
 			kind := kindFor(t)
 			seed(t, ctx, kind, "expired", 2, time.Now().Add(-time.Hour))
 
-			r := gaesessiontest.NewRequest(t, http.MethodGet, "/purge", nil)
+			r := purgeRequest(t)
 			if tt.header != "" {
 				r.Header.Set("X-Appengine-Cron", tt.header)
 			}

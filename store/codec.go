@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -70,22 +71,50 @@ func (s *Store) decode(b []byte, id string) (sess session.Session, err error) {
 	return sess, nil
 }
 
-// tracked is a session loaded from the store. It records the attributes the
-// request sets, so that a write-back happens only when something changed
-// and can merge those changes into a newer stored version.
+// ReservedPrefix starts the names of the attributes the library keeps in a
+// session, such as AttrUser and AttrHandle. Only the library sets them: on
+// a session the store hands out, SetAttr of such a name is ignored and
+// reported (ErrReserved), and a session the app made and added is written
+// without them. So an app that stores attributes under names a client
+// chooses cannot be made to bind a session to another user.
+const ReservedPrefix = "_gaesession."
+
+// tracked is a session handed out by the store (loaded, or made by Login or
+// Renew). It records the attributes the request sets, so that a write-back
+// happens only when something changed and can merge those changes into a
+// newer stored version, and it refuses the library's reserved names.
 type tracked struct {
 	session.Session
 	over *atomic.Bool // the request's store is closed
 	log  *slog.Logger
+	errf func(error) // the store's error function
 
 	mu      sync.Mutex
 	changes map[string]any // attribute name to new value; nil means deleted
 }
 
-// SetAttr sets the attribute and records the change. After the request's
-// store was closed the change cannot be saved: that is logged at level
-// Error.
+// track wraps a session the store hands out.
+func (s *Store) track(sess session.Session) *tracked {
+	return &tracked{Session: sess, over: &s.over, log: s.log, errf: s.errf}
+}
+
+// handOut wraps the new session of a Renew, already entered whole, for the
+// app.
+func (s *Store) handOut(fresh session.Session) session.Session {
+	t := s.track(fresh)
+	s.entries[fresh.ID()].sess = t
+	return t
+}
+
+// SetAttr sets the attribute and records the change. A name under
+// ReservedPrefix is ignored and reported with ErrReserved. After the
+// request's store was closed the change cannot be saved: that is logged at
+// level Error.
 func (t *tracked) SetAttr(name string, value any) {
+	if strings.HasPrefix(name, ReservedPrefix) {
+		t.errf(&Error{Op: "set-attr", Session: ShortID(t.ID()), Err: fmt.Errorf("%w: %.64q", ErrReserved, name)})
+		return
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.Session.SetAttr(name, value)
@@ -112,6 +141,27 @@ func (t *tracked) changed() map[string]any {
 		m[k] = v
 	}
 	return m
+}
+
+// unreserve removes the reserved attributes from a session the app made
+// (not tracked), reporting under op that it carried some: only the library
+// binds a session.
+func (s *Store) unreserve(op string, sess session.Session) {
+	if _, ok := sess.(*tracked); ok {
+		return
+	}
+	var names []string
+	for name := range sess.Attrs() {
+		if strings.HasPrefix(name, ReservedPrefix) {
+			names = append(names, name)
+		}
+	}
+	for _, name := range names {
+		sess.SetAttr(name, nil)
+	}
+	if len(names) > 0 {
+		s.report(op, "", sess.ID(), fmt.Errorf("%w: %d attributes dropped", ErrReserved, len(names)))
+	}
 }
 
 // unwrap returns the icza/session value behind sess.

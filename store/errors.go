@@ -35,6 +35,10 @@ var (
 	// ended (from a goroutine that outlived the handler): the change is
 	// not saved.
 	ErrClosed = errors.New("request already ended")
+	// ErrReserved means an attribute named with ReservedPrefix was set
+	// outside the library: it was ignored (SetAttr) or dropped (a session
+	// the app made, when written or renewed).
+	ErrReserved = errors.New("attribute name reserved for gaesession")
 )
 
 // Error is a store failure: the operation, the tier, and a short,

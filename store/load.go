@@ -143,7 +143,7 @@ func (s *Store) live(sess session.Session, item *Item) *entry {
 	}
 	touch := now.Sub(sess.Accessed()) >= s.o.touchInterval(sess.Timeout())
 	sess.Access()
-	return &entry{sess: &tracked{Session: sess, over: &s.over, log: s.log}, item: item, touch: touch}
+	return &entry{sess: s.track(sess), item: item, touch: touch}
 }
 
 // expiry is when sess expires if nobody touches it again.

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/netip"
 	"time"
+	"unicode/utf8"
 
 	"github.com/icza/session"
 )
@@ -13,11 +15,17 @@ import (
 // Durable tier (OnlyMemcache), which keeps the per-user index.
 var ErrNoIndex = errors.New("sessions per user need the Durable tier")
 
+// ErrNoUser means Login was given an empty user ID; nothing was changed.
+var ErrNoUser = errors.New("login without a user ID")
+
+// MaxUserAgent bounds the User-Agent recorded per session, in bytes.
+const MaxUserAgent = 256
+
 // Login describes a login: the user and the device.
 type Login struct {
-	User      string        // the application's user ID
-	UserAgent string        // recorded as given
-	IP        string        // recorded as given; "" records none
+	User      string        // the application's user ID; "" fails with ErrNoUser
+	UserAgent string        // recorded cut to MaxUserAgent bytes
+	IP        string        // recorded if an IP address (without its zone), else none
 	Timeout   time.Duration // of the new session; 0 keeps the session's
 	Max       int           // sessions per user; the least recently seen beyond it end; 0: DefaultMaxSessions
 }
@@ -29,15 +37,18 @@ type Login struct {
 // list shows it right away; Close writes it again only if the request
 // changed it. Login fails, reporting once, when Renew would, or when the
 // new session cannot be written or indexed: then the old session has
-// ended all the same (its ID was retired) and no session is bound.
+// ended all the same (its ID was retired) and no session is bound. An
+// empty l.User fails with ErrNoUser, changing nothing.
 func (s *Store) Login(sess session.Session, l Login) (session.Session, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	defer s.debug("login", s.tiers(), "", time.Now(), slog.Attr{})
-	if s.t.durable == nil || s.closed {
+	if s.t.durable == nil || s.closed || l.User == "" {
 		err := ErrNoIndex
 		if s.closed {
 			err = ErrClosed
+		} else if l.User == "" {
+			err = ErrNoUser
 		}
 		s.report("login", "", "", err)
 		return nil, err
@@ -54,7 +65,7 @@ func (s *Store) Login(sess session.Session, l Login) (session.Session, error) {
 		old = sess.ID()
 		delete(s.entries, fresh.ID()) // written below
 	}
-	e := indexEntry{Handle: newHandle(), ID: fresh.ID(), Created: s.o.Now(), UA: l.UserAgent, IP: l.IP}
+	e := indexEntry{Handle: newHandle(), ID: fresh.ID(), Created: s.o.Now(), UA: cut(l.UserAgent, MaxUserAgent), IP: deviceIP(l.IP)}
 	fresh.SetAttr(AttrUser, l.User)
 	fresh.SetAttr(AttrHandle, e.Handle)
 	var ending []string
@@ -71,6 +82,27 @@ func (s *Store) Login(sess session.Session, l Login) (session.Session, error) {
 		s.report("login", tierDurable, fresh.ID(), err)
 	}
 	return fresh, nil
+}
+
+// cut returns s cut to at most n bytes, at a character's start.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// deviceIP returns ip in its short form, without a zone, or "" if it is
+// not an IP address: so no client-sent value grows the user's index.
+func deviceIP(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ""
+	}
+	return a.WithZone("").Unmap().String()
 }
 
 // listed writes a new bound session to both tiers and only then lets index
@@ -102,7 +134,7 @@ func (s *Store) listed(fresh session.Session, op string, index func(exp time.Tim
 		s.report(op, tier, id, err)
 		return nil, err
 	}
-	t := &tracked{Session: fresh, over: &s.over, log: s.log}
+	t := s.track(fresh)
 	s.entries[id] = &entry{sess: t}
 	return t, nil
 }

@@ -34,6 +34,7 @@ const minTombstone = time.Hour
 func (s *Store) Renew(sess session.Session) (session.Session, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.unreserve("renew", sess) // a session the app made binds no user
 	fresh, err := s.renew(sess, 0)
 	if err != nil {
 		return nil, err
@@ -41,7 +42,7 @@ func (s *Store) Renew(sess session.Session) (session.Session, error) {
 	user, _ := fresh.Attr(AttrUser).(string)
 	handle, _ := fresh.Attr(AttrHandle).(string)
 	if user == "" || s.t.durable == nil {
-		return fresh, nil
+		return s.handOut(fresh), nil
 	}
 	// Bound: the entry moves to the new ID in the user's index, unless a
 	// revocation marked it first; then the new ID ends too.

@@ -18,6 +18,9 @@ func (s *Store) save(id string, e *entry) {
 	if !e.whole && !e.touch && changes == nil {
 		return
 	}
+	if e.whole {
+		s.unreserve("save", e.sess) // a session the app made binds no user
+	}
 	defer s.debug("save", s.tiers(), id, time.Now(), slog.Bool("async", s.o.AsyncDatastoreSave))
 	value, err := s.encode(e.sess)
 	if err != nil {
