@@ -42,8 +42,8 @@ func run(m *testing.M) int {
 		rerr, derr error
 		wg         sync.WaitGroup
 	)
-	wg.Go(func() { rs, rerr = cloudtest.StartRedis(ctx) })
-	wg.Go(func() { ds, derr = cloudtest.StartDatastore(ctx) })
+	goRun(&wg, func() { rs, rerr = cloudtest.StartRedis(ctx) })
+	goRun(&wg, func() { ds, derr = cloudtest.StartDatastore(ctx) })
 	wg.Wait()
 	if rs != nil {
 		defer rs.Stop()
@@ -101,4 +101,14 @@ func testContext(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// goRun runs f in a goroutine that wg counts (sync.WaitGroup.Go needs Go
+// 1.25; this module's go line is 1.23).
+func goRun(wg *sync.WaitGroup, f func()) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		f()
+	}()
 }

@@ -101,7 +101,7 @@ func TestRedisOneWinner(t *testing.T) {
 	}
 	var wg sync.WaitGroup
 	for i, it := range items {
-		wg.Go(func() {
+		goRun(&wg, func() {
 			it.Value = []byte{'w', byte('a' + i)}
 			errs[i] = c.CompareAndSwap(ctx, it)
 		})
