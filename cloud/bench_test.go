@@ -79,8 +79,8 @@ func BenchmarkRequest(b *testing.B) {
 // middleware runs its Redis write beside its Put. It returns 2, the calls.
 func setAndPut(ctx context.Context, key string, dk *datastore.Key, v []byte) int {
 	var wg sync.WaitGroup
-	wg.Go(func() { rdb.Set(ctx, key, v, time.Hour) })
-	wg.Go(func() {
+	goRun(&wg, func() { rdb.Set(ctx, key, v, time.Hour) })
+	goRun(&wg, func() {
 		dsc.Put(ctx, dk, &datastore.PropertyList{
 			{Name: "exp", Value: time.Now().Add(time.Hour)},
 			{Name: "val", Value: v, NoIndex: true},

@@ -16,6 +16,15 @@ func TestRedisConformance(t *testing.T) {
 	})
 }
 
+// TestRedisClusterConformance runs the suite on a three-node Redis Cluster
+// through a ClusterClient: its items spread over the nodes by hash slot.
+func TestRedisClusterConformance(t *testing.T) {
+	servers(t)
+	storetest.TestCache(t, func(t *testing.T) (store.Cache, context.Context) {
+		return cloud.Redis(cdb), testContext(t)
+	})
+}
+
 func TestDatastoreConformance(t *testing.T) {
 	servers(t)
 	storetest.TestDurable(t, func(t *testing.T) (store.Durable, context.Context) {

@@ -140,7 +140,7 @@ func TestDatastoreCacheOneWinner(t *testing.T) {
 		var mu sync.Mutex
 		wins, errs := 0, []error{}
 		for i := range 8 {
-			wg.Go(func() {
+			goRun(&wg, func() {
 				it := *base
 				it.Value = []byte{byte('a' + i)}
 				err := c.CompareAndSwap(ctx, &it)

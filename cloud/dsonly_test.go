@@ -83,7 +83,7 @@ func TestDatastoreOnlyConcurrentWritersMerged(t *testing.T) {
 	const n = 20
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { e.get(fmt.Sprintf("/?op=set&k%02d=%d", i, i)) })
+		goRun(&wg, func() { e.get(fmt.Sprintf("/?op=set&k%02d=%d", i, i)) })
 	}
 	wg.Wait()
 	want := []string{"base=0"}

@@ -38,6 +38,9 @@ type env struct {
 	calls *calls
 	cache store.Cache   // for inspection, not counted
 	dur   store.Durable // for inspection, not counted
+	// rdb is the shared client of the env's Redis (nil in Datastore-only
+	// mode), for inspection: rdb or cdb.
+	rdb redis.UniversalClient
 }
 
 // newEnv returns an env serving app through the middleware on Redis and
@@ -45,15 +48,34 @@ type env struct {
 func newEnv(t testing.TB, opts gaesession.Options) *env {
 	t.Helper()
 	servers(t)
-	e := &env{t: t, calls: &calls{}}
-	rc := redis.NewClient(&redis.Options{Addr: redisAddr})
+	return newRedisEnv(t, opts, redis.NewClient(&redis.Options{Addr: redisAddr}), rdb)
+}
+
+// newClusterEnv is newEnv on the Redis Cluster, through a ClusterClient.
+func newClusterEnv(t testing.TB, opts gaesession.Options) *env {
+	t.Helper()
+	servers(t)
+	return newRedisEnv(t, opts, redis.NewClusterClient(&redis.ClusterOptions{Addrs: clusterAddr}), cdb)
+}
+
+// redisEnvs are the Redis deployments the middleware tests run on.
+var redisEnvs = []struct {
+	name string
+	env  func(testing.TB, gaesession.Options) *env
+}{{"Redis", newEnv}, {"Cluster", newClusterEnv}}
+
+// newRedisEnv returns an env on rc, a new client that it counts and
+// closes, and the Datastore; shared is rc's server's uncounted client.
+func newRedisEnv(t testing.TB, opts gaesession.Options, rc, shared redis.UniversalClient) *env {
+	t.Helper()
+	e := &env{t: t, calls: &calls{}, rdb: shared}
 	rc.AddHook(e.calls)
 	t.Cleanup(func() { rc.Close() })
 	kind := newKind()
 	opts.Store.KeyPrefix = kind + ":"
 	opts.Store.Cache = cloud.Redis(rc)
 	opts.Store.Durable = countedDurable{cloud.Datastore(dsc, kind), e.calls}
-	e.serve(opts, cloud.Redis(rdb), cloud.Datastore(dsc, kind))
+	e.serve(opts, cloud.Redis(shared), cloud.Datastore(dsc, kind))
 	return e
 }
 

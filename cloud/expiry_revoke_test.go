@@ -25,7 +25,7 @@ import (
 var modes = []struct {
 	name string
 	env  func(testing.TB, gaesession.Options) *env
-}{{"RedisDatastore", newEnv}, {"DatastoreOnly", newDatastoreOnlyEnv}}
+}{{"RedisDatastore", newEnv}, {"ClusterDatastore", newClusterEnv}, {"DatastoreOnly", newDatastoreOnlyEnv}}
 
 // testClock is the wall clock plus an offset a test moves: icza/session
 // stamps Created and Accessed with the wall clock, so moving it forward
@@ -162,50 +162,55 @@ func TestExpiry(t *testing.T) {
 
 func TestRevoke(t *testing.T) {
 	t.Parallel()
-	errs := newErrSink(t)
-	a := newEnv(t, gaesession.Options{ErrorFunc: errs.add})
-	b := a.client()
-	h := a.sess.Handler(users)
-	ha, hb := a.do(h, "/?op=login"), b.do(h, "/?op=login")
-	devs := a.do(h, "/?op=devices")
-	if l := strings.Split(devs, ","); len(l) != 2 || strings.Count(devs, "*") != 1 ||
-		!strings.Contains(devs, "*"+ha) || !strings.Contains(devs, hb) {
-		t.Fatalf("devices of %s (current) and %s: %q", ha, hb, devs)
-	}
-	bid := b.id()
-	if got := a.do(h, "/?op=revoke&h="+hb); got != "true" {
-		t.Fatalf("revoke: %q", got)
-	}
-	if got := b.do(h, "/"); got != "none" {
-		t.Errorf("revoked session: %q", got)
-	}
-	if n, err := rdb.Del(context.Background(), a.opts.Store.KeyPrefix+bid).Result(); err != nil || n != 1 {
-		t.Fatalf("evicting the revoked session's key: %d, %v", n, err) // its tombstone
-	}
-	b.setID(bid)
-	if got := b.do(h, "/"); got != "none" {
-		t.Errorf("revoked session after eviction: %q", got)
-	}
-	if got := a.do(h, "/"); got != ha {
-		t.Errorf("the revoking session: %q, want %s", got, ha)
-	}
+	for _, r := range redisEnvs {
+		t.Run(r.name, func(t *testing.T) {
+			t.Parallel()
+			errs := newErrSink(t)
+			a := r.env(t, gaesession.Options{ErrorFunc: errs.add})
+			b := a.client()
+			h := a.sess.Handler(users)
+			ha, hb := a.do(h, "/?op=login"), b.do(h, "/?op=login")
+			devs := a.do(h, "/?op=devices")
+			if l := strings.Split(devs, ","); len(l) != 2 || strings.Count(devs, "*") != 1 ||
+				!strings.Contains(devs, "*"+ha) || !strings.Contains(devs, hb) {
+				t.Fatalf("devices of %s (current) and %s: %q", ha, hb, devs)
+			}
+			bid := b.id()
+			if got := a.do(h, "/?op=revoke&h="+hb); got != "true" {
+				t.Fatalf("revoke: %q", got)
+			}
+			if got := b.do(h, "/"); got != "none" {
+				t.Errorf("revoked session: %q", got)
+			}
+			if n, err := a.rdb.Del(context.Background(), a.opts.Store.KeyPrefix+bid).Result(); err != nil || n != 1 {
+				t.Fatalf("evicting the revoked session's key: %d, %v", n, err) // its tombstone
+			}
+			b.setID(bid)
+			if got := b.do(h, "/"); got != "none" {
+				t.Errorf("revoked session after eviction: %q", got)
+			}
+			if got := a.do(h, "/"); got != ha {
+				t.Errorf("the revoking session: %q, want %s", got, ha)
+			}
 
-	b.do(h, "/?op=login")
-	aid := a.id()
-	if got := a.do(h, "/?op=revokeall"); got != "revoked" {
-		t.Fatalf("revoke all: %q", got)
-	}
-	if a.hasCookie() {
-		t.Error("RevokeAll kept the cookie")
-	}
-	a.setID(aid)
-	for name, c := range map[string]*env{"current": a, "other": b} {
-		if got := c.do(h, "/"); got != "none" {
-			t.Errorf("%s session after RevokeAll: %q", name, got)
-		}
-	}
-	if devs, err := a.sess.List(context.Background(), "gopher"); err != nil || len(devs) != 0 {
-		t.Errorf("after RevokeAll the user has %v, %v", devs, err)
+			b.do(h, "/?op=login")
+			aid := a.id()
+			if got := a.do(h, "/?op=revokeall"); got != "revoked" {
+				t.Fatalf("revoke all: %q", got)
+			}
+			if a.hasCookie() {
+				t.Error("RevokeAll kept the cookie")
+			}
+			a.setID(aid)
+			for name, c := range map[string]*env{"current": a, "other": b} {
+				if got := c.do(h, "/"); got != "none" {
+					t.Errorf("%s session after RevokeAll: %q", name, got)
+				}
+			}
+			if devs, err := a.sess.List(context.Background(), "gopher"); err != nil || len(devs) != 0 {
+				t.Errorf("after RevokeAll the user has %v, %v", devs, err)
+			}
+		})
 	}
 }
 

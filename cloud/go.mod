@@ -1,6 +1,6 @@
 module github.com/gaesession/gaesession/cloud
 
-go 1.26
+go 1.23.0
 
 require (
 	cloud.google.com/go/datastore v1.20.0

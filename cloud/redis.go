@@ -27,7 +27,8 @@ const MaxValueLen = 1 << 20
 // Item.Expires (PEXPIREAT), however far ahead; the zero time means never.
 // A value written by something else reads as an item whose Value is all
 // of it, which the store finds corrupt and replaces.
-// Each script touches one key only, so Redis Cluster works too.
+// Each script touches one key only, so Redis Cluster works too: pass a
+// redis.ClusterClient.
 func Redis(client redis.UniversalClient) store.Cache {
 	return &redisCache{c: client}
 }
@@ -113,7 +114,11 @@ func (c *redisCache) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
-// SetMulti sets the items in one round trip (a pipeline of the script).
+// SetMulti sets the items in one round trip: a pipeline of the script, one
+// call per key, without MULTI. On a Redis Cluster the ClusterClient sends
+// one such pipeline to each node concurrently, so keys in different hash
+// slots, which no transaction or script could touch together, are fine.
+// Every item is checked before anything is sent.
 func (c *redisCache) SetMulti(ctx context.Context, items []*store.Item) error {
 	args := make([][]any, len(items))
 	for i, it := range items {

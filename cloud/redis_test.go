@@ -3,6 +3,7 @@ package cloud_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -101,7 +102,7 @@ func TestRedisOneWinner(t *testing.T) {
 	}
 	var wg sync.WaitGroup
 	for i, it := range items {
-		wg.Go(func() {
+		goRun(&wg, func() {
 			it.Value = []byte{'w', byte('a' + i)}
 			errs[i] = c.CompareAndSwap(ctx, it)
 		})
@@ -205,5 +206,34 @@ func ok(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRedisClusterSetMulti: SetMulti of keys on different nodes of a
+// Redis Cluster (so in different hash slots, which one MULTI or script
+// could not touch together) stores each of them.
+func TestRedisClusterSetMulti(t *testing.T) {
+	servers(t)
+	t.Parallel()
+	ctx := testContext(t)
+	c, prefix := cloud.Redis(cdb), key(t)
+	var items []*store.Item
+	nodes := map[string]bool{}
+	for i := 0; len(nodes) < len(clusterAddr) || len(items) < 6; i++ {
+		if i == 1000 {
+			t.Fatalf("1000 keys reached %d of %d nodes", len(nodes), len(clusterAddr))
+		}
+		k := fmt.Sprintf("%s:%d", prefix, i)
+		m, err := cdb.MasterForKey(ctx, k)
+		ok(t, err)
+		nodes[m.Options().Addr] = true
+		items = append(items, &store.Item{Key: k, Value: []byte(k), Flags: uint32(i), Expires: time.Now().Add(time.Hour)})
+	}
+	ok(t, c.SetMulti(ctx, items))
+	for _, want := range items {
+		it, err := c.Get(ctx, want.Key)
+		if err != nil || string(it.Value) != want.Key || it.Flags != want.Flags {
+			t.Errorf("Get(%s) after SetMulti = %v, %v; want value %q, flags %d", want.Key, it, err, want.Key, want.Flags)
+		}
 	}
 }

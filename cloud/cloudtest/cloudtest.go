@@ -1,12 +1,17 @@
 // Package cloudtest starts local servers for tests and local runs of apps
-// on package cloud: a redis-server and the Cloud Datastore emulator of the
-// Google Cloud SDK, each on a free port of localhost, each stopped with
-// everything it started by Server.Stop.
+// on package cloud: a redis-server, a Redis Cluster of three nodes and the
+// Cloud Datastore emulator of the Google Cloud SDK, each on free ports of
+// localhost, each stopped with everything it started by its Stop method.
 //
 //	rs, err := cloudtest.StartRedis(ctx)
 //	if errors.Is(err, cloudtest.ErrNotInstalled) { ... skip ... }
 //	defer rs.Stop()
 //	rc := redis.NewClient(&redis.Options{Addr: rs.Addr})
+//
+//	rcs, err := cloudtest.StartRedisCluster(ctx)
+//	...
+//	defer rcs.Stop()
+//	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: rcs.Addrs})
 package cloudtest
 
 import (
