@@ -84,12 +84,16 @@ func (s *Store) load(id string) (*entry, string) {
 // tombstone replaces whatever the Cache holds that is not one, and confirm
 // returns what the tombstone says (ErrGone when there was none). A failure
 // to read leaves the value unconfirmed, for the next reader to check.
+// The Cache is read before the Durable tier: the item confirmed may be
+// another request's equal put-back, read from the Durable tier before an
+// end, and only a check after that item was written vouches for it (an end
+// after the check is followed by tombstones that replace it).
 func (s *Store) confirm(id string, value []byte) error {
 	key := s.o.KeyPrefix + id
+	item, gerr := s.t.cache.Get(s.ctx, key)
 	_, err := s.t.durable.Get(s.ctx, id)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		item, gerr := s.t.cache.Get(s.ctx, key)
 		if gerr == nil && isTombstone(item.Flags) {
 			return tombstoneErr(item)
 		}
@@ -100,8 +104,7 @@ func (s *Store) confirm(id string, value []byte) error {
 	case err != nil:
 		return nil
 	}
-	item, err := s.t.cache.Get(s.ctx, key)
-	if err == nil && item.Flags == FlagUnconfirmed && bytes.Equal(item.Value, value) {
+	if gerr == nil && item.Flags == FlagUnconfirmed && bytes.Equal(item.Value, value) {
 		item.Flags = 0
 		_ = s.t.cache.CompareAndSwap(s.ctx, item) // lost to a later write: it confirms its own
 	}

@@ -111,7 +111,8 @@ func (s *Store) onto(id string, stored []byte, e *entry) (session.Session, error
 // (nil if none) and whether the tombstone is in place; errRemoved when the
 // session had ended (for a session the request loaded, no record in the
 // Durable tier means that too); a Cache failure, having changed nothing; or
-// ErrStillReadable when the Durable tier could not end the session.
+// ErrStillReadable when the Durable tier could not end the session, or the
+// Cache could not retire a value put back and confirmed meanwhile.
 func (s *Store) retire(id string, timeout time.Duration, loaded bool) (newest []byte, retired bool, err error) {
 	key := s.o.KeyPrefix + id
 	tomb := &Item{Key: key, Value: []byte{}, Flags: FlagRenewed, Expires: s.o.Now().Add(minTombstone)}
@@ -154,7 +155,11 @@ func (s *Store) retire(id string, timeout time.Duration, loaded bool) (newest []
 		if err := s.end(s.ctx, id, timeout); err != nil {
 			return nil, true, &tierError{tierDurable, fmt.Errorf("%w: %w", ErrStillReadable, err)}
 		}
-		if v := s.retireAgain(tomb); v != nil {
+		v, err := s.retireAgain(tomb)
+		if err != nil {
+			return nil, true, err
+		}
+		if v != nil {
 			newest = v
 		}
 	}
@@ -166,22 +171,29 @@ func (s *Store) retire(id string, timeout time.Duration, loaded bool) (newest []
 // confirmed it before the end landed, that value is the newest (it holds
 // the write-back's change, which it counts as done); it is retired too.
 // Put-backs after now find the Durable tier ended. It returns the value
-// retired, or nil.
-func (s *Store) retireAgain(tomb *Item) []byte {
+// retired, or nil; when the Cache fails, so that such a value may still be
+// readable (or after maxSwaps conflicts), it deletes the key instead and
+// fails with ErrStillReadable either way.
+func (s *Store) retireAgain(tomb *Item) ([]byte, error) {
 	for range maxSwaps {
 		item, err := s.t.cache.Get(s.ctx, tomb.Key)
-		if err != nil || isTombstone(item.Flags) {
-			return nil
-		}
-		tomb.Token = item.Token
-		switch err := s.t.cache.CompareAndSwap(s.ctx, tomb); {
+		switch {
+		case errors.Is(err, ErrCacheMiss):
+			return nil, nil
+		case err == nil && isTombstone(item.Flags):
+			return nil, nil
 		case err == nil:
-			return item.Value
-		case !errors.Is(err, ErrCASConflict) && !errors.Is(err, ErrNotStored):
-			return nil
+			tomb.Token = item.Token
+			switch err = s.t.cache.CompareAndSwap(s.ctx, tomb); {
+			case err == nil:
+				return item.Value, nil
+			case errors.Is(err, ErrCASConflict), errors.Is(err, ErrNotStored):
+				continue
+			}
 		}
+		return nil, &tierError{tierCache, s.t.deleteInstead(s.ctx, []*Item{tomb}, err)}
 	}
-	return nil
+	return nil, &tierError{tierCache, s.t.deleteInstead(s.ctx, []*Item{tomb}, ErrConflict)}
 }
 
 // durableValue returns a session's value in the Durable tier, nil if none.

@@ -20,6 +20,10 @@ type simSess struct {
 	timeout          time.Duration
 	ended            string // why it must stay unreadable: "removed", "renewed", "revoked"; "" live
 	unsure           bool   // a request on it reported a failure: it may be gone
+	// Attributes of writes that found it logged out (a FlagRemoved
+	// tombstone) and were dropped without a failure: they may be missing
+	// in the sessions renewed or logged in from it (see serve).
+	dropped map[string]bool
 }
 
 // device is a client: the session ID its cookie holds ("" none) and the
@@ -32,10 +36,11 @@ type device struct {
 type request struct {
 	name, kind, user string
 	dev              *device
-	target, fresh    *simSess // the session it loaded; the one Renew or Login gave
-	errs             []error  // reported to its error function
-	returned         []error  // returned by the store's methods
-	logged           bool     // a failure was logged for it (background writes)
+	target, fresh    *simSess        // the session it loaded; the one Renew or Login gave
+	errs             []error         // reported to its error function
+	returned         []error         // returned by the store's methods
+	logged           bool            // a failure was logged for it (background writes)
+	sawRemoved       map[string]bool // IDs whose FlagRemoved tombstone it read from the cache
 }
 
 func (r *request) failed() bool { return len(r.errs) > 0 || len(r.returned) > 0 || r.logged }
@@ -218,9 +223,33 @@ func (w *world) serve(ctx context.Context, r *request) {
 		}
 		return
 	}
-	if ends != nil {
-		w.wrote(w.sess[ends.ID()], writes)
+	if ends == nil {
+		return
 	}
+	s := w.sess[ends.ID()]
+	if s != nil && r.sawRemoved[s.id] {
+		// The write found its session logged out or revoked: "logout
+		// wins", dropped without a failure. A Renew or Login from the
+		// session may have retired it before (its FlagRenewed tombstone,
+		// which would have made the write report ErrRenewed, overwritten
+		// by the logout's FlagRemoved), so the write may or may not be in
+		// the sessions renewed or logged in from it, now or later: it is
+		// not a write that landed before the Renew, which is all they
+		// carry. The session itself has ended; only these attributes are
+		// relaxed, and only in its descendants.
+		for k, v := range writes {
+			s.want[k] = v
+			if s.dropped == nil {
+				s.dropped = map[string]bool{}
+			}
+			s.dropped[k] = true
+		}
+		for _, kid := range s.kids {
+			w.mayHave(kid, writes)
+		}
+		return
+	}
+	w.wrote(s, writes)
 }
 
 // returned notes an error a store method returned.
@@ -245,7 +274,9 @@ func (w *world) newSess(id, user, handle string, parent *simSess, byRenew bool) 
 	s := &simSess{id: id, user: user, handle: handle, parent: parent, byRenew: byRenew, want: map[string]any{}}
 	if parent != nil {
 		for k, v := range parent.want {
-			s.want[k] = v
+			if !parent.dropped[k] { // a dropped write may not have been taken over (see serve)
+				s.want[k] = v
+			}
 		}
 		parent.kids = append(parent.kids, s)
 		if byRenew && parent.ended == "revoked" {

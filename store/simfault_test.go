@@ -223,7 +223,20 @@ type watchCache struct {
 
 func (c watchCache) Get(ctx context.Context, key string) (*store.Item, error) {
 	c.w.seeing(key)
-	return c.Cache.Get(ctx, key)
+	it, err := c.Cache.Get(ctx, key)
+	if err == nil && it.Flags == store.FlagRemoved {
+		// The request now knows its session logged out: its writes to
+		// it may be dropped without a failure (see serve).
+		c.w.mu.Lock()
+		if r := c.w.byTask[rootOf2(taskOf(ctx))]; r != nil {
+			if r.sawRemoved == nil {
+				r.sawRemoved = map[string]bool{}
+			}
+			r.sawRemoved[strings.TrimPrefix(key, c.w.prefix)] = true
+		}
+		c.w.mu.Unlock()
+	}
+	return it, err
 }
 
 func (c watchCache) Add(ctx context.Context, it *store.Item) error {
