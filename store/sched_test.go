@@ -86,13 +86,6 @@ func (s *sched) start(ctx context.Context, name string, f func(context.Context))
 	return id, done
 }
 
-// alive reports whether a request (root task) has tasks not done.
-func (s *sched) alive(req string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.perReq[req] > 0
-}
-
 // requests returns the requests (root tasks) in progress.
 func (s *sched) requests() []string {
 	s.mu.Lock()
