@@ -1,0 +1,62 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/gaesession/gaesession/store"
+)
+
+// TestRenewHoldsTheStoreLock: a request's goroutines may renew one session
+// while reading and adding others on the same Store; under the race
+// detector (as CI runs it) a Renew that did not hold the Store's lock fails
+// here.
+func TestRenewHoldsTheStoreLock(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.Options{})
+	a, b := r.create(0, "a", "1"), r.create(0, "b", "1")
+	st := r.open()
+	sess := st.Get(a)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if _, err := st.Renew(sess); err != nil {
+			t.Errorf("Renew: %v", err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		st.Get(b)
+		st.Add(r.newSession(0, "c", "1"))
+	}()
+	wg.Wait()
+	st.Close()
+	if got := r.read(a); got != "none" {
+		t.Errorf("renewed-away ID reads %q", got)
+	}
+}
+
+// TestListReadsInBatches: a user's list reads the sessions MaxBatch at a
+// time (the Datastore's limit per call), so a user with one more session
+// than that costs one more GetMulti.
+func TestListReadsInBatches(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.Options{})
+	for range store.MaxBatch + 1 {
+		r.login("many", "", store.MaxBatch+1)
+	}
+	r.take()
+	devs, err := r.tiers.List(context.Background(), "many", "")
+	r.wantCalls("List", "durable.Get", "durable.GetMulti", "durable.GetMulti")
+	if err != nil || len(devs) != store.MaxBatch+1 {
+		t.Errorf("List = %d devices, %v; want %d", len(devs), err, store.MaxBatch+1)
+	}
+	for i, d := range devs {
+		if d.Handle == "" || d.LastSeen.IsZero() {
+			t.Fatalf("device %d: %s", i, fmt.Sprint(d))
+		}
+	}
+}
