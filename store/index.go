@@ -19,7 +19,10 @@ import (
 // An entry is live, or ending: marked by a revocation or the per-user
 // limit, its ID being ended in both tiers. An ending entry is never moved
 // and never shown; every revocation ends it again (End is idempotent), and
-// it is dropped once a read observes its session ended.
+// it is dropped once a read observes its session ended, but not within
+// minTombstone of its marking: the request that marked it may still be
+// writing its Cache tombstones after the Durable tier ended it, and until
+// then a revocation of it must find it, to end it again before it returns.
 
 // index is a user's sessions, keyed by handle.
 type index struct {
@@ -33,6 +36,18 @@ type indexEntry struct {
 	UA      string    `json:"ua,omitempty"`
 	IP      string    `json:"ip,omitempty"`
 	Ending  bool      `json:"x,omitempty"`
+	Marked  int64     `json:"xt,omitempty"` // when last marked ending, Unix seconds
+}
+
+// mark marks the entry at i as ending, now.
+func (ix *index) mark(i int, now time.Time) {
+	ix.Sessions[i].Ending, ix.Sessions[i].Marked = true, now.Unix()
+}
+
+// marking reports whether e was marked ending less than minTombstone
+// before now: its marker may still be ending it.
+func (e indexEntry) marking(now time.Time) bool {
+	return e.Ending && now.Before(time.Unix(e.Marked, 0).Add(minTombstone))
 }
 
 // observed is what a read of the sessions an index lists found, by handle:
@@ -53,15 +68,18 @@ func (o observed) ended(e indexEntry) bool {
 	return ok && ob.id == e.ID && ob.ended
 }
 
-// drop removes the entries found ended, and the one with the given ID.
-func (ix *index) drop(o observed, id string) {
-	ix.Sessions = slices.DeleteFunc(ix.Sessions, func(e indexEntry) bool { return o.ended(e) || e.ID == id })
+// drop removes the entries found ended, but those still marking (see
+// marking), and the one with the given ID.
+func (ix *index) drop(o observed, id string, now time.Time) {
+	ix.Sessions = slices.DeleteFunc(ix.Sessions, func(e indexEntry) bool {
+		return o.ended(e) && !e.marking(now) || e.ID == id
+	})
 }
 
 // bind adds e, marking the least recently seen live entries beyond limit
 // as ending. Like every change here it is idempotent: a transaction that
 // committed but reported a failure runs again on its own result.
-func (ix *index) bind(e indexEntry, limit int, o observed) {
+func (ix *index) bind(e indexEntry, limit int, o observed, now time.Time) {
 	if slices.ContainsFunc(ix.Sessions, func(x indexEntry) bool { return x.Handle == e.Handle }) {
 		return
 	}
@@ -80,7 +98,7 @@ func (ix *index) bind(e indexEntry, limit int, o observed) {
 	}
 	slices.SortStableFunc(live, func(a, b int) int { return seen(a).Compare(seen(b)) })
 	for _, i := range live[:max(0, len(live)-limit+1)] {
-		ix.Sessions[i].Ending = true
+		ix.mark(i, now)
 	}
 	ix.Sessions = append(ix.Sessions, e)
 }
@@ -97,23 +115,25 @@ func (ix *index) move(handle, from, to string) bool {
 	return false
 }
 
-// revoke marks the entries that match as ending, reporting whether there
-// was one.
-func (ix *index) revoke(match func(indexEntry) bool) bool {
+// revoke marks the entries that match as ending (again), now, reporting
+// whether there was one.
+func (ix *index) revoke(match func(indexEntry) bool, now time.Time) bool {
 	found := false
 	for i, x := range ix.Sessions {
 		if match(x) {
-			ix.Sessions[i].Ending, found = true, true
+			ix.mark(i, now)
+			found = true
 		}
 	}
 	return found
 }
 
-// ending returns the IDs of the entries being ended.
-func (ix *index) ending() []string {
+// ending returns the IDs of the entries being ended, but those o found
+// ended (nil: none).
+func (ix *index) ending(o observed) []string {
 	var ids []string
 	for _, x := range ix.Sessions {
-		if x.Ending {
+		if x.Ending && !o.ended(x) {
 			ids = append(ids, x.ID)
 		}
 	}

@@ -172,11 +172,14 @@ func (t *Tiers) bind(ctx context.Context, l Login, e indexEntry, exp time.Time, 
 	if max <= 0 {
 		max = DefaultMaxSessions
 	}
+	now := t.o.Now()
 	ix, err = updateIndex(ctx, t.durable, id, exp, func(ix *index) {
-		ix.drop(o, old)
-		ix.bind(e, max, o)
+		ix.drop(o, old, now)
+		ix.bind(e, max, o, now)
 	})
-	return ix.ending(), err
+	// Those found ended were ended by whoever marked them, which may be
+	// still at it (drop keeps them listed for a revocation to end again).
+	return ix.ending(o), err
 }
 
 // maxRevoked bounds the life of a revocation's tombstones: longer than any

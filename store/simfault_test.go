@@ -97,6 +97,7 @@ func (w *world) afterCall(ctx context.Context, op, key string, err error) error 
 	if e, ok := w.after[task]; ok {
 		delete(w.after, task)
 		if err == nil {
+			w.tookEffect[task+" "+key] = true // for wroteKey
 			return e
 		}
 	}
@@ -193,9 +194,22 @@ func (w *world) ended(req string, live int) {
 	}
 }
 
-// wroteKey marks key busy for the request of ctx.
+// wroteKey marks key busy for the request of ctx, when its write took
+// effect: also when it reported a failure anyway (an ambiguous fault). Its
+// writer may not know the item is there, but it was written all the same,
+// milliseconds ago: evicting it is as hot as after a success. (Random seed
+// 17390445110361122502: a Login's retire wrote its FlagRenewed tombstone
+// over the newest value, the Durable copy lagging, and was told it failed;
+// the tombstone evicted, retire retried and took over the Durable copy:
+// the eviction of a value a request has just written over while the
+// Durable tier lags, which only the hot rule excuses.)
 func (w *world) wroteKey(ctx context.Context, key string, err error) error {
-	if task := taskOf(ctx); err == nil && task != "" {
+	task := taskOf(ctx)
+	w.mu.Lock()
+	took := w.tookEffect[task+" "+key]
+	delete(w.tookEffect, task+" "+key)
+	w.mu.Unlock()
+	if (err == nil || took) && task != "" {
 		w.mu.Lock()
 		if w.busy[key] == nil {
 			w.busy[key] = map[string]bool{}

@@ -76,8 +76,16 @@ func (s *Store) swap(id string, e *entry, w written, changes map[string]any) (wr
 				continue
 			}
 		case e.whole || s.t.durable == nil:
-			w.unconfirmed = false
-			err = s.t.cache.Add(s.ctx, &Item{Key: key, Value: w.value, Expires: w.exp})
+			// A later attempt Adds after another request had the key (a
+			// put-back of the new ID, read from our Durable write): it may
+			// have removed the session since, its tombstone evicted. So
+			// that Add goes unconfirmed, confirmed after the Durable write.
+			w.unconfirmed = i > 0 && s.t.durable != nil
+			it := &Item{Key: key, Value: w.value, Expires: w.exp}
+			if w.unconfirmed {
+				it.Flags = FlagUnconfirmed
+			}
+			err = s.t.cache.Add(s.ctx, it)
 		default:
 			r := s.refill(id, e, w, changes)
 			if !r.again {

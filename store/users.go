@@ -147,11 +147,12 @@ func (t *Tiers) revoke(ctx context.Context, user string, match func(indexEntry) 
 		return false, ErrNoIndex
 	}
 	found := false
-	ix, err := updateIndex(ctx, t.durable, IndexID(user), time.Time{}, func(ix *index) { found = ix.revoke(match) })
+	now := t.o.Now()
+	ix, err := updateIndex(ctx, t.durable, IndexID(user), time.Time{}, func(ix *index) { found = ix.revoke(match, now) })
 	if err != nil {
 		return false, err
 	}
-	return found, t.end(ctx, ix.ending())
+	return found, t.end(ctx, ix.ending(nil))
 }
 
 // Sweep is for purge: of the expired Durable IDs found at now, it returns
@@ -197,6 +198,6 @@ func sweepIndex(ctx context.Context, d Durable, id string, now time.Time) (bool,
 			exp = ob.expires
 		}
 	}
-	ix, err = updateIndex(ctx, d, id, exp, func(ix *index) { ix.drop(o, "") })
+	ix, err = updateIndex(ctx, d, id, exp, func(ix *index) { ix.drop(o, "", now) })
 	return err == nil && len(ix.Sessions) == 0, err
 }
