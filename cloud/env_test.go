@@ -22,7 +22,6 @@ import (
 	"github.com/icza/session"
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/api/option"
-	"google.golang.org/appengine/v2/memcache"
 	"google.golang.org/grpc"
 )
 
@@ -36,11 +35,6 @@ type env struct {
 	h     http.Handler
 	jar   http.CookieJar
 	calls *calls
-	cache store.Cache   // for inspection, not counted
-	dur   store.Durable // for inspection, not counted
-	// rdb is the shared client of the env's Redis (nil in Datastore-only
-	// mode), for inspection: rdb or cdb.
-	rdb redis.UniversalClient
 }
 
 // newEnv returns an env serving app through the middleware on Redis and
@@ -48,14 +42,14 @@ type env struct {
 func newEnv(t testing.TB, opts gaesession.Options) *env {
 	t.Helper()
 	servers(t)
-	return newRedisEnv(t, opts, redis.NewClient(&redis.Options{Addr: redisAddr}), rdb)
+	return newRedisEnv(t, opts, redis.NewClient(&redis.Options{Addr: redisAddr}))
 }
 
 // newClusterEnv is newEnv on the Redis Cluster, through a ClusterClient.
 func newClusterEnv(t testing.TB, opts gaesession.Options) *env {
 	t.Helper()
 	servers(t)
-	return newRedisEnv(t, opts, redis.NewClusterClient(&redis.ClusterOptions{Addrs: clusterAddr}), cdb)
+	return newRedisEnv(t, opts, redis.NewClusterClient(&redis.ClusterOptions{Addrs: clusterAddr}))
 }
 
 // redisEnvs are the Redis deployments the middleware tests run on.
@@ -65,17 +59,17 @@ var redisEnvs = []struct {
 }{{"Redis", newEnv}, {"Cluster", newClusterEnv}}
 
 // newRedisEnv returns an env on rc, a new client that it counts and
-// closes, and the Datastore; shared is rc's server's uncounted client.
-func newRedisEnv(t testing.TB, opts gaesession.Options, rc, shared redis.UniversalClient) *env {
+// closes, and the Datastore.
+func newRedisEnv(t testing.TB, opts gaesession.Options, rc redis.UniversalClient) *env {
 	t.Helper()
-	e := &env{t: t, calls: &calls{}, rdb: shared}
+	e := &env{t: t, calls: &calls{}}
 	rc.AddHook(e.calls)
 	t.Cleanup(func() { rc.Close() })
 	kind := newKind()
 	opts.Store.KeyPrefix = kind + ":"
 	opts.Store.Cache = cloud.Redis(rc)
 	opts.Store.Durable = countedDurable{cloud.Datastore(dsc, kind), e.calls}
-	e.serve(opts, cloud.Redis(shared), cloud.Datastore(dsc, kind))
+	e.serve(opts)
 	return e
 }
 
@@ -91,12 +85,12 @@ func newDatastoreOnlyEnv(t testing.TB, opts gaesession.Options) *env {
 	opts.Store.KeyPrefix = kind + ":"
 	opts.Store.Cache = cloud.DatastoreCache(countingClient(t, e.calls), kind, opts.Store.KeyPrefix)
 	opts.Store.OnlyMemcache = true
-	e.serve(opts, cloud.DatastoreCache(dsc, kind, opts.Store.KeyPrefix), cloud.Datastore(dsc, kind))
+	e.serve(opts)
 	return e
 }
 
-// serve makes the env's middleware with opts, and its inspection tiers.
-func (e *env) serve(opts gaesession.Options, cache store.Cache, dur store.Durable) {
+// serve makes the env's middleware with opts.
+func (e *env) serve(opts gaesession.Options) {
 	e.opts = opts
 	e.sess = gaesession.New(opts)
 	e.t.Cleanup(func() {
@@ -106,7 +100,6 @@ func (e *env) serve(opts gaesession.Options, cache store.Cache, dur store.Durabl
 	})
 	e.h = e.sess.Handler(app)
 	e.jar, _ = cookiejar.New(nil)
-	e.cache, e.dur = cache, dur
 }
 
 const baseURL = "https://app.example.test"
@@ -154,43 +147,6 @@ func (e *env) setID(id string) {
 	e.jar.SetCookies(u, []*http.Cookie{{Name: "sessid", Value: id, Path: "/", Secure: true}})
 }
 
-// tiers returns what each tier holds for a session, as attrs prints it:
-// "gone" for nothing, "tombstone" for a tombstone in the Cache.
-func (e *env) tiers(id string) (cache, durable string) {
-	e.t.Helper()
-	ctx := context.Background()
-	cache, durable = "gone", "gone"
-	if it, err := e.cache.Get(ctx, e.opts.Store.KeyPrefix+id); err == nil {
-		cache = "tombstone"
-		if it.Flags == 0 {
-			cache = attrs(decoded(e.t, it.Value))
-		}
-	}
-	if rec, err := e.dur.Get(ctx, id); err == nil {
-		durable = attrs(decoded(e.t, rec.Value))
-	}
-	return cache, durable
-}
-
-// hold starts a request that loads the session and waits; finish lets it
-// call then and waits until it has written back.
-func (e *env) hold(then func(m *gaesession.Manager, sess session.Session, w http.ResponseWriter)) (finish func()) {
-	loaded, release, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
-	h := e.sess.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		m := gaesession.From(r.Context())
-		sess := m.Get(r)
-		close(loaded)
-		<-release
-		then(m, sess, w)
-	}))
-	go func() {
-		defer close(done)
-		e.do(h, "/")
-	}()
-	<-loaded
-	return sync.OnceFunc(func() { close(release); <-done })
-}
-
 // app is driven by the query: op=new|set|remove|renew, and k=v pairs to
 // set. It answers the session's attributes, or "none".
 var app = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -232,16 +188,6 @@ func attrs(sess session.Session) string {
 	}
 	slices.Sort(kv)
 	return strings.Join(kv, ",")
-}
-
-// decoded decodes a stored session (gob, icza/gaesession's format).
-func decoded(t testing.TB, b []byte) session.Session {
-	t.Helper()
-	s := session.NewSession()
-	if err := memcache.Gob.Unmarshal(b, s); err != nil {
-		t.Fatal(err)
-	}
-	return s
 }
 
 // calls logs backend calls: Redis commands through a go-redis hook (not

@@ -174,9 +174,7 @@ func renewKeepsOtherWrites(s *suite) {
 // Durable tier, for a read and for a write, and is put back into the Cache.
 func eviction(s *suite) {
 	e := s.env(gaesession.Options{})
-	if e.opts.Store.OnlyMemcache {
-		e.Skip("OnlyMemcache: an evicted session is lost")
-	}
+	e.needEviction()
 	e.get("/?op=new&a=1")
 	id := e.id()
 	for _, step := range [][2]string{{"/", "a=1"}, {"/?op=set&b=2", "a=1,b=2"}} {
@@ -196,9 +194,7 @@ func evictionKeepsCompletedWrite(s *suite) {
 	} {
 		s.t.Run(tc.name, func(t *testing.T) {
 			e := s.sub(t).env(gaesession.Options{Store: store.Options{TouchInterval: time.Nanosecond}})
-			if e.opts.Store.OnlyMemcache {
-				e.Skip("OnlyMemcache: an evicted session is lost")
-			}
+			e.needEviction()
 			e.get("/?op=new&a=1")
 			id := e.id()
 			finish := e.hold(func(_ *gaesession.Manager, sess session.Session, _ http.ResponseWriter) {
