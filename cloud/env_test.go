@@ -2,15 +2,11 @@ package cloud_test
 
 import (
 	"context"
-	"fmt"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"path"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,26 +14,25 @@ import (
 	"cloud.google.com/go/datastore"
 	"github.com/gaesession/gaesession"
 	"github.com/gaesession/gaesession/cloud"
+	"github.com/gaesession/gaesession/gaesessiontest"
 	"github.com/gaesession/gaesession/store"
-	"github.com/icza/session"
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/api/option"
 	"google.golang.org/grpc"
 )
 
-// env is an app on the cloud backend, isolated from other tests by its
-// key prefix and kind, with a browser's cookie jar and a log of the
+// env is gaesessiontest.App on the cloud backend, isolated from other
+// tests by its key prefix and kind, with a browser and a log of the
 // backend calls its requests make.
 type env struct {
 	t     testing.TB
 	opts  gaesession.Options
 	sess  *gaesession.Sessions
-	h     http.Handler
-	jar   http.CookieJar
+	c     *gaesessiontest.Client // a browser of gaesessiontest.App
 	calls *calls
 }
 
-// newEnv returns an env serving app through the middleware on Redis and
+// newEnv returns an env on Redis and
 // the Datastore, with opts given their backend, prefix and kind.
 func newEnv(t testing.TB, opts gaesession.Options) *env {
 	t.Helper()
@@ -73,10 +68,9 @@ func newRedisEnv(t testing.TB, opts gaesession.Options, rc redis.UniversalClient
 	return e
 }
 
-// newDatastoreOnlyEnv returns an env serving app in Datastore-only mode
+// newDatastoreOnlyEnv returns an env in Datastore-only mode
 // (DatastoreCache, OnlyMemcache), whose calls are the Datastore RPCs its
-// requests make. Its inspection tiers read the same entities: the Cache
-// as items, the Durable tier as records.
+// requests make.
 func newDatastoreOnlyEnv(t testing.TB, opts gaesession.Options) *env {
 	t.Helper()
 	servers(t)
@@ -98,41 +92,21 @@ func (e *env) serve(opts gaesession.Options) {
 			e.t.Error(err)
 		}
 	})
-	e.h = e.sess.Handler(app)
-	e.jar, _ = cookiejar.New(nil)
+	e.c = gaesessiontest.NewClient(e.t, e.sess.Handler(gaesessiontest.App))
 }
 
-const baseURL = "https://app.example.test"
-
-// do runs a request for target through h with the jar's cookies, as net/http
-// would (the context ends when ServeHTTP returns), and returns the body.
-func (e *env) do(h http.Handler, target string) string {
-	e.t.Helper()
-	r := httptest.NewRequest(http.MethodGet, baseURL+target, nil)
-	for _, c := range e.jar.Cookies(r.URL) {
-		r.AddCookie(c)
-	}
-	ctx, cancel := context.WithCancel(r.Context())
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, r.WithContext(ctx))
-	cancel()
-	res := rec.Result()
-	e.jar.SetCookies(r.URL, res.Cookies())
-	b, _ := io.ReadAll(res.Body)
-	return string(b)
-}
-
-// get runs a request for target through the app.
+// get runs a request for target through the app, with the browser's
+// cookies and returns the body.
 func (e *env) get(target string) string {
 	e.t.Helper()
-	return e.do(e.h, target)
+	return gaesessiontest.Body(e.t, e.c.Do(httptest.NewRequest(http.MethodGet, gaesessiontest.BaseURL+target, nil)))
 }
 
-// id returns the session ID in the jar.
+// id returns the session ID in the browser's jar.
 func (e *env) id() string {
 	e.t.Helper()
-	u, _ := url.Parse(baseURL)
-	for _, c := range e.jar.Cookies(u) {
+	u, _ := url.Parse(gaesessiontest.BaseURL)
+	for _, c := range e.c.Jar.Cookies(u) {
 		if c.Name == "sessid" {
 			return c.Value
 		}
@@ -141,53 +115,10 @@ func (e *env) id() string {
 	return ""
 }
 
-// setID puts a session cookie with id in the jar.
+// setID puts a session cookie with id in the browser's jar.
 func (e *env) setID(id string) {
-	u, _ := url.Parse(baseURL)
-	e.jar.SetCookies(u, []*http.Cookie{{Name: "sessid", Value: id, Path: "/", Secure: true}})
-}
-
-// app is driven by the query: op=new|set|remove|renew, and k=v pairs to
-// set. It answers the session's attributes, or "none".
-var app = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-	m := gaesession.From(r.Context())
-	q := r.URL.Query()
-	sess := m.Get(r)
-	switch q.Get("op") {
-	case "new":
-		sess = session.NewSession()
-		m.Add(sess, w)
-	case "remove":
-		if sess != nil {
-			m.Remove(sess, w)
-		}
-		sess = nil
-	case "renew":
-		if sess != nil {
-			sess, _ = m.Renew(sess, w)
-		}
-	}
-	if sess != nil {
-		for k, v := range q {
-			if k != "op" {
-				sess.SetAttr(k, v[0])
-			}
-		}
-	}
-	fmt.Fprint(w, attrs(sess))
-})
-
-// attrs formats a session's attributes as sorted k=v pairs, or "none".
-func attrs(sess session.Session) string {
-	if sess == nil {
-		return "none"
-	}
-	var kv []string
-	for k, v := range sess.Attrs() {
-		kv = append(kv, fmt.Sprintf("%s=%v", k, v))
-	}
-	slices.Sort(kv)
-	return strings.Join(kv, ",")
+	u, _ := url.Parse(gaesessiontest.BaseURL)
+	e.c.Jar.SetCookies(u, []*http.Cookie{{Name: "sessid", Value: id, Path: "/", Secure: true}})
 }
 
 // calls logs backend calls: Redis commands through a go-redis hook (not

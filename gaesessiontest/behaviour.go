@@ -125,7 +125,7 @@ func (s *suite) env(opts gaesession.Options) *env {
 			t.Errorf("ErrorFunc got %v", errs)
 		}
 	})
-	e.h = e.sess.Handler(app)
+	e.h = e.sess.Handler(App)
 	e.browser = e.newBrowser()
 	return e
 }
@@ -256,8 +256,8 @@ func (e *env) evict(id string) {
 	}
 }
 
-// tiers returns what each tier holds for a session, as the app prints
-// it: "gone" for nothing, "tombstone" for a tombstone in the Cache,
+// tiers returns what each tier holds for a session, as App prints it
+// (the binding's attributes left out): "gone" for nothing, "tombstone" for a tombstone in the Cache,
 // "unconfirmed:" and the attributes for an unconfirmed put-back, and "-"
 // for the Durable tier with OnlyMemcache.
 func (e *env) tiers(id string) (cache, durable string) {
@@ -270,9 +270,9 @@ func (e *env) tiers(id string) (cache, durable string) {
 	case err != nil:
 		e.Fatalf("Cache.Get: %v", err)
 	case it.Flags == 0:
-		cache = attrs(e.decode(it.Value))
+		cache = attrs(e.decode(it.Value), false)
 	case it.Flags == store.FlagUnconfirmed:
-		cache = "unconfirmed:" + attrs(e.decode(it.Value))
+		cache = "unconfirmed:" + attrs(e.decode(it.Value), false)
 	default:
 		cache = "tombstone"
 	}
@@ -286,7 +286,7 @@ func (e *env) tiers(id string) (cache, durable string) {
 	case err != nil:
 		e.Fatalf("Durable.Get: %v", err)
 	default:
-		durable = attrs(e.decode(rec.Value))
+		durable = attrs(e.decode(rec.Value), false)
 	}
 	return cache, durable
 }

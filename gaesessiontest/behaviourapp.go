@@ -11,14 +11,16 @@ import (
 	"github.com/icza/session"
 )
 
-// app is the behaviour suite's test app, driven by the query: op=new (with
-// an optional ttl, a duration), set, remove, renew, login (as, remember),
-// devices, revoke (h, a handle), revokeall (keep); every other parameter
-// k=v is set on the session. It answers the session's attributes (the
-// binding's left out) or "none"; devices answers the handles, "*" before
-// the current one; revoke whether it revoked; a failure "error: " and the
-// error.
-var app = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+// App is TestBehaviour's test app, for tests of a backend that send the
+// same requests (to count its calls, say) or that need a plain session app.
+// Serve it behind the middleware. It is driven by the query: op=new (with
+// an optional ttl, a duration), remove, renew, login (as, remember),
+// devices, revoke (h, a handle), revokeall (keep), or any other op (set,
+// get) for none of these; every other parameter k=v is set on the session. It answers the
+// session's attributes as Attrs prints them, the binding's left out;
+// devices answers the handles, "*" before the current one; revoke whether
+// it revoked; a failure "error: " and the error.
+var App http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	m := gaesession.From(r.Context())
 	q := r.URL.Query()
 	sess := m.Get(r)
@@ -75,18 +77,21 @@ var app = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, out)
 		return
 	}
-	fmt.Fprint(w, attrs(sess))
+	fmt.Fprint(w, attrs(sess, false))
 })
 
-// attrs formats a session's attributes as sorted k=v pairs, leaving out the
-// binding's, or "none" for no session.
-func attrs(sess session.Session) string {
+// Attrs formats a session's attributes as sorted k=v pairs, those of the
+// binding (store.ReservedPrefix) included, or "none" for no session.
+func Attrs(sess session.Session) string { return attrs(sess, true) }
+
+// attrs is Attrs, with or without the binding's attributes.
+func attrs(sess session.Session, binding bool) string {
 	if sess == nil {
 		return "none"
 	}
 	var kv []string
 	for k, v := range sess.Attrs() {
-		if !isBound(k) {
+		if binding || !isBound(k) {
 			kv = append(kv, fmt.Sprintf("%s=%v", k, v))
 		}
 	}
