@@ -13,71 +13,6 @@ import (
 	"github.com/gaesession/gaesession/store"
 )
 
-// TestConcurrentWritesAreMerged: 20 requests on one session, each setting
-// its own attribute, all at once: every change reaches both tiers.
-func TestConcurrentWritesAreMerged(t *testing.T) {
-	opts, c := setup(t, gaesession.Options{})
-	get(t, c, "/?op=new&base=0")
-	const n = 20
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			get(t, c, fmt.Sprintf("/?op=set&k%02d=%d", i, i))
-		}()
-	}
-	wg.Wait()
-	want := []string{"base=0"}
-	for i := range n {
-		want = append(want, fmt.Sprintf("k%02d=%d", i, i))
-	}
-	item, ent := tiers(t, opts, sessionID(t, c))
-	if item == nil || ent == nil {
-		t.Fatal("session missing from a tier")
-	}
-	for tier, v := range map[string][]byte{"memcache": item.Value, "datastore": ent.Value} {
-		if got := attrs(decoded(t, v)); got != strings.Join(want, ",") {
-			t.Errorf("%s holds %s", tier, got)
-		}
-	}
-}
-
-// TestLogoutIsFinal: a request that loaded the session before the logout
-// and finishes after it cannot bring the session back, in either tier.
-func TestLogoutIsFinal(t *testing.T) {
-	opts, c := setup(t, gaesession.Options{})
-	get(t, c, "/?op=new&user=gopher")
-	id := sessionID(t, c)
-	loaded, release := make(chan struct{}), make(chan struct{})
-	slow := mw(opts)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sess := gaesession.From(r.Context()).Get(r)
-		close(loaded)
-		<-release
-		sess.SetAttr("late", "write")
-	}))
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		gaesessiontest.Body(t, c.With(slow).Get("/"))
-	}()
-	<-loaded
-	get(t, c, "/?op=remove")
-	close(release)
-	<-done
-	item, ent := tiers(t, opts, id)
-	if ent != nil {
-		t.Error("Datastore entity came back")
-	}
-	if item != nil && len(item.Value) != 0 {
-		t.Error("Memcache session came back")
-	}
-	c.Jar.SetCookies(gaesessiontest.NewRequest(t, "GET", "/", nil).URL, []*http.Cookie{{Name: "sessid", Value: id}})
-	if got := get(t, c, "/"); got != "none" {
-		t.Errorf("logged-out session readable: %q", got)
-	}
-}
-
 // TestManyRequestsOneSession runs readers and writers on one session and one
 // Manager's goroutines at once, for the race detector.
 func TestManyRequestsOneSession(t *testing.T) {
@@ -171,7 +106,7 @@ func TestLateAsyncBackup(t *testing.T) {
 	opts, c := setup(t, gaesession.Options{Store: store.Options{AsyncDatastoreSave: true}})
 	syncOpts := opts
 	syncOpts.Store.AsyncDatastoreSave = false
-	syncClient := c.With(mw(syncOpts)(app))
+	syncClient := c.With(mw(syncOpts)(gaesessiontest.App))
 	for _, next := range []string{"/?op=set&c=3", "/?op=remove"} {
 		get(t, c, "/?op=new&a=1")
 		waitAll()
@@ -198,7 +133,7 @@ func TestLateAsyncBackup(t *testing.T) {
 			}
 			continue
 		}
-		if _, ent := tiers(t, opts, id); ent == nil || attrs(decoded(t, ent.Value)) != "a=1,b=2,c=3" {
+		if _, ent := tiers(t, opts, id); ent == nil || gaesessiontest.Attrs(decoded(t, ent.Value)) != "a=1,b=2,c=3" {
 			t.Errorf("after %s: Datastore holds %v, want a=1,b=2,c=3", next, ent)
 		}
 	}

@@ -95,7 +95,7 @@ func TestAsyncErrorIsLogged(t *testing.T) {
 		ErrorFunc: func(w http.ResponseWriter, r *http.Request, err error) { called++ },
 	})
 	rec := rpcs{fail: failService("datastore_v3")}
-	c := gaesessiontest.NewClient(t, mw(opts)(app))
+	c := gaesessiontest.NewClient(t, mw(opts)(gaesessiontest.App))
 	rec.do(t, c, "/?op=new&a=1")
 	waitAll()
 	if called != 0 || !logged.contains("err.op=save err.tier=datastore err.session=") {

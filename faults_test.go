@@ -125,7 +125,7 @@ func TestCanceledRequestStillWrites(t *testing.T) {
 			m.Remove(sess, w)
 			return
 		}
-		app.ServeHTTP(w, r)
+		gaesessiontest.App.ServeHTTP(w, r)
 		cancel()
 	})))
 	do := func(target string) {

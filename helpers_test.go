@@ -56,54 +56,8 @@ func waitAll() {
 	}
 }
 
-// app is a test handler driven by the query: op=new|get|set|remove|renew,
-// and k=v pairs for new and set. It answers the session's attributes.
-var app = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-	m := gaesession.From(r.Context())
-	q := r.URL.Query()
-	sess := m.Get(r)
-	switch q.Get("op") {
-	case "new":
-		sess = session.NewSession()
-		if ttl, err := time.ParseDuration(q.Get("ttl")); err == nil {
-			sess = session.NewSessionOptions(&session.SessOptions{Timeout: ttl})
-		}
-		m.Add(sess, w)
-	case "remove":
-		if sess != nil {
-			m.Remove(sess, w)
-		}
-		sess = nil
-	case "renew":
-		if sess != nil {
-			sess, _ = m.Renew(sess, w)
-		}
-	}
-	if sess != nil {
-		for k, v := range q {
-			if k != "op" && k != "ttl" {
-				sess.SetAttr(k, v[0])
-			}
-		}
-	}
-	fmt.Fprint(w, attrs(sess))
-})
-
-// attrs formats a session's attributes as sorted k=v pairs, or "none".
-func attrs(sess session.Session) string {
-	if sess == nil {
-		return "none"
-	}
-	var kv []string
-	for k, v := range sess.Attrs() {
-		kv = append(kv, fmt.Sprintf("%s=%v", k, v))
-	}
-	slices.Sort(kv)
-	return strings.Join(kv, ",")
-}
-
 // setup returns options isolated from other tests (own key prefix and
-// entity kind) and a client for app behind Middleware.
+// entity kind) and a client for gaesessiontest.App behind Middleware.
 func setup(t testing.TB, opts gaesession.Options) (gaesession.Options, *gaesessiontest.Client) {
 	t.Helper()
 	name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())
@@ -113,7 +67,7 @@ func setup(t testing.TB, opts gaesession.Options) (gaesession.Options, *gaesessi
 	if opts.Store.DSEntityName == "" {
 		opts.Store.DSEntityName = "s_" + name
 	}
-	return opts, gaesessiontest.NewClient(t, mw(opts)(app))
+	return opts, gaesessiontest.NewClient(t, mw(opts)(gaesessiontest.App))
 }
 
 // rpcs records the App Engine calls made with a context.
@@ -289,10 +243,10 @@ func both(t *testing.T, opts gaesession.Options, id string) (cache, durable stri
 	item, ent := tiers(t, opts, id)
 	cache, durable = "gone", "gone"
 	if item != nil && item.Flags == 0 {
-		cache = attrs(decoded(t, item.Value))
+		cache = gaesessiontest.Attrs(decoded(t, item.Value))
 	}
 	if ent != nil {
-		durable = attrs(decoded(t, ent.Value))
+		durable = gaesessiontest.Attrs(decoded(t, ent.Value))
 	}
 	return cache, durable
 }

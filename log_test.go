@@ -61,7 +61,7 @@ func TestCloudLogging(t *testing.T) {
 	copied := make(chan struct{})
 	go func() { io.Copy(&logged, pr); close(copied) }()
 
-	c := gaesessiontest.NewClient(t, mw(app))
+	c := gaesessiontest.NewClient(t, mw(gaesessiontest.App))
 	rec := rpcs{fail: failService("datastore_v3")}
 	r := rec.wrap(gaesessiontest.NewRequest(t, http.MethodGet, "/?op=new&a=1", nil))
 	r.Header.Set("X-Cloud-Trace-Context", "0af7651916cd43dd8448eb211c80319c/1;o=1")

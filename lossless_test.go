@@ -11,83 +11,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/gaesession/gaesession"
 	"github.com/gaesession/gaesession/store"
 	"github.com/icza/session"
 )
-
-// TestEvictionKeepsCompletedWrite: B loads the session, A writes x=1 and
-// finishes, Memcache evicts the session, B finishes. B's own change, or its
-// touch, goes onto the newest version: x=1 stays in both tiers.
-func TestEvictionKeepsCompletedWrite(t *testing.T) {
-	gaesessiontest.Start(t) // every subtest needs the dev server
-	for _, tc := range []struct {
-		name string
-		b    string // what B does
-		want string
-	}{
-		{"write", "y", "a=1,x=1,y=2"},
-		{"touch", "", "a=1,x=1"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			opts, c := setup(t, gaesession.Options{Store: store.Options{TouchInterval: time.Nanosecond}})
-			get(t, c, "/?op=new&a=1")
-			id := sessionID(t, c)
-			finish := hold(t, opts, c, func(m *gaesession.Manager, sess session.Session, w http.ResponseWriter) {
-				if tc.b != "" {
-					sess.SetAttr(tc.b, "2")
-				}
-			})
-			get(t, c, "/?op=set&x=1")
-			evict(t, opts, id)
-			finish()
-			if cache, ds := both(t, opts, id); cache != tc.want || ds != tc.want {
-				t.Errorf("Memcache %s, Datastore %s; want %s in both", cache, ds, tc.want)
-			}
-		})
-	}
-}
-
-// TestLongTimeouts: sessions of 31 days and a year keep every promise:
-// a read costs one RPC, concurrent writes merge, logout is final.
-func TestLongTimeouts(t *testing.T) {
-	gaesessiontest.Start(t) // every subtest needs the dev server
-	for _, ttl := range []string{"744h", "8760h"} {
-		t.Run(ttl, func(t *testing.T) {
-			opts, c := setup(t, gaesession.Options{})
-			get(t, c, "/?op=new&a=1&ttl="+ttl)
-			id := sessionID(t, c)
-			var rec rpcs
-			if _, body := rec.do(t, c, "/"); body != "a=1" || len(rec.take()) != 1 {
-				t.Fatalf("read %q, want a=1 with 1 RPC", body)
-			}
-			var wg sync.WaitGroup
-			for i := range 10 {
-				wg.Add(1)
-				go func() { defer wg.Done(); get(t, c, fmt.Sprintf("/?op=set&k%d=%d", i, i)) }()
-			}
-			wg.Wait()
-			want := "a=1,k0=0,k1=1,k2=2,k3=3,k4=4,k5=5,k6=6,k7=7,k8=8,k9=9"
-			if cache, ds := both(t, opts, id); cache != want || ds != want {
-				t.Errorf("after 10 writers: Memcache %s, Datastore %s; want %s", cache, ds, want)
-			}
-			finish := hold(t, opts, c, func(m *gaesession.Manager, sess session.Session, w http.ResponseWriter) {
-				sess.SetAttr("late", "write")
-			})
-			get(t, c, "/?op=remove")
-			finish()
-			if cache, ds := both(t, opts, id); cache != "gone" || ds != "gone" {
-				t.Errorf("after logout: Memcache %s, Datastore %s", cache, ds)
-			}
-			setCookie(t, c, id)
-			if got := get(t, c, "/"); got != "none" {
-				t.Errorf("logged-out session readable: %q", got)
-			}
-		})
-	}
-}
 
 // TestRenewWithConcurrentSetAttr: goroutines of the request set attributes
 // while Renew copies the session and while it is written back; the race
@@ -123,39 +51,6 @@ func TestRenewWithConcurrentSetAttr(t *testing.T) {
 	wg.Wait()
 	if got := get(t, c, "/"); !strings.HasPrefix(got, "a=1") {
 		t.Errorf("renewed session %q", got)
-	}
-}
-
-// TestRenewKeepsOtherWrites: a write that another request completed after
-// the login request loaded the session is in the renewed session; a request
-// that writes to the old ID after the Renew is told ErrRenewed.
-func TestRenewKeepsOtherWrites(t *testing.T) {
-	var errs errLog
-	opts, c := setup(t, gaesession.Options{ErrorFunc: errs.record()})
-	get(t, c, "/?op=new&a=1")
-	old := sessionID(t, c)
-	lateWriter := hold(t, opts, c, func(m *gaesession.Manager, sess session.Session, w http.ResponseWriter) {
-		sess.SetAttr("late", "1")
-	})
-	login := hold(t, opts, c, func(m *gaesession.Manager, sess session.Session, w http.ResponseWriter) {
-		fresh, err := m.Renew(sess, w)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		fresh.SetAttr("user", "gopher")
-	})
-	get(t, c, "/?op=set&z=1")
-	login()
-	if got := get(t, c, "/"); got != "a=1,user=gopher,z=1" {
-		t.Errorf("renewed session %q, want a=1,user=gopher,z=1", got)
-	}
-	lateWriter()
-	if len(errs.errs) != 1 || !errors.Is(errs.errs[0], store.ErrRenewed) {
-		t.Errorf("late writer reported %v, want ErrRenewed", errs.errs)
-	}
-	if cache, ds := both(t, opts, old); cache != "gone" || ds != "gone" {
-		t.Errorf("old ID: Memcache %s, Datastore %s", cache, ds)
 	}
 }
 
@@ -238,7 +133,7 @@ func TestBackgroundWritesAreBounded(t *testing.T) {
 	opts, c := setup(t, gaesession.Options{Store: store.Options{AsyncDatastoreSave: true, MaxBackground: 2}})
 	s := gaesession.New(opts)
 	get(t, c, "/?op=new&a=1")
-	c = c.With(s.Handler(app))
+	c = c.With(s.Handler(gaesessiontest.App))
 	release, entered := make(chan struct{}), make(chan struct{}, 100)
 	rec := rpcs{fail: func(service, method string) error {
 		if service == "datastore_v3" && method == "Put" {
@@ -281,7 +176,7 @@ func TestJunkCookieDoesNotShadow(t *testing.T) {
 	opts, c := setup(t, gaesession.Options{})
 	get(t, c, "/?op=new&a=1")
 	id := sessionID(t, c)
-	h := mw(opts)(app)
+	h := mw(opts)(gaesessiontest.App)
 	for _, junk := range []string{"junk", strings.Repeat("A", 24)} {
 		r := gaesessiontest.NewRequest(t, http.MethodGet, "/", nil)
 		r.Header.Set("Cookie", "sessid="+junk+"; sessid="+id)

@@ -46,46 +46,6 @@ func TestCookieOptions(t *testing.T) {
 	}
 }
 
-func TestSessionLifecycle(t *testing.T) {
-	opts, c := setup(t, gaesession.Options{})
-	if got := get(t, c, "/?op=new&a=1"); got != "a=1" {
-		t.Fatalf("new: %q", got)
-	}
-	if got := get(t, c, "/"); got != "a=1" {
-		t.Fatalf("next request: %q", got)
-	}
-	if got := get(t, c, "/?op=set&b=2"); got != "a=1,b=2" {
-		t.Fatalf("set: %q", got)
-	}
-	if got := get(t, c, "/"); got != "a=1,b=2" {
-		t.Fatalf("after set: %q", got)
-	}
-	id := sessionID(t, c)
-	item, ent := tiers(t, opts, id)
-	if item == nil || ent == nil {
-		t.Fatalf("tiers: memcache %v, datastore %v", item != nil, ent != nil)
-	}
-	if got := attrs(decoded(t, ent.Value)); got != "a=1,b=2" {
-		t.Errorf("datastore holds %q", got)
-	}
-
-	res := c.Get("/?op=remove")
-	if ck := res.Cookies(); len(ck) != 1 || ck[0].MaxAge >= 0 {
-		t.Errorf("remove cookies = %v, want one deleting the session cookie", ck)
-	}
-	item, ent = tiers(t, opts, id)
-	if ent != nil {
-		t.Error("datastore entity still there after Remove")
-	}
-	if item != nil && len(item.Value) != 0 {
-		t.Error("memcache still holds the session after Remove")
-	}
-	c.Jar.SetCookies(gaesessiontest.NewRequest(t, "GET", "/", nil).URL, []*http.Cookie{{Name: "sessid", Value: id, Path: "/"}})
-	if got := get(t, c, "/"); got != "none" {
-		t.Errorf("removed session read back: %q", got)
-	}
-}
-
 func TestMemcacheFlushFallsBackToDatastore(t *testing.T) {
 	opts, c := setup(t, gaesession.Options{})
 	get(t, c, "/?op=new&a=1")
@@ -112,44 +72,8 @@ func TestMemcacheFlushFallsBackToDatastore(t *testing.T) {
 	if got, want := rec.take(), []string{"datastore_v3.Put", "memcache.Get", "memcache.Set"}; !slices.Equal(got, want) {
 		t.Errorf("write after fallback: RPCs %v, want %v", got, want)
 	}
-	if _, ent := tiers(t, opts, id); ent == nil || attrs(decoded(t, ent.Value)) != "a=1,b=2" {
+	if _, ent := tiers(t, opts, id); ent == nil || gaesessiontest.Attrs(decoded(t, ent.Value)) != "a=1,b=2" {
 		t.Error("change after fallback not in Datastore")
-	}
-}
-
-func TestExpiredSessionIsAbsent(t *testing.T) {
-	var clock testClock
-	opts, c := setup(t, gaesession.Options{Store: store.Options{Now: clock.now}})
-	ctx := gaesessiontest.Context(t)
-	sess := session.NewSessionOptions(&session.SessOptions{Timeout: time.Hour, Attrs: map[string]any{"a": "1"}})
-	sess.SetAttr("x", "y")
-	b, err := memcache.Gob.Marshal(sess)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := sess.ID()
-	key := datastore.NewKey(ctx, opts.Store.DSEntityName, id, 0, nil)
-	// Expired in Datastore and absent from Memcache: absent, entity deleted.
-	if _, err := datastore.Put(ctx, key, &storedEntity{Expires: time.Now().Add(-time.Second), Value: b}); err != nil {
-		t.Fatal(err)
-	}
-	c.Jar.SetCookies(gaesessiontest.NewRequest(t, "GET", "/", nil).URL, []*http.Cookie{{Name: "sessid", Value: id}})
-	if got := get(t, c, "/"); got != "none" {
-		t.Fatalf("expired Datastore session read: %q", got)
-	}
-	if _, ent := tiers(t, opts, id); ent != nil {
-		t.Error("expired entity not deleted")
-	}
-	// Expired by its own access time, found in Memcache: absent.
-	old := session.NewSessionOptions(&session.SessOptions{Timeout: time.Minute})
-	b, _ = memcache.Gob.Marshal(old)
-	if err := memcache.Set(ctx, &memcache.Item{Key: opts.Store.KeyPrefix + old.ID(), Value: b}); err != nil {
-		t.Fatal(err)
-	}
-	c.Jar.SetCookies(gaesessiontest.NewRequest(t, "GET", "/", nil).URL, []*http.Cookie{{Name: "sessid", Value: old.ID()}})
-	clock.advance(time.Minute)
-	if got := get(t, c, "/"); got != "none" {
-		t.Fatalf("expired Memcache session read: %q", got)
 	}
 }
 
@@ -189,7 +113,7 @@ func TestSeedFormat(t *testing.T) {
 		t.Fatal("not written back to both tiers")
 	}
 	for _, v := range [][]byte{item.Value, ent.Value} {
-		if got := attrs(decoded(t, v)); got != "Count=1,UserName=gopher" {
+		if got := gaesessiontest.Attrs(decoded(t, v)); got != "Count=1,UserName=gopher" {
 			t.Errorf("stored %q", got)
 		}
 	}
@@ -283,7 +207,7 @@ func TestErrorsCarryNoSessionID(t *testing.T) {
 	rec := rpcs{fail: failService("memcache", "datastore_v3")}
 	rec.do(t, c, "/?op=set&b=2") // to ErrorFunc
 	opts.ErrorFunc, opts.Logger = nil, logged.logger()
-	rec.do(t, c.With(mw(opts)(app)), "/?op=set&b=2") // to the log
+	rec.do(t, c.With(mw(opts)(gaesessiontest.App)), "/?op=set&b=2") // to the log
 	errs := log.all()
 	if len(errs) == 0 || !logged.contains("gaesession") {
 		t.Fatalf("no failure reported (%d errors, log %q)", len(errs), logged.String())
@@ -315,7 +239,7 @@ func TestCorruptMemcacheValueFallsBack(t *testing.T) {
 		if len(errs) != 1 || !errors.Is(errs[0], store.ErrCorrupt) {
 			t.Errorf("%s: reported %v, want ErrCorrupt", name, errs)
 		}
-		if item, _ := tiers(t, opts, id); item == nil || attrs(decoded(t, item.Value)) != "a=1" {
+		if item, _ := tiers(t, opts, id); item == nil || gaesessiontest.Attrs(decoded(t, item.Value)) != "a=1" {
 			t.Errorf("%s: Memcache still holds the bad value", name)
 		}
 	}

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gaesession/gaesession"
 	"github.com/gaesession/gaesession/gaesessiontest"
@@ -67,7 +66,7 @@ func TestSignedIDs(t *testing.T) {
 	// Rotation: the new key signs, the old one still verifies.
 	rotated := opts
 	rotated.Cookie.SigningKeys = [][]byte{newKey, oldKey}
-	c2 := c.With(mw(rotated)(app))
+	c2 := c.With(mw(rotated)(gaesessiontest.App))
 	if got := get(t, c2, "/"); got != "a=1" {
 		t.Fatalf("after rotation: %q", got)
 	}
@@ -87,45 +86,6 @@ func TestShortSigningKeyPanics(t *testing.T) {
 		}
 	}()
 	gaesession.Middleware(gaesession.Options{Cookie: gaesession.CookieOptions{SigningKeys: [][]byte{[]byte("short")}}})
-}
-
-func TestRenew(t *testing.T) {
-	opts, c := setup(t, gaesession.Options{})
-	get(t, c, "/?op=new&user=gopher")
-	old := sessionID(t, c)
-	if got := get(t, c, "/?op=renew&role=admin"); got != "role=admin,user=gopher" {
-		t.Fatalf("renew answered %q", got)
-	}
-	fresh := sessionID(t, c)
-	if fresh == old || len(fresh) != len(old) {
-		t.Fatalf("new ID %q, old %q", fresh, old)
-	}
-	if got := get(t, c, "/"); got != "role=admin,user=gopher" {
-		t.Errorf("renewed session read as %q", got)
-	}
-	item, ent := tiers(t, opts, old)
-	if ent != nil || (item != nil && len(item.Value) != 0) {
-		t.Error("old ID still stored")
-	}
-	setCookie(t, c, old)
-	if got := get(t, c, "/"); got != "none" {
-		t.Errorf("old ID still works: %q", got)
-	}
-}
-
-// TestMaxLifetime: a session past MaxLifetime is absent although its idle
-// timeout (icza/session's 30 minutes) is far off.
-func TestMaxLifetime(t *testing.T) {
-	var clock testClock
-	_, c := setup(t, gaesession.Options{Store: store.Options{MaxLifetime: 10 * time.Minute, Now: clock.now}})
-	get(t, c, "/?op=new&a=1")
-	if got := get(t, c, "/"); got != "a=1" {
-		t.Fatalf("young session: %q", got)
-	}
-	clock.advance(10 * time.Minute)
-	if got := get(t, c, "/"); got != "none" {
-		t.Errorf("session past its lifetime: %q", got)
-	}
 }
 
 // unregistered is a type gob cannot encode inside an interface value.
@@ -248,17 +208,17 @@ func TestVaryCookie(t *testing.T) {
 		query string
 		want  []string
 	}{
-		{"get", app, "/", []string{"Cookie"}},
-		{"new session", app, "/?op=new&b=2", []string{"Cookie"}},
+		{"get", gaesessiontest.App.ServeHTTP, "/", []string{"Cookie"}},
+		{"new session", gaesessiontest.App.ServeHTTP, "/?op=new&b=2", []string{"Cookie"}},
 		{"no session touched", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("hi")) }, "/", nil},
 		{"nothing written", func(w http.ResponseWriter, r *http.Request) { gaesession.From(r.Context()).Get(r) }, "/", []string{"Cookie"}},
 		{"handler's own Vary", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Add("Vary", "Accept")
-			app(w, r)
+			gaesessiontest.App.ServeHTTP(w, r)
 		}, "/", []string{"Accept", "Cookie"}},
 		{"already named", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Add("Vary", "Accept, cookie")
-			app(w, r)
+			gaesessiontest.App.ServeHTTP(w, r)
 		}, "/", []string{"Accept, cookie"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -60,7 +60,7 @@ func userAttrs(sess session.Session) string {
 		return "none"
 	}
 	var kv []string
-	for _, p := range strings.Split(attrs(sess), ",") {
+	for _, p := range strings.Split(gaesessiontest.Attrs(sess), ",") {
 		if !strings.HasPrefix(p, "_gaesession.") {
 			kv = append(kv, p)
 		}
@@ -98,42 +98,6 @@ func devices(t *testing.T, c *gaesessiontest.Client) []store.Device {
 	return devs
 }
 
-// TestLoginBindsAndLists: right after a login on another client the list
-// shows both sessions, the current one marked, with handles that are not
-// session IDs, User-Agent and IP (App Engine's); the login renewed the ID.
-func TestLoginBindsAndLists(t *testing.T) {
-	t.Setenv("GAE_ENV", "standard") // App Engine's header is trusted
-	_, cs := users(t, gaesession.Options{}, "ann", 1)
-	before := sessionID(t, cs[0])
-	get(t, cs[0], "/?op=login&user=ann")
-	if sessionID(t, cs[0]) == before {
-		t.Error("Login kept the session ID")
-	}
-	other := gaesessiontest.NewClient(t, cs[0].Handler)
-	r := gaesessiontest.NewRequest(t, http.MethodGet, "/?op=login&user=ann", nil)
-	r.Header.Set("User-Agent", "phone/1.0 "+strings.Repeat("x", 300))
-	r.Header.Set("X-Appengine-User-IP", "203.0.113.7")
-	gaesessiontest.Body(t, other.Do(r))
-	devs := devices(t, cs[0])
-	if len(devs) != 2 || devs[0].Current == devs[1].Current {
-		t.Fatalf("devices %+v, want 2 with one current", devs)
-	}
-	for _, d := range devs {
-		for _, id := range []string{sessionID(t, cs[0]), sessionID(t, other)} {
-			if d.Handle == "" || strings.Contains(id, d.Handle) || strings.Contains(d.Handle, id) {
-				t.Errorf("handle %q vs session ID", d.Handle)
-			}
-		}
-		if d.Created.IsZero() || d.LastSeen.IsZero() {
-			t.Errorf("device %+v lacks times", d)
-		}
-	}
-	phone := devs[1]
-	if phone.Current || phone.IP != "203.0.113.7" || len(phone.UserAgent) != 256 || !strings.HasPrefix(phone.UserAgent, "phone/1.0") {
-		t.Errorf("other device %+v, want its IP and User-Agent cut to 256 bytes", phone)
-	}
-}
-
 // TestNoIP: with NoIP the list records no address.
 func TestNoIP(t *testing.T) {
 	opts, c := setup(t, gaesession.Options{Users: gaesession.UserOptions{NoIP: true}})
@@ -143,70 +107,6 @@ func TestNoIP(t *testing.T) {
 	gaesessiontest.Body(t, c.Do(r))
 	if devs := devices(t, c); len(devs) != 1 || devs[0].IP != "" {
 		t.Errorf("devices %+v, want one without IP", devs)
-	}
-}
-
-// TestRevokeOne: a client revokes another's session by handle: it is
-// logged out; another user's handle does nothing.
-func TestRevokeOne(t *testing.T) {
-	opts, cs := users(t, gaesession.Options{}, "bob", 2)
-	_, eve := users(t, opts, "eve", 1)
-	var victim string
-	for _, d := range devices(t, cs[0]) {
-		if !d.Current {
-			victim = d.Handle
-		}
-	}
-	if got := get(t, eve[0], "/?op=revoke&handle="+victim); !strings.HasPrefix(got, "revoked=false") {
-		t.Errorf("another user's revoke: %q", got)
-	}
-	if got := get(t, cs[1], "/"); got == "none" {
-		t.Fatal("revoked by another user")
-	}
-	if got := get(t, cs[0], "/?op=revoke&handle="+victim); !strings.HasPrefix(got, "revoked=true") {
-		t.Errorf("revoke: %q", got)
-	}
-	if got := get(t, cs[1], "/"); got != "none" {
-		t.Errorf("revoked session reads %q", got)
-	}
-	if n := len(devices(t, cs[0])); n != 1 {
-		t.Errorf("%d devices after revoke, want 1", n)
-	}
-}
-
-// TestRevokeAll: with keep, every other session ends; without, all do and
-// the cookie is deleted.
-func TestRevokeAll(t *testing.T) {
-	_, cs := users(t, gaesession.Options{}, "cat", 3)
-	get(t, cs[0], "/?op=revokeall&keep=1")
-	if get(t, cs[0], "/") == "none" || get(t, cs[1], "/") != "none" || get(t, cs[2], "/") != "none" {
-		t.Error("revoke all but current: wrong sessions left")
-	}
-	res := cs[0].Get("/?op=revokeall")
-	gaesessiontest.Body(t, res)
-	if get(t, cs[0], "/") != "none" {
-		t.Error("revoke all: current session left")
-	}
-	deleted := false
-	for _, c := range res.Cookies() {
-		deleted = deleted || c.Name == "sessid" && c.MaxAge < 0
-	}
-	if !deleted {
-		t.Error("revoke all did not delete the cookie")
-	}
-}
-
-// TestMaxSessionsPerUser: a login beyond the limit ends the least recently
-// seen session.
-func TestMaxSessionsPerUser(t *testing.T) {
-	opts, cs := users(t, gaesession.Options{Users: gaesession.UserOptions{MaxSessions: 2}}, "dan", 2)
-	get(t, cs[1], "/?op=set&k=x&v=1")
-	_, third := users(t, opts, "dan", 1)
-	if get(t, cs[0], "/") != "none" || get(t, cs[1], "/") == "none" || get(t, third[0], "/") == "none" {
-		t.Error("the least recently seen session should have ended, the others not")
-	}
-	if n := len(devices(t, third[0])); n != 2 {
-		t.Errorf("%d devices, want 2", n)
 	}
 }
 
@@ -236,45 +136,13 @@ func TestRememberMe(t *testing.T) {
 	}
 }
 
-// TestRevokedStaysRevoked: a request that loaded a session before it was
-// revoked and writes after cannot bring it back, in either tier, with or
-// without AsyncDatastoreSave, and losing Memcache does not undo it.
-func TestRevokedStaysRevoked(t *testing.T) {
-	gaesessiontest.Start(t) // every subtest needs the dev server
-	for _, async := range []bool{false, true} {
-		t.Run(fmt.Sprint("async=", async), func(t *testing.T) {
-			opts, cs := users(t, gaesession.Options{Store: store.Options{AsyncDatastoreSave: async}}, "fay", 2)
-			id := sessionID(t, cs[1])
-			var victim string
-			for _, d := range devices(t, cs[0]) {
-				if !d.Current {
-					victim = d.Handle
-				}
-			}
-			finish := hold(t, opts, cs[1], func(m *gaesession.Manager, sess session.Session, w http.ResponseWriter) {
-				sess.SetAttr("late", "write")
-			})
-			get(t, cs[0], "/?op=revoke&handle="+victim)
-			finish()
-			waitAll()
-			if cache, ds := both(t, opts, id); cache != "gone" || ds != "gone" {
-				t.Errorf("after the late write: Memcache %s, Datastore %s", cache, ds)
-			}
-			evict(t, opts, id)
-			if got := get(t, cs[1], "/"); got != "none" {
-				t.Errorf("revoked session readable after an eviction: %q", got)
-			}
-		})
-	}
-}
-
 // TestUnboundSessionFormat: a session no Login bound has no binding
 // attributes, and no user index is written.
 func TestUnboundSessionFormat(t *testing.T) {
 	opts, c := setup(t, gaesession.Options{})
 	get(t, c, "/?op=new&a=1")
 	_, ent := tiers(t, opts, sessionID(t, c))
-	if ent == nil || attrs(decoded(t, ent.Value)) != "a=1" {
+	if ent == nil || gaesessiontest.Attrs(decoded(t, ent.Value)) != "a=1" {
 		t.Fatalf("entity %v", ent)
 	}
 	keys, err := datastore.NewQuery(opts.Store.DSEntityName).KeysOnly().GetAll(gaesessiontest.Context(t), nil)
@@ -302,7 +170,7 @@ func TestUser(t *testing.T) {
 // cookie a browser-session cookie, or a persistent one after remember.
 func TestRenewKeepsCookieKind(t *testing.T) {
 	opts, c := setup(t, gaesession.Options{})
-	users, plain := c.With(mw(opts)(userApp)), c.With(mw(opts)(app))
+	users, plain := c.With(mw(opts)(userApp)), c.With(mw(opts)(gaesessiontest.App))
 	for _, tc := range []struct {
 		login  string
 		maxAge int
@@ -403,7 +271,7 @@ func TestBindingCannotBeForged(t *testing.T) {
 	if got := get(t, cs[0].With(whoami), "/"); got != "ann true" {
 		t.Errorf("logged-in session after a forged write: User = %s, want ann", got)
 	}
-	c := gaesessiontest.NewClient(t, mw(opts)(app))
+	c := gaesessiontest.NewClient(t, mw(opts)(gaesessiontest.App))
 	for _, q := range []string{"op=new", "op=get", "op=renew"} {
 		get(t, c, "/?"+q+"&"+store.AttrUser+"=eve")
 		if got := get(t, c.With(whoami), "/"); got != " false" {

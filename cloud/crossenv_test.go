@@ -48,20 +48,20 @@ func (x *crossTest) get(h http.Handler, target string) string {
 	return gaesessiontest.Body(x.t, x.c.With(h).Get(target))
 }
 
-// serve returns app through a middleware of its own on opts.
+// serve returns gaesessiontest.App through a middleware of its own on opts.
 func (x *crossTest) serve(opts store.Options) http.Handler {
 	opts.KeyPrefix = x.prefix
 	s := gaesession.New(gaesession.Options{Store: opts})
 	x.t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
-	return s.Handler(app)
+	return s.Handler(gaesessiontest.App)
 }
 
-// appEngine is app on App Engine's backend (Memcache and Datastore).
+// appEngine is the app on App Engine's backend (Memcache and Datastore).
 func (x *crossTest) appEngine() http.Handler {
 	return x.serve(store.Options{DSEntityName: x.kind})
 }
 
-// cloudApp is app on Redis and the Datastore, its calls logged.
+// cloudApp is the app on Redis and the Datastore, its calls logged.
 func (x *crossTest) cloudApp() http.Handler {
 	rc := redis.NewClient(&redis.Options{Addr: redisAddr})
 	rc.AddHook(x.calls)
@@ -69,7 +69,7 @@ func (x *crossTest) cloudApp() http.Handler {
 	return x.serve(store.Options{Cache: cloud.Redis(rc), Durable: countedDurable{cloud.Datastore(dsc, x.kind), x.calls}})
 }
 
-// datastoreOnly is app in Datastore-only mode, its RPCs logged.
+// datastoreOnly is the app in Datastore-only mode, its RPCs logged.
 func (x *crossTest) datastoreOnly() http.Handler {
 	c := cloud.DatastoreCache(countingClient(x.t, x.calls), x.kind, x.prefix)
 	return x.serve(store.Options{Cache: c, OnlyMemcache: true})

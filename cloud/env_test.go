@@ -2,15 +2,11 @@ package cloud_test
 
 import (
 	"context"
-	"fmt"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"path"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,44 +14,37 @@ import (
 	"cloud.google.com/go/datastore"
 	"github.com/gaesession/gaesession"
 	"github.com/gaesession/gaesession/cloud"
+	"github.com/gaesession/gaesession/gaesessiontest"
 	"github.com/gaesession/gaesession/store"
-	"github.com/icza/session"
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/api/option"
-	"google.golang.org/appengine/v2/memcache"
 	"google.golang.org/grpc"
 )
 
-// env is an app on the cloud backend, isolated from other tests by its
-// key prefix and kind, with a browser's cookie jar and a log of the
+// env is gaesessiontest.App on the cloud backend, isolated from other
+// tests by its key prefix and kind, with a browser and a log of the
 // backend calls its requests make.
 type env struct {
 	t     testing.TB
 	opts  gaesession.Options
 	sess  *gaesession.Sessions
-	h     http.Handler
-	jar   http.CookieJar
+	c     *gaesessiontest.Client // a browser of gaesessiontest.App
 	calls *calls
-	cache store.Cache   // for inspection, not counted
-	dur   store.Durable // for inspection, not counted
-	// rdb is the shared client of the env's Redis (nil in Datastore-only
-	// mode), for inspection: rdb or cdb.
-	rdb redis.UniversalClient
 }
 
-// newEnv returns an env serving app through the middleware on Redis and
+// newEnv returns an env on Redis and
 // the Datastore, with opts given their backend, prefix and kind.
 func newEnv(t testing.TB, opts gaesession.Options) *env {
 	t.Helper()
 	servers(t)
-	return newRedisEnv(t, opts, redis.NewClient(&redis.Options{Addr: redisAddr}), rdb)
+	return newRedisEnv(t, opts, redis.NewClient(&redis.Options{Addr: redisAddr}))
 }
 
 // newClusterEnv is newEnv on the Redis Cluster, through a ClusterClient.
 func newClusterEnv(t testing.TB, opts gaesession.Options) *env {
 	t.Helper()
 	servers(t)
-	return newRedisEnv(t, opts, redis.NewClusterClient(&redis.ClusterOptions{Addrs: clusterAddr}), cdb)
+	return newRedisEnv(t, opts, redis.NewClusterClient(&redis.ClusterOptions{Addrs: clusterAddr}))
 }
 
 // redisEnvs are the Redis deployments the middleware tests run on.
@@ -65,24 +54,23 @@ var redisEnvs = []struct {
 }{{"Redis", newEnv}, {"Cluster", newClusterEnv}}
 
 // newRedisEnv returns an env on rc, a new client that it counts and
-// closes, and the Datastore; shared is rc's server's uncounted client.
-func newRedisEnv(t testing.TB, opts gaesession.Options, rc, shared redis.UniversalClient) *env {
+// closes, and the Datastore.
+func newRedisEnv(t testing.TB, opts gaesession.Options, rc redis.UniversalClient) *env {
 	t.Helper()
-	e := &env{t: t, calls: &calls{}, rdb: shared}
+	e := &env{t: t, calls: &calls{}}
 	rc.AddHook(e.calls)
 	t.Cleanup(func() { rc.Close() })
 	kind := newKind()
 	opts.Store.KeyPrefix = kind + ":"
 	opts.Store.Cache = cloud.Redis(rc)
 	opts.Store.Durable = countedDurable{cloud.Datastore(dsc, kind), e.calls}
-	e.serve(opts, cloud.Redis(shared), cloud.Datastore(dsc, kind))
+	e.serve(opts)
 	return e
 }
 
-// newDatastoreOnlyEnv returns an env serving app in Datastore-only mode
+// newDatastoreOnlyEnv returns an env in Datastore-only mode
 // (DatastoreCache, OnlyMemcache), whose calls are the Datastore RPCs its
-// requests make. Its inspection tiers read the same entities: the Cache
-// as items, the Durable tier as records.
+// requests make.
 func newDatastoreOnlyEnv(t testing.TB, opts gaesession.Options) *env {
 	t.Helper()
 	servers(t)
@@ -91,12 +79,12 @@ func newDatastoreOnlyEnv(t testing.TB, opts gaesession.Options) *env {
 	opts.Store.KeyPrefix = kind + ":"
 	opts.Store.Cache = cloud.DatastoreCache(countingClient(t, e.calls), kind, opts.Store.KeyPrefix)
 	opts.Store.OnlyMemcache = true
-	e.serve(opts, cloud.DatastoreCache(dsc, kind, opts.Store.KeyPrefix), cloud.Datastore(dsc, kind))
+	e.serve(opts)
 	return e
 }
 
-// serve makes the env's middleware with opts, and its inspection tiers.
-func (e *env) serve(opts gaesession.Options, cache store.Cache, dur store.Durable) {
+// serve makes the env's middleware with opts.
+func (e *env) serve(opts gaesession.Options) {
 	e.opts = opts
 	e.sess = gaesession.New(opts)
 	e.t.Cleanup(func() {
@@ -104,42 +92,21 @@ func (e *env) serve(opts gaesession.Options, cache store.Cache, dur store.Durabl
 			e.t.Error(err)
 		}
 	})
-	e.h = e.sess.Handler(app)
-	e.jar, _ = cookiejar.New(nil)
-	e.cache, e.dur = cache, dur
+	e.c = gaesessiontest.NewClient(e.t, e.sess.Handler(gaesessiontest.App))
 }
 
-const baseURL = "https://app.example.test"
-
-// do runs a request for target through h with the jar's cookies, as net/http
-// would (the context ends when ServeHTTP returns), and returns the body.
-func (e *env) do(h http.Handler, target string) string {
-	e.t.Helper()
-	r := httptest.NewRequest(http.MethodGet, baseURL+target, nil)
-	for _, c := range e.jar.Cookies(r.URL) {
-		r.AddCookie(c)
-	}
-	ctx, cancel := context.WithCancel(r.Context())
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, r.WithContext(ctx))
-	cancel()
-	res := rec.Result()
-	e.jar.SetCookies(r.URL, res.Cookies())
-	b, _ := io.ReadAll(res.Body)
-	return string(b)
-}
-
-// get runs a request for target through the app.
+// get runs a request for target through the app, with the browser's
+// cookies and returns the body.
 func (e *env) get(target string) string {
 	e.t.Helper()
-	return e.do(e.h, target)
+	return gaesessiontest.Body(e.t, e.c.Do(httptest.NewRequest(http.MethodGet, gaesessiontest.BaseURL+target, nil)))
 }
 
-// id returns the session ID in the jar.
+// id returns the session ID in the browser's jar.
 func (e *env) id() string {
 	e.t.Helper()
-	u, _ := url.Parse(baseURL)
-	for _, c := range e.jar.Cookies(u) {
+	u, _ := url.Parse(gaesessiontest.BaseURL)
+	for _, c := range e.c.Jar.Cookies(u) {
 		if c.Name == "sessid" {
 			return c.Value
 		}
@@ -148,100 +115,10 @@ func (e *env) id() string {
 	return ""
 }
 
-// setID puts a session cookie with id in the jar.
+// setID puts a session cookie with id in the browser's jar.
 func (e *env) setID(id string) {
-	u, _ := url.Parse(baseURL)
-	e.jar.SetCookies(u, []*http.Cookie{{Name: "sessid", Value: id, Path: "/", Secure: true}})
-}
-
-// tiers returns what each tier holds for a session, as attrs prints it:
-// "gone" for nothing, "tombstone" for a tombstone in the Cache.
-func (e *env) tiers(id string) (cache, durable string) {
-	e.t.Helper()
-	ctx := context.Background()
-	cache, durable = "gone", "gone"
-	if it, err := e.cache.Get(ctx, e.opts.Store.KeyPrefix+id); err == nil {
-		cache = "tombstone"
-		if it.Flags == 0 {
-			cache = attrs(decoded(e.t, it.Value))
-		}
-	}
-	if rec, err := e.dur.Get(ctx, id); err == nil {
-		durable = attrs(decoded(e.t, rec.Value))
-	}
-	return cache, durable
-}
-
-// hold starts a request that loads the session and waits; finish lets it
-// call then and waits until it has written back.
-func (e *env) hold(then func(m *gaesession.Manager, sess session.Session, w http.ResponseWriter)) (finish func()) {
-	loaded, release, done := make(chan struct{}), make(chan struct{}), make(chan struct{})
-	h := e.sess.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		m := gaesession.From(r.Context())
-		sess := m.Get(r)
-		close(loaded)
-		<-release
-		then(m, sess, w)
-	}))
-	go func() {
-		defer close(done)
-		e.do(h, "/")
-	}()
-	<-loaded
-	return sync.OnceFunc(func() { close(release); <-done })
-}
-
-// app is driven by the query: op=new|set|remove|renew, and k=v pairs to
-// set. It answers the session's attributes, or "none".
-var app = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-	m := gaesession.From(r.Context())
-	q := r.URL.Query()
-	sess := m.Get(r)
-	switch q.Get("op") {
-	case "new":
-		sess = session.NewSession()
-		m.Add(sess, w)
-	case "remove":
-		if sess != nil {
-			m.Remove(sess, w)
-		}
-		sess = nil
-	case "renew":
-		if sess != nil {
-			sess, _ = m.Renew(sess, w)
-		}
-	}
-	if sess != nil {
-		for k, v := range q {
-			if k != "op" {
-				sess.SetAttr(k, v[0])
-			}
-		}
-	}
-	fmt.Fprint(w, attrs(sess))
-})
-
-// attrs formats a session's attributes as sorted k=v pairs, or "none".
-func attrs(sess session.Session) string {
-	if sess == nil {
-		return "none"
-	}
-	var kv []string
-	for k, v := range sess.Attrs() {
-		kv = append(kv, fmt.Sprintf("%s=%v", k, v))
-	}
-	slices.Sort(kv)
-	return strings.Join(kv, ",")
-}
-
-// decoded decodes a stored session (gob, icza/gaesession's format).
-func decoded(t testing.TB, b []byte) session.Session {
-	t.Helper()
-	s := session.NewSession()
-	if err := memcache.Gob.Unmarshal(b, s); err != nil {
-		t.Fatal(err)
-	}
-	return s
+	u, _ := url.Parse(gaesessiontest.BaseURL)
+	e.c.Jar.SetCookies(u, []*http.Cookie{{Name: "sessid", Value: id, Path: "/", Secure: true}})
 }
 
 // calls logs backend calls: Redis commands through a go-redis hook (not

@@ -28,6 +28,23 @@
 // after c.PostForm("/login", form), check the 303 response or pass it to
 // c.Follow to get the page it leads to.
 //
+// TestBehaviour is the middleware's behaviour suite, written once and run
+// on every backend: the module's own tests run it on the in-process model
+// (store/storetest) and on the dev server, the cloud module on Redis and
+// in Datastore-only mode. A Backend gives the tiers of one subtest:
+//
+//	func TestBehaviour(t *testing.T) {
+//		gaesessiontest.TestBehaviour(t, func(t *testing.T, now func() time.Time) gaesessiontest.Backend {
+//			kind := "s_" + strings.ReplaceAll(t.Name(), "/", "_")
+//			return gaesessiontest.Backend{
+//				Store:   store.Options{Cache: store.Memcache(), Durable: store.Datastore(kind), KeyPrefix: kind + ":"},
+//				Context: gaesessiontest.Context(t),
+//				Evict:   memcache.Delete,
+//				Purge:   purge.Options{Durable: store.Datastore(kind)},
+//			}
+//		})
+//	}
+//
 // To serve an app on the development server by hand, see the devserver
 // command in gaesessiontest/cmd/devserver.
 package gaesessiontest

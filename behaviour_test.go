@@ -1,0 +1,45 @@
+package gaesession_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gaesession/gaesession/gaesessiontest"
+	"github.com/gaesession/gaesession/purge"
+	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/storetest"
+	"google.golang.org/appengine/v2/memcache"
+)
+
+// TestBehaviour runs the middleware's behaviour suite on the in-process
+// model of App Engine's tiers (no dev server needed) and on the dev
+// server's Memcache and Datastore. The cloud module runs it on its
+// backends.
+func TestBehaviour(t *testing.T) {
+	t.Run("Model", func(t *testing.T) {
+		t.Parallel()
+		gaesessiontest.TestBehaviour(t, func(t *testing.T, now func() time.Time) gaesessiontest.Backend {
+			m := storetest.NewModel(storetest.ModelOptions{Memcache: true, Now: now})
+			return gaesessiontest.Backend{
+				Store: store.Options{Cache: m.Cache(), Durable: m.Durable()},
+				Evict: func(_ context.Context, key string) error { m.Evict(key); return nil },
+				Purge: purge.Options{Durable: m.Durable()},
+			}
+		})
+	})
+	t.Run("AppEngine", func(t *testing.T) {
+		t.Parallel()
+		gaesessiontest.Start(t)
+		gaesessiontest.TestBehaviour(t, func(t *testing.T, _ func() time.Time) gaesessiontest.Backend {
+			kind := "b_" + strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())
+			return gaesessiontest.Backend{
+				Store:   store.Options{Cache: store.Memcache(), Durable: store.Datastore(kind), DSEntityName: kind, KeyPrefix: kind + ":"},
+				Context: gaesessiontest.Context(t),
+				Evict:   memcache.Delete,
+				Purge:   purge.Options{Durable: store.Datastore(kind), DSEntityName: kind},
+			}
+		})
+	})
+}
