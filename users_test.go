@@ -236,6 +236,52 @@ func TestRememberMe(t *testing.T) {
 	}
 }
 
+// TestRememberedCookieFollowsSession: a request that extends a
+// remembered session on the server (TouchInterval passed) re-sends its
+// cookie with the full Max-Age; other requests, and sessions not
+// remembered, send none.
+func TestRememberedCookieFollowsSession(t *testing.T) {
+	clock := &testClock{}
+	opts, c := setup(t, gaesession.Options{Store: store.Options{Now: clock.now, TouchInterval: time.Hour}})
+	h := mw(opts)(userApp)
+	sent := func(c *gaesessiontest.Client, target string) string {
+		t.Helper()
+		res := c.Get(target)
+		gaesessiontest.Body(t, res)
+		for _, ck := range res.Cookies() {
+			if ck.Name == "sessid" {
+				return fmt.Sprintf("Max-Age=%d same=%v", ck.MaxAge, ck.Value == sessionID(t, c))
+			}
+		}
+		return "none"
+	}
+	remembered, plain := c.With(h), gaesessiontest.NewClient(t, h)
+	get(t, remembered, "/?op=login&user=fay&remember=1")
+	get(t, plain, "/?op=login&user=fay")
+	month := fmt.Sprintf("Max-Age=%d same=true", 30*24*3600)
+	// icza/session stamps the access time with the wall clock: each offset
+	// is the time since the last touch.
+	for _, step := range []struct {
+		since           time.Duration
+		remembered, not string
+	}{
+		{0, "none", "none"},                // not due for a touch
+		{59 * time.Minute, "none", "none"}, // still not
+		{61 * time.Minute, month, "none"},  // touched: the cookie follows
+		{0, "none", "none"},                // once per TouchInterval
+		{30 * time.Minute, "none", "none"},
+		{61 * time.Minute, month, "none"},
+	} {
+		clock.offset.Store(int64(step.since))
+		if got := sent(remembered, "/"); got != step.remembered {
+			t.Errorf("%v after the last touch: remembered session's cookie %s, want %s", step.since, got, step.remembered)
+		}
+		if got := sent(plain, "/"); got != step.not {
+			t.Errorf("%v after the last touch: plain session's cookie %s, want %s", step.since, got, step.not)
+		}
+	}
+}
+
 // TestRevokedStaysRevoked: a request that loaded a session before it was
 // revoked and writes after cannot bring it back, in either tier, with or
 // without AsyncDatastoreSave, and losing Memcache does not undo it.
