@@ -16,7 +16,8 @@ import (
 type UserOptions struct {
 	// MaxSessions is how many sessions one user may have; a login beyond
 	// it ends the least recently seen. Default: store.DefaultMaxSessions
-	// (100).
+	// (100). At most store.MaxSessionsLimit (256): New panics above it, as
+	// a user's sessions are listed in one Datastore entity.
 	MaxSessions int
 
 	// NoIP turns off recording the client's IP address in the user's

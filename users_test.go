@@ -210,6 +210,19 @@ func TestMaxSessionsPerUser(t *testing.T) {
 	}
 }
 
+// TestMaxSessionsOverLimitPanics: New refuses a MaxSessions whose index
+// could outgrow a Datastore entity, naming the limit; MaxSessionsLimit
+// itself is accepted.
+func TestMaxSessionsOverLimitPanics(t *testing.T) {
+	gaesession.New(gaesession.Options{Users: gaesession.UserOptions{MaxSessions: store.MaxSessionsLimit}})
+	defer func() {
+		if msg := fmt.Sprint(recover()); !strings.Contains(msg, fmt.Sprint(store.MaxSessionsLimit)) {
+			t.Errorf("New panicked with %q, want a message naming store.MaxSessionsLimit", msg)
+		}
+	}()
+	gaesession.New(gaesession.Options{Users: gaesession.UserOptions{MaxSessions: store.MaxSessionsLimit + 1}})
+}
+
 // TestRememberMe: with remember the cookie lives as long as the session
 // may (RememberFor, capped by MaxLifetime); without, it has no Max-Age.
 func TestRememberMe(t *testing.T) {

@@ -27,7 +27,7 @@ type Login struct {
 	UserAgent string        // recorded cut to MaxUserAgent bytes
 	IP        string        // recorded if an IP address (without its zone), else none
 	Timeout   time.Duration // of the new session; 0 keeps the session's
-	Max       int           // sessions per user; the least recently seen beyond it end; 0: DefaultMaxSessions
+	Max       int           // sessions per user; the least recently seen beyond it end; 0: DefaultMaxSessions; at most MaxSessionsLimit
 }
 
 // Login gives sess a new ID, as Renew does (or starts a session when sess
@@ -174,6 +174,7 @@ func (t *Tiers) bind(ctx context.Context, l Login, e indexEntry, exp time.Time, 
 	if max <= 0 {
 		max = DefaultMaxSessions
 	}
+	max = min(max, MaxSessionsLimit)
 	ix, err = updateIndex(ctx, t.durable, id, exp, func(ix *index) {
 		ix.drop(o, old)
 		ix.bind(e, max, o)

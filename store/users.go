@@ -69,8 +69,18 @@ func (s *Store) Reauthenticated(sess session.Session) error {
 // Now returns the time by Options.Now, the clock of expiry and AuthTime.
 func (t *Tiers) Now() time.Time { return t.o.Now() }
 
-// DefaultMaxSessions is the default limit of sessions per user.
+// DefaultMaxSessions is the default limit of sessions per user: far more
+// than one person's devices and browsers, and with every entry at its cap
+// (maxEntryBytes, 2,000 bytes) a fifth of what a user's index may hold
+// (about 200 KB of MaxSize), so the entries of sessions being ended fit
+// beside them.
 const DefaultMaxSessions = 100
+
+// MaxSessionsLimit is the highest limit of sessions per user: entries at
+// their cap fill half of what a user's index may hold, the other half
+// being left to entries of sessions being ended. A higher Login.Max is
+// taken as MaxSessionsLimit; gaesession.New refuses one.
+const MaxSessionsLimit = 256
 
 // Device is one session of a user, as List shows it. Its Handle names the
 // session in the user's list only: it is not the session ID, which cannot
