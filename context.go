@@ -50,10 +50,11 @@ type Manager struct {
 	w    *responseWriter
 	done atomic.Bool // the write-back is over: failures are logged
 
-	mu    sync.Mutex
-	st    *store.Store // opened on first use
-	log   *slog.Logger
-	ended bool
+	mu       sync.Mutex
+	st       *store.Store // opened on first use
+	log      *slog.Logger
+	ended    bool
+	followed bool // a remembered session's cookie was re-sent
 }
 
 var _ session.Manager = (*Manager)(nil)
@@ -120,7 +121,8 @@ const maxCandidates = 3
 // can plant one), malformed ones and those with a bad signature are skipped
 // at no cost, and the first of the others (at most three) that names a
 // stored session wins. Change attributes with SetAttr: the request writes
-// back only what it set.
+// back only what it set. When the request extends a remembered session
+// (LoginOptions.Remember), Get re-sends its cookie.
 func (m *Manager) Get(r *http.Request) session.Session {
 	m.mustExist()
 	m.w.cookie.Store(true)
@@ -131,6 +133,7 @@ func (m *Manager) Get(r *http.Request) session.Session {
 			continue
 		}
 		if sess := m.store().Get(id); sess != nil {
+			m.followCookie(sess)
 			return sess
 		}
 		if tried++; tried == maxCandidates {
@@ -138,6 +141,26 @@ func (m *Manager) Get(r *http.Request) session.Session {
 		}
 	}
 	return nil
+}
+
+// followCookie re-sends the cookie of a remembered session (logged in with
+// LoginOptions.Remember) with its full Max-Age when this request extends
+// the session on the server, at most once per TouchInterval, so that the
+// browser keeps the cookie as long as the session lives. It does nothing
+// once the response has started.
+func (m *Manager) followCookie(sess session.Session) {
+	if _, bound := User(sess); !bound || !m.store().Touching(sess.ID()) {
+		return
+	}
+	maxAge := m.maxAge(sess)
+	m.mu.Lock()
+	again := m.followed
+	m.followed = true
+	m.mu.Unlock()
+	if again || maxAge <= 0 || m.w.started() {
+		return
+	}
+	http.SetCookie(m.w, m.cfg.cookie.cookie(m.cfg.cookie.encode(sess.ID()), maxAge))
 }
 
 // Add stores sess and sets its cookie on w. The session is written when

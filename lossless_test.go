@@ -54,6 +54,34 @@ func TestRenewWithConcurrentSetAttr(t *testing.T) {
 	}
 }
 
+// TestSecondRenewIsToldRenewed: of two requests that loaded one session
+// and both Renew it, the one that comes second is told store.ErrRenewed
+// (another request renewed it), not ErrGone, and gets no session.
+func TestSecondRenewIsToldRenewed(t *testing.T) {
+	var errs errLog
+	opts, c := setup(t, gaesession.Options{ErrorFunc: errs.record()})
+	get(t, c, "/?op=new&a=1")
+	var lost error
+	second := hold(t, opts, c, func(m *gaesession.Manager, sess session.Session, w http.ResponseWriter) {
+		fresh, err := m.Renew(sess, w)
+		if fresh != nil {
+			t.Error("the second Renew returned a session")
+		}
+		lost = err
+	})
+	get(t, c, "/?op=renew")
+	second()
+	if !errors.Is(lost, store.ErrRenewed) || errors.Is(lost, store.ErrGone) {
+		t.Errorf("second Renew: %v, want store.ErrRenewed", lost)
+	}
+	if len(errs.errs) != 1 || !errors.Is(errs.errs[0], store.ErrRenewed) {
+		t.Errorf("reported %v, want one ErrRenewed", errs.errs)
+	}
+	if got := get(t, c, "/"); got != "a=1" {
+		t.Errorf("the first Renew's session reads %q", got)
+	}
+}
+
 // TestFailedTombstone: when the tombstone cannot be written, the session is
 // deleted from Memcache instead; when that fails too, Remove reports that
 // the session may still be readable and Renew fails, once.

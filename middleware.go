@@ -2,6 +2,7 @@ package gaesession
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -51,12 +52,17 @@ type Sessions struct {
 
 // New returns the middleware for opts. It panics when opts are invalid: a
 // KeyPrefix that leaves no room for session IDs in a Memcache key, a signing
-// key shorter than 32 bytes, or a "__Host-" cookie with a Domain, another
-// Path or AllowHTTP.
+// key shorter than 32 bytes, a "__Host-" cookie with a Domain, another
+// Path or AllowHTTP, a Users.MaxSessions over store.MaxSessionsLimit, or a
+// Cache that takes another key prefix (store.PrefixedCache).
 func New(opts Options) *Sessions {
 	c := &config{Options: opts, cookie: opts.Cookie.withDefaults()}
 	if store.MaxKeyLen-len(opts.Store.KeyPrefix) < store.MinIDLen {
 		panic("gaesession: Store.KeyPrefix leaves no room for session IDs in a 250-byte Memcache key")
+	}
+	if opts.Users.MaxSessions > store.MaxSessionsLimit {
+		panic(fmt.Sprintf("gaesession: Users.MaxSessions is %d, over store.MaxSessionsLimit (%d): a user's sessions are listed in one Datastore entity",
+			opts.Users.MaxSessions, store.MaxSessionsLimit))
 	}
 	if c.Logger == nil {
 		c.Logger = defaultLogger()

@@ -16,7 +16,8 @@ import (
 type UserOptions struct {
 	// MaxSessions is how many sessions one user may have; a login beyond
 	// it ends the least recently seen. Default: store.DefaultMaxSessions
-	// (100).
+	// (100). At most store.MaxSessionsLimit (256): New panics above it, as
+	// a user's sessions are listed in one Datastore entity.
 	MaxSessions int
 
 	// NoIP turns off recording the client's IP address in the user's
@@ -40,7 +41,9 @@ type UserOptions struct {
 type LoginOptions struct {
 	// Remember makes the session persistent: a long idle timeout
 	// (UserOptions.RememberFor) and a cookie that lives as long, also
-	// after a later Renew. Without it the cookie is a browser-session
+	// after a later Renew; a request that extends the session on the
+	// server (at most once per store.Options.TouchInterval) re-sends the
+	// cookie with that Max-Age, so it follows the session. Without it the cookie is a browser-session
 	// cookie (no Max-Age) and the session keeps its idle timeout (icza's
 	// default, 30 minutes, if it was a remembered one).
 	Remember bool

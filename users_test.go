@@ -110,6 +110,19 @@ func TestNoIP(t *testing.T) {
 	}
 }
 
+// TestMaxSessionsOverLimitPanics: New refuses a MaxSessions whose index
+// could outgrow a Datastore entity, naming the limit; MaxSessionsLimit
+// itself is accepted.
+func TestMaxSessionsOverLimitPanics(t *testing.T) {
+	gaesession.New(gaesession.Options{Users: gaesession.UserOptions{MaxSessions: store.MaxSessionsLimit}})
+	defer func() {
+		if msg := fmt.Sprint(recover()); !strings.Contains(msg, fmt.Sprint(store.MaxSessionsLimit)) {
+			t.Errorf("New panicked with %q, want a message naming store.MaxSessionsLimit", msg)
+		}
+	}()
+	gaesession.New(gaesession.Options{Users: gaesession.UserOptions{MaxSessions: store.MaxSessionsLimit + 1}})
+}
+
 // TestRememberMe: with remember the cookie lives as long as the session
 // may (RememberFor, capped by MaxLifetime); without, it has no Max-Age.
 func TestRememberMe(t *testing.T) {
@@ -132,6 +145,52 @@ func TestRememberMe(t *testing.T) {
 		}
 		if got == nil || got.MaxAge != tc.maxAge {
 			t.Errorf("%s: cookie %v, want Max-Age %d", tc.query, got, tc.maxAge)
+		}
+	}
+}
+
+// TestRememberedCookieFollowsSession: a request that extends a
+// remembered session on the server (TouchInterval passed) re-sends its
+// cookie with the full Max-Age; other requests, and sessions not
+// remembered, send none.
+func TestRememberedCookieFollowsSession(t *testing.T) {
+	clock := &testClock{}
+	opts, c := setup(t, gaesession.Options{Store: store.Options{Now: clock.now, TouchInterval: time.Hour}})
+	h := mw(opts)(userApp)
+	sent := func(c *gaesessiontest.Client, target string) string {
+		t.Helper()
+		res := c.Get(target)
+		gaesessiontest.Body(t, res)
+		for _, ck := range res.Cookies() {
+			if ck.Name == "sessid" {
+				return fmt.Sprintf("Max-Age=%d same=%v", ck.MaxAge, ck.Value == sessionID(t, c))
+			}
+		}
+		return "none"
+	}
+	remembered, plain := c.With(h), gaesessiontest.NewClient(t, h)
+	get(t, remembered, "/?op=login&user=fay&remember=1")
+	get(t, plain, "/?op=login&user=fay")
+	month := fmt.Sprintf("Max-Age=%d same=true", 30*24*3600)
+	// icza/session stamps the access time with the wall clock: each offset
+	// is the time since the last touch.
+	for _, step := range []struct {
+		since           time.Duration
+		remembered, not string
+	}{
+		{0, "none", "none"},                // not due for a touch
+		{59 * time.Minute, "none", "none"}, // still not
+		{61 * time.Minute, month, "none"},  // touched: the cookie follows
+		{0, "none", "none"},                // once per TouchInterval
+		{30 * time.Minute, "none", "none"},
+		{61 * time.Minute, month, "none"},
+	} {
+		clock.offset.Store(int64(step.since))
+		if got := sent(remembered, "/"); got != step.remembered {
+			t.Errorf("%v after the last touch: remembered session's cookie %s, want %s", step.since, got, step.remembered)
+		}
+		if got := sent(plain, "/"); got != step.not {
+			t.Errorf("%v after the last touch: plain session's cookie %s, want %s", step.since, got, step.not)
 		}
 	}
 }

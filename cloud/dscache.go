@@ -24,6 +24,9 @@ import (
 //		OnlyMemcache: true, // no separate Durable record
 //	}
 //
+// The store refuses at start-up (gaesession.New and store.NewTiers panic)
+// a keyPrefix that is not store.Options.KeyPrefix.
+//
 // The item under keyPrefix+ID is the entity of the given kind
 // (store.DefaultKind when "") named ID: properties store.PropExpires and
 // store.PropValue, as the App Engine backend writes them, plus "ver", an
@@ -54,6 +57,11 @@ type dsCache struct {
 	kind, prefix string
 }
 
+var _ store.PrefixedCache = (*dsCache)(nil)
+
+// KeyPrefix implements store.PrefixedCache.
+func (d *dsCache) KeyPrefix() string { return d.prefix }
+
 // versioned is a session entity with the version DatastoreCache adds.
 type versioned struct {
 	Expires time.Time `datastore:"exp"`
@@ -77,10 +85,11 @@ func (d *dsCache) keys(key string) ([]*datastore.Key, error) {
 	id, ok := strings.CutPrefix(key, d.prefix)
 	switch {
 	case !ok || id == "" || len(key) > store.MaxKeyLen:
-		return nil, fmt.Errorf("datastore cache: key %q: want the prefix %q and an ID, at most %d bytes",
-			key, d.prefix, store.MaxKeyLen)
+		// The key holds a session ID, a credential: errors name its ShortID.
+		return nil, fmt.Errorf("datastore cache: key of session %s (%d bytes): want the prefix %q and an ID, at most %d bytes",
+			store.ShortID(id), len(key), d.prefix, store.MaxKeyLen)
 	case strings.HasSuffix(id, store.EndSuffix):
-		return nil, fmt.Errorf("datastore cache: key %q ends with %q", key, store.EndSuffix)
+		return nil, fmt.Errorf("datastore cache: key of session %s ends with %q", store.ShortID(id), store.EndSuffix)
 	}
 	return []*datastore.Key{datastore.NameKey(d.kind, id, nil), datastore.NameKey(d.kind, id+store.EndSuffix, nil)}, nil
 }

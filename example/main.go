@@ -21,12 +21,15 @@
 //	                            Accept: application/json; 401 if not logged in
 //	POST /sessions/revoke       end the user's session with form field
 //	                            handle (none if not the user's); 303 to
-//	                            /sessions
+//	                            /sessions. More than 10 minutes after the
+//	                            login: a page that asks to confirm first
+//	POST /sessions/confirm      confirm who you are (form field user, as a
+//	                            password would be); 303 to /sessions
 //	POST /logout-everywhere     end all the user's sessions, this one too;
 //	                            303 to /
 //	     /tasks/purge-sessions  delete expired sessions (cron.yaml)
 //
-// The handlers of the last three routes ("log out everywhere") are in
+// The handlers of the last four routes ("log out everywhere") are in
 // sessions.go.
 package main
 
@@ -35,34 +38,42 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gaesession/gaesession"
 	"github.com/gaesession/gaesession/purge"
+	"github.com/gaesession/gaesession/store"
 	"github.com/icza/session"
 	"github.com/justinas/alice"
 	"google.golang.org/appengine/v2"
 )
 
 func main() {
-	http.Handle("/", newApp(appengine.IsDevAppServer()))
+	http.Handle("/", newApp(appengine.IsDevAppServer(), nil))
 	appengine.Main()
 }
 
 // newApp returns the example's routes. dev allows the session cookie over
-// plain http:// and purges that do not come from App Engine cron.
-func newApp(dev bool) http.Handler {
+// plain http:// and purges that do not come from App Engine cron; now is
+// the sessions' clock (nil: time.Now), for tests.
+func newApp(dev bool, now func() time.Time) http.Handler {
 	// Every route gets a session Manager from the middleware. The cookie is
 	// Secure in production; the development server speaks plain http://.
 	chain := alice.New(gaesession.Middleware(gaesession.Options{
 		Cookie: gaesession.CookieOptions{AllowHTTP: dev},
+		Store:  store.Options{Now: now},
 	}))
+	// Ending another device's session is sensitive: only within
+	// confirmAfter of the login or of the last confirmation.
+	sensitive := chain.Append(gaesession.RequireRecentAuth(confirmAfter, http.HandlerFunc(askConfirm)))
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /{$}", chain.ThenFunc(home))
 	mux.Handle("POST /login", chain.ThenFunc(login))
 	mux.Handle("POST /logout", chain.ThenFunc(logout))
 	mux.Handle("GET /sessions", chain.ThenFunc(listSessions))
-	mux.Handle("POST /sessions/revoke", chain.ThenFunc(revoke))
+	mux.Handle("POST /sessions/revoke", sensitive.ThenFunc(revoke))
+	mux.Handle("POST /sessions/confirm", chain.ThenFunc(confirm))
 	mux.Handle("POST /logout-everywhere", chain.ThenFunc(logoutEverywhere))
 	// Outside the chain: a cron request has no session, so the middleware
 	// would only add work. In production only App Engine cron may start a

@@ -26,7 +26,7 @@ func TestMain(m *testing.M) {
 
 // app is the example as production serves it: Secure cookies, which the
 // clients keep because gaesessiontest.BaseURL is https.
-var app = newApp(false)
+var app = newApp(false, nil)
 
 // users makes user names unique within the test binary (-count=2 reuses
 // the dev server).
@@ -300,3 +300,54 @@ func TestNotLoggedIn(t *testing.T) {
 		t.Errorf("POST /logout-everywhere without a session: %s, want 303", res.Status)
 	}
 }
+
+// TestRevokeAsksToConfirm: more than confirmAfter after the login, ending
+// another session asks the user to confirm who they are first (by the
+// sessions' clock, moved forward, not slept through); a wrong answer
+// changes nothing; after confirming, the revoke goes through, and no new
+// device appeared.
+func TestRevokeAsksToConfirm(t *testing.T) {
+	var offset atomic.Int64
+	app := newApp(false, func() time.Time { return time.Now().Add(time.Duration(offset.Load())) })
+	ann := newUser("ann")
+	c1, c2 := gaesessiontest.NewClient(t, app), gaesessiontest.NewClient(t, app)
+	postLogin(t, c1, ann, false)
+	postLogin(t, c2, ann, false)
+	devs, _ := devices(t, c1)
+	var other string
+	for _, d := range devs {
+		if !d.Current {
+			other = d.Handle
+		}
+	}
+	offset.Store(int64(confirmAfter + time.Minute))
+
+	res := c1.PostForm("/sessions/revoke", url.Values{"handle": {other}})
+	if body := gaesessiontest.Body(t, res); res.StatusCode != http.StatusForbidden || !strings.Contains(body, `id="confirm"`) {
+		t.Fatalf("POST /sessions/revoke long after the login: %s %s, want 403 and the confirm form", res.Status, body)
+	}
+	res = c1.PostForm("/sessions/confirm", url.Values{"user": {"someone-else"}})
+	if body := gaesessiontest.Body(t, res); res.StatusCode != http.StatusForbidden {
+		t.Errorf("confirming as another user: %s %s, want 403", res.Status, body)
+	}
+	if n, body := len(must(devices(t, c2))), gaesessiontest.Body(t, c2.Get("/")); n != 2 || !strings.Contains(body, `id="greeting"`) {
+		t.Fatalf("before confirming: %d sessions, the other client's page %s", n, body)
+	}
+
+	res = c1.PostForm("/sessions/confirm", url.Values{"user": {ann}})
+	if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || loc != "/sessions" {
+		t.Fatalf("POST /sessions/confirm: %s to %q, want 303 to /sessions", res.Status, loc)
+	}
+	res.Body.Close()
+	res = c1.PostForm("/sessions/revoke", url.Values{"handle": {other}})
+	if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || loc != "/sessions" {
+		t.Fatalf("POST /sessions/revoke after confirming: %s to %q, want 303 to /sessions", res.Status, loc)
+	}
+	res.Body.Close()
+	if devs, body := devices(t, c1); len(devs) != 1 || !devs[0].Current {
+		t.Errorf("ann's sessions after confirming and revoking: %s", body)
+	}
+}
+
+// must returns v, dropping the second result.
+func must[T any](v T, _ string) T { return v }

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gaesession/gaesession"
 	"github.com/gaesession/gaesession/store"
@@ -78,6 +79,64 @@ func revoke(w http.ResponseWriter, r *http.Request) {
 	}
 	http.Redirect(w, r, "/sessions", http.StatusSeeOther)
 }
+
+// confirmAfter is how long after logging in (or confirming) a user may end
+// another device's session without confirming who they are again.
+const confirmAfter = 10 * time.Minute
+
+// askConfirm answers a revoke that came too long after the login: a page
+// that asks the user to confirm who they are (401 without a login).
+func askConfirm(w http.ResponseWriter, r *http.Request) {
+	sess := gaesession.From(r.Context()).Get(r)
+	if userOf(sess) == "" {
+		notLoggedIn(w, false)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(http.StatusForbidden)
+	if err := confirmPage.Execute(w, nil); err != nil {
+		slog.Error("rendering confirm page", "err", err)
+	}
+}
+
+// confirm re-authenticates the user: here by their user name, where a real
+// app checks the password. Manager.Reauthenticated keeps the session and
+// its device entry.
+func confirm(w http.ResponseWriter, r *http.Request) {
+	m := gaesession.From(r.Context())
+	sess := m.Get(r)
+	user := userOf(sess)
+	if user == "" {
+		notLoggedIn(w, false)
+		return
+	}
+	if strings.TrimSpace(r.PostFormValue("user")) != user {
+		http.Error(w, "That is not you.", http.StatusForbidden)
+		return
+	}
+	if err := m.Reauthenticated(sess); err != nil { // ErrorFunc has it
+		http.Error(w, "Could not confirm, please try again.", http.StatusInternalServerError)
+		return
+	}
+	gaesession.AddFlash(sess, "Confirmed: you can end sessions now.")
+	http.Redirect(w, r, "/sessions", http.StatusSeeOther)
+}
+
+var confirmPage = template.Must(template.New("confirm").Parse(`<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Confirm · gaesession example</title></head>
+<body>
+<h1>Confirm it is you</h1>
+<p>You logged in a while ago. To end sessions, enter your user name again
+(a real app asks for the password).</p>
+<form method="post" action="/sessions/confirm">
+<input id="confirm-user" name="user" type="text" autofocus>
+<button id="confirm" type="submit">Confirm</button>
+</form>
+<p><a href="/sessions">Back</a></p>
+</body>
+</html>
+`))
 
 // logoutEverywhere ends every session of the user, this one included, and
 // deletes this one's cookie.

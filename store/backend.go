@@ -27,6 +27,15 @@ type Cache interface {
 	Delete(ctx context.Context, key string) error
 }
 
+// PrefixedCache is a Cache that accepts only keys with a fixed prefix
+// (cloud.DatastoreCache). NewTiers panics when its KeyPrefix is not
+// Options.KeyPrefix: every call would fail.
+type PrefixedCache interface {
+	Cache
+	// KeyPrefix returns the prefix of every key the cache accepts.
+	KeyPrefix() string
+}
+
 // Item is a Cache entry.
 type Item struct {
 	Key     string

@@ -115,6 +115,11 @@ func (t *tracked) SetAttr(name string, value any) {
 		t.errf(&Error{Op: "set-attr", Session: ShortID(t.ID()), Err: fmt.Errorf("%w: %.64q", ErrReserved, name)})
 		return
 	}
+	t.set(name, value)
+}
+
+// set is SetAttr without the check of reserved names, for the library.
+func (t *tracked) set(name string, value any) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.Session.SetAttr(name, value)

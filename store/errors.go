@@ -44,7 +44,7 @@ var (
 // Error is a store failure: the operation, the tier, and a short,
 // non-secret form of the session ID.
 type Error struct {
-	Op      string // "get", "save", "add", "remove", "renew", "login", "set-attr", "delete-expired"; from the middleware "set-cookie", "revoke", "revoke-all"
+	Op      string // "get", "save", "add", "remove", "renew", "login", "reauthenticated", "set-attr", "delete-expired"; from the middleware "set-cookie", "revoke", "revoke-all"
 	Tier    string // "memcache", "datastore" or "" when before any tier
 	Session string // ShortID of the session ID
 	Err     error

@@ -41,7 +41,8 @@ type indexEntry struct {
 
 // mark marks the entry at i as ending, now.
 func (ix *index) mark(i int, now time.Time) {
-	ix.Sessions[i].Ending, ix.Sessions[i].Marked = true, now.Unix()
+	ix.Sessions[i].end()
+	ix.Sessions[i].Marked = now.Unix()
 }
 
 // marking reports whether e was marked ending less than minTombstone
@@ -76,16 +77,54 @@ func (ix *index) drop(o observed, id string, now time.Time) {
 	})
 }
 
+// maxEntryBytes bounds the JSON of one index entry with every field at its
+// cap: a handle, an ID of MaxKeyLen bytes, the creation time with a zone,
+// a User-Agent of MaxUserAgent bytes each escaped to 6 (\ufffd, \u003c),
+// the longest IPv6 address and the keys: 1,924 bytes
+// (TestIndexEntryBound).
+const maxEntryBytes = 2000
+
+// maxIndexBytes is the most a user's index may hold: the value a record
+// may have (MaxSize). A login that would pass it ends the least recently
+// seen sessions until it fits.
+const maxIndexBytes = MaxSize
+
+// end marks an entry as ending, dropping what only the list of devices
+// shows: an ending entry keeps its handle and ID only, so that ending
+// entries whose ends failed take little room.
+func (x *indexEntry) end() {
+	x.Ending, x.UA, x.IP = true, "", ""
+}
+
+// entryBytes is the size of an entry in the index's JSON.
+func entryBytes(x indexEntry) int {
+	b, _ := json.Marshal(x)
+	return len(b)
+}
+
+// size is the length of the index's JSON.
+func (ix *index) size() int {
+	n := len(`{"s":[]}`) + max(0, len(ix.Sessions)-1) // the commas
+	for _, x := range ix.Sessions {
+		n += entryBytes(x)
+	}
+	return n
+}
+
 // bind adds e, marking the least recently seen live entries beyond limit
-// as ending. Like every change here it is idempotent: a transaction that
-// committed but reported a failure runs again on its own result.
+// as ending, and more of them while the index would exceed maxIndexBytes:
+// a full index ends sessions rather than failing the login. Like every
+// change here it is idempotent: a transaction that committed but reported
+// a failure runs again on its own result.
 func (ix *index) bind(e indexEntry, limit int, o observed, now time.Time) {
 	if slices.ContainsFunc(ix.Sessions, func(x indexEntry) bool { return x.Handle == e.Handle }) {
 		return
 	}
 	var live []int
 	for i, x := range ix.Sessions {
-		if !x.Ending {
+		if x.Ending {
+			ix.Sessions[i].end() // written by an earlier release: compact it
+		} else {
 			live = append(live, i)
 		}
 	}
@@ -97,10 +136,20 @@ func (ix *index) bind(e indexEntry, limit int, o observed, now time.Time) {
 		return x.Created // listed after the read: as recent as its login
 	}
 	slices.SortStableFunc(live, func(a, b int) int { return seen(a).Compare(seen(b)) })
-	for _, i := range live[:max(0, len(live)-limit+1)] {
+	over := max(0, len(live)-limit+1)
+	for _, i := range live[:over] {
 		ix.mark(i, now)
 	}
 	ix.Sessions = append(ix.Sessions, e)
+	size := ix.size()
+	for _, i := range live[over:] {
+		if size <= maxIndexBytes {
+			break
+		}
+		before := entryBytes(ix.Sessions[i])
+		ix.mark(i, now)
+		size -= before - entryBytes(ix.Sessions[i])
+	}
 }
 
 // move gives the live entry of handle, which holds from, the ID to. It

@@ -27,12 +27,13 @@ type Login struct {
 	UserAgent string        // recorded cut to MaxUserAgent bytes
 	IP        string        // recorded if an IP address (without its zone), else none
 	Timeout   time.Duration // of the new session; 0 keeps the session's
-	Max       int           // sessions per user; the least recently seen beyond it end; 0: DefaultMaxSessions
+	Max       int           // sessions per user; the least recently seen beyond it end; 0: DefaultMaxSessions; at most MaxSessionsLimit
 }
 
 // Login gives sess a new ID, as Renew does (or starts a session when sess
-// is nil), binds it to l.User and records it in the user's index, ending
-// the user's least recently seen sessions beyond l.Max. The new session is
+// is nil), binds it to l.User (now is its AuthTime) and records it in the
+// user's index, ending the user's least recently seen sessions beyond
+// l.Max. The new session is
 // written to both tiers at once, before it is listed, so that the user's
 // list shows it right away; Close writes it again only if the request
 // changed it. Login fails, reporting once, when Renew would, or when the
@@ -68,6 +69,7 @@ func (s *Store) Login(sess session.Session, l Login) (session.Session, error) {
 	e := indexEntry{Handle: newHandle(), ID: fresh.ID(), Created: s.o.Now(), UA: cut(l.UserAgent, MaxUserAgent), IP: deviceIP(l.IP)}
 	fresh.SetAttr(AttrUser, l.User)
 	fresh.SetAttr(AttrHandle, e.Handle)
+	fresh.SetAttr(AttrAuth, authStamp(e.Created))
 	var ending []string
 	fresh, err := s.listed(fresh, "login", func(exp time.Time) (err error) {
 		ending, err = s.t.bind(s.ctx, l, e, exp, old)
@@ -173,6 +175,7 @@ func (t *Tiers) bind(ctx context.Context, l Login, e indexEntry, exp time.Time, 
 		max = DefaultMaxSessions
 	}
 	now := t.o.Now()
+	max = min(max, MaxSessionsLimit)
 	ix, err = updateIndex(ctx, t.durable, id, exp, func(ix *index) {
 		ix.drop(o, old, now)
 		ix.bind(e, max, o, now)

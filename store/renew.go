@@ -29,7 +29,8 @@ const minTombstone = time.Hour
 // fails (ErrGone). The new session counts
 // as created now. Renew fails, reporting once, when the old ID may still
 // be readable (ErrStillReadable, or the Cache's failure: then nothing
-// changed), when the session ended meanwhile (ErrGone), or after Close
+// changed), when the session ended meanwhile (ErrGone; ErrRenewed when
+// another request renewed it first), or after Close
 // (ErrClosed).
 func (s *Store) Renew(sess session.Session) (session.Session, error) {
 	s.mu.Lock()
@@ -108,9 +109,10 @@ func (s *Store) onto(id string, stored []byte, e *entry) (session.Session, error
 
 // retire replaces a session in the Cache with a FlagRenewed tombstone and
 // ends it in the Durable tier. It returns the newest value stored before
-// (nil if none) and whether the tombstone is in place; errRemoved when the
-// session had ended (for a session the request loaded, no record in the
-// Durable tier means that too); a Cache failure, having changed nothing; or
+// (nil if none) and whether the tombstone is in place; when the session
+// had ended, what its tombstone says (ErrRenewed, errRemoved, ErrGone; for
+// a session the request loaded, no record in the Durable tier means
+// errRemoved too); a Cache failure, having changed nothing; or
 // ErrStillReadable when the Durable tier could not end the session, or the
 // Cache could not retire a value put back and confirmed meanwhile.
 func (s *Store) retire(id string, timeout time.Duration, loaded bool) (newest []byte, retired bool, err error) {
@@ -120,7 +122,7 @@ func (s *Store) retire(id string, timeout time.Duration, loaded bool) (newest []
 		item, err := s.t.cache.Get(s.ctx, key)
 		switch {
 		case err == nil && isTombstone(item.Flags):
-			return nil, false, errRemoved
+			return nil, false, tombstoneErr(item) // ErrRenewed to a second Renew
 		case err == nil:
 			newest = item.Value
 			tomb.Token = item.Token

@@ -62,6 +62,17 @@ func (s *Store) Get(id string) session.Session {
 	return e.sess
 }
 
+// Touching reports whether the request loaded the session with the given
+// ID and, its stored access time being TouchInterval old, writes it back
+// to extend its life even if unchanged: the middleware then re-sends a
+// remembered session's cookie.
+func (s *Store) Touching(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.entries[id]
+	return e != nil && e.touch && !e.removed
+}
+
 // Add stores sess: it is written whole when the store is closed. After
 // Close it reports ErrClosed and stores nothing.
 func (s *Store) Add(sess session.Session) {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -40,13 +41,17 @@ var goRuntime = runtime{
 	spawn: func(ctx context.Context, f func(context.Context)) { go f(ctx) },
 }
 
-// NewTiers returns the shared store for opts.
+// NewTiers returns the shared store for opts. It panics when opts.Cache is
+// a PrefixedCache whose prefix is not opts.KeyPrefix.
 func NewTiers(opts Options) *Tiers {
 	return newTiers(opts, goRuntime)
 }
 
 func newTiers(opts Options, rt runtime) *Tiers {
 	o := opts.withDefaults()
+	if c, ok := o.Cache.(PrefixedCache); ok && c.KeyPrefix() != o.KeyPrefix {
+		panic(fmt.Sprintf("gaesession/store: the Cache takes keys with the prefix %q but Options.KeyPrefix is %q: give both the same prefix", c.KeyPrefix(), o.KeyPrefix))
+	}
 	r := retrier{tries: o.Retries, sleep: rt.sleep}
 	t := &Tiers{o: o, cache: retryCache{o.Cache, r}, rt: rt}
 	if !o.OnlyMemcache {

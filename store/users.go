@@ -19,10 +19,68 @@ import (
 const (
 	AttrUser   = "_gaesession.user"   // the application's user ID
 	AttrHandle = "_gaesession.handle" // the session's handle in the user's list
+	AttrAuth   = "_gaesession.auth"   // when the user authenticated (AuthTime)
 )
 
-// DefaultMaxSessions is the default limit of sessions per user.
+// AuthTime returns when the user of a bound session authenticated: at
+// Login, or at the latest Reauthenticated, by Options.Now. ok is false when
+// the session records no such time (not bound, or bound by an earlier
+// release). The attribute is an RFC 3339 string, which every codec keeps.
+func AuthTime(sess session.Session) (t time.Time, ok bool) {
+	if sess == nil {
+		return time.Time{}, false
+	}
+	v, _ := sess.Attr(AttrAuth).(string)
+	t, err := time.Parse(time.RFC3339Nano, v)
+	return t, err == nil
+}
+
+// authStamp is the value of AttrAuth for a time.
+func authStamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// Reauthenticated records that the user of sess, a session bound to a user
+// that this store handed out, has just authenticated again (re-entered a
+// password, say): AuthTime becomes now. The session keeps its ID and its
+// entry in the user's list; the change is written back like any other. It
+// fails with ErrReserved for a session the store did not hand out (made
+// by the app), with ErrNoUser for one not bound, and after Close with
+// ErrClosed.
+func (s *Store) Reauthenticated(sess session.Session) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := sess.(*tracked)
+	var err error
+	switch {
+	case s.closed:
+		err = ErrClosed
+	case !ok:
+		err = ErrReserved
+	case t.Attr(AttrUser) == nil:
+		err = ErrNoUser
+	}
+	if err != nil {
+		s.report("reauthenticated", "", sess.ID(), err)
+		return err
+	}
+	t.set(AttrAuth, authStamp(s.o.Now()))
+	return nil
+}
+
+// Now returns the time by Options.Now, the clock of expiry and AuthTime.
+func (t *Tiers) Now() time.Time { return t.o.Now() }
+
+// DefaultMaxSessions is the default limit of sessions per user: far more
+// than one person's devices and browsers, and with every entry at its cap
+// (maxEntryBytes, 2,000 bytes) a fifth of what a user's index may hold
+// (about 200 KB of MaxSize), so the entries of sessions being ended fit
+// beside them.
 const DefaultMaxSessions = 100
+
+// MaxSessionsLimit is the highest limit of sessions per user: entries at
+// their cap fill half of what a user's index may hold, the other half
+// being left to entries of sessions being ended. A higher Login.Max is
+// taken as MaxSessionsLimit; gaesession.New refuses one.
+const MaxSessionsLimit = 256
 
 // Device is one session of a user, as List shows it. Its Handle names the
 // session in the user's list only: it is not the session ID, which cannot

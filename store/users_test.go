@@ -70,7 +70,10 @@ func TestLoginBindsTheSessionToTheUser(t *testing.T) {
 	if got := r.read(old); got != "none" {
 		t.Errorf("old ID still reads %q", got)
 	}
-	want := fmt.Sprintf("%s=%s,%s=ann,a=1", store.AttrHandle, handle(fresh), store.AttrUser)
+	if _, ok := store.AuthTime(fresh); !ok {
+		t.Errorf("login recorded no AuthTime: %v", fresh.Attr(store.AttrAuth))
+	}
+	want := fmt.Sprintf("%s=%s,%s=%s,%s=ann,a=1", store.AttrAuth, fresh.Attr(store.AttrAuth), store.AttrHandle, handle(fresh), store.AttrUser)
 	if got := r.read(fresh.ID()); got != want {
 		t.Errorf("new ID reads %q, want %q", got, want)
 	}
@@ -97,7 +100,7 @@ func TestLoginWithoutSessionStartsOne(t *testing.T) {
 	r.ids = append(r.ids, fresh.ID())
 	s.Close()
 	r.wantCalls("its end, nothing changed since")
-	if got := r.stored(fresh.ID()); got != fmt.Sprintf("%s=%s,%s=bob", store.AttrHandle, handle(fresh), store.AttrUser) {
+	if got := r.stored(fresh.ID()); got != fmt.Sprintf("%s=%s,%s=%s,%s=bob", store.AttrAuth, fresh.Attr(store.AttrAuth), store.AttrHandle, handle(fresh), store.AttrUser) {
 		t.Errorf("stored %q", got)
 	}
 }
