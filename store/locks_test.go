@@ -39,9 +39,10 @@ func TestRenewHoldsTheStoreLock(t *testing.T) {
 	}
 }
 
-// TestListReadsInBatches: a user's list reads the sessions MaxBatch at a
-// time (the Datastore's limit per call), so a user with one more session
-// than that costs one more GetMulti.
+// TestListReadsInBatches: a user's list reads the sessions its index
+// names MaxBatch at a time (the Datastore's limit per call): after one more
+// login than that, the index names the MaxSessionsLimit live sessions and
+// those being ended beyond it (kept for minTombstone), two calls' worth.
 func TestListReadsInBatches(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, store.Options{})
@@ -51,8 +52,8 @@ func TestListReadsInBatches(t *testing.T) {
 	r.take()
 	devs, err := r.tiers.List(context.Background(), "many", "")
 	r.wantCalls("List", "durable.Get", "durable.GetMulti", "durable.GetMulti")
-	if err != nil || len(devs) != store.MaxBatch+1 {
-		t.Errorf("List = %d devices, %v; want %d", len(devs), err, store.MaxBatch+1)
+	if err != nil || len(devs) != store.MaxSessionsLimit {
+		t.Errorf("List = %d devices, %v; want %d", len(devs), err, store.MaxSessionsLimit)
 	}
 	for i, d := range devs {
 		if d.Handle == "" || d.LastSeen.IsZero() {
