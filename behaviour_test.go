@@ -9,6 +9,7 @@ import (
 	"github.com/gaesession/gaesession/gaesessiontest"
 	"github.com/gaesession/gaesession/purge"
 	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/aestore"
 	"github.com/gaesession/gaesession/store/storetest"
 	"google.golang.org/appengine/v2/memcache"
 )
@@ -35,10 +36,10 @@ func TestBehaviour(t *testing.T) {
 		gaesessiontest.TestBehaviour(t, func(t *testing.T, _ func() time.Time) gaesessiontest.Backend {
 			kind := "b_" + strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())
 			return gaesessiontest.Backend{
-				Store:   store.Options{Cache: store.Memcache(), Durable: store.Datastore(kind), DSEntityName: kind, KeyPrefix: kind + ":"},
+				Store:   store.Options{Cache: aestore.Memcache(), Durable: aestore.Datastore(kind), DSEntityName: kind, KeyPrefix: kind + ":"},
 				Context: gaesessiontest.Context(t),
 				Evict:   memcache.Delete,
-				Purge:   purge.Options{Durable: store.Datastore(kind), DSEntityName: kind},
+				Purge:   purge.Options{Durable: aestore.Datastore(kind), DSEntityName: kind},
 			}
 		})
 	})

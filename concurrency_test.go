@@ -11,6 +11,7 @@ import (
 	"github.com/gaesession/gaesession"
 	"github.com/gaesession/gaesession/gaesessiontest"
 	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/aestore"
 )
 
 // TestManyRequestsOneSession runs readers and writers on one session and one
@@ -125,7 +126,7 @@ func TestLateAsyncBackup(t *testing.T) {
 		release()
 		waitAll()
 		if next == "/?op=remove" {
-			_, err := store.Datastore(opts.Store.DSEntityName).Get(gaesessiontest.Context(t), id)
+			_, err := aestore.Datastore(opts.Store.DSEntityName).Get(gaesessiontest.Context(t), id)
 			evict(t, opts, id)
 			setCookie(t, c, id)
 			if got := get(t, c, "/"); !errors.Is(err, store.ErrNotFound) || got != "none" {

@@ -7,12 +7,17 @@ import (
 	"net/http"
 
 	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/aestore"
 )
 
 // Options configures Middleware. The zero value gives the defaults stated
 // on each field.
 type Options struct {
-	// Store configures where sessions live. Default: store.Options{}.
+	// Store configures where sessions live. Default: store.Options{}. When
+	// Store.Cache and Store.Durable are both nil, New uses App Engine's
+	// bundled services: aestore.Memcache() and
+	// aestore.Datastore(Store.DSEntityName). Setting one tier without the
+	// other (unless Store.OnlyMemcache, which needs no Durable) panics.
 	Store store.Options
 
 	// Cookie configures the session cookie. Default: CookieOptions{}.
@@ -53,8 +58,9 @@ type Sessions struct {
 // New returns the middleware for opts. It panics when opts are invalid: a
 // KeyPrefix that leaves no room for session IDs in a Memcache key, a signing
 // key shorter than 32 bytes, a "__Host-" cookie with a Domain, another
-// Path or AllowHTTP, a Users.MaxSessions over store.MaxSessionsLimit, or a
-// Cache that takes another key prefix (store.PrefixedCache).
+// Path or AllowHTTP, a Users.MaxSessions over store.MaxSessionsLimit, a
+// Store.Cache without a Store.Durable (unless Store.OnlyMemcache) or the
+// reverse, or a Cache that takes another key prefix (store.PrefixedCache).
 func New(opts Options) *Sessions {
 	c := &config{Options: opts, cookie: opts.Cookie.withDefaults()}
 	if store.MaxKeyLen-len(opts.Store.KeyPrefix) < store.MinIDLen {
@@ -67,8 +73,20 @@ func New(opts Options) *Sessions {
 	if c.Logger == nil {
 		c.Logger = defaultLogger()
 	}
-	c.tiers = store.NewTiers(opts.Store)
+	c.tiers = store.NewTiers(withAppEngine(opts.Store))
 	return &Sessions{c: c}
+}
+
+// withAppEngine returns o with App Engine's bundled services as its tiers
+// when it names neither tier; store.NewTiers refuses a half-set pair.
+func withAppEngine(o store.Options) store.Options {
+	if o.Cache == nil && o.Durable == nil {
+		o.Cache = aestore.Memcache()
+		if !o.OnlyMemcache {
+			o.Durable = aestore.Datastore(o.DSEntityName)
+		}
+	}
+	return o
 }
 
 // Middleware returns middleware that gives each request a session Manager,

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/gaesession/gaesession/gaesessiontest"
-	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/aestore"
 	aeds "google.golang.org/appengine/v2/datastore"
 )
 
@@ -116,7 +116,7 @@ func TestCrossAppEngineToDatastoreOnly(t *testing.T) {
 // entity with one property more ("ver"), is read by App Engine's backend.
 // appengine/v2 loads such an entity into a struct of exp and val with an
 // *ErrFieldMismatch; the test checks that much, and skips the rest while
-// store.Datastore does not tolerate it (see the cloud README).
+// aestore.Datastore does not tolerate it (see the cloud README).
 func TestCrossDatastoreOnlyToAppEngine(t *testing.T) {
 	t.Parallel()
 	x := newCrossTest(t)
@@ -137,8 +137,8 @@ func TestCrossDatastoreOnlyToAppEngine(t *testing.T) {
 		t.Fatalf("appengine/v2 loads the entity with %v, exp %v, %d bytes of val; want an ErrFieldMismatch on ver, both loaded",
 			err, e.Expires, len(e.Value))
 	}
-	if _, err := store.Datastore(x.kind).Get(ctx, id); err != nil {
-		t.Fatalf("store.Datastore reads the entity with %v: it must ignore *datastore.ErrFieldMismatch", err)
+	if _, err := aestore.Datastore(x.kind).Get(ctx, id); err != nil {
+		t.Fatalf("aestore.Datastore reads the entity with %v: it must ignore *datastore.ErrFieldMismatch", err)
 	}
 	if got := x.get(x.appEngine(), "/"); got != "user=gopher" {
 		t.Errorf("App Engine app reads %q", got)

@@ -14,7 +14,7 @@ import (
 // Datastore returns a store.Durable on Firestore in Datastore mode (or the
 // Datastore emulator), through a client the app created once, with
 // records of the given kind (store.DefaultKind when ""). It writes the
-// entities App Engine's bundled Datastore backend (store.Datastore)
+// entities App Engine's bundled Datastore backend (aestore.Datastore)
 // writes, in the client's project and its default namespace: key name =
 // session ID, no ancestor, property store.PropExpires (a time, indexed)
 // and store.PropValue (bytes, not indexed). Sessions written by either

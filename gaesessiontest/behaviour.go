@@ -15,7 +15,6 @@ import (
 	"github.com/gaesession/gaesession/purge"
 	"github.com/gaesession/gaesession/store"
 	"github.com/icza/session"
-	"google.golang.org/appengine/v2/memcache"
 )
 
 // Backend is the storage of one subtest of TestBehaviour.
@@ -304,11 +303,11 @@ func (e *env) wantTiers(id, cache, durable string) {
 }
 
 // codec is the store's codec.
-func (e *env) codec() *memcache.Codec {
+func (e *env) codec() *store.Codec {
 	if e.opts.Store.Codec != nil {
 		return e.opts.Store.Codec
 	}
-	return &memcache.Gob
+	return &store.Gob
 }
 
 // encode encodes a session as the store does.

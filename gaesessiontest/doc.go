@@ -37,10 +37,10 @@
 //		gaesessiontest.TestBehaviour(t, func(t *testing.T, now func() time.Time) gaesessiontest.Backend {
 //			kind := "s_" + strings.ReplaceAll(t.Name(), "/", "_")
 //			return gaesessiontest.Backend{
-//				Store:   store.Options{Cache: store.Memcache(), Durable: store.Datastore(kind), KeyPrefix: kind + ":"},
+//				Store:   store.Options{Cache: aestore.Memcache(), Durable: aestore.Datastore(kind), KeyPrefix: kind + ":"},
 //				Context: gaesessiontest.Context(t),
 //				Evict:   memcache.Delete,
-//				Purge:   purge.Options{Durable: store.Datastore(kind)},
+//				Purge:   purge.Options{Durable: aestore.Datastore(kind)},
 //			}
 //		})
 //	}

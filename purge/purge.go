@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/aestore"
 )
 
 // Options configures Handler. The zero value means the defaults.
@@ -22,7 +23,7 @@ type Options struct {
 	DSEntityName string
 
 	// Durable is the tier to purge; it must be the store's.
-	// Default: store.Datastore(DSEntityName), App Engine's Datastore.
+	// Default: aestore.Datastore(DSEntityName), App Engine's Datastore.
 	Durable store.Durable
 
 	// Deadline bounds one run: when it is reached, the handler stops and
@@ -86,7 +87,7 @@ func Handler(opts Options) http.Handler {
 		h.kind = store.DefaultKind
 	}
 	if h.durable == nil {
-		h.durable = store.Datastore(h.kind)
+		h.durable = aestore.Datastore(h.kind)
 	}
 	if h.deadline == 0 {
 		h.deadline = defaultDeadline

@@ -156,3 +156,21 @@ func ValidID(id string, prefixLen int) bool {
 	}
 	return true
 }
+
+// ResolveGet answers a Durable Get from what was read for a session's
+// record and its tombstone (ID plus EndSuffix), each with its error;
+// missing is the client's error for a missing entity. For implementations
+// of Durable.
+func ResolveGet(rec Record, recErr error, tomb Record, tombErr, missing error) (Record, error) {
+	switch {
+	case tombErr == nil && time.Now().Before(tomb.Expires):
+		return Record{}, ErrNotFound
+	case tombErr != nil && !errors.Is(tombErr, missing):
+		return Record{}, tombErr
+	case errors.Is(recErr, missing):
+		return Record{}, ErrNotFound
+	case recErr != nil:
+		return Record{}, recErr
+	}
+	return rec, nil
+}

@@ -1,6 +1,9 @@
 package store
 
 import (
+	"bytes"
+	"encoding/gob"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -23,6 +26,35 @@ const (
 	maxEntity      = 1_048_572 // Datastore's entity limit
 	entityOverhead = 572       // key, kind, app ID and exp of a session entity
 )
+
+// Codec turns sessions into the bytes both tiers keep and back. Its fields
+// are those of App Engine's memcache.Codec, so that one converts:
+// (*store.Codec)(&c) for c a memcache.Codec.
+type Codec struct {
+	Marshal   func(any) ([]byte, error)
+	Unmarshal func([]byte, any) error
+}
+
+var (
+	// Gob encodes with encoding/gob, one encoder per value: the bytes of
+	// App Engine's memcache.Gob, icza/gaesession's format.
+	Gob = Codec{gobMarshal, gobUnmarshal}
+
+	// JSON encodes with encoding/json, as App Engine's memcache.JSON.
+	JSON = Codec{json.Marshal, json.Unmarshal}
+)
+
+func gobMarshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func gobUnmarshal(b []byte, v any) error {
+	return gob.NewDecoder(bytes.NewReader(b)).Decode(v)
+}
 
 // encode returns sess in the codec's bytes, or an error wrapping ErrEncode
 // or ErrTooLarge. It holds the session's lock meanwhile, so that other

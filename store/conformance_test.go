@@ -2,12 +2,9 @@ package store_test
 
 import (
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"os"
-	"strconv"
 	"testing"
-	"time"
 
 	"github.com/gaesession/gaesession/gaesessiontest"
 	"github.com/gaesession/gaesession/store"
@@ -45,33 +42,5 @@ func TestModelRevocation(t *testing.T) {
 	storetest.TestRevocation(t, func(*testing.T) (store.Options, context.Context) {
 		m := storetest.NewModel(storetest.ModelOptions{Memcache: true})
 		return store.Options{Cache: m.Cache(), Durable: m.Durable(), KeyPrefix: "p:"}, context.Background()
-	})
-}
-
-func TestMemcacheConformance(t *testing.T) {
-	gaesessiontest.Start(t) // every subtest needs the dev server
-	storetest.TestCache(t, func(t *testing.T) (store.Cache, context.Context) {
-		return store.Memcache(), gaesessiontest.Context(t)
-	})
-}
-
-func TestDatastoreConformance(t *testing.T) {
-	gaesessiontest.Start(t) // every subtest needs the dev server
-	run := strconv.FormatInt(time.Now().UnixNano(), 36)
-	storetest.TestDurable(t, func(t *testing.T) (store.Durable, context.Context) {
-		// A kind per subtest and run, so that Expired sees only its own.
-		sum := sha256.Sum256([]byte(t.Name()))
-		return store.Datastore(fmt.Sprintf("conf_%s_%x", run, sum[:6])), gaesessiontest.Context(t)
-	})
-}
-
-// TestAppEngineRevocation runs the per-user index's races on App Engine's
-// Memcache and Datastore.
-func TestAppEngineRevocation(t *testing.T) {
-	gaesessiontest.Start(t) // every subtest needs the dev server
-	run := strconv.FormatInt(time.Now().UnixNano(), 36)
-	storetest.TestRevocation(t, func(t *testing.T) (store.Options, context.Context) {
-		return store.Options{Cache: store.Memcache(), Durable: store.Datastore("rev_" + run), KeyPrefix: "rev:"},
-			gaesessiontest.Context(t)
 	})
 }

@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/icza/session"
-	"google.golang.org/appengine/v2/memcache"
 )
 
 // FuzzDecode: corrupted stored bytes give an error, never a panic, and
@@ -14,7 +13,7 @@ func FuzzDecode(f *testing.F) {
 	sess := session.NewSession()
 	sess.SetAttr("user", "gopher")
 	sess.SetAttr("n", 42)
-	good, err := memcache.Gob.Marshal(sess)
+	good, err := Gob.Marshal(sess)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -22,7 +21,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add(good[:len(good)/2])
 	f.Add([]byte{})
 	f.Add([]byte("\xff\xff\xff\xff"))
-	s := New(context.Background(), Options{})
+	o := Options{}.withDefaults() // decoding needs no tier
+	s := &Store{o: &o, ctx: context.Background()}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		got, err := s.decode(b, sess.ID())
 		if err == nil && got.ID() != sess.ID() {

@@ -1,13 +1,18 @@
 // Package store keeps github.com/icza/session sessions in two tiers: a
-// Cache (App Engine Memcache by default) in front of a Durable tier (App
-// Engine's Datastore by default), for the requests of an app.
+// Cache (such as App Engine Memcache) in front of a Durable tier (such as
+// App Engine's Datastore), for the requests of an app. It links no App
+// Engine package: the backends on App Engine's bundled services are in
+// package aestore, and gaesession.New uses them when Options names neither
+// tier.
 //
 // gaesession.Middleware makes one Tiers when the app starts and opens a
 // Store for each request from gaesession.Options.Store; most apps only set
 // Options here. By hand:
 //
-//	tiers := store.NewTiers(store.Options{KeyPrefix: "myapp:"}) // once
-//	s := tiers.Open(appengine.NewContext(r), nil, nil)          // per request
+//	tiers := store.NewTiers(store.Options{ // once
+//		Cache: aestore.Memcache(), Durable: aestore.Datastore(""), KeyPrefix: "myapp:",
+//	})
+//	s := tiers.Open(appengine.NewContext(r), nil, nil) // per request
 //	defer s.Close() // writes back what the request changed
 //	sess := s.Get(id)
 //
@@ -21,8 +26,8 @@
 // (tracked, codec.go), what it must write. The protocol between the two
 // tiers is in load.go, save.go, swap.go, renew.go and login.go. It reaches
 // the tiers only through the Cache and Durable interfaces (backend.go),
-// wrapped with retries (retry.go); memcache.go and datastore.go implement
-// them on App Engine's bundled services, package storetest has an
+// wrapped with retries (retry.go); package aestore implements them on App
+// Engine's bundled services, package storetest has an
 // in-process model for simulation tests and the conformance suite every
 // implementation passes, and the module gaesession/cloud implements them on
 // Redis and the Cloud Datastore client.
@@ -87,7 +92,7 @@
 //
 // The format is icza/gaesession's, so apps that switch keep their users
 // logged in. Cache: key Options.KeyPrefix + ID, value the session encoded
-// by Options.Codec (gob by default), expiring with the session (at most 30
+// by Options.Codec (Gob by default), expiring with the session (at most 30
 // days in Memcache, which reads more as a Unix time). Durable: kind
 // Options.DSEntityName ("sess_"), key name the ID, properties PropExpires
 // ("exp", indexed time of expiry) and PropValue ("val", the same bytes,

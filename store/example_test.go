@@ -7,12 +7,15 @@ import (
 
 	"github.com/gaesession/gaesession"
 	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/aestore"
 	"github.com/icza/session"
 	"google.golang.org/appengine/v2"
 )
 
 // ExampleNew shows the two ways to get a Store. Most apps pass
-// store.Options to the middleware, which makes a Store per request. A Store
+// store.Options to the middleware, which makes a Store per request and,
+// when the options name no tier, keeps sessions in App Engine's Memcache
+// and Datastore. By hand, name both tiers. A Store
 // also plugs into icza/session's CookieManager, as icza/gaesession's did;
 // that manager sends every cookie value to the store unchecked and sets no
 // SameSite, so prefer the middleware.
@@ -28,6 +31,7 @@ func ExampleNew() {
 	_ = mw
 
 	// By hand, with icza/session's manager.
+	opts.Cache, opts.Durable = aestore.Memcache(), aestore.Datastore(opts.DSEntityName)
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mgr := session.NewCookieManager(store.New(appengine.NewContext(r), opts))
 		defer mgr.Close() // writes back what the request changed

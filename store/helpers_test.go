@@ -15,7 +15,6 @@ import (
 	"github.com/gaesession/gaesession/store"
 	"github.com/gaesession/gaesession/store/storetest"
 	"github.com/icza/session"
-	"google.golang.org/appengine/v2/memcache"
 )
 
 // testClock is a store.Options.Now that a test moves forward: the wall
@@ -239,7 +238,7 @@ func (r *rig) checkSecrets() {
 func decode(t testing.TB, b []byte) session.Session {
 	t.Helper()
 	sess := session.NewSession()
-	if err := memcache.Gob.Unmarshal(b, sess); err != nil {
+	if err := store.Gob.Unmarshal(b, sess); err != nil {
 		t.Fatalf("stored value does not decode: %v", err)
 	}
 	return sess

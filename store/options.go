@@ -4,8 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"time"
-
-	"google.golang.org/appengine/v2/memcache"
 )
 
 // Options configures the store. The zero value gives the defaults stated on
@@ -20,16 +18,19 @@ type Options struct {
 	// Default: 3.
 	Retries int
 
-	// Codec encodes sessions for both tiers. Default: memcache.Gob, the
-	// format of icza/gaesession.
-	Codec *memcache.Codec
+	// Codec encodes sessions for both tiers. Default: &Gob, the format of
+	// icza/gaesession.
+	Codec *Codec
 
-	// Cache is the fast tier. Default: Memcache(), App Engine's bundled
-	// Memcache.
+	// Cache is the fast tier. Required: NewTiers panics without it.
+	// gaesession.New sets it to App Engine's bundled Memcache
+	// (aestore.Memcache) when Cache and Durable are both nil.
 	Cache Cache
 
-	// Durable is the tier that keeps sessions until they expire. Default:
-	// Datastore(DSEntityName), App Engine's bundled Datastore.
+	// Durable is the tier that keeps sessions until they expire. Required
+	// unless OnlyMemcache: NewTiers panics without it. gaesession.New sets it
+	// to App Engine's bundled Datastore (aestore.Datastore(DSEntityName))
+	// when Cache and Durable are both nil.
 	Durable Durable
 
 	// OnlyMemcache keeps sessions in the Cache only: no Durable tier.
@@ -50,7 +51,8 @@ type Options struct {
 	AsyncTimeout time.Duration
 
 	// DSEntityName is the Datastore kind of session records, for the
-	// default Durable tier. Default: DefaultKind, "sess_".
+	// Durable tier that gaesession.New fills in (aestore.Datastore).
+	// Default: DefaultKind, "sess_".
 	DSEntityName string
 
 	// TouchInterval is how old a session's stored access time must be
@@ -93,7 +95,7 @@ func (o Options) withDefaults() Options {
 		o.Retries = defaultRetries
 	}
 	if o.Codec == nil {
-		o.Codec = &memcache.Gob
+		o.Codec = &Gob
 	}
 	if o.AsyncTimeout <= 0 {
 		o.AsyncTimeout = defaultAsyncTimeout
@@ -103,12 +105,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.DSEntityName == "" {
 		o.DSEntityName = DefaultKind
-	}
-	if o.Cache == nil {
-		o.Cache = Memcache()
-	}
-	if o.Durable == nil {
-		o.Durable = Datastore(o.DSEntityName)
 	}
 	if o.Now == nil {
 		o.Now = time.Now

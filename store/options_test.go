@@ -3,9 +3,9 @@ package store_test
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/storetest"
 )
 
 // Options and limits that need no backend, and OnlyMemcache on the model.
@@ -84,29 +84,37 @@ func TestValidID(t *testing.T) {
 	}
 }
 
-func TestMemcacheTTL(t *testing.T) {
+// TestHalfSetTiersPanic: NewTiers refuses a Cache without a Durable (unless
+// OnlyMemcache), a Durable without a Cache, and no tier at all, with a
+// message naming the fix.
+func TestHalfSetTiersPanic(t *testing.T) {
 	t.Parallel()
-	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
-	const day = 24 * time.Hour
+	m := storetest.NewModel(storetest.ModelOptions{})
 	cases := []struct {
 		name string
-		exp  time.Time
-		want time.Duration
+		opts store.Options
+		want string // in the panic; "" for none
 	}{
-		{"zero: never expires", time.Time{}, 0},
-		{"in half a second: a second", now.Add(500 * time.Millisecond), time.Second},
-		{"already past: a second", now.Add(-time.Hour), time.Second},
-		{"a second", now.Add(time.Second), time.Second},
-		{"30 minutes", now.Add(30 * time.Minute), 30 * time.Minute},
-		{"30 days", now.Add(30 * day), 30 * day},
-		{"31 days: capped to 30", now.Add(31 * day), 30 * day},
-		{"a year: capped to 30 days", now.Add(365 * day), 30 * day},
+		{"neither", store.Options{}, "set both"},
+		{"Cache only", store.Options{Cache: m.Cache()}, "set Durable too"},
+		{"Durable only", store.Options{Durable: m.Durable()}, "set Cache too"},
+		{"Durable only, OnlyMemcache", store.Options{Durable: m.Durable(), OnlyMemcache: true}, "set Cache too"},
+		{"Cache only, OnlyMemcache", store.Options{Cache: m.Cache(), OnlyMemcache: true}, ""},
+		{"both", store.Options{Cache: m.Cache(), Durable: m.Durable()}, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := store.MemcacheTTL(tc.exp, now); got != tc.want {
-				t.Errorf("MemcacheTTL(now+%v) = %v, want %v", tc.exp.Sub(now), got, tc.want)
-			}
+			defer func() {
+				p := recover()
+				msg, _ := p.(string)
+				switch {
+				case tc.want == "" && p != nil:
+					t.Errorf("NewTiers panicked: %v", p)
+				case tc.want != "" && !strings.Contains(msg, tc.want):
+					t.Errorf("NewTiers panicked with %v, want a message with %q", p, tc.want)
+				}
+			}()
+			store.NewTiers(tc.opts)
 		})
 	}
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/gaesession/gaesession/store"
 	"github.com/icza/session"
-	"google.golang.org/appengine/v2/memcache"
 )
 
 // The invariants of the simulation, all here, numbered as in failures.
@@ -134,7 +133,7 @@ func (w *world) peek(id string) string {
 // liveValue reports whether a stored value is the session id, unexpired.
 func (w *world) liveValue(b []byte, id string, now time.Time) bool {
 	sess := session.NewSession()
-	if memcache.Gob.Unmarshal(b, sess) != nil || sess.ID() != id {
+	if store.Gob.Unmarshal(b, sess) != nil || sess.ID() != id {
 		return false
 	}
 	exp := sess.Accessed().Add(sess.Timeout())

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/gaesession/gaesession/store"
-	"google.golang.org/appengine/v2/memcache"
 )
 
 // Unit tests of the protocol on the model of both tiers (no dev server),
@@ -153,7 +152,7 @@ func TestCorruptCacheValueIsReplaced(t *testing.T) {
 			return it.Value
 		},
 		"a negative timeout": func(r *rig, id string) []byte {
-			b, err := memcache.Gob.Marshal(struct {
+			b, err := store.Gob.Marshal(struct {
 				IDF      string
 				TimeoutF time.Duration
 			}{id, -time.Minute})

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -41,13 +42,33 @@ var goRuntime = runtime{
 	spawn: func(ctx context.Context, f func(context.Context)) { go f(ctx) },
 }
 
-// NewTiers returns the shared store for opts. It panics when opts.Cache is
-// a PrefixedCache whose prefix is not opts.KeyPrefix.
+// NewTiers returns the shared store for opts. It panics, with a message
+// naming the fix, when opts.Cache is nil, when opts.Durable is nil without
+// opts.OnlyMemcache, or when opts.Cache is a PrefixedCache whose prefix is
+// not opts.KeyPrefix.
 func NewTiers(opts Options) *Tiers {
 	return newTiers(opts, goRuntime)
 }
 
+// checkTiers reports, with the fix, a pair of tiers that NewTiers refuses:
+// no Cache, or no Durable without OnlyMemcache. It returns nil for a
+// usable pair.
+func checkTiers(opts Options) error {
+	switch {
+	case opts.Cache == nil && opts.Durable == nil:
+		return errors.New("gaesession/store: Options.Cache and Options.Durable are nil: set both (aestore.Memcache() and aestore.Datastore(kind) on App Engine), or let gaesession.New fill them in")
+	case opts.Cache == nil:
+		return errors.New("gaesession/store: Options.Durable is set but Options.Cache is nil: set Cache too (aestore.Memcache() on App Engine, cloud.Redis or cloud.DatastoreCache elsewhere); a Durable tier alone is not supported")
+	case opts.Durable == nil && !opts.OnlyMemcache:
+		return errors.New("gaesession/store: Options.Cache is set but Options.Durable is nil: set Durable too (aestore.Datastore(kind) on App Engine, cloud.Datastore elsewhere), or set OnlyMemcache to keep sessions in the Cache only")
+	}
+	return nil
+}
+
 func newTiers(opts Options, rt runtime) *Tiers {
+	if err := checkTiers(opts); err != nil {
+		panic(err.Error())
+	}
 	o := opts.withDefaults()
 	if c, ok := o.Cache.(PrefixedCache); ok && c.KeyPrefix() != o.KeyPrefix {
 		panic(fmt.Sprintf("gaesession/store: the Cache takes keys with the prefix %q but Options.KeyPrefix is %q: give both the same prefix", c.KeyPrefix(), o.KeyPrefix))

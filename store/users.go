@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/icza/session"
-	"google.golang.org/appengine/v2/memcache"
 )
 
 // Attributes of a session bound to a user by Login. A session never bound
@@ -122,7 +121,7 @@ func newHandle() string {
 // observe reads the sessions an index lists, MaxBatch at a time: a
 // session is ended when it has no live record (a tombstone, or expired).
 // With a codec it also decodes when each was last seen.
-func observe(ctx context.Context, d Durable, ix index, now time.Time, codec *memcache.Codec) (observed, error) {
+func observe(ctx context.Context, d Durable, ix index, now time.Time, codec *Codec) (observed, error) {
 	o := make(observed, len(ix.Sessions))
 	for start := 0; start < len(ix.Sessions); start += MaxBatch {
 		batch := ix.Sessions[start:min(start+MaxBatch, len(ix.Sessions))]
@@ -147,7 +146,7 @@ func observe(ctx context.Context, d Durable, ix index, now time.Time, codec *mem
 }
 
 // lastSeen is a stored session's access time, or its creation.
-func lastSeen(codec *memcache.Codec, rec Record, e indexEntry) time.Time {
+func lastSeen(codec *Codec, rec Record, e indexEntry) time.Time {
 	sess := session.NewSession()
 	if err := codec.Unmarshal(rec.Value, sess); err != nil {
 		return e.Created

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/aestore"
 )
 
 // modelCache is the Model's store.Cache.
@@ -117,7 +118,7 @@ func (c modelCache) store(it *store.Item, now time.Time) {
 	c.m.version++
 	deadline := it.Expires
 	if c.m.opts.Memcache {
-		deadline = memcacheDeadline(store.MemcacheTTL(it.Expires, now), now)
+		deadline = memcacheDeadline(aestore.MemcacheTTL(it.Expires, now), now)
 	}
 	c.m.items[it.Key] = &entry{value: clone(it.Value), flags: it.Flags, deadline: deadline, version: c.m.version}
 }

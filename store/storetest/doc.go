@@ -7,7 +7,7 @@
 //
 //	func TestMemcache(t *testing.T) {
 //		storetest.TestCache(t, func(t *testing.T) (store.Cache, context.Context) {
-//			return store.Memcache(), gaesessiontest.Context(t)
+//			return aestore.Memcache(), gaesessiontest.Context(t)
 //		})
 //	}
 //
@@ -16,7 +16,7 @@
 // each interleaving through wrappers around them:
 //
 //	storetest.TestRevocation(t, func(t *testing.T) (store.Options, context.Context) {
-//		return store.Options{Cache: store.Memcache(), Durable: store.Datastore("rev")}, gaesessiontest.Context(t)
+//		return store.Options{Cache: aestore.Memcache(), Durable: aestore.Datastore("rev")}, gaesessiontest.Context(t)
 //	})
 //
 // A simulation drives the Model's clock and injects faults or interleaves

@@ -62,7 +62,7 @@ type ModelOptions struct {
 // (appengine/v2 does: a required field), and gives every write a
 // new CAS version from one counter, so a token read before a Delete and
 // Add is stale, as in Memcache. With ModelOptions.Memcache an item's
-// Expires becomes store.MemcacheTTL(Expires, now) in whole seconds, as
+// Expires becomes aestore.MemcacheTTL(Expires, now) in whole seconds, as
 // appengine/v2 sends it (under a second: already expired), and a relative
 // expiration over 30 days is read as a Unix time, as the service does.
 //

@@ -1,4 +1,4 @@
-package store
+package aestore
 
 import (
 	"context"
@@ -7,11 +7,13 @@ import (
 
 	"google.golang.org/appengine/v2"
 	"google.golang.org/appengine/v2/memcache"
+
+	"github.com/gaesession/gaesession/store"
 )
 
-// Memcache returns the Cache on App Engine's bundled Memcache. Its calls
+// Memcache returns the store.Cache on App Engine's bundled Memcache. Its calls
 // need an App Engine context (appengine.NewContext(r)).
-func Memcache() Cache { return aeCache{} }
+func Memcache() store.Cache { return aeCache{} }
 
 type aeCache struct{}
 
@@ -33,7 +35,7 @@ func MemcacheTTL(exp, now time.Time) time.Duration {
 
 // toMemcache returns it as a memcache.Item; for compare-and-swap, the one
 // Get returned, which carries the CAS id.
-func toMemcache(it *Item, cas bool) *memcache.Item {
+func toMemcache(it *store.Item, cas bool) *memcache.Item {
 	m, _ := it.Token.(*memcache.Item)
 	if m == nil || !cas {
 		m = &memcache.Item{}
@@ -42,30 +44,30 @@ func toMemcache(it *Item, cas bool) *memcache.Item {
 	return m
 }
 
-func (aeCache) Get(ctx context.Context, key string) (*Item, error) {
+func (aeCache) Get(ctx context.Context, key string) (*store.Item, error) {
 	m, err := memcache.Get(ctx, key)
 	if err != nil {
 		return nil, mcErr(err)
 	}
-	return &Item{Key: key, Value: m.Value, Flags: m.Flags, Token: m}, nil
+	return &store.Item{Key: key, Value: m.Value, Flags: m.Flags, Token: m}, nil
 }
 
-func (aeCache) Add(ctx context.Context, it *Item) error {
+func (aeCache) Add(ctx context.Context, it *store.Item) error {
 	return mcErr(memcache.Add(ctx, toMemcache(it, false)))
 }
 
-func (aeCache) CompareAndSwap(ctx context.Context, it *Item) error {
+func (aeCache) CompareAndSwap(ctx context.Context, it *store.Item) error {
 	if it.Token == nil {
 		return errors.New("memcache: compare-and-swap of an item not read with Get")
 	}
 	return mcErr(memcache.CompareAndSwap(ctx, toMemcache(it, true)))
 }
 
-func (aeCache) Set(ctx context.Context, it *Item) error {
+func (aeCache) Set(ctx context.Context, it *store.Item) error {
 	return mcErr(memcache.Set(ctx, toMemcache(it, false)))
 }
 
-func (aeCache) SetMulti(ctx context.Context, items []*Item) error {
+func (aeCache) SetMulti(ctx context.Context, items []*store.Item) error {
 	ms := make([]*memcache.Item, len(items))
 	for i, it := range items {
 		ms[i] = toMemcache(it, false)
@@ -88,21 +90,21 @@ func firstErr(err error) error {
 }
 
 func (aeCache) Delete(ctx context.Context, key string) error {
-	if err := mcErr(memcache.Delete(ctx, key)); !errors.Is(err, ErrCacheMiss) {
+	if err := mcErr(memcache.Delete(ctx, key)); !errors.Is(err, store.ErrCacheMiss) {
 		return err
 	}
 	return nil
 }
 
-// mcErr maps memcache's answers to the Cache ones.
+// mcErr maps memcache's answers to the store.Cache ones.
 func mcErr(err error) error {
 	switch {
 	case errors.Is(err, memcache.ErrCacheMiss):
-		return ErrCacheMiss
+		return store.ErrCacheMiss
 	case errors.Is(err, memcache.ErrNotStored):
-		return ErrNotStored
+		return store.ErrNotStored
 	case errors.Is(err, memcache.ErrCASConflict):
-		return ErrCASConflict
+		return store.ErrCASConflict
 	}
 	return err
 }

@@ -1,4 +1,4 @@
-package store
+package aestore
 
 import (
 	"context"
@@ -7,14 +7,16 @@ import (
 
 	"google.golang.org/appengine/v2"
 	"google.golang.org/appengine/v2/datastore"
+
+	"github.com/gaesession/gaesession/store"
 )
 
-// Datastore returns the Durable tier on App Engine's bundled Datastore,
-// with records of the given kind (DefaultKind when ""). Its calls need an
-// App Engine context.
-func Datastore(kind string) Durable {
+// Datastore returns the store.Durable tier on App Engine's bundled
+// Datastore, with records of the given kind (store.DefaultKind when ""). Its
+// calls need an App Engine context.
+func Datastore(kind string) store.Durable {
 	if kind == "" {
-		kind = DefaultKind
+		kind = store.DefaultKind
 	}
 	return aeDurable{kind: kind}
 }
@@ -33,19 +35,19 @@ func (d aeDurable) key(ctx context.Context, id string) *datastore.Key {
 }
 
 // Get reads the record and its tombstone in one call.
-func (d aeDurable) Get(ctx context.Context, id string) (Record, error) {
+func (d aeDurable) Get(ctx context.Context, id string) (store.Record, error) {
 	recs, errs, err := d.getMulti(ctx, []string{id})
 	if err != nil {
-		return Record{}, err
+		return store.Record{}, err
 	}
 	return recs[0], errs[0]
 }
 
 // GetMulti reads the records and their tombstones in one call.
-func (d aeDurable) GetMulti(ctx context.Context, ids []string) ([]Record, error) {
+func (d aeDurable) GetMulti(ctx context.Context, ids []string) ([]store.Record, error) {
 	recs, errs, err := d.getMulti(ctx, ids)
 	for _, e := range errs {
-		if e != nil && !errors.Is(e, ErrNotFound) {
+		if e != nil && !errors.Is(e, store.ErrNotFound) {
 			return nil, e
 		}
 	}
@@ -53,10 +55,10 @@ func (d aeDurable) GetMulti(ctx context.Context, ids []string) ([]Record, error)
 }
 
 // getMulti reads records with their tombstones and answers each as Get.
-func (d aeDurable) getMulti(ctx context.Context, ids []string) ([]Record, []error, error) {
+func (d aeDurable) getMulti(ctx context.Context, ids []string) ([]store.Record, []error, error) {
 	keys := make([]*datastore.Key, 0, 2*len(ids))
 	for _, id := range ids {
-		keys = append(keys, d.key(ctx, id), d.key(ctx, id+EndSuffix))
+		keys = append(keys, d.key(ctx, id), d.key(ctx, id+store.EndSuffix))
 	}
 	ents := make([]entity, len(keys))
 	errs := make([]error, len(keys))
@@ -73,34 +75,16 @@ func (d aeDurable) getMulti(ctx context.Context, ids []string) ([]Record, []erro
 			errs[i] = nil // more properties than exp and val (cloud.DatastoreCache's ver): both were loaded
 		}
 	}
-	recs, recErrs := make([]Record, len(ids)), make([]error, len(ids))
+	recs, recErrs := make([]store.Record, len(ids)), make([]error, len(ids))
 	for i := range ids {
 		r, t := ents[2*i], ents[2*i+1]
-		recs[i], recErrs[i] = ResolveGet(Record{Value: r.Value, Expires: r.Expires}, errs[2*i],
-			Record{Expires: t.Expires}, errs[2*i+1], datastore.ErrNoSuchEntity)
+		recs[i], recErrs[i] = store.ResolveGet(store.Record{Value: r.Value, Expires: r.Expires}, errs[2*i],
+			store.Record{Expires: t.Expires}, errs[2*i+1], datastore.ErrNoSuchEntity)
 	}
 	return recs, recErrs, nil
 }
 
-// ResolveGet answers a Durable Get from what was read for a session's
-// record and its tombstone (ID plus EndSuffix), each with its error;
-// missing is the client's error for a missing entity. For implementations
-// of Durable.
-func ResolveGet(rec Record, recErr error, tomb Record, tombErr, missing error) (Record, error) {
-	switch {
-	case tombErr == nil && time.Now().Before(tomb.Expires):
-		return Record{}, ErrNotFound
-	case tombErr != nil && !errors.Is(tombErr, missing):
-		return Record{}, tombErr
-	case errors.Is(recErr, missing):
-		return Record{}, ErrNotFound
-	case recErr != nil:
-		return Record{}, recErr
-	}
-	return rec, nil
-}
-
-func (d aeDurable) Put(ctx context.Context, id string, r Record) error {
+func (d aeDurable) Put(ctx context.Context, id string, r store.Record) error {
 	_, err := datastore.Put(ctx, d.key(ctx, id), &entity{Expires: r.Expires, Value: r.Value})
 	return err
 }
@@ -116,7 +100,7 @@ func (d aeDurable) End(ctx context.Context, ids []string, until time.Time) error
 	tombs, keys := make([]*datastore.Key, len(ids)), make([]*datastore.Key, len(ids))
 	ents := make([]entity, len(ids))
 	for i, id := range ids {
-		tombs[i], keys[i] = d.key(ctx, id+EndSuffix), d.key(ctx, id)
+		tombs[i], keys[i] = d.key(ctx, id+store.EndSuffix), d.key(ctx, id)
 		ents[i] = entity{Expires: until, Value: []byte{}}
 	}
 	if _, err := datastore.PutMulti(ctx, tombs, ents); err != nil {
@@ -135,14 +119,14 @@ func (d aeDurable) End(ctx context.Context, ids []string, until time.Time) error
 	return err
 }
 
-func (d aeDurable) Update(ctx context.Context, id string, f func(Record, bool) (Record, error)) error {
+func (d aeDurable) Update(ctx context.Context, id string, f func(store.Record, bool) (store.Record, error)) error {
 	return datastore.RunInTransaction(ctx, func(tx context.Context) error {
 		var e entity
 		err := datastore.Get(tx, d.key(tx, id), &e)
 		if err != nil && !errors.Is(err, datastore.ErrNoSuchEntity) {
 			return err
 		}
-		rec, err2 := f(Record{Value: e.Value, Expires: e.Expires}, err == nil)
+		rec, err2 := f(store.Record{Value: e.Value, Expires: e.Expires}, err == nil)
 		switch {
 		case err2 != nil:
 			return err2
@@ -155,9 +139,9 @@ func (d aeDurable) Update(ctx context.Context, id string, f func(Record, bool) (
 }
 
 func (d aeDurable) Expired(ctx context.Context, before time.Time, batch func(ids []string) error) error {
-	q := datastore.NewQuery(d.kind).Filter(PropExpires+" <", before).KeysOnly().BatchSize(MaxBatch)
+	q := datastore.NewQuery(d.kind).Filter(store.PropExpires+" <", before).KeysOnly().BatchSize(store.MaxBatch)
 	it := q.Run(ctx)
-	ids := make([]string, 0, MaxBatch)
+	ids := make([]string, 0, store.MaxBatch)
 	for {
 		k, err := it.Next(nil)
 		if errors.Is(err, datastore.Done) {
@@ -166,11 +150,11 @@ func (d aeDurable) Expired(ctx context.Context, before time.Time, batch func(ids
 		if err != nil {
 			return err
 		}
-		if ids = append(ids, k.StringID()); len(ids) == MaxBatch {
+		if ids = append(ids, k.StringID()); len(ids) == store.MaxBatch {
 			if err := batch(ids); err != nil {
 				return err
 			}
-			ids = make([]string, 0, MaxBatch)
+			ids = make([]string, 0, store.MaxBatch)
 		}
 	}
 	if len(ids) == 0 {
