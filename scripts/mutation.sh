@@ -13,6 +13,8 @@
 #   OUT       folder for the results (default: $TMPDIR/gaesession-mutation):
 #             OUT/<name>.json, gremlins' machine-readable result (-o), and
 #             OUT/<name>.log, every mutant with its status
+#   GREMLINS_FLAGS  more flags for gremlins unleash, e.g. to measure some
+#             files only: GREMLINS_FLAGS="-E ^retry\.go$" scripts/mutation.sh store
 #
 # It is slow (tens of minutes for store/ on a 2-core machine) and is not part
 # of CI. It runs the fast tests only: the App Engine dev server is turned off
@@ -24,7 +26,8 @@
 # It runs one worker with a generous timeout (--workers 1
 # --timeout-coefficient 10): with gremlins' defaults the rebuilt test binary
 # overruns a timeout taken from the cached coverage run, and mutants are
-# reported TIMED OUT, or KILLED, falsely. Test helpers (store/storetest) and
+# reported TIMED OUT, or KILLED, falsely; for the same reason the tests run
+# uncached (-count=1). Test helpers (store/storetest) and
 # doc.go files are not mutated; subpackages are measured on their own.
 #
 # Check a surprising result by hand: apply the mutant (file:line:column in
@@ -40,6 +43,9 @@ mkdir -p "$out"
 
 export APPENGINE_DEV_APPSERVER_BINARY=/bin/false
 unset GAESESSION_REQUIRE_DEVSERVER
+# Gremlins times each mutant's run against its coverage run: a cached test
+# result would make that a second or so, and every mutant TIMED OUT.
+export GOFLAGS="${GOFLAGS:+$GOFLAGS }-count=1"
 
 if [ $# -eq 0 ]; then
 	set -- purge store .
@@ -54,9 +60,10 @@ for pkg in "$@"; do
 	*) name=${pkg//\//-} path=./$pkg exclude=() ;;
 	esac
 	echo "== $path" >&2
+	# shellcheck disable=SC2086 # GREMLINS_FLAGS splits into flags
 	"$gremlins" unleash "$path" \
 		--workers 1 --timeout-coefficient 10 \
-		-E '(^|/)doc\.go$' "${exclude[@]}" \
+		-E '(^|/)doc\.go$' "${exclude[@]}" ${GREMLINS_FLAGS:-} \
 		-o "$out/$name.json" >"$out/$name.log" 2>&1 || {
 		tail -20 "$out/$name.log" >&2
 		exit 1
