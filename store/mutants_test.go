@@ -1,0 +1,114 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/gaesession/gaesession/store"
+)
+
+// Tests that kill mutants that lived through the fast tests
+// (scripts/mutation.sh): each pins an outcome, an error count or the calls
+// of a path the others left open. On the model, no dev server.
+
+// TestExpiredDurableRecordIsDeletedQuietly: a session the Cache lost and
+// whose Durable record has expired is not found; the record is deleted,
+// and only a failure to delete it is reported.
+func TestExpiredDurableRecordIsDeletedQuietly(t *testing.T) {
+	t.Parallel()
+	for _, fail := range []bool{false, true} {
+		t.Run(fmt.Sprint("delete fails ", fail), func(t *testing.T) {
+			t.Parallel()
+			r := newRig(t, store.Options{})
+			id := r.create(time.Minute, "a", "1")
+			r.m.Evict(prefix + id)
+			r.clock.advance(2 * time.Minute)
+			injected := errors.New("injected Delete failure")
+			r.setFault(func(_ context.Context, op, _ string) error {
+				if fail && op == "durable.Delete" {
+					return injected
+				}
+				return nil
+			})
+			if got := r.read(id); got != "none" {
+				t.Errorf("read = %s, want none", got)
+			}
+			if fail { // retried
+				r.wantErrs("read", 1, "datastore", injected)
+				return
+			}
+			r.wantCalls("read", "cache.Get", "durable.Get", "durable.Delete")
+			r.wantErrs("read", 0, "", nil)
+			if _, ok := r.m.Record(id); ok {
+				t.Error("the expired record is still stored")
+			}
+		})
+	}
+}
+
+// TestPutBackEndedBeforeConfirmIsBuried: a session read from the Durable
+// tier after a Cache miss and put back, whose record is gone when the
+// put-back is confirmed, is not found: a FlagGone tombstone replaces the
+// value put back, and nothing is reported (only a failure to write the
+// tombstone is).
+func TestPutBackEndedBeforeConfirmIsBuried(t *testing.T) {
+	t.Parallel()
+	for _, fail := range []bool{false, true} {
+		t.Run(fmt.Sprint("tombstone fails ", fail), func(t *testing.T) {
+			t.Parallel()
+			r := newRig(t, store.Options{})
+			id := r.create(0, "a", "1")
+			r.m.Evict(prefix + id)
+			injected := errors.New("injected Set failure")
+			gets := 0
+			r.setFault(func(ctx context.Context, op, _ string) error {
+				switch op {
+				case "durable.Get":
+					if gets++; gets == 2 { // the confirmation: the session ended just before
+						if err := r.m.Durable().Delete(ctx, id); err != nil {
+							t.Error(err)
+						}
+					}
+				case "cache.Set":
+					if fail {
+						return injected
+					}
+				}
+				return nil
+			})
+			if got := r.read(id); got != "none" {
+				t.Errorf("read = %s, want none", got)
+			}
+			if fail {
+				r.wantErrs("read", 1, "memcache", injected)
+				return
+			}
+			r.wantErrs("read", 0, "", nil)
+			if got, want := r.cached(id), fmt.Sprint("flags ", store.FlagGone); got != want {
+				t.Errorf("cache holds %s, want %s", got, want)
+			}
+		})
+	}
+}
+
+// TestLoweredMaxLifetimeEndsDurableCopy: a session older than a
+// MaxLifetime set after it was written is not found when read from the
+// Durable tier, whose record says it lives on.
+func TestLoweredMaxLifetimeEndsDurableCopy(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.Options{})
+	id := r.create(time.Hour, "a", "1")
+	r.m.Evict(prefix + id)
+	r.clock.advance(2 * time.Minute)
+	lowered := store.NewTiers(store.Options{Cache: r.m.Cache(), Durable: r.m.Durable(), KeyPrefix: prefix,
+		Now: r.clock.now, MaxLifetime: time.Minute})
+	s := lowered.Open(context.Background(), func(err error) { t.Error(err) }, nil)
+	if sess := s.Get(id); sess != nil {
+		t.Errorf("read = %s, want none", attrs(sess))
+	}
+	s.Close()
+	r.wantCalls("read", "cache.Get", "durable.Get")
+}
