@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,4 +112,27 @@ func TestLoweredMaxLifetimeEndsDurableCopy(t *testing.T) {
 	}
 	s.Close()
 	r.wantCalls("read", "cache.Get", "durable.Get")
+}
+
+// TestDeviceUserAgentEdges: a User-Agent of exactly MaxUserAgent bytes is
+// recorded whole; one longer that holds no character's start (invalid
+// UTF-8, as a client may send) is recorded empty. Neither panics.
+func TestDeviceUserAgentEdges(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.Options{})
+	for _, tc := range []struct{ name, ua, want string }{
+		{"at the limit", strings.Repeat("x", store.MaxUserAgent), strings.Repeat("x", store.MaxUserAgent)},
+		{"no character start", strings.Repeat("\x80", store.MaxUserAgent+1), ""},
+	} {
+		s := r.open()
+		fresh, err := s.Login(nil, store.Login{User: tc.name, UserAgent: tc.ua})
+		s.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.ids = append(r.ids, fresh.ID())
+		if devs := r.list(tc.name, ""); len(devs) != 1 || devs[0].UserAgent != tc.want {
+			t.Errorf("%s: devices %+v, want User-Agent %q", tc.name, devs, tc.want)
+		}
+	}
 }
