@@ -136,3 +136,29 @@ func TestDeviceUserAgentEdges(t *testing.T) {
 		}
 	}
 }
+
+// TestLoginFailureSaysTheNewIDMayLive: when Login cannot index the new
+// session and then cannot end it either, its error says both: the new ID
+// may still be readable.
+func TestLoginFailureSaysTheNewIDMayLive(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.Options{})
+	indexErr := errors.New("injected Update failure")
+	endErr := errors.New("injected End failure")
+	r.setFault(func(_ context.Context, op, _ string) error {
+		switch op {
+		case "durable.Update":
+			return indexErr
+		case "durable.End":
+			return endErr
+		}
+		return nil
+	})
+	s := r.open()
+	fresh, err := s.Login(nil, store.Login{User: "ann"})
+	s.Close()
+	if fresh != nil || !errors.Is(err, indexErr) || !errors.Is(err, endErr) {
+		t.Errorf("Login = %v, %v; want nil and an error wrapping both failures", fresh, err)
+	}
+	r.wantErrs("login", 1, "datastore", endErr)
+}
