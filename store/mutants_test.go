@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gaesession/gaesession/store"
+	"github.com/icza/session"
 )
 
 // Tests that kill mutants that lived through the fast tests
@@ -161,4 +162,164 @@ func TestLoginFailureSaysTheNewIDMayLive(t *testing.T) {
 		t.Errorf("Login = %v, %v; want nil and an error wrapping both failures", fresh, err)
 	}
 	r.wantErrs("login", 1, "datastore", endErr)
+}
+
+// TestLoginReportsACacheFailure: a Login whose new session the Cache
+// cannot take succeeds (the Durable tier has it) and reports that once.
+func TestLoginReportsACacheFailure(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.Options{})
+	injected := errors.New("injected Add failure")
+	r.setFault(func(_ context.Context, op, _ string) error {
+		if op == "cache.Add" {
+			return injected
+		}
+		return nil
+	})
+	s := r.open()
+	fresh, err := s.Login(nil, store.Login{User: "ann"})
+	s.Close()
+	if fresh == nil || err != nil {
+		t.Fatalf("Login = %v, %v; want a session", fresh, err)
+	}
+	r.ids = append(r.ids, fresh.ID())
+	r.wantErrs("login", 1, "memcache", injected)
+	r.setFault(nil)
+	if got := r.read(fresh.ID()); got != "_gaesession.handle="+handle(fresh)+",_gaesession.user=ann" {
+		t.Errorf("read = %s, want the new session", got)
+	}
+}
+
+// TestRenewAfterEviction: Renew of a session the request loaded, whose
+// Cache item was then evicted, takes its value from the Durable tier; if
+// the session ended meanwhile (a logout, its tombstone evicted), Renew
+// fails with ErrGone and no ID is readable.
+func TestRenewAfterEviction(t *testing.T) {
+	t.Parallel()
+	for _, ended := range []bool{false, true} {
+		t.Run(fmt.Sprint("ended ", ended), func(t *testing.T) {
+			t.Parallel()
+			r := newRig(t, store.Options{})
+			id := r.create(0, "a", "1")
+			s := r.open()
+			sess := s.Get(id)
+			if ended {
+				s2 := r.open()
+				s2.Remove(s2.Get(id))
+				s2.Close()
+			}
+			r.m.Evict(prefix + id)
+			r.takeErrs()
+			fresh, err := s.Renew(sess)
+			s.Close()
+			if got := r.read(id); got != "none" {
+				t.Errorf("old ID reads %s, want none", got)
+			}
+			if ended {
+				if fresh != nil || !errors.Is(err, store.ErrGone) {
+					t.Errorf("Renew = %v, %v; want nil, ErrGone", fresh, err)
+				}
+				return
+			}
+			if fresh == nil || err != nil {
+				t.Fatalf("Renew = %v, %v; want the session", fresh, err)
+			}
+			r.ids = append(r.ids, fresh.ID())
+			r.wantErrs("renew", 0, "", nil)
+			if got := r.read(fresh.ID()); got != "a=1" {
+				t.Errorf("new ID reads %s, want a=1", got)
+			}
+		})
+	}
+}
+
+// TestRenewKeepsTheTimeout: Renew keeps the session's timeout; Login sets
+// its own, or keeps the session's when it gives none.
+func TestRenewKeepsTheTimeout(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.Options{})
+	for _, tc := range []struct {
+		name  string
+		login time.Duration // -1: Renew
+		want  time.Duration
+	}{
+		{"renew", -1, 2 * time.Hour},
+		{"login with a timeout", 5 * time.Minute, 5 * time.Minute},
+		{"login without", 0, 2 * time.Hour},
+	} {
+		id := r.create(2*time.Hour, "a", "1")
+		s := r.open()
+		sess := s.Get(id)
+		var fresh session.Session
+		var err error
+		if tc.login < 0 {
+			fresh, err = s.Renew(sess)
+		} else {
+			fresh, err = s.Login(sess, store.Login{User: tc.name, Timeout: tc.login})
+		}
+		s.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		r.ids = append(r.ids, fresh.ID())
+		if got := fresh.Timeout(); got != tc.want {
+			t.Errorf("%s: timeout %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestRenewGivesUpAfterMaxSwaps: a Renew whose compare-and-swap always
+// conflicts tries MaxSwaps times, then fails with ErrConflict, having
+// changed nothing.
+func TestRenewGivesUpAfterMaxSwaps(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.Options{})
+	id := r.create(0, "a", "1")
+	s := r.open()
+	sess := s.Get(id)
+	r.take()
+	r.setFault(func(_ context.Context, op, _ string) error {
+		if op == "cache.CompareAndSwap" {
+			return store.ErrCASConflict
+		}
+		return nil
+	})
+	fresh, err := s.Renew(sess)
+	if fresh != nil || !errors.Is(err, store.ErrConflict) {
+		t.Errorf("Renew = %v, %v; want nil, ErrConflict", fresh, err)
+	}
+	var want []string
+	for range store.MaxSwaps {
+		want = append(want, "cache.Get", "cache.CompareAndSwap")
+	}
+	r.wantCalls("renew", want...)
+	s.Discard()
+	r.setFault(nil)
+	if got := r.read(id); got != "a=1" {
+		t.Errorf("read = %s, want a=1", got)
+	}
+}
+
+// TestRevocationWithoutTombstones: when the Cache takes no tombstones and
+// cannot delete the sessions either, RevokeAll's error says both, and
+// that the sessions may still be readable.
+func TestRevocationWithoutTombstones(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.Options{})
+	r.login("ann", "", 0)
+	setErr := errors.New("injected SetMulti failure")
+	delErr := errors.New("injected Delete failure")
+	r.setFault(func(_ context.Context, op, _ string) error {
+		switch op {
+		case "cache.SetMulti":
+			return setErr
+		case "cache.Delete":
+			return delErr
+		}
+		return nil
+	})
+	err := r.tiers.RevokeAll(context.Background(), "ann", "")
+	if !errors.Is(err, store.ErrStillReadable) || !errors.Is(err, setErr) || !errors.Is(err, delErr) {
+		t.Errorf("RevokeAll = %v, want ErrStillReadable wrapping both failures", err)
+	}
 }
