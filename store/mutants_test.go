@@ -323,3 +323,47 @@ func TestRevocationWithoutTombstones(t *testing.T) {
 		t.Errorf("RevokeAll = %v, want ErrStillReadable wrapping both failures", err)
 	}
 }
+
+// TestWriteAfterEvictionIsConfirmed: a write whose Cache item was evicted
+// after the request loaded it puts the session back unconfirmed, then
+// confirms it after its Durable write: the Cache holds an ordinary value.
+// If the session ended just before that confirmation, a FlagGone
+// tombstone replaces the value and the write reports ErrGone once.
+func TestWriteAfterEvictionIsConfirmed(t *testing.T) {
+	t.Parallel()
+	for _, ended := range []bool{false, true} {
+		t.Run(fmt.Sprint("ended ", ended), func(t *testing.T) {
+			t.Parallel()
+			r := newRig(t, store.Options{})
+			id := r.create(0, "a", "1")
+			s := r.open()
+			s.Get(id).SetAttr("b", "2")
+			r.m.Evict(prefix + id)
+			put := false
+			r.setFault(func(ctx context.Context, op, _ string) error {
+				switch {
+				case op == "durable.Put":
+					put = true
+				case op == "durable.Get" && put && ended: // the confirmation
+					put = false
+					if err := r.m.Durable().Delete(ctx, id); err != nil {
+						t.Error(err)
+					}
+				}
+				return nil
+			})
+			s.Close()
+			if ended {
+				r.wantErrs("write", 1, "", store.ErrGone)
+				if got, want := r.cached(id), fmt.Sprint("flags ", store.FlagGone); got != want {
+					t.Errorf("cache holds %s, want %s", got, want)
+				}
+				return
+			}
+			r.wantErrs("write", 0, "", nil)
+			if got := r.cached(id); got != "a=1,b=2" {
+				t.Errorf("cache holds %s, want a=1,b=2 unflagged", got)
+			}
+		})
+	}
+}
