@@ -367,3 +367,45 @@ func TestWriteAfterEvictionIsConfirmed(t *testing.T) {
 		})
 	}
 }
+
+// TestWriteGivesUpAfterMaxSwaps: a write whose compare-and-swap always
+// conflicts tries MaxSwaps times (pausing between tries, here without
+// waiting), then reports ErrConflict once.
+func TestWriteGivesUpAfterMaxSwaps(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.Options{})
+	id := r.create(0, "a", "1")
+	pauses := 0
+	tiers := store.NewTiersWith(store.Options{Cache: r.m.Cache(), Durable: r.m.Durable(), KeyPrefix: prefix, Now: r.clock.now},
+		store.Hooks{
+			Sleep: func(ctx context.Context, _ time.Duration) error { pauses++; return ctx.Err() },
+			Fork: func(ctx context.Context, f func(context.Context)) func() {
+				f(ctx)
+				return func() {}
+			},
+			Spawn: func(ctx context.Context, f func(context.Context)) { f(ctx) },
+		})
+	var errs []error
+	s := tiers.Open(context.Background(), func(err error) { errs = append(errs, err) }, nil)
+	s.Get(id).SetAttr("b", "2")
+	r.take()
+	r.setFault(func(_ context.Context, op, _ string) error {
+		if op == "cache.CompareAndSwap" {
+			return store.ErrCASConflict
+		}
+		return nil
+	})
+	s.Close()
+	cas := 0
+	for _, c := range r.take() {
+		if c == "cache.CompareAndSwap" {
+			cas++
+		}
+	}
+	if cas != store.MaxSwaps || pauses != store.MaxSwaps-1 {
+		t.Errorf("%d compare-and-swaps, %d pauses; want %d and %d", cas, pauses, store.MaxSwaps, store.MaxSwaps-1)
+	}
+	if len(errs) != 1 || !errors.Is(errs[0], store.ErrConflict) {
+		t.Errorf("errors %v, want one ErrConflict", errs)
+	}
+}
