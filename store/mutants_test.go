@@ -10,6 +10,7 @@ import (
 
 	"github.com/gaesession/gaesession/store"
 	"github.com/icza/session"
+	"google.golang.org/appengine/v2/memcache"
 )
 
 // Tests that kill mutants that lived through the fast tests
@@ -340,44 +341,69 @@ func TestRevocationWithoutTombstones(t *testing.T) {
 }
 
 // TestWriteAfterEvictionIsConfirmed: a write whose Cache item was evicted
-// after the request loaded it puts the session back unconfirmed, then
-// confirms it after its Durable write: the Cache holds an ordinary value.
-// If the session ended just before that confirmation, a FlagGone
-// tombstone replaces the value and the write reports ErrGone once.
+// after the request loaded it puts the session back unconfirmed onto the
+// Durable copy, checks the Durable tier again, and confirms the value after
+// its Durable write: the Cache then holds an ordinary value. If the
+// session ended before the check or before the confirmation, a FlagGone
+// tombstone replaces the value and the write reports ErrGone once; if
+// another request wrote the Durable tier before the check, the changes go
+// onto its version.
 func TestWriteAfterEvictionIsConfirmed(t *testing.T) {
 	t.Parallel()
-	for _, ended := range []bool{false, true} {
-		t.Run(fmt.Sprint("ended ", ended), func(t *testing.T) {
+	gone := fmt.Sprint("flags ", store.FlagGone)
+	for _, tc := range []struct {
+		name string
+		at   int    // the Durable Get before which the session ends or is written (0: none)
+		end  bool   // ends, else another request writes c=3
+		want string // in the Cache
+	}{
+		{"confirmed", 0, false, "a=1,b=2"},
+		{"ended before the check", 2, true, gone},
+		{"ended before the confirmation", 3, true, gone},
+		{"written before the check", 2, false, "a=1,b=2,c=3"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			r := newRig(t, store.Options{})
 			id := r.create(0, "a", "1")
 			s := r.open()
 			s.Get(id).SetAttr("b", "2")
 			r.m.Evict(prefix + id)
-			put := false
+			gets := 0
 			r.setFault(func(ctx context.Context, op, _ string) error {
-				switch {
-				case op == "durable.Put":
-					put = true
-				case op == "durable.Get" && put && ended: // the confirmation
-					put = false
+				if op != "durable.Get" {
+					return nil
+				}
+				if gets++; gets != tc.at {
+					return nil
+				}
+				if tc.end {
 					if err := r.m.Durable().Delete(ctx, id); err != nil {
 						t.Error(err)
 					}
+					return nil
 				}
+				rec, _ := r.m.Record(id)
+				sess := decode(t, rec.Value)
+				sess.SetAttr("c", "3")
+				v, err := memcache.Gob.Marshal(sess)
+				if err != nil {
+					t.Error(err)
+				}
+				r.m.SetRecord(id, store.Record{Value: v, Expires: rec.Expires})
 				return nil
 			})
 			s.Close()
-			if ended {
+			if got := r.cached(id); got != tc.want {
+				t.Errorf("cache holds %s, want %s", got, tc.want)
+			}
+			if tc.end {
 				r.wantErrs("write", 1, "", store.ErrGone)
-				if got, want := r.cached(id), fmt.Sprint("flags ", store.FlagGone); got != want {
-					t.Errorf("cache holds %s, want %s", got, want)
-				}
 				return
 			}
 			r.wantErrs("write", 0, "", nil)
-			if got := r.cached(id); got != "a=1,b=2" {
-				t.Errorf("cache holds %s, want a=1,b=2 unflagged", got)
+			if got := r.stored(id); got != tc.want {
+				t.Errorf("Durable tier holds %s, want %s", got, tc.want)
 			}
 		})
 	}
