@@ -1,0 +1,80 @@
+package gaesession_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/gaesession/gaesession"
+	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/storetest"
+	"github.com/icza/session"
+)
+
+// Tests that kill mutants that lived through the fast tests
+// (scripts/mutation.sh), on the model of both tiers: no dev server.
+
+// modelHandler serves /add (a new session), /renew and /remove (of the
+// session the cookie names) with the middleware on a model of both tiers.
+func modelHandler(t *testing.T, opts gaesession.Options) http.Handler {
+	t.Helper()
+	m := storetest.NewModel(storetest.ModelOptions{Memcache: true})
+	opts.Store = store.Options{Cache: m.Cache(), Durable: m.Durable()}
+	sessions := gaesession.New(opts)
+	t.Cleanup(func() {
+		if err := sessions.Shutdown(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	return sessions.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m := gaesession.From(r.Context())
+		switch r.URL.Path {
+		case "/add":
+			m.Add(session.NewSession(), w)
+		case "/renew":
+			if fresh, err := m.Renew(m.Get(r), w); fresh == nil || err != nil {
+				t.Errorf("Renew = %v, %v; want a session", fresh, err)
+			}
+		case "/remove":
+			m.Remove(m.Get(r), w)
+		}
+	}))
+}
+
+// cookieOf serves a request to path with the cookie c (if not nil) and
+// returns the session cookie the answer sets, failing the test if none.
+func cookieOf(t *testing.T, h http.Handler, path string, c *http.Cookie) *http.Cookie {
+	t.Helper()
+	r := httptest.NewRequest(http.MethodGet, path, nil)
+	if c != nil {
+		r.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	cs := w.Result().Cookies()
+	if len(cs) != 1 {
+		t.Fatalf("%s: cookies %v, want one", path, cs)
+	}
+	return cs[0]
+}
+
+// TestCookieDefaultsAndRemoval: by default the cookie lasts 30 days and is
+// SameSite Lax; Renew replaces it; Remove deletes it (Max-Age 0).
+func TestCookieDefaultsAndRemoval(t *testing.T) {
+	t.Parallel()
+	h := modelHandler(t, gaesession.Options{})
+	added := cookieOf(t, h, "/add", nil)
+	if added.MaxAge != int(30*24*time.Hour/time.Second) || added.SameSite != http.SameSiteLaxMode || !added.Secure || !added.HttpOnly {
+		t.Errorf("new cookie %v, want Max-Age 30 days, SameSite Lax, Secure, HttpOnly", added)
+	}
+	renewed := cookieOf(t, h, "/renew", added)
+	if renewed.Value == "" || renewed.Value == added.Value || renewed.MaxAge <= 0 {
+		t.Errorf("renewed cookie %v, want a new value that lasts", renewed)
+	}
+	removed := cookieOf(t, h, "/remove", renewed)
+	if removed.MaxAge >= 0 || removed.Value != "" {
+		t.Errorf("removal cookie %v, want Max-Age 0 (deleted)", removed)
+	}
+}
