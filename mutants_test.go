@@ -1,9 +1,12 @@
 package gaesession_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,5 +79,51 @@ func TestCookieDefaultsAndRemoval(t *testing.T) {
 	removed := cookieOf(t, h, "/remove", renewed)
 	if removed.MaxAge >= 0 || removed.Value != "" {
 		t.Errorf("removal cookie %v, want Max-Age 0 (deleted)", removed)
+	}
+}
+
+// TestKeyPrefixLimit: New takes the longest Store.KeyPrefix that leaves
+// store.MinIDLen bytes of a Memcache key for the session ID, and panics
+// on a longer one.
+func TestKeyPrefixLimit(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		n     int
+		panic bool
+	}{
+		{store.MaxKeyLen - store.MinIDLen, false},
+		{store.MaxKeyLen - store.MinIDLen + 1, true},
+	} {
+		func() {
+			defer func() {
+				if got := recover() != nil; got != tc.panic {
+					t.Errorf("KeyPrefix of %d bytes: panic %v, want %v", tc.n, got, tc.panic)
+				}
+			}()
+			opts := gaesession.Options{Store: store.Options{KeyPrefix: strings.Repeat("k", tc.n)}}
+			s := gaesession.New(opts)
+			if err := s.Shutdown(context.Background()); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+}
+
+// TestGivenLoggerIsUsed: a request's Logger writes to Options.Logger.
+func TestGivenLoggerIsUsed(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	sessions := gaesession.New(gaesession.Options{Logger: slog.New(slog.NewTextHandler(&buf, nil))})
+	t.Cleanup(func() {
+		if err := sessions.Shutdown(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	h := sessions.Handler(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		gaesession.From(r.Context()).Logger().Info("hello from the handler")
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+	if !strings.Contains(buf.String(), "hello from the handler") {
+		t.Errorf("log %q, want the handler's line", buf.String())
 	}
 }
