@@ -23,15 +23,7 @@ import (
 // session the cookie names) with the middleware on a model of both tiers.
 func modelHandler(t *testing.T, opts gaesession.Options) http.Handler {
 	t.Helper()
-	m := storetest.NewModel(storetest.ModelOptions{Memcache: true})
-	opts.Store = store.Options{Cache: m.Cache(), Durable: m.Durable()}
-	sessions := gaesession.New(opts)
-	t.Cleanup(func() {
-		if err := sessions.Shutdown(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
-	return sessions.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return onModel(t, opts, func(w http.ResponseWriter, r *http.Request) {
 		m := gaesession.From(r.Context())
 		switch r.URL.Path {
 		case "/add":
@@ -43,7 +35,21 @@ func modelHandler(t *testing.T, opts gaesession.Options) http.Handler {
 		case "/remove":
 			m.Remove(m.Get(r), w)
 		}
-	}))
+	})
+}
+
+// onModel returns h inside the middleware, on a model of both tiers.
+func onModel(t *testing.T, opts gaesession.Options, h http.HandlerFunc) http.Handler {
+	t.Helper()
+	m := storetest.NewModel(storetest.ModelOptions{Memcache: true})
+	opts.Store = store.Options{Cache: m.Cache(), Durable: m.Durable()}
+	sessions := gaesession.New(opts)
+	t.Cleanup(func() {
+		if err := sessions.Shutdown(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	return sessions.Handler(h)
 }
 
 // cookieOf serves a request to path with the cookie c (if not nil) and
@@ -126,4 +132,42 @@ func TestGivenLoggerIsUsed(t *testing.T) {
 	if !strings.Contains(buf.String(), "hello from the handler") {
 		t.Errorf("log %q, want the handler's line", buf.String())
 	}
+}
+
+// TestResponseStartsAtItsFinalStatus: an explicit WriteHeader(200) starts
+// the response (a session written before gets "Vary: Cookie"); an
+// informational status (103 Early Hints) does not, so a session added
+// after it still gets its cookie.
+func TestResponseStartsAtItsFinalStatus(t *testing.T) {
+	t.Parallel()
+	t.Run("200", func(t *testing.T) {
+		t.Parallel()
+		h := onModel(t, gaesession.Options{}, func(w http.ResponseWriter, r *http.Request) {
+			gaesession.From(r.Context()).Add(session.NewSession(), w)
+			w.WriteHeader(http.StatusOK)
+		})
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/", nil))
+		if res := w.Result(); res.Header.Get("Vary") != "Cookie" || len(res.Cookies()) != 1 {
+			t.Errorf("headers %v, want Vary: Cookie and the cookie", res.Header)
+		}
+	})
+	t.Run("103", func(t *testing.T) {
+		t.Parallel()
+		srv := httptest.NewServer(onModel(t, gaesession.Options{Cookie: gaesession.CookieOptions{AllowHTTP: true}},
+			func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(http.StatusEarlyHints)
+				gaesession.From(r.Context()).Add(session.NewSession(), w)
+				w.WriteHeader(http.StatusOK)
+			}))
+		defer srv.Close()
+		res, err := srv.Client().Get(srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK || len(res.Cookies()) != 1 || res.Header.Get("Vary") != "Cookie" {
+			t.Errorf("answer %d %v, want 200 with the cookie and Vary: Cookie", res.StatusCode, res.Header)
+		}
+	})
 }
