@@ -1,0 +1,4 @@
+package purge
+
+// Rate is rate, the deletions per second the handler logs.
+var Rate = rate
