@@ -186,7 +186,8 @@ func TestLoginReportsACacheFailure(t *testing.T) {
 	r.ids = append(r.ids, fresh.ID())
 	r.wantErrs("login", 1, "memcache", injected)
 	r.setFault(nil)
-	if got := r.read(fresh.ID()); got != "_gaesession.handle="+handle(fresh)+",_gaesession.user=ann" {
+	want := fmt.Sprintf("%s=%v,_gaesession.handle=%s,_gaesession.user=ann", store.AttrAuth, fresh.Attr(store.AttrAuth), handle(fresh))
+	if got := r.read(fresh.ID()); got != want {
 		t.Errorf("read = %s, want the new session", got)
 	}
 }

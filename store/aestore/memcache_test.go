@@ -44,7 +44,9 @@ func TestMemcacheTTL(t *testing.T) {
 func TestCodecsMatchMemcache(t *testing.T) {
 	t.Parallel()
 	sess := session.NewSessionOptions(&session.SessOptions{
-		Attrs:   map[string]any{"UserName": "ada", "n": 42, "ok": true},
+		// One attribute: gob writes a map in its iteration order, which
+		// is random, so only a map of one entry has one encoding.
+		Attrs:   map[string]any{"UserName": "ada"},
 		Timeout: 17 * time.Minute,
 	})
 	cases := []struct {
