@@ -42,6 +42,15 @@ func testLocal(t *testing.T, cache string) {
 	defer cancel()
 	errc := make(chan error, 1)
 	go func() { errc <- run(ctx, true) }()
+	// A test that fails on the way still waits for run to stop its
+	// servers: a test binary that ended first would leave them running.
+	ended := false
+	t.Cleanup(func() {
+		if !ended {
+			cancel()
+			<-errc
+		}
+	})
 	base := "http://localhost:" + port
 	waitServing(t, base, errc)
 
@@ -72,6 +81,7 @@ func testLocal(t *testing.T, cache string) {
 
 	redisAddr := os.Getenv("REDIS_ADDR")
 	cancel()
+	ended = true
 	if err := <-errc; err != nil {
 		t.Fatalf("run: %v", err)
 	}
@@ -89,6 +99,7 @@ func waitServing(t *testing.T, base string, errc chan error) {
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-errc:
+			errc <- err // for the cleanup that waits for run
 			if errors.Is(err, cloudtest.ErrNotInstalled) && os.Getenv("GAESESSION_REQUIRE_DEVSERVER") != "1" {
 				t.Skip("skipped: ", err)
 			}
