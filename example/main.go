@@ -11,40 +11,20 @@
 // and open http://localhost:8080. Deploy it with `gcloud app deploy
 // example/app.yaml example/cron.yaml`.
 //
-// Routes:
-//
-//	GET  /                      the page: login form, or greeting and counter
-//	POST /login                 log in as form field user (remember=on: a
-//	                            persistent cookie); 303 to /
-//	POST /logout                end this session; 303 to /
-//	GET  /sessions              the user's sessions: HTML, or JSON with
-//	                            Accept: application/json; 401 if not logged in
-//	POST /sessions/revoke       end the user's session with form field
-//	                            handle (none if not the user's); 303 to
-//	                            /sessions. More than 10 minutes after the
-//	                            login: a page that asks to confirm first
-//	POST /sessions/confirm      confirm who you are (form field user, as a
-//	                            password would be); 303 to /sessions
-//	POST /logout-everywhere     end all the user's sessions, this one too;
-//	                            303 to /
-//	     /tasks/purge-sessions  delete expired sessions (cron.yaml)
-//
-// The handlers of the last four routes ("log out everywhere") are in
-// sessions.go.
+// Its routes and handlers are package app's (example/app), which the
+// Cloud Run example (example/cloudrun) serves too; this file gives them
+// App Engine's session store (Memcache and the Datastore, the default) and
+// App Engine cron's purge.
 package main
 
 import (
-	"html/template"
-	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/gaesession/gaesession"
+	"github.com/gaesession/gaesession/example/app"
 	"github.com/gaesession/gaesession/purge"
 	"github.com/gaesession/gaesession/store"
-	"github.com/icza/session"
-	"github.com/justinas/alice"
 	"google.golang.org/appengine/v2"
 )
 
@@ -57,123 +37,15 @@ func main() {
 // plain http:// and purges that do not come from App Engine cron; now is
 // the sessions' clock (nil: time.Now), for tests.
 func newApp(dev bool, now func() time.Time) http.Handler {
-	// Every route gets a session Manager from the middleware. The cookie is
-	// Secure in production; the development server speaks plain http://.
-	chain := alice.New(gaesession.Middleware(gaesession.Options{
-		Cookie: gaesession.CookieOptions{AllowHTTP: dev},
-		Store:  store.Options{Now: now},
-	}))
-	// Ending another device's session is sensitive: only within
-	// confirmAfter of the login or of the last confirmation.
-	sensitive := chain.Append(gaesession.RequireRecentAuth(confirmAfter, http.HandlerFunc(askConfirm)))
-
-	mux := http.NewServeMux()
-	mux.Handle("GET /{$}", chain.ThenFunc(home))
-	mux.Handle("POST /login", chain.ThenFunc(login))
-	mux.Handle("POST /logout", chain.ThenFunc(logout))
-	mux.Handle("GET /sessions", chain.ThenFunc(listSessions))
-	mux.Handle("POST /sessions/revoke", sensitive.ThenFunc(revoke))
-	mux.Handle("POST /sessions/confirm", chain.ThenFunc(confirm))
-	mux.Handle("POST /logout-everywhere", chain.ThenFunc(logoutEverywhere))
-	// Outside the chain: a cron request has no session, so the middleware
-	// would only add work. In production only App Engine cron may start a
-	// purge; locally you can with curl.
-	mux.Handle("/tasks/purge-sessions", purge.Handler(purge.Options{AllowNonCron: dev}))
-	return mux
+	return app.New(app.Options{
+		// The cookie is Secure in production; the development server
+		// speaks plain http://.
+		Sessions: gaesession.Middleware(gaesession.Options{
+			Cookie: gaesession.CookieOptions{AllowHTTP: dev},
+			Store:  store.Options{Now: now},
+		}),
+		// In production only App Engine cron may start a purge; locally
+		// you can with curl.
+		Purge: purge.Handler(purge.Options{AllowNonCron: dev}),
+	})
 }
-
-// userOf returns the user a session is logged in as (bound to by
-// Manager.Login), or "".
-func userOf(sess session.Session) string {
-	u, _ := gaesession.User(sess)
-	return u
-}
-
-// home shows the login form, or, to a logged-in user, how many times they
-// have seen this page since login.
-func home(w http.ResponseWriter, r *http.Request) {
-	var data pageData
-	if sess := gaesession.From(r.Context()).Get(r); sess != nil {
-		data.Flashes = gaesession.Flashes(sess) // shown once
-		if data.UserName = userOf(sess); data.UserName != "" {
-			n, _ := gaesession.Attr[int](sess, "Count") // 0, not a panic, if missing
-			sess.SetAttr("Count", n+1)                  // written back when the request ends
-			data.Count = n + 1
-		}
-	}
-	render(w, http.StatusOK, data)
-}
-
-// login logs in as any non-empty user name. Manager.Login binds the session
-// to the user and lists it among the user's sessions; a session that
-// exists gets a new ID, so that an ID planted before login is useless
-// afterwards. With "remember me" the cookie outlives the browser.
-func login(w http.ResponseWriter, r *http.Request) {
-	name := strings.TrimSpace(r.PostFormValue("user"))
-	if name == "" {
-		render(w, http.StatusBadRequest, pageData{Error: "Please enter a user name."})
-		return
-	}
-	m := gaesession.From(r.Context())
-	opts := gaesession.LoginOptions{Remember: r.PostFormValue("remember") == "on"}
-	sess, err := m.Login(m.Get(r), w, name, opts)
-	if err != nil {
-		http.Error(w, "Could not log in, please try again.", http.StatusInternalServerError)
-		return
-	}
-	sess.SetAttr("Count", 0)
-	gaesession.AddFlash(sess, "Welcome, "+name+".") // for the page after the redirect
-	// Post/redirect/get: a reload of the page does not post the form again.
-	http.Redirect(w, r, "/", http.StatusSeeOther)
-}
-
-// logout removes the session, from the store and from the browser.
-func logout(w http.ResponseWriter, r *http.Request) {
-	m := gaesession.From(r.Context())
-	if sess := m.Get(r); sess != nil {
-		m.Remove(sess, w)
-	}
-	http.Redirect(w, r, "/", http.StatusSeeOther)
-}
-
-// pageData fills the page template.
-type pageData struct {
-	UserName string   // empty: not logged in
-	Count    int      // visits since login
-	Flashes  []string // messages from the previous request
-	Error    string
-}
-
-// render writes the page with the given status.
-func render(w http.ResponseWriter, status int, data pageData) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	if err := page.Execute(w, data); err != nil {
-		slog.Error("rendering page", "err", err)
-	}
-}
-
-// The forms post to this site only; the session cookie is SameSite=Lax, so
-// browsers do not send it with another site's POST.
-var page = template.Must(template.New("page").Parse(`<!DOCTYPE html>
-<html lang="en">
-<head><meta charset="utf-8"><title>gaesession example</title></head>
-<body>
-<h1>gaesession example</h1>
-{{with .Error}}<p id="error" style="color:red">{{.}}</p>{{end}}
-{{range .Flashes}}<p class="flash" style="color:green">{{.}}</p>{{end}}
-{{if .UserName}}
-<p id="greeting">Hello <b id="user">{{.UserName}}</b>! Since login you have seen this page
-<b id="count">{{.Count}}</b> time(s). <a href="/">Reload</a> · <a id="sessions" href="/sessions">Your sessions</a></p>
-<form method="post" action="/logout"><button id="logout" type="submit">Log out</button></form>
-{{else}}
-<form method="post" action="/login">
-<label for="username">User name (any):</label>
-<input id="username" name="user" type="text" autofocus>
-<label><input id="remember" name="remember" type="checkbox"> Remember me</label>
-<button id="login" type="submit">Log in</button>
-</form>
-{{end}}
-</body>
-</html>
-`))

@@ -11,9 +11,9 @@ import (
 	"cloud.google.com/go/datastore"
 	"github.com/gaesession/gaesession"
 	"github.com/gaesession/gaesession/cloud"
+	webapp "github.com/gaesession/gaesession/example/app"
 	"github.com/gaesession/gaesession/purge"
 	"github.com/gaesession/gaesession/store"
-	"github.com/justinas/alice"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -48,7 +48,8 @@ func configFromEnv() config {
 	return c
 }
 
-// app is the example's handler with the clients it created once.
+// app is the example's handler (package app's, as the App Engine
+// example's) with the clients it created once.
 type app struct {
 	http.Handler
 	sessions *gaesession.Sessions
@@ -80,22 +81,19 @@ func newApp(ctx context.Context, c config) (*app, error) {
 		Store:  opts,
 		Cookie: gaesession.CookieOptions{AllowHTTP: c.Local},
 	})
-	chain := alice.New(a.sessions.Handler)
-	mux := http.NewServeMux()
-	mux.Handle("GET /{$}", chain.ThenFunc(home))
-	mux.Handle("POST /login", chain.ThenFunc(login))
-	mux.Handle("POST /logout", chain.ThenFunc(logout))
 	// Cloud Scheduler calls this with the shared secret in a header; an
 	// app without PURGE_SECRET refuses every call on Cloud Run.
 	// Its deadline stays under Cloud Run's default request timeout (5
 	// minutes); a run that stops there is finished by the next.
-	mux.Handle("/tasks/purge-sessions", purge.Handler(purge.Options{
-		Durable:      durable,
-		Deadline:     4 * time.Minute,
-		Secret:       c.PurgeSecret,
-		AllowNonCron: c.Local && c.PurgeSecret == "",
-	}))
-	a.Handler = mux
+	a.Handler = webapp.New(webapp.Options{
+		Sessions: a.sessions.Handler,
+		Purge: purge.Handler(purge.Options{
+			Durable:      durable,
+			Deadline:     4 * time.Minute,
+			Secret:       c.PurgeSecret,
+			AllowNonCron: c.Local && c.PurgeSecret == "",
+		}),
+	})
 	return a, nil
 }
 

@@ -6,8 +6,6 @@ require (
 	cloud.google.com/go/datastore v1.20.0
 	github.com/gaesession/gaesession v0.0.0
 	github.com/gaesession/gaesession/cloud v0.0.0
-	github.com/icza/session v1.3.0
-	github.com/justinas/alice v1.2.0
 	github.com/redis/go-redis/v9 v9.18.0
 )
 
@@ -26,6 +24,8 @@ require (
 	github.com/google/s2a-go v0.1.8 // indirect
 	github.com/googleapis/enterprise-certificate-proxy v0.3.4 // indirect
 	github.com/googleapis/gax-go/v2 v2.13.0 // indirect
+	github.com/icza/session v1.3.0 // indirect
+	github.com/justinas/alice v1.2.0 // indirect
 	go.opencensus.io v0.24.0 // indirect
 	go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc v0.54.0 // indirect
 	go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp v0.54.0 // indirect

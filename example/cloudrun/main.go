@@ -1,5 +1,8 @@
-// Command cloudrun is the gaesession example app for Cloud Run: log in
-// with any user name, reload to watch the visit counter rise, log out.
+// Command cloudrun is the gaesession example app for Cloud Run, the same
+// app as the App Engine example (its handlers are package app's,
+// example/app): log in with any user name (optionally "remember me"),
+// reload to watch the visit counter rise, see where you are logged in and
+// end any of those sessions, and log out, here or everywhere.
 // Sessions live in Redis or Valkey (Memorystore) and in Firestore in
 // Datastore mode, through package cloud; nothing App Engine-specific is
 // needed.
@@ -18,12 +21,10 @@
 //	PURGE_SECRET          the X-Gaesession-Purge-Secret of the purge job
 //	SESSION_CACHE         "datastore": no Redis (cloud.DatastoreCache)
 //
-// Routes:
+// Routes: those of package app (see its documentation), with
 //
-//	GET  /                      the page: login form, or greeting and counter
-//	POST /login                 start a session (or renew the current one)
-//	POST /logout                end the session
-//	     /tasks/purge-sessions  delete expired sessions (Cloud Scheduler)
+//	/tasks/purge-sessions  delete expired sessions (Cloud Scheduler,
+//	                       with PURGE_SECRET)
 package main
 
 import (

@@ -21,30 +21,58 @@ import (
 	"github.com/gaesession/gaesession/gaesessiontest"
 )
 
-// TestBrowser runs the example on the App Engine development server, started
-// with scripts/run-example, and drives it with headless Chromium: login, the
+// TestBrowser runs each example, the App Engine one on the development
+// server (scripts/run-example) and the Cloud Run one with its own
+// redis-server and Datastore emulator (`go run . -local` in
+// example/cloudrun), and drives it with headless Chromium: login, the
 // counter rising across reloads and in a second tab, the session cookie as
 // the browser holds it, and logout; then "log out everywhere" with two
-// browser contexts as two devices (see logOutEverywhere). It skips when
-// chromium or dev_appserver.py is missing, and fails instead when
-// GAESESSION_REQUIRE_DEVSERVER is set.
+// browser contexts as two devices (see logOutEverywhere). Both serve the
+// same app (example/app). It skips an example whose servers, or chromium,
+// are missing, and fails instead when GAESESSION_REQUIRE_DEVSERVER is set.
 func TestBrowser(t *testing.T) {
 	browser := findChromium()
 	if browser == "" {
 		missing(t, "chromium not found: install it (e.g. apt-get install chromium)")
 	}
-	if !haveDevAppserver() {
-		missing(t, "dev_appserver.py not found: install the Google Cloud SDK with the App Engine Go component "+
-			"(e.g. apt-get install google-cloud-cli-app-engine-go) or set APPENGINE_DEV_APPSERVER")
-	}
+	t.Run("App Engine", func(t *testing.T) {
+		if !haveDevAppserver() {
+			missing(t, "dev_appserver.py not found: install the Google Cloud SDK with the App Engine Go component "+
+				"(e.g. apt-get install google-cloud-cli-app-engine-go) or set APPENGINE_DEV_APPSERVER")
+		}
+		browse(t, browser, func(t *testing.T, ctx context.Context, tmp string) string {
+			port, adminPort := freePort(t), freePort(t)
+			cmd := exec.Command(filepath.Join("..", "..", "scripts", "run-example"),
+				"--storage_path="+t.TempDir(),
+				// Other edits in the module must not restart the app mid-test.
+				"--automatic_restart=false",
+			)
+			cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(port), "ADMIN_PORT="+strconv.Itoa(adminPort), "TMPDIR="+tmp)
+			return startExample(t, ctx, cmd, port)
+		})
+	})
+	t.Run("Cloud Run", func(t *testing.T) {
+		browse(t, browser, func(t *testing.T, ctx context.Context, tmp string) string {
+			port := freePort(t)
+			cmd := exec.Command("go", "run", ".", "-local")
+			cmd.Dir = filepath.Join("..", "cloudrun")
+			cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(port), "TMPDIR="+tmp,
+				"PURGE_SECRET=", "SESSION_CACHE=", "REDIS_ADDR=", "DATASTORE_PROJECT_ID=")
+			return startExample(t, ctx, cmd, port)
+		})
+	})
+}
 
+// browse starts an example with start, which returns its base URL, and
+// runs the scenario against it in a fresh headless Chromium.
+func browse(t *testing.T, browser string, start func(t *testing.T, ctx context.Context, tmp string) string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
 	// The server's and the browser's temporary files go into a folder the
 	// test removes.
 	tmp := t.TempDir()
-	base := startExample(t, ctx, tmp)
+	base := start(t, ctx, tmp)
 
 	// The browser lives as long as ctx: it is closed at the deadline at the
 	// latest. Nothing is downloaded: ExecPath names the installed chromium.
@@ -317,29 +345,23 @@ func findChromium() string {
 	return ""
 }
 
-// startExample starts scripts/run-example on free ports with a fresh storage
-// folder, waits until the app answers, and returns its base URL. The server's
-// process group is stopped when the test ends; its output is logged if the
-// test failed. Its temporary files go to tmp.
-func startExample(t *testing.T, ctx context.Context, tmp string) string {
+// startExample starts cmd, an example that serves on port, in a process
+// group of its own, waits until the app answers, and returns its base URL.
+// The process group is stopped when the test ends; its output is logged if
+// the test failed. A Cloud Run example that ends for want of its servers
+// ("not installed") skips the test (see missing).
+func startExample(t *testing.T, ctx context.Context, cmd *exec.Cmd, port int) string {
 	t.Helper()
-	port, adminPort := freePort(t), freePort(t)
-	logPath := filepath.Join(t.TempDir(), "devserver.log")
+	logPath := filepath.Join(t.TempDir(), "server.log")
 	out, err := os.Create(logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer out.Close() // the server has its own copy
-	cmd := exec.Command(filepath.Join("..", "..", "scripts", "run-example"),
-		"--storage_path="+t.TempDir(),
-		// Other edits in the module must not restart the app mid-test.
-		"--automatic_restart=false",
-	)
-	cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(port), "ADMIN_PORT="+strconv.Itoa(adminPort), "TMPDIR="+tmp)
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting scripts/run-example: %v", err)
+		t.Fatalf("starting %s: %v", cmd, err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
@@ -347,7 +369,7 @@ func startExample(t *testing.T, ctx context.Context, tmp string) string {
 		stopGroup(t, cmd.Process.Pid, exited)
 		if t.Failed() {
 			b, _ := os.ReadFile(logPath)
-			t.Logf("dev server output:\n%s", b)
+			t.Logf("server output:\n%s", b)
 		}
 	})
 
@@ -365,7 +387,10 @@ func startExample(t *testing.T, ctx context.Context, tmp string) string {
 		select {
 		case err := <-exited:
 			exited <- err // for stopGroup
-			t.Fatalf("scripts/run-example exited before the app answered: %v", err)
+			if b, _ := os.ReadFile(logPath); strings.Contains(string(b), "not installed") {
+				missing(t, "the example's servers are missing:\n"+string(b))
+			}
+			t.Fatalf("%s exited before the app answered: %v", cmd, err)
 		case <-waitCtx.Done():
 			t.Fatalf("the app did not answer on %s: %v", base, waitCtx.Err())
 		case <-time.After(300 * time.Millisecond):
@@ -373,9 +398,10 @@ func startExample(t *testing.T, ctx context.Context, tmp string) string {
 	}
 }
 
-// stopGroup stops scripts/run-example as Ctrl-C does: SIGINT to its process
-// group, where go run waits while the devserver command stops
-// dev_appserver.py and everything it started. SIGKILL ends whatever is left
+// stopGroup stops an example as Ctrl-C does: SIGINT to its process group,
+// where go run waits while the app stops what it started (the devserver
+// command dev_appserver.py, the Cloud Run example its redis-server and
+// Datastore emulator). SIGKILL ends whatever is left
 // after half a minute.
 func stopGroup(t *testing.T, pgid int, exited <-chan error) {
 	t.Helper()
@@ -383,10 +409,10 @@ func stopGroup(t *testing.T, pgid int, exited <-chan error) {
 	select {
 	case <-exited:
 	case <-time.After(30 * time.Second): // longer than devserver's own grace
-		t.Log("dev server ignored SIGINT; killing it")
+		t.Log("the example ignored SIGINT; killing it")
 	}
 	if err := syscall.Kill(-pgid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
-		t.Errorf("killing the dev server's process group: %v", err)
+		t.Errorf("killing the example's process group: %v", err)
 	}
 }
 
@@ -460,9 +486,9 @@ func checkCookie(t *testing.T, ctx context.Context) {
 		t.Errorf("sessid cookie: value %q, HttpOnly %v, SameSite %q, Path %q; want a value, HttpOnly, Lax, /",
 			c.Value, c.HTTPOnly, c.SameSite, c.Path)
 	}
-	// On the dev server the example allows the cookie over http://.
+	// Run locally, the examples allow the cookie over http://.
 	if c.Secure {
-		t.Error("sessid cookie is Secure on the dev server")
+		t.Error("sessid cookie is Secure locally")
 	}
 }
 

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"encoding/json"
@@ -80,9 +80,9 @@ func revoke(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/sessions", http.StatusSeeOther)
 }
 
-// confirmAfter is how long after logging in (or confirming) a user may end
+// ConfirmAfter is how long after logging in (or confirming) a user may end
 // another device's session without confirming who they are again.
-const confirmAfter = 10 * time.Minute
+const ConfirmAfter = 10 * time.Minute
 
 // askConfirm answers a revoke that came too long after the login: a page
 // that asks the user to confirm who they are (401 without a login).
