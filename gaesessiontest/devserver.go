@@ -3,6 +3,7 @@ package gaesessiontest
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -13,6 +14,11 @@ import (
 // RequireEnv names the environment variable that turns a missing dev server
 // into a test failure instead of a skip. .ci/run sets it to 1.
 const RequireEnv = "GAESESSION_REQUIRE_DEVSERVER"
+
+// LogEnv names the environment variable that keeps the dev server's log:
+// the file it names gets the log appended. Without it the log goes to the
+// server's storage folder, which Close removes.
+const LogEnv = "GAESESSION_DEVSERVER_LOG"
 
 var (
 	mu      sync.Mutex
@@ -38,7 +44,12 @@ func instance() (aetest.Instance, error) {
 // start starts the dev server with a Python that can run it, and a storage
 // folder of its own. Unless the user set APPENGINE_DEV_APPSERVER_BINARY,
 // aetest runs a launcher that names that Python; the launcher, and the
-// variable, are gone once the server runs.
+// variable, are gone once the server runs. The launcher also sends the
+// server's log to a file (see LogEnv), so that a failing test's output is
+// not buried under it: that log has a traceback for every failed API call
+// (tests inject some on purpose) and the harmless "Failed to build Go
+// application ... go.mod file not found" of aetest's stub app, which API
+// calls do not need.
 func start() (aetest.Instance, error) {
 	const binary = "APPENGINE_DEV_APPSERVER_BINARY"
 	if os.Getenv(binary) == "" {
@@ -46,20 +57,27 @@ func start() (aetest.Instance, error) {
 		if err != nil {
 			return nil, err
 		}
-		launcher, remove, err := devapp.Launcher("--storage_path=" + dir)
+		log := os.Getenv(LogEnv)
+		if log == "" {
+			log = filepath.Join(dir, "dev_appserver.log")
+		}
+		launcher, remove, err := devapp.Launcher(log, "--storage_path="+dir)
 		if err != nil {
 			os.RemoveAll(dir)
 			return nil, err
 		}
 		defer remove()
 		storage = dir
+		fmt.Fprintf(os.Stderr, "gaesessiontest: dev_appserver.py log in %s (set %s=file to keep it)\n", log, LogEnv)
 		os.Setenv(binary, launcher)
 		defer os.Unsetenv(binary)
 	}
 	in, err := aetest.NewInstance(&aetest.Options{
 		StronglyConsistentDatastore: true,
-		// Its log is kept: suppressed, it fills a pipe nobody reads and the
-		// server hangs after some 64 KiB of failure tracebacks.
+		// Not suppressed: aetest would then stop reading the server's stderr
+		// once it has the addresses, and a server writing its log there (as
+		// when the user sets APPENGINE_DEV_APPSERVER_BINARY) hangs after some
+		// 64 KiB of failure tracebacks. The launcher sends it to a file.
 		SuppressDevAppServerLog: false,
 		StartupTimeout:          time.Minute, // aetest's 15 s fail on a busy machine
 	})

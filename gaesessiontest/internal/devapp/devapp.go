@@ -74,7 +74,17 @@ func Command(args ...string) (*exec.Cmd, error) {
 // Python and args before its own, for APPENGINE_DEV_APPSERVER_BINARY, which
 // aetest runs instead of "python3 dev_appserver.py". remove deletes it and
 // its folder; it may be called as soon as the launcher has started.
-func Launcher(args ...string) (path string, remove func(), err error) {
+//
+// With log not empty, the server's stderr goes to the file log (appended)
+// instead, and only the two lines aetest waits for, "Starting API server
+// at: ..." and "Starting admin server at: ...", reach the launcher's
+// stderr; if the server's stderr ends before both were seen, the lines read
+// until then follow, so that a server that cannot start says why. A filter,
+// run by the same Python, reads that stderr through a named pipe in the
+// launcher's folder; the launcher execs the server, which keeps the
+// launcher's process id, and the filter ends when the server's stderr
+// closes.
+func Launcher(log string, args ...string) (path string, remove func(), err error) {
 	cmd, err := Command(args...)
 	if err != nil {
 		return "", nil, err
@@ -85,17 +95,43 @@ func Launcher(args ...string) (path string, remove func(), err error) {
 	}
 	remove = func() { os.RemoveAll(dir) }
 	path = filepath.Join(dir, "dev_appserver")
-	body := "#!/bin/sh\nexec"
+	body := "#!/bin/sh\n"
+	redirect := ""
+	if log != "" {
+		fifo := shellQuote(filepath.Join(dir, "stderr"))
+		body += "mkfifo " + fifo + " || exit 1\n" +
+			shellQuote(cmd.Args[0]) + " -u -c " + shellQuote(stderrFilter) + " " + shellQuote(log) + " <" + fifo + " &\n"
+		redirect = " 2>" + fifo
+	}
+	body += "exec"
 	for _, a := range cmd.Args {
 		body += " " + shellQuote(a)
 	}
-	body += " \"$@\"\n"
+	body += " \"$@\"" + redirect + "\n"
 	if err := os.WriteFile(path, []byte(body), 0o755); err != nil {
 		remove()
 		return "", nil, err
 	}
 	return path, remove, nil
 }
+
+// stderrFilter copies stdin to the file named by its argument and passes to
+// stderr only the server address lines aetest reads (see Launcher).
+const stderrFilter = `import re, sys
+want = re.compile(rb"Starting (API|admin) server at: ")
+held, seen = [], 0
+with open(sys.argv[1], "ab", buffering=0) as log:
+    for line in sys.stdin.buffer:
+        log.write(line)
+        if seen < 2 and want.search(line):
+            seen += 1
+            sys.stderr.buffer.write(line)
+            sys.stderr.buffer.flush()
+        elif seen < 2:
+            held.append(line)
+if seen < 2:
+    sys.stderr.buffer.write(b"".join(held))
+    sys.stderr.buffer.flush()`
 
 // shellQuote quotes s for sh.
 func shellQuote(s string) string {
