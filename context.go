@@ -40,9 +40,9 @@ func From(ctx context.Context) *Manager {
 // App Engine call, and allocates little, until a session is asked for.
 //
 // A nil *Manager, which From returns outside Middleware, is a wiring bug:
-// its methods (Get, Add, Remove, Renew, Login, Devices, Revoke, RevokeAll,
-// Close) panic with a message that names the
-// fix, rather than quietly returning no session (which would log users out).
+// its methods (Get, Add, Remove, Renew, Login, Devices, Revoke,
+// RevokeOthers, LogoutEverywhere, Close) panic with a message that names
+// the fix, rather than quietly returning no session (which would log users out).
 // Its Logger returns slog.Default().
 type Manager struct {
 	cfg  *config

@@ -63,9 +63,9 @@
 // afterwards. Manager.Remove, at logout, ends the session in both tiers
 // with tombstones, so that a request that loaded the session earlier cannot
 // write it back, whatever Memcache forgets. A session bound to a user is
-// listed by Manager.Devices and ended by Manager.Revoke and RevokeAll (and,
-// outside a request, by the Sessions that New returns), as finally as a
-// logout.
+// listed by Manager.Devices and ended by Manager.Revoke, RevokeOthers and
+// LogoutEverywhere (and, outside a request, by the Sessions that New
+// returns), as finally as a logout.
 //
 // # Errors and logs
 //

@@ -143,15 +143,21 @@ func binding(sess session.Session) (user, handle string, err error) {
 	return user, handle, nil
 }
 
+// Device is one of a user's sessions, as Manager.Devices and
+// Sessions.Devices list it: its handle (for Revoke), whether it is the
+// current one, when it was created and last seen, and the User-Agent and
+// IP address of its login. It is store.Device.
+type Device = store.Device
+
 // Devices returns the sessions of the user sess is bound to, sess marked
 // as the current one. It costs two Datastore lookups by key.
-func (m *Manager) Devices(sess session.Session) ([]store.Device, error) {
+func (m *Manager) Devices(sess session.Session) ([]Device, error) {
 	m.mustExist()
 	user, handle, err := binding(sess)
 	if err != nil {
 		return nil, err
 	}
-	return m.cfg.tiers.List(m.r.Context(), user, handle)
+	return m.cfg.tiers.Devices(m.r.Context(), user, handle)
 }
 
 // Revoke ends the session with the given handle among those of the user
@@ -171,22 +177,34 @@ func (m *Manager) Revoke(sess session.Session, handle string) (bool, error) {
 	return ok, err
 }
 
-// RevokeAll ends every session of the user sess is bound to: all of them,
-// or all but sess with keepCurrent (after a password change, say). Without
-// keepCurrent it deletes the cookie on w too. Failures are also reported
-// to ErrorFunc.
-func (m *Manager) RevokeAll(sess session.Session, w http.ResponseWriter, keepCurrent bool) error {
+// RevokeOthers ends every session of the user sess is bound to but sess
+// itself (after a password change, say); sess and its cookie stay.
+// Failures are also reported to ErrorFunc.
+func (m *Manager) RevokeOthers(sess session.Session) error {
 	m.mustExist()
 	user, handle, err := binding(sess)
 	if err != nil {
 		return err
 	}
-	keep := ""
-	if keepCurrent {
-		keep = handle
-	} else {
-		m.setCookie(w, sess.ID(), "", -1)
+	return m.revokeAll(sess, user, handle)
+}
+
+// LogoutEverywhere ends every session of the user sess is bound to, sess
+// included, and deletes its cookie on w. Failures are also reported to
+// ErrorFunc.
+func (m *Manager) LogoutEverywhere(sess session.Session, w http.ResponseWriter) error {
+	m.mustExist()
+	user, _, err := binding(sess)
+	if err != nil {
+		return err
 	}
+	m.setCookie(w, sess.ID(), "", -1)
+	return m.revokeAll(sess, user, "")
+}
+
+// revokeAll ends the user's sessions but the one with the handle keep ("":
+// none) and reports a failure.
+func (m *Manager) revokeAll(sess session.Session, user, keep string) error {
 	if err := m.cfg.tiers.RevokeAll(context.WithoutCancel(m.r.Context()), user, keep); err != nil {
 		m.report("revoke-all", sess.ID(), err)
 		return err
@@ -194,11 +212,11 @@ func (m *Manager) RevokeAll(sess session.Session, w http.ResponseWriter, keepCur
 	return nil
 }
 
-// List returns the sessions of a user, outside a request (an admin page, a
-// password-reset task): ctx must be able to reach the tiers (on App
-// Engine, an App Engine context).
-func (s *Sessions) List(ctx context.Context, userID string) ([]store.Device, error) {
-	return s.c.tiers.List(ctx, userID, "")
+// Devices returns the sessions of a user, outside a request (an admin
+// page, a password-reset task): ctx must be able to reach the tiers (on
+// App Engine, an App Engine context).
+func (s *Sessions) Devices(ctx context.Context, userID string) ([]Device, error) {
+	return s.c.tiers.Devices(ctx, userID, "")
 }
 
 // Revoke ends one session of a user, by its handle, outside a request.

@@ -19,7 +19,7 @@ import (
 
 // userApp is a test handler for sessions bound to users, driven by the
 // query: op=login (user, remember), devices (JSON), revoke (handle),
-// revokeall (keep), set (k=v); it answers JSON or the session's attributes.
+// revokeall (keep: RevokeOthers, else LogoutEverywhere), set (k=v); it answers JSON or the session's attributes.
 var userApp = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	m := gaesession.From(r.Context())
 	q := r.URL.Query()
@@ -41,7 +41,11 @@ var userApp = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ok, err = m.Revoke(sess, q.Get("handle"))
 		fmt.Fprintf(w, "revoked=%v ", ok)
 	case "revokeall":
-		err = m.RevokeAll(sess, w, q.Get("keep") != "")
+		if q.Get("keep") != "" {
+			err = m.RevokeOthers(sess)
+		} else {
+			err = m.LogoutEverywhere(sess, w)
+		}
 	case "set":
 		if sess != nil {
 			sess.SetAttr(q.Get("k"), q.Get("v"))
@@ -84,14 +88,14 @@ func users(t *testing.T, opts gaesession.Options, user string, n int) (gaesessio
 }
 
 // devices returns a client's list of sessions.
-func devices(t *testing.T, c *gaesessiontest.Client) []store.Device {
+func devices(t *testing.T, c *gaesessiontest.Client) []gaesession.Device {
 	t.Helper()
 	res := c.Get("/?op=devices")
 	body := gaesessiontest.Body(t, res)
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("devices: %d %s", res.StatusCode, body)
 	}
-	var devs []store.Device
+	var devs []gaesession.Device
 	if err := json.Unmarshal([]byte(body), &devs); err != nil {
 		t.Fatal(err, body)
 	}

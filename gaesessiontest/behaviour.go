@@ -46,7 +46,7 @@ type Backend struct {
 // TestBehaviour runs the behaviour suite of the middleware: what an app
 // relies on (a session's lifecycle, concurrent writers merged, logout
 // final, Renew, eviction, expiry and MaxLifetime, Login, Devices, Revoke,
-// RevokeAll, the per-user limit, purge), checked through a test app behind
+// RevokeOthers, LogoutEverywhere, the per-user limit, purge), checked through a test app behind
 // gaesession.New and a browser's cookie jar, as named parallel subtests.
 // Every backend runs the same subtests with the same expected outcomes; a
 // subtest about what a backend lacks (eviction without Backend.Evict, the

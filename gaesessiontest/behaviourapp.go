@@ -59,7 +59,11 @@ var App http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Requ
 		ok, err = m.Revoke(sess, q.Get("h"))
 		out = fmt.Sprint(ok)
 	case "revokeall":
-		err = m.RevokeAll(sess, w, q.Get("keep") != "")
+		if q.Get("keep") != "" {
+			err = m.RevokeOthers(sess)
+		} else {
+			err = m.LogoutEverywhere(sess, w)
+		}
 		out = "revoked"
 	}
 	if err != nil {

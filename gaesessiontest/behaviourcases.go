@@ -32,7 +32,7 @@ var behaviours = []struct {
 	{"Devices", devices},
 	{"Revoke", revoke},
 	{"RevokedStaysRevoked", revokedStaysRevoked},
-	{"RevokeAll", revokeAll},
+	{"RevokeOthersThenLogoutEverywhere", revokeOthersThenLogoutEverywhere},
 	{"PerUserLimit", perUserLimit},
 	{"Purge", purgeExpired},
 }

@@ -73,7 +73,7 @@ func login(s *suite) {
 
 // devices: right after a login on another browser the list shows both
 // sessions, the current one marked, with handles that are not session IDs,
-// the times and the User-Agent; Sessions.List shows them outside a request.
+// the times and the User-Agent; Sessions.Devices shows them outside a request.
 func devices(s *suite) {
 	e := s.env(gaesession.Options{})
 	e.noIndex()
@@ -93,7 +93,7 @@ func devices(s *suite) {
 			}
 		}
 	}
-	devs, err := e.sess.List(e.ctx, "ann")
+	devs, err := e.sess.Devices(e.ctx, "ann")
 	if err != nil || len(devs) != 2 {
 		e.Fatalf("List: %v, %v; want 2 devices", devs, err)
 	}
@@ -168,31 +168,32 @@ func revokedStaysRevoked(s *suite) {
 	}
 }
 
-// revokeAll: with keep, every other session of the user ends; without, all
-// do, the cookie is deleted and the user has no sessions left.
-func revokeAll(s *suite) {
+// revokeOthersThenLogoutEverywhere: Manager.RevokeOthers ends every other
+// session of the user; then Manager.LogoutEverywhere ends them all, deletes
+// the cookie and leaves the user no sessions.
+func revokeOthersThenLogoutEverywhere(s *suite) {
 	e := s.env(gaesession.Options{})
 	e.noIndex()
 	bs := e.loggedIn("cat", 3)
 	if got := bs[0].get("/?op=revokeall&keep=1"); got != "revoked" {
-		e.Fatalf("revoke all but current: %q", got)
+		e.Fatalf("RevokeOthers: %q", got)
 	}
 	if got := []string{bs[0].get("/"), bs[1].get("/"), bs[2].get("/")}; got[0] != "" || got[1] != "none" || got[2] != "none" {
-		e.Errorf("after revoke all but current the sessions read %q, want the current one only", got)
+		e.Errorf("after RevokeOthers the sessions read %q, want the current one only", got)
 	}
 	id := bs[0].id()
 	if got := bs[0].get("/?op=revokeall"); got != "revoked" {
-		e.Fatalf("revoke all: %q", got)
+		e.Fatalf("LogoutEverywhere: %q", got)
 	}
 	if bs[0].id() != "" {
-		e.Error("RevokeAll kept the cookie")
+		e.Error("LogoutEverywhere kept the cookie")
 	}
 	bs[0].setID(id)
 	if got := bs[0].get("/"); got != "none" {
-		e.Errorf("the current session after RevokeAll: %q", got)
+		e.Errorf("the current session after LogoutEverywhere: %q", got)
 	}
-	if devs, err := e.sess.List(e.ctx, "cat"); err != nil || len(devs) != 0 {
-		e.Errorf("after RevokeAll the user has %v, %v", devs, err)
+	if devs, err := e.sess.Devices(e.ctx, "cat"); err != nil || len(devs) != 0 {
+		e.Errorf("after LogoutEverywhere the user has %v, %v", devs, err)
 	}
 }
 
@@ -207,8 +208,8 @@ func perUserLimit(s *suite) {
 	if got := []string{bs[0].get("/"), bs[1].get("/"), third.get("/")}; got[0] != "none" || got[1] != "k=1" || got[2] != "" {
 		e.Errorf("the sessions read %q, want the least recently seen one ended", got)
 	}
-	if devs, err := e.sess.List(e.ctx, "dan"); err != nil || len(devs) != 2 {
-		e.Errorf("List: %v, %v; want 2 devices", devs, err)
+	if devs, err := e.sess.Devices(e.ctx, "dan"); err != nil || len(devs) != 2 {
+		e.Errorf("Devices: %v, %v; want 2 devices", devs, err)
 	}
 }
 

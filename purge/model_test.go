@@ -104,7 +104,7 @@ func TestModelPurgeKeepsIndexesOfLiveSessions(t *testing.T) {
 	if !ix.Expires.Equal(sess.Expires) {
 		t.Errorf("ann's index expires %v, want with her session, %v", ix.Expires, sess.Expires)
 	}
-	if devs, err := tiers.List(ctx, "ann", ""); err != nil || len(devs) != 1 {
+	if devs, err := tiers.Devices(ctx, "ann", ""); err != nil || len(devs) != 1 {
 		t.Errorf("ann's devices after the purge: %v, %v; want 1", devs, err)
 	}
 }

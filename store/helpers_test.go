@@ -63,7 +63,6 @@ func newRig(t *testing.T, opts store.Options) *rig {
 	r := &rig{t: t, clock: &testClock{}, log: &logBuffer{}}
 	r.m = storetest.NewModel(storetest.ModelOptions{Memcache: true, Before: r.before})
 	opts.Cache, opts.Durable, opts.KeyPrefix, opts.Now = r.m.Cache(), r.m.Durable(), prefix, r.clock.now
-	opts.Logger = slog.New(slog.NewTextHandler(r.log, nil))
 	r.tiers = store.NewTiers(opts)
 	t.Cleanup(r.checkSecrets)
 	return r
@@ -93,7 +92,7 @@ func (r *rig) open() *store.Store {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		r.errs = append(r.errs, err)
-	}, nil)
+	}, slog.New(slog.NewTextHandler(r.log, nil)))
 }
 
 // take returns the calls made since the last take, sorted.

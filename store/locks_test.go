@@ -50,7 +50,7 @@ func TestListReadsInBatches(t *testing.T) {
 		r.login("many", "", store.MaxBatch+1)
 	}
 	r.take()
-	devs, err := r.tiers.List(context.Background(), "many", "")
+	devs, err := r.tiers.Devices(context.Background(), "many", "")
 	r.wantCalls("List", "durable.Get", "durable.GetMulti", "durable.GetMulti")
 	if err != nil || len(devs) != store.MaxSessionsLimit {
 		t.Errorf("List = %d devices, %v; want %d", len(devs), err, store.MaxSessionsLimit)

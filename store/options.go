@@ -39,7 +39,8 @@ type Options struct {
 
 	// AsyncDatastoreSave writes the Durable backup in the background, after
 	// the request has returned; Tiers.Wait waits for those writes. Their
-	// failures are logged, not sent to ErrorFunc. Default: false.
+	// failures are logged, not sent to the store's error function (see
+	// Tiers.Open). Default: false.
 	AsyncDatastoreSave bool
 
 	// MaxBackground bounds the background writes in flight
@@ -50,9 +51,12 @@ type Options struct {
 	// AsyncTimeout bounds each background write. Default: 30 seconds.
 	AsyncTimeout time.Duration
 
-	// DSEntityName is the Datastore kind of session records, for the
-	// Durable tier that gaesession.New fills in (aestore.Datastore).
-	// Default: DefaultKind, "sess_".
+	// DSEntityName is the Datastore kind of session records for the
+	// Durable tier that gaesession.New fills in, aestore.Datastore(
+	// DSEntityName), when Cache and Durable are both nil. Only gaesession.New
+	// reads it: a Durable set here names its own kind, and purge.Options
+	// has a DSEntityName of its own that must match. Default: DefaultKind,
+	// "sess_".
 	DSEntityName string
 
 	// TouchInterval is how old a session's stored access time must be
@@ -70,17 +74,6 @@ type Options struct {
 	// Now tells the time for expiry, touches and MaxLifetime; tests set it
 	// to make time pass. Default: time.Now.
 	Now func() time.Time
-
-	// ErrorFunc receives the failures of stores opened without an error
-	// function of their own (see Tiers.Open), as *Error values. Failures of
-	// background writes are logged instead. Default: log them with Logger
-	// at level Error.
-	ErrorFunc func(err error)
-
-	// Logger receives the logs of stores opened without a logger of their
-	// own: background failures, and at level Debug a line per load, save
-	// and removal. Default: slog.Default().
-	Logger *slog.Logger
 }
 
 const (
@@ -108,13 +101,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
-	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
-	if o.ErrorFunc == nil {
-		l := o.Logger
-		o.ErrorFunc = func(err error) { logFailure(l, err) }
 	}
 	return o
 }

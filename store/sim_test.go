@@ -174,7 +174,6 @@ func simulate(seed uint64, verbose bool) (simStats, error) {
 	w.opts = store.Options{
 		KeyPrefix: w.prefix, Cache: watchCache{w.model.Cache(), w}, Durable: watchDurable{w.model.Durable(), w}, Retries: 2,
 		AsyncDatastoreSave: w.rng.IntN(3) == 0, Now: w.clock.Now,
-		Logger: slog.New(&logCapture{w: w}), ErrorFunc: func(err error) { panic(err) },
 	}
 	if w.rng.IntN(2) == 0 {
 		w.opts.TouchInterval = time.Minute
@@ -217,7 +216,7 @@ func (w *world) setup() error {
 	tiers := store.NewTiersWith(w.opts, inline)
 	for _, u := range w.users {
 		for range 1 + w.rng.IntN(u.max) {
-			st := tiers.Open(context.Background(), func(err error) { panic(err) }, nil)
+			st := tiers.Open(context.Background(), func(err error) { panic(err) }, slog.New(&logCapture{w: w}))
 			sess, err := simLogin(st, nil, u.name, u.max, w.setupTimeout)
 			if err != nil {
 				return err
@@ -231,7 +230,7 @@ func (w *world) setup() error {
 		}
 	}
 	if w.rng.IntN(2) == 0 {
-		st := tiers.Open(context.Background(), func(err error) { panic(err) }, nil)
+		st := tiers.Open(context.Background(), func(err error) { panic(err) }, slog.New(&logCapture{w: w}))
 		sess := newSession(w.setupTimeout)
 		sess.SetAttr("a", "0")
 		st.Add(sess)

@@ -95,11 +95,11 @@ func (w *world) serve(ctx context.Context, r *request) {
 		w.returned(r, simPurge(ctx, watchDurable{w.model.Durable(), w}, w.clock.Now()))
 		return
 	case "list":
-		_, err := simList(ctx, w.tiers, r.user)
+		_, err := simDevices(ctx, w.tiers, r.user)
 		w.returned(r, err)
 		return
 	case "revoke":
-		devs, err := simList(ctx, w.tiers, r.user)
+		devs, err := simDevices(ctx, w.tiers, r.user)
 		if w.returned(r, err); err != nil || len(devs) == 0 {
 			return
 		}

@@ -24,9 +24,9 @@ func simRenew(st *store.Store, sess session.Session) (session.Session, error) {
 	return st.Renew(sess)
 }
 
-// simList is Tiers.List.
-func simList(ctx context.Context, t *store.Tiers, user string) ([]store.Device, error) {
-	return t.List(ctx, user, "")
+// simDevices is Tiers.Devices.
+func simDevices(ctx context.Context, t *store.Tiers, user string) ([]store.Device, error) {
+	return t.Devices(ctx, user, "")
 }
 
 // simRevoke is Tiers.Revoke.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -26,7 +27,7 @@ import (
 //     loaded a revoked session and writes later cannot bring it back ...
 //     and an eviction does not undo it". Checked as 1.
 //  3. After the run settles, every live bound session is listed exactly
-//     once in its user's index (Tiers.List shows it), and nothing else is.
+//     once in its user's index (Tiers.Devices shows it), and nothing else is.
 //     README, Log out everywhere: "the user can see where they are logged
 //     in and end any of those sessions"; "Right at once"; "Purge keeps the
 //     index of a user whose sessions live on".
@@ -250,7 +251,7 @@ func (w *world) check(runErr error) error {
 
 	// 3 and 4: the users' lists and limits.
 	for _, u := range w.users {
-		devs, err := simList(context.Background(), w.tiers, u.name)
+		devs, err := simDevices(context.Background(), w.tiers, u.name)
 		if err != nil {
 			fail(3, "List(%s): %v", u.name, err)
 			continue
@@ -371,7 +372,7 @@ func (w *world) read(id string, evict bool) (map[string]any, bool) {
 	if evict {
 		w.model.Evict(w.prefix + id)
 	}
-	st := store.NewTiers(w.opts).Open(context.Background(), func(error) {}, nil)
+	st := store.NewTiers(w.opts).Open(context.Background(), func(error) {}, slog.New(&logCapture{w: w}))
 	defer st.Discard()
 	sess := st.Get(id)
 	if sess == nil {

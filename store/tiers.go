@@ -83,14 +83,16 @@ func newTiers(opts Options, rt runtime) *Tiers {
 }
 
 // Open returns a Store for one request, which makes its calls with ctx
-// (on App Engine, appengine.NewContext(r)). Its failures go to errf and its
-// logs to log; nil means Options.ErrorFunc and Options.Logger.
+// (on App Engine, appengine.NewContext(r)). Its failures, as *Error
+// values, go to errf, and its logs (background failures, and at level
+// Debug a line per load, save and removal) to log. A nil log means
+// slog.Default(); a nil errf logs failures to log at level Error.
 func (t *Tiers) Open(ctx context.Context, errf func(error), log *slog.Logger) *Store {
-	if errf == nil {
-		errf = t.o.ErrorFunc
-	}
 	if log == nil {
-		log = t.o.Logger
+		log = slog.Default()
+	}
+	if errf == nil {
+		errf = func(err error) { logFailure(log, err) }
 	}
 	return &Store{t: t, o: &t.o, ctx: ctx, errf: errf, log: log, entries: make(map[string]*entry, 1)}
 }
@@ -154,8 +156,9 @@ func (b *background) wait(ctx context.Context) error {
 }
 
 // New returns a Store for one request on Tiers of its own: the same as
-// NewTiers(opts).Open(ctx, nil, nil). Its background writes cannot be
-// waited for; share a Tiers to do that.
+// NewTiers(opts).Open(ctx, nil, nil), so its failures are logged to
+// slog.Default(). Its background writes cannot be waited for; share a
+// Tiers to do that, and to give its stores an error function or logger.
 func New(ctx context.Context, opts Options) *Store {
 	return NewTiers(opts).Open(ctx, nil, nil)
 }

@@ -91,7 +91,7 @@ func TestUsersNeedTheDurableTier(t *testing.T) {
 	s.Close()
 	r.wantErrs("Login", 1, "", store.ErrNoIndex)
 	ctx := context.Background()
-	if _, err := r.tiers.List(ctx, "kim", ""); !errors.Is(err, store.ErrNoIndex) {
+	if _, err := r.tiers.Devices(ctx, "kim", ""); !errors.Is(err, store.ErrNoIndex) {
 		t.Errorf("List: %v", err)
 	}
 	if ok, err := r.tiers.Revoke(ctx, "kim", "h"); ok || !errors.Is(err, store.ErrNoIndex) {

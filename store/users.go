@@ -154,11 +154,11 @@ func lastSeen(codec *Codec, rec Record, e indexEntry) time.Time {
 	return sess.Accessed()
 }
 
-// List returns a user's live sessions, oldest first; current is the handle
-// of the session to mark as the current one (or ""). It costs two Durable
-// calls, both lookups by key, so it is right at once after a login or a
-// revocation elsewhere.
-func (t *Tiers) List(ctx context.Context, user, current string) ([]Device, error) {
+// Devices returns a user's live sessions, oldest first; current is the
+// handle of the session to mark as the current one (or ""). It costs two
+// Durable calls, both lookups by key, so it is right at once after a login
+// or a revocation elsewhere.
+func (t *Tiers) Devices(ctx context.Context, user, current string) ([]Device, error) {
 	if t.durable == nil {
 		return nil, ErrNoIndex
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/icza/session"
 )
 
-// Sessions per user (Login, List, Revoke, RevokeAll) on the model of both
+// Sessions per user (Login, Devices, Revoke, RevokeAll) on the model of both
 // tiers, with exact call counts. Sweep is in sweep_test.go.
 
 // login runs a request that logs user in, on the session id ("": none)
@@ -39,7 +39,7 @@ func (r *rig) login(user, id string, max int) session.Session {
 // list returns the user's devices, failing the test on an error.
 func (r *rig) list(user, current string) []store.Device {
 	r.t.Helper()
-	devs, err := r.tiers.List(context.Background(), user, current)
+	devs, err := r.tiers.Devices(context.Background(), user, current)
 	if err != nil {
 		r.t.Fatalf("List(%s): %v", user, err)
 	}

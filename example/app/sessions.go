@@ -21,7 +21,7 @@ import (
 // already) does nothing and redirects as usual, with a flash that says so.
 
 // listSessions shows the sessions of the user the request is logged in as:
-// a JSON array of store.Device to a client that accepts application/json,
+// a JSON array of gaesession.Device to a client that accepts application/json,
 // else a page with a button to end each other session and one to end all.
 func listSessions(w http.ResponseWriter, r *http.Request) {
 	m := gaesession.From(r.Context())
@@ -143,7 +143,7 @@ var confirmPage = template.Must(template.New("confirm").Parse(`<!DOCTYPE html>
 func logoutEverywhere(w http.ResponseWriter, r *http.Request) {
 	m := gaesession.From(r.Context())
 	sess := m.Get(r)
-	err := m.RevokeAll(sess, w, false)
+	err := m.LogoutEverywhere(sess, w)
 	if errors.Is(err, gaesession.ErrNotBound) {
 		if sess != nil { // a session of no user: there is only this one
 			m.Remove(sess, w)
@@ -184,7 +184,7 @@ func notLoggedIn(w http.ResponseWriter, asJSON bool) {
 // sessionsData fills the sessions page template.
 type sessionsData struct {
 	UserName string
-	Devices  []store.Device
+	Devices  []gaesession.Device
 	Flashes  []string
 }
 

@@ -64,7 +64,6 @@ func newRevT(t *testing.T, opts store.Options, ctx context.Context, run string) 
 	opts.Cache = hookedCache{opts.Cache, h}
 	opts.Durable = hookedDurable{opts.Durable, h}
 	rt.durable = opts.Durable
-	opts.ErrorFunc = rt.report
 	rt.tiers = store.NewTiers(opts)
 	return rt
 }
@@ -83,7 +82,7 @@ func (rt *revT) now() time.Time {
 }
 
 // open returns a store for one request.
-func (rt *revT) open() *store.Store { return rt.tiers.Open(rt.ctx, nil, nil) }
+func (rt *revT) open() *store.Store { return rt.tiers.Open(rt.ctx, rt.report, nil) }
 
 // login runs a request that logs the user in with no session and the
 // given Max.
@@ -179,7 +178,7 @@ func (rt *revT) wantEnded(what, id string) {
 // handles, each once, in any order.
 func (rt *revT) wantListed(what string, want ...string) {
 	rt.Helper()
-	devs, err := rt.tiers.List(rt.ctx, rt.user, "")
+	devs, err := rt.tiers.Devices(rt.ctx, rt.user, "")
 	if err != nil {
 		rt.Errorf("%s: List: %v", what, err)
 		return
