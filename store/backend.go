@@ -118,25 +118,6 @@ const (
 	PropValue   = "val"
 )
 
-// Item flags. With a tombstone flag (FlagRemoved, FlagRenewed, FlagGone) an
-// Item holds no session: a request that loaded the session earlier finds
-// it and writes nothing back.
-const (
-	// FlagRemoved marks a session ended by Remove (logout).
-	FlagRemoved = 1
-	// FlagRenewed marks an ID retired by Renew.
-	FlagRenewed = 2
-	// FlagGone marks a session found ended with no tombstone left to say
-	// how (a logout or Renew whose tombstone was evicted).
-	FlagGone = 3
-	// FlagUnconfirmed marks a session put back from the Durable tier (by a
-	// read or a write after a miss), whose record may have ended since,
-	// its Cache tombstone evicted. Readers and writers trust it only after
-	// reading the Durable tier; its writer sets flag 0 once a second read
-	// finds the record alive. Never written without a Durable tier.
-	FlagUnconfirmed = 4
-)
-
 // ValidID reports whether id looks like an icza/session ID (base64url,
 // with at most two trailing '=') that fits a Cache key after a prefix of
 // prefixLen bytes.

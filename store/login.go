@@ -78,7 +78,7 @@ func (s *Store) Login(sess session.Session, l Login) (session.Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.t.end(s.ctx, ending); err != nil {
+	if err := s.t.end(s.ctx, ending, byRevocation, 0); err != nil {
 		// Beyond the limit: those sessions stay marked in the index, and
 		// the next revocation ends them.
 		s.report("login", tierDurable, fresh.ID(), err)
@@ -123,7 +123,7 @@ func (s *Store) listed(fresh session.Session, op string, index func(exp time.Tim
 			err = index(exp)
 		}
 		if err != nil {
-			if eerr := s.t.end(s.ctx, []string{id}); eerr != nil {
+			if eerr := s.t.end(s.ctx, []string{id}, byRevocation, 0); eerr != nil {
 				err = errors.Join(err, eerr)
 			}
 		}
@@ -183,31 +183,4 @@ func (t *Tiers) bind(ctx context.Context, l Login, e indexEntry, exp time.Time, 
 	// Those found ended were ended by whoever marked them, which may be
 	// still at it (drop keeps them listed for a revocation to end again).
 	return ix.ending(o), err
-}
-
-// maxRevoked bounds the life of a revocation's tombstones: longer than any
-// session that a write-back landing late could extend.
-const maxRevoked = 400 * 24 * time.Hour
-
-// end ends sessions in both tiers, MaxBatch at a time: in the Durable tier
-// in two calls, then tombstones in the Cache in one.
-func (t *Tiers) end(ctx context.Context, ids []string) error {
-	until := t.o.Now().Add(maxRevoked)
-	for start := 0; start < len(ids); start += MaxBatch {
-		batch := ids[start:min(start+MaxBatch, len(ids))]
-		items := make([]*Item, len(batch))
-		for i, id := range batch {
-			items[i] = &Item{Key: t.o.KeyPrefix + id, Value: []byte{}, Flags: FlagRemoved, Expires: until}
-		}
-		// The Durable tier first: a put-back read before it and confirmed
-		// since is then overwritten by the tombstones that follow.
-		derr := t.durable.End(ctx, batch, until)
-		if err := t.cache.SetMulti(ctx, items); err != nil {
-			return errors.Join(derr, t.deleteInstead(ctx, items, err))
-		}
-		if derr != nil {
-			return derr
-		}
-	}
-	return nil
 }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/gob"
 	"errors"
@@ -12,10 +11,6 @@ import (
 
 	"github.com/icza/session"
 )
-
-// minTombstone is the shortest life of a tombstone: longer than any request
-// or background write that may still hold the session.
-const minTombstone = time.Hour
 
 // Renew gives sess a new random ID, against session fixation, and returns
 // the new session, to be written whole when the store is closed. It
@@ -117,7 +112,7 @@ func (s *Store) onto(id string, stored []byte, e *entry) (session.Session, error
 // Cache could not retire a value put back and confirmed meanwhile.
 func (s *Store) retire(id string, timeout time.Duration, loaded bool) (newest []byte, retired bool, err error) {
 	key := s.o.KeyPrefix + id
-	tomb := &Item{Key: key, Value: []byte{}, Flags: FlagRenewed, Expires: s.o.Now().Add(minTombstone)}
+	tomb := &Item{Key: key, Value: []byte{}, Flags: FlagRenewed, Expires: s.o.tombstoneExpiry(byRequest, 0)}
 	for i := 0; i < maxSwaps && !retired; i++ {
 		item, err := s.t.cache.Get(s.ctx, key)
 		switch {
@@ -154,7 +149,7 @@ func (s *Store) retire(id string, timeout time.Duration, loaded bool) (newest []
 		return nil, false, ErrConflict
 	}
 	if s.t.durable != nil {
-		if err := s.end(s.ctx, id, timeout); err != nil {
+		if err := s.t.end(s.ctx, []string{id}, byRequest, timeout); err != nil {
 			return nil, true, &tierError{tierDurable, fmt.Errorf("%w: %w", ErrStillReadable, err)}
 		}
 		v, err := s.retireAgain(tomb)
@@ -211,39 +206,6 @@ func (s *Store) durableValue(id string) ([]byte, error) {
 		return nil, &tierError{tierDurable, err}
 	}
 	return rec.Value, nil
-}
-
-// bury puts a tombstone with the given flag in the Cache for a session of
-// the given timeout, or, if that fails, deletes the session there. Either
-// way without a tombstone it fails with ErrStillReadable: a request that
-// read the session from the Durable tier just before may put it back.
-func (s *Store) bury(ctx context.Context, id string, flag uint32, timeout time.Duration) error {
-	key := s.o.KeyPrefix + id
-	tomb := &Item{Key: key, Value: []byte{}, Flags: flag, Expires: s.o.Now().Add(max(timeout, minTombstone))}
-	if err := s.t.cache.Set(ctx, tomb); err != nil {
-		return s.t.deleteInstead(ctx, []*Item{tomb}, err)
-	}
-	return nil
-}
-
-// end ends a session in the Durable tier (Durable.End), with a tombstone
-// record until the session's record could no longer be live (now plus its
-// timeout).
-func (s *Store) end(ctx context.Context, id string, timeout time.Duration) error {
-	return s.t.durable.End(ctx, []string{id}, s.o.Now().Add(max(timeout, minTombstone)))
-}
-
-// deleteInstead deletes from the Cache the items whose tombstones could not
-// be written (err). It fails with ErrStillReadable either way: without a
-// tombstone, a request that read a session from the Durable tier just
-// before may put it back.
-func (t *Tiers) deleteInstead(ctx context.Context, tombs []*Item, err error) error {
-	for _, it := range tombs {
-		if derr := t.cache.Delete(ctx, it.Key); derr != nil {
-			return fmt.Errorf("%w: %w", ErrStillReadable, errors.Join(err, derr))
-		}
-	}
-	return fmt.Errorf("%w: no tombstone, deleted instead: %w", ErrStillReadable, err)
 }
 
 // record holds the fields of an icza/session session; gob matches them by

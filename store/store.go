@@ -105,7 +105,7 @@ func (s *Store) Remove(sess session.Session) {
 	// overwritten by the tombstone, and one put back after the tombstone
 	// is evicted is confirmed never.
 	if s.t.durable != nil {
-		if err := s.end(ctx, id, sess.Timeout()); err != nil {
+		if err := s.t.end(ctx, []string{id}, byRequest, sess.Timeout()); err != nil {
 			s.report("remove", tierDurable, id, err)
 		}
 	}

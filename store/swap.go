@@ -242,26 +242,6 @@ func (s *Store) merge(id string, stored []byte, e *entry, w written, changes map
 	return written{value: v, exp: s.expiry(base), merged: true, from: stored}, nil
 }
 
-// isTombstone reports whether an Item with these flags holds no session:
-// any flags but 0 and FlagUnconfirmed.
-func isTombstone(flags uint32) bool {
-	return flags != 0 && flags != FlagUnconfirmed
-}
-
-// tombstoneErr returns what a tombstone says to a writer, nil for a
-// session.
-func tombstoneErr(item *Item) error {
-	switch item.Flags {
-	case 0, FlagUnconfirmed:
-		return nil
-	case FlagRemoved:
-		return errRemoved
-	case FlagRenewed:
-		return ErrRenewed
-	}
-	return ErrGone
-}
-
 // isGone reports whether err says the session ended under the request.
 func isGone(err error) bool {
 	return errors.Is(err, ErrGone) || errors.Is(err, ErrRenewed) || errors.Is(err, errRemoved)

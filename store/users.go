@@ -209,7 +209,7 @@ func (t *Tiers) revoke(ctx context.Context, user string, match func(indexEntry) 
 	if err != nil {
 		return false, err
 	}
-	return found, t.end(ctx, ix.ending(nil))
+	return found, t.end(ctx, ix.ending(nil), byRevocation, 0)
 }
 
 // Sweep is for purge: of the expired Durable IDs found at now, it returns

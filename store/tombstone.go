@@ -1,0 +1,132 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Item flags. With a tombstone flag (FlagRemoved, FlagRenewed, FlagGone) an
+// Item holds no session: a request that loaded the session earlier finds
+// it and writes nothing back.
+const (
+	// FlagRemoved marks a session ended by Remove (logout).
+	FlagRemoved = 1
+	// FlagRenewed marks an ID retired by Renew.
+	FlagRenewed = 2
+	// FlagGone marks a session found ended with no tombstone left to say
+	// how (a logout or Renew whose tombstone was evicted).
+	FlagGone = 3
+	// FlagUnconfirmed marks a session put back from the Durable tier (by a
+	// read or a write after a miss), whose record may have ended since,
+	// its Cache tombstone evicted. Readers and writers trust it only after
+	// reading the Durable tier; its writer sets flag 0 once a second read
+	// finds the record alive. Never written without a Durable tier.
+	FlagUnconfirmed = 4
+)
+
+// isTombstone reports whether an Item with these flags holds no session:
+// any flags but 0 and FlagUnconfirmed.
+func isTombstone(flags uint32) bool {
+	return flags != 0 && flags != FlagUnconfirmed
+}
+
+// tombstoneErr returns what a tombstone says to a writer, nil for a
+// session.
+func tombstoneErr(item *Item) error {
+	switch item.Flags {
+	case 0, FlagUnconfirmed:
+		return nil
+	case FlagRemoved:
+		return errRemoved
+	case FlagRenewed:
+		return ErrRenewed
+	}
+	return ErrGone
+}
+
+// endReason is what ended a session; its tombstones' lifetime depends on it.
+type endReason int
+
+const (
+	// byRequest: a logout, a Renew, or a session found gone.
+	byRequest endReason = iota
+	// byRevocation: a revocation, which may end sessions of any timeout.
+	byRevocation
+)
+
+// minTombstone is the shortest life of a tombstone: longer than any request
+// or background write that may still hold the session.
+const minTombstone = time.Hour
+
+// maxRevoked bounds the life of a revocation's tombstones: longer than any
+// session that a write-back landing late could extend.
+const maxRevoked = 400 * 24 * time.Hour
+
+// tombstoneExpiry returns when the tombstones (both tiers) of a session of
+// the given timeout, ended for why, may go: once its record could no
+// longer be live, and no sooner than minTombstone; maxRevoked after a
+// revocation.
+func (o *Options) tombstoneExpiry(why endReason, timeout time.Duration) time.Time {
+	if why == byRevocation {
+		return o.Now().Add(maxRevoked)
+	}
+	return o.Now().Add(max(timeout, minTombstone))
+}
+
+// bury puts a tombstone with the given flag in the Cache for a session of
+// the given timeout, or, if that fails, deletes the session there. Either
+// way without a tombstone it fails with ErrStillReadable: a request that
+// read the session from the Durable tier just before may put it back.
+func (s *Store) bury(ctx context.Context, id string, flag uint32, timeout time.Duration) error {
+	key := s.o.KeyPrefix + id
+	tomb := &Item{Key: key, Value: []byte{}, Flags: flag, Expires: s.o.tombstoneExpiry(byRequest, timeout)}
+	if err := s.t.cache.Set(ctx, tomb); err != nil {
+		return s.t.deleteInstead(ctx, []*Item{tomb}, err)
+	}
+	return nil
+}
+
+// end ends sessions of the given timeout in the Durable tier
+// (Durable.End), MaxBatch at a time, for logout, Renew and revocation; a
+// revocation also tombstones them in the Cache (FlagRemoved), a batch at a
+// time after the Durable tier: a put-back read before it and confirmed
+// since is then overwritten.
+func (t *Tiers) end(ctx context.Context, ids []string, why endReason, timeout time.Duration) error {
+	until := t.o.tombstoneExpiry(why, timeout)
+	for start := 0; start < len(ids); start += MaxBatch {
+		batch := ids[start:min(start+MaxBatch, len(ids))]
+		derr := t.durable.End(ctx, batch, until)
+		if why != byRevocation {
+			if derr != nil {
+				return derr
+			}
+			continue
+		}
+		items := make([]*Item, len(batch))
+		for i, id := range batch {
+			items[i] = &Item{Key: t.o.KeyPrefix + id, Value: []byte{}, Flags: FlagRemoved, Expires: until}
+		}
+		if err := t.cache.SetMulti(ctx, items); err != nil {
+			return errors.Join(derr, t.deleteInstead(ctx, items, err))
+		}
+		if derr != nil {
+			return derr
+		}
+	}
+	return nil
+}
+
+// deleteInstead deletes from the Cache the items whose tombstones could not
+// be written (err). It fails with ErrStillReadable either way: without a
+// tombstone, a request that read a session from the Durable tier just
+// before may put it back.
+func (t *Tiers) deleteInstead(ctx context.Context, tombs []*Item, err error) error {
+	for _, it := range tombs {
+		if derr := t.cache.Delete(ctx, it.Key); derr != nil {
+			return fmt.Errorf("%w: %w", ErrStillReadable, errors.Join(err, derr))
+		}
+	}
+	return fmt.Errorf("%w: no tombstone, deleted instead: %w", ErrStillReadable, err)
+}
