@@ -68,7 +68,14 @@ func (s *Store) renew(sess session.Session, timeout time.Duration) (session.Sess
 	src := sess
 	newest, retired, err := s.retire(id, sess.Timeout(), e != nil && !e.whole)
 	if err == nil && newest != nil && e != nil && !e.whole {
-		src, err = s.onto(id, newest, e)
+		var changes map[string]any
+		if t, ok := e.sess.(*tracked); ok {
+			changes = t.changed()
+		}
+		src = e.sess // the request's copy, unless the stored value decodes
+		if base, ok := s.onto(id, newest, changes); ok {
+			src = base
+		}
 	}
 	var fresh session.Session
 	if err == nil {
@@ -86,20 +93,6 @@ func (s *Store) renew(sess session.Session, timeout time.Duration) (session.Sess
 	}
 	s.entries[fresh.ID()] = &entry{sess: fresh, whole: true}
 	return fresh, nil
-}
-
-// onto returns the stored session with the request's changes applied.
-func (s *Store) onto(id string, stored []byte, e *entry) (session.Session, error) {
-	base, err := s.decode(stored, id)
-	if err != nil {
-		return e.sess, nil // the request's copy is the best there is
-	}
-	if t, ok := e.sess.(*tracked); ok {
-		for k, v := range t.changed() {
-			base.SetAttr(k, v)
-		}
-	}
-	return base, nil
 }
 
 // retire replaces a session in the Cache with a FlagRenewed tombstone and

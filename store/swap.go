@@ -5,6 +5,8 @@ import (
 	"errors"
 	"math/rand/v2"
 	"time"
+
+	"github.com/icza/session"
 )
 
 // maxSwaps bounds the compare-and-swap attempts of one write. Each conflict
@@ -226,20 +228,30 @@ func (s *Store) merge(id string, stored []byte, e *entry, w written, changes map
 	if e.whole {
 		return w, nil
 	}
-	base, err := s.decode(stored, id)
-	if err != nil {
+	base, ok := s.onto(id, stored, changes)
+	if !ok {
 		return w, nil
 	}
-	storedExp := s.expiry(base)
-	for k, v := range changes {
-		base.SetAttr(k, v)
-	}
+	storedExp := s.expiry(base) // changes leave the times alone
 	base.Access()
 	v, err := s.encode(base)
 	if err != nil {
 		return written{value: stored, exp: storedExp, merged: true, from: stored}, err
 	}
 	return written{value: v, exp: s.expiry(base), merged: true, from: stored}, nil
+}
+
+// onto decodes a stored value and applies a request's changes to it, for
+// swap, refill (merge) and Renew; false when the value does not decode.
+func (s *Store) onto(id string, stored []byte, changes map[string]any) (session.Session, bool) {
+	base, err := s.decode(stored, id)
+	if err != nil {
+		return nil, false
+	}
+	for k, v := range changes {
+		base.SetAttr(k, v)
+	}
+	return base, true
 }
 
 // isGone reports whether err says the session ended under the request.
