@@ -33,13 +33,13 @@ type Login struct {
 // Login gives sess a new ID, as Renew does (or starts a session when sess
 // is nil), binds it to l.User (now is its AuthTime) and records it in the
 // user's index, ending the user's least recently seen sessions beyond
-// l.Max. The new session is
-// written to both tiers at once, before it is listed, so that the user's
-// list shows it right away; Close writes it again only if the request
-// changed it. Login fails, reporting once, when Renew would, or when the
-// new session cannot be written or indexed: then the old session has
-// ended all the same (its ID was retired) and no session is bound. An
-// empty l.User fails with ErrNoUser, changing nothing.
+// l.Max. The new session is written to both tiers at once, before it is
+// listed, so that the user's list shows it right away; Close writes it
+// again only if the request changed it. Login fails, reporting once, when
+// Renew would, or when the new session cannot be written or indexed: then
+// the old session has ended all the same (its ID was retired) and no
+// session is bound. An empty l.User fails with ErrNoUser, changing
+// nothing.
 func (s *Store) Login(sess session.Session, l Login) (session.Session, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -166,19 +166,19 @@ func (t *Tiers) bind(ctx context.Context, l Login, e indexEntry, exp time.Time, 
 	if err != nil {
 		return nil, err
 	}
-	o, err := observe(ctx, t.durable, ix, t.o.Now(), t.o.Codec)
+	now := t.o.Now()
+	o, err := observe(ctx, t.durable, ix, now, t.o.Codec)
 	if err != nil {
 		return nil, err
 	}
-	max := l.Max
-	if max <= 0 {
-		max = DefaultMaxSessions
+	limit := l.Max
+	if limit <= 0 {
+		limit = DefaultMaxSessions
 	}
-	now := t.o.Now()
-	max = min(max, MaxSessionsLimit)
+	limit = min(limit, MaxSessionsLimit)
 	ix, err = updateIndex(ctx, t.durable, id, exp, func(ix *index) {
 		ix.drop(o, old, now)
-		ix.bind(e, max, o, now)
+		ix.bind(e, limit, o, now)
 	})
 	// Those found ended were ended by whoever marked them, which may be
 	// still at it (drop keeps them listed for a revocation to end again).

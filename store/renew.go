@@ -21,12 +21,11 @@ import (
 // keeps its place (and handle) in the user's list: it is written to both
 // tiers at once and its entry moved to it in a transaction; when a
 // revocation marked the entry first, the new ID ends as well and Renew
-// fails (ErrGone). The new session counts
-// as created now. Renew fails, reporting once, when the old ID may still
-// be readable (ErrStillReadable, or the Cache's failure: then nothing
-// changed), when the session ended meanwhile (ErrGone; ErrRenewed when
-// another request renewed it first), or after Close
-// (ErrClosed).
+// fails (ErrGone). The new session counts as created now. Renew fails,
+// reporting once, when the old ID may still be readable (ErrStillReadable,
+// or the Cache's failure: then nothing changed), when the session ended
+// meanwhile (ErrGone; ErrRenewed when another request renewed it first),
+// or after Close (ErrClosed).
 func (s *Store) Renew(sess session.Session) (session.Session, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

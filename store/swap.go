@@ -151,8 +151,9 @@ type refilled struct {
 
 // refill puts a session the Cache lost back into it, unconfirmed
 // (FlagUnconfirmed), with the request's changes merged onto the Durable
-// copy. It then reads the Durable tier again: if the session ended meanwhile (with its tombstone evicted), a
-// tombstone replaces the value written (ErrGone); if another request wrote
+// copy. It then reads the Durable tier again: if the session ended
+// meanwhile (with its tombstone evicted), a tombstone replaces the value
+// written (ErrGone); if another request wrote
 // a newer version meanwhile, whose item was evicted before the Add, it
 // returns the item just added, to be swapped for the changes merged onto
 // that version; if a tombstone has replaced that item (a Renew, logout or
