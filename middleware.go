@@ -92,10 +92,10 @@ func withAppEngine(o store.Options) store.Options {
 // Middleware returns middleware that gives each request a session Manager,
 // found with From, and writes back the sessions the request changed when the
 // handler returns: New(opts).Handler. The response of a request that read
-// or wrote a session carries "Vary: Cookie", for shared caches. If the handler panics, the request's
-// changes are dropped (removals, which happen at once, stay done), nothing
-// is left open, and the panic goes on up. Middleware panics when opts are
-// invalid (see New).
+// or wrote a session carries "Vary: Cookie", for shared caches. If the
+// handler panics, the request's changes are dropped (removals, which
+// happen at once, stay done), nothing is left open, and the panic goes on
+// up. Middleware panics when opts are invalid (see New).
 func Middleware(opts Options) func(http.Handler) http.Handler {
 	return New(opts).Handler
 }

@@ -43,9 +43,10 @@ type LoginOptions struct {
 	// (UserOptions.RememberFor) and a cookie that lives as long, also
 	// after a later Renew; a request that extends the session on the
 	// server (at most once per store.Options.TouchInterval) re-sends the
-	// cookie with that Max-Age, so it follows the session. Without it the cookie is a browser-session
-	// cookie (no Max-Age) and the session keeps its idle timeout (icza's
-	// default, 30 minutes, if it was a remembered one).
+	// cookie with that Max-Age, so it follows the session. Without it the
+	// cookie is a browser-session cookie (no Max-Age) and the session
+	// keeps its idle timeout (icza's default, 30 minutes, if it was a
+	// remembered one).
 	Remember bool
 }
 
