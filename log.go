@@ -6,19 +6,18 @@ import (
 	"net/http"
 	"os"
 	"strings"
+
+	"github.com/gaesession/gaesession/store/aestore"
 )
 
 // traceKey is the field under which Cloud Logging groups log lines by
 // request.
 const traceKey = "logging.googleapis.com/trace"
 
-// onAppEngine reports whether the process runs on App Engine standard.
-func onAppEngine() bool { return os.Getenv("GAE_ENV") == "standard" }
-
 // defaultLogger returns JSON lines for Cloud Logging on App Engine and
 // slog.Default() elsewhere.
 func defaultLogger() *slog.Logger {
-	if !onAppEngine() {
+	if !aestore.Standard() {
 		return slog.Default()
 	}
 	return CloudLogger(os.Stdout)
@@ -61,7 +60,7 @@ func cloudAttr(groups []string, a slog.Attr) slog.Attr {
 func requestLogger(log *slog.Logger, r *http.Request) *slog.Logger {
 	h := r.Header.Get("X-Cloud-Trace-Context")
 	project := os.Getenv("GOOGLE_CLOUD_PROJECT")
-	if h == "" || project == "" || !onAppEngine() {
+	if h == "" || project == "" || !aestore.Standard() {
 		return log
 	}
 	trace, _, _ := strings.Cut(h, "/")

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/aestore"
 	"github.com/icza/session"
 )
 
@@ -114,7 +115,7 @@ func (u UserOptions) clientIP(r *http.Request) string {
 	if u.ClientIP != nil {
 		return u.ClientIP(r)
 	}
-	if ip := r.Header.Get("X-Appengine-User-IP"); ip != "" && onAppEngine() {
+	if ip := r.Header.Get("X-Appengine-User-IP"); ip != "" && aestore.Standard() {
 		return ip
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)

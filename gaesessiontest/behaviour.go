@@ -39,7 +39,7 @@ type Backend struct {
 	Evict func(ctx context.Context, key string) error
 
 	// Purge configures the purge handler for the subtest's sessions; its
-	// Durable must be set. TestBehaviour sets AllowNonCron.
+	// Durable must be set. TestBehaviour sets AllowNonCron and Now.
 	Purge purge.Options
 }
 

@@ -63,6 +63,23 @@ func TestModelPurgeDeletesOnlyExpired(t *testing.T) {
 	}
 }
 
+// TestModelPurgeRunsOnOptionsNow: what has expired is decided by
+// Options.Now, the store's clock, not the wall clock.
+func TestModelPurgeRunsOnOptionsNow(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	m := storetest.NewModel(storetest.ModelOptions{Now: func() time.Time { return now }})
+	put(t, m.Durable(), "old", 2, now.Add(-time.Minute))
+	put(t, m.Durable(), "new", 1, now.Add(time.Minute))
+	code, rep := run(t, purge.Options{Durable: m.Durable(), AllowNonCron: true, Now: func() time.Time { return now }})
+	if !completed(code, rep, 2) {
+		t.Errorf("answer = %d %+v, want 200, completed, 2 deleted", code, rep)
+	}
+	if ids := m.IDs(); fmt.Sprint(ids) != "[new-000000]" {
+		t.Errorf("left %q, want the record that expires after Options.Now", ids)
+	}
+}
+
 // TestModelPurgeKeepsIndexesOfLiveSessions: an expired index of a user with
 // a live session is kept, with that session's expiry; one whose sessions
 // all expired is deleted with them.

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/gaesession/gaesession/store"
@@ -50,6 +49,10 @@ type Options struct {
 	// Logger receives a line per deleted batch and a summary line per run.
 	// Session IDs are never logged. Default: slog.Default().
 	Logger *slog.Logger
+
+	// Now is the clock that decides what has expired; give it the store's
+	// (store.Options.Now) when tests move that one. Default: time.Now.
+	Now func() time.Time
 }
 
 const (
@@ -80,6 +83,7 @@ func Handler(opts Options) http.Handler {
 		secret:   opts.Secret,
 		allowAll: opts.AllowNonCron,
 		log:      opts.Logger,
+		now:      opts.Now,
 
 		withDeadline: context.WithDeadline,
 	}
@@ -95,6 +99,9 @@ func Handler(opts Options) http.Handler {
 	if h.log == nil {
 		h.log = slog.Default()
 	}
+	if h.now == nil {
+		h.now = time.Now
+	}
 	return h
 }
 
@@ -105,6 +112,7 @@ type handler struct {
 	secret   string
 	allowAll bool
 	log      *slog.Logger
+	now      func() time.Time
 
 	// withDeadline makes a run's context; tests replace it to decide when
 	// the deadline passes.
@@ -122,7 +130,7 @@ func (h *handler) allowed(r *http.Request) error {
 		return errors.New("purge: forbidden: missing or wrong " + SecretHeader + " header")
 	case h.allowAll:
 		return nil
-	case os.Getenv("GAE_ENV") != "standard":
+	case !aestore.Standard():
 		return errors.New("purge: forbidden: off App Engine (GAE_ENV is not standard) anyone can send " + cronHeader + ": set Options.Secret")
 	case r.Header.Get(cronHeader) != "true":
 		return errors.New("purge: forbidden: not an App Engine cron request (no " + cronHeader + ": true header)")
@@ -149,7 +157,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	start := time.Now()
-	res := h.run(r.Context(), start, log)
+	res := h.run(r.Context(), h.now(), start, log)
 	elapsed := time.Since(start)
 
 	rep := report{Completed: res.completed, Deleted: res.deleted, DurationMS: elapsed.Milliseconds()}

@@ -11,15 +11,16 @@ import (
 	"github.com/gaesession/gaesession/store"
 )
 
-// run deletes the records that expired before now. One query is read to
+// run deletes the records that expired before now (by Options.Now), from
+// start (by the wall clock) until the deadline. One query is read to
 // its end while the batches read so far are deleted by up to maxInFlight
 // goroutines. The first error cancels everything; the deadline and the end
 // of ctx stop the run without an error. run returns only when no goroutine
 // it started is left. It logs each batch with log.
-func (h *handler) run(parent context.Context, now time.Time, log *slog.Logger) result {
-	ctx, cancel := h.withDeadline(parent, now.Add(h.deadline))
+func (h *handler) run(parent context.Context, now, start time.Time, log *slog.Logger) result {
+	ctx, cancel := h.withDeadline(parent, start.Add(h.deadline))
 	defer cancel()
-	r := &runState{h: h, ctx: ctx, cancel: cancel, now: now, log: log, sem: make(chan struct{}, maxInFlight)}
+	r := &runState{h: h, ctx: ctx, cancel: cancel, now: now, start: start, log: log, sem: make(chan struct{}, maxInFlight)}
 	err := h.durable.Expired(ctx, now, r.dispatch)
 	if err != nil && !errors.Is(err, errStopped) {
 		r.fail(fmt.Errorf("purge: querying expired sessions of kind %q: %w", h.kind, err))
@@ -43,7 +44,8 @@ type runState struct {
 	h      *handler
 	ctx    context.Context
 	cancel context.CancelFunc
-	now    time.Time
+	now    time.Time // what expired before it goes (Options.Now)
+	start  time.Time // by the wall clock, for the deadline and the rate
 	log    *slog.Logger
 	wg     sync.WaitGroup
 	sem    chan struct{} // a slot per DeleteMulti in flight
@@ -108,5 +110,5 @@ func (r *runState) delete(ids []string) {
 	r.mu.Unlock()
 	r.log.InfoContext(r.ctx, "purge: batch deleted",
 		"kind", h.kind, "batch", len(del)+swept, "deleted", n,
-		"rate_per_s", rate(n, time.Since(r.now)))
+		"rate_per_s", rate(n, time.Since(r.start)))
 }

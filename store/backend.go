@@ -50,7 +50,8 @@ type Item struct {
 // Implementations are safe for concurrent use.
 type Durable interface {
 	// Get returns a session's record, or ErrNotFound when there is none or
-	// the session was ended (End) and its tombstone lives.
+	// the session was ended (End): its tombstone stays, whatever its
+	// expiry, until purge deletes it.
 	Get(ctx context.Context, id string) (Record, error)
 	// GetMulti is Get of up to MaxBatch records in one round trip; a
 	// record Get would not find has a nil Value.
@@ -63,8 +64,9 @@ type Durable interface {
 	// tombstone record, ID plus EndSuffix with an empty value expiring at
 	// until, then deletes the record, in two round trips for all. Writes
 	// are last-writer-wins, so a write-back whose Put lands later brings a
-	// record back; Get keeps it unreadable while the tombstone lives.
-	// Purge deletes tombstones like expired records.
+	// record back; Get keeps it unreadable while the tombstone stays.
+	// Purge deletes tombstones like expired records, so that Get needs no
+	// clock: the store's (Options.Now) sets until, purge's decides.
 	End(ctx context.Context, ids []string, until time.Time) error
 	// Update reads a record (found reports whether it exists) and writes
 	// what f returns, in one transaction; f may run more than once. A
@@ -140,11 +142,11 @@ func ValidID(id string, prefixLen int) bool {
 
 // ResolveGet answers a Durable Get from what was read for a session's
 // record and its tombstone (ID plus EndSuffix), each with its error;
-// missing is the client's error for a missing entity. For implementations
-// of Durable.
-func ResolveGet(rec Record, recErr error, tomb Record, tombErr, missing error) (Record, error) {
+// missing is the client's error for a missing entity. A tombstone, live or
+// expired, hides the record. For implementations of Durable.
+func ResolveGet(rec Record, recErr error, tombErr, missing error) (Record, error) {
 	switch {
-	case tombErr == nil && time.Now().Before(tomb.Expires):
+	case tombErr == nil:
 		return Record{}, ErrNotFound
 	case tombErr != nil && !errors.Is(tombErr, missing):
 		return Record{}, tombErr

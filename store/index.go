@@ -41,7 +41,7 @@ type indexEntry struct {
 
 // mark marks the entry at i as ending, now.
 func (ix *index) mark(i int, now time.Time) {
-	ix.Sessions[i].end()
+	ix.Sessions[i].setEnding()
 	ix.Sessions[i].Marked = now.Unix()
 }
 
@@ -89,10 +89,10 @@ const maxEntryBytes = 2000
 // seen sessions until it fits.
 const maxIndexBytes = MaxSize
 
-// end marks an entry as ending, dropping what only the list of devices
+// setEnding marks an entry as ending, dropping what only the list of devices
 // shows: an ending entry keeps its handle and ID only, so that ending
 // entries whose ends failed take little room.
-func (x *indexEntry) end() {
+func (x *indexEntry) setEnding() {
 	x.Ending, x.UA, x.IP = true, "", ""
 }
 
@@ -123,7 +123,7 @@ func (ix *index) bind(e indexEntry, limit int, o observed, now time.Time) {
 	var live []int
 	for i, x := range ix.Sessions {
 		if x.Ending {
-			ix.Sessions[i].end() // written by an earlier release: compact it
+			ix.Sessions[i].setEnding() // written by an earlier release: compact it
 		} else {
 			live = append(live, i)
 		}

@@ -26,14 +26,14 @@ func (s *Store) load(id string) (*entry, string) {
 		}
 		sess, err := s.decode(item.Value, id)
 		if err == nil {
-			return s.live(sess, item), tierBoth
+			return s.admit(sess, item), tierBoth
 		}
 		s.report("get", tierCache, id, err)
 		corrupt = item
 	case err == nil:
 		sess, err := s.decode(item.Value, id)
 		if err == nil {
-			return s.live(sess, item), tierCache
+			return s.admit(sess, item), tierCache
 		}
 		s.report("get", tierCache, id, err)
 		corrupt = item
@@ -47,7 +47,7 @@ func (s *Store) load(id string) (*entry, string) {
 	if sess == nil {
 		return nil, tierBoth
 	}
-	e := s.live(sess, nil)
+	e := s.admit(sess, nil)
 	if e != nil {
 		e.missed = missed
 	}
@@ -136,10 +136,10 @@ func (s *Store) fromDurable(op, id string) (session.Session, Record) {
 	return sess, rec
 }
 
-// live wraps a stored session for the request, or returns nil when it has
+// admit wraps a stored session for the request, or returns nil when it has
 // expired. It marks the session accessed now; the access time is written
 // back only when TouchInterval has passed since the stored one.
-func (s *Store) live(sess session.Session, item *Item) *entry {
+func (s *Store) admit(sess session.Session, item *Item) *entry {
 	now := s.o.Now()
 	if !now.Before(s.expiry(sess)) {
 		return nil

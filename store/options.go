@@ -71,8 +71,11 @@ type Options struct {
 	// creation, on top of its idle timeout. Default: 0, no limit.
 	MaxLifetime time.Duration
 
-	// Now tells the time for expiry, touches and MaxLifetime; tests set it
-	// to make time pass. Default: time.Now.
+	// Now is the protocol's one clock: expiry, touches, MaxLifetime, login
+	// times and tombstone lifetimes (a Durable tier compares no times;
+	// purge runs on purge.Options.Now, which should be this one). A Cache
+	// forgets items by its own clock. Tests set it to make time pass.
+	// Default: time.Now.
 	Now func() time.Time
 }
 

@@ -200,9 +200,9 @@ func (s *Store) durableValue(id string) ([]byte, error) {
 	return rec.Value, nil
 }
 
-// record holds the fields of an icza/session session; gob matches them by
-// name, so a session decodes into it.
-type record struct {
+// sessionFields holds the fields of an icza/session session; gob matches
+// them by name, so a session decodes into it.
+type sessionFields struct {
 	CAttrsF  map[string]any
 	AttrsF   map[string]any
 	TimeoutF time.Duration
@@ -210,11 +210,12 @@ type record struct {
 
 // renewed returns a copy of sess under a new random ID as long as the old
 // one (at least 24 characters), with the same constant and ordinary
-// attributes and timeout (or the given one, if positive), created now. The copy is made with gob under the
-// session's lock; it fails when an attribute cannot be encoded with gob.
+// attributes and timeout (or the given one, if positive), created now.
+// The copy is made with gob under the session's lock; it fails when an
+// attribute cannot be encoded with gob.
 func renewed(sess session.Session, timeout time.Duration) (session.Session, error) {
 	var buf bytes.Buffer
-	var rec record
+	var rec sessionFields
 	err := locked(sess, func() error { return gob.NewEncoder(&buf).Encode(unwrap(sess)) })
 	if err == nil {
 		err = gob.NewDecoder(&buf).Decode(&rec)

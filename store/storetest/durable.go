@@ -18,12 +18,12 @@ var errNoID = errors.New("empty session ID")
 
 func (d modelDurable) Get(ctx context.Context, id string) (store.Record, error) {
 	var r store.Record
-	err := d.m.do(ctx, "durable.Get", id, func(now time.Time) error {
+	err := d.m.do(ctx, "durable.Get", id, func(time.Time) error {
 		if id == "" {
 			return fmt.Errorf("durable.Get: %w", errNoID)
 		}
 		var ok bool
-		r, ok = d.read(id, now)
+		r, ok = d.read(id)
 		if !ok {
 			return store.ErrNotFound
 		}
@@ -36,21 +36,21 @@ func (d modelDurable) Get(ctx context.Context, id string) (store.Record, error) 
 // nil Value.
 func (d modelDurable) GetMulti(ctx context.Context, ids []string) ([]store.Record, error) {
 	recs := make([]store.Record, len(ids))
-	err := d.m.do(ctx, "durable.GetMulti", "", func(now time.Time) error {
+	err := d.m.do(ctx, "durable.GetMulti", "", func(time.Time) error {
 		for i, id := range ids {
-			recs[i], _ = d.read(id, now)
+			recs[i], _ = d.read(id)
 		}
 		return nil
 	})
 	return recs, err
 }
 
-// read returns a copy of a record unless it is missing or ended. Callers
-// hold the lock.
-func (d modelDurable) read(id string, now time.Time) (store.Record, bool) {
+// read returns a copy of a record unless it is missing or ended (its
+// tombstone, live or expired, not yet purged). Callers hold the lock.
+func (d modelDurable) read(id string) (store.Record, bool) {
 	rec, ok := d.m.records[id]
-	tomb, ended := d.m.records[id+store.EndSuffix]
-	if !ok || ended && now.Before(tomb.Expires) {
+	_, ended := d.m.records[id+store.EndSuffix]
+	if !ok || ended {
 		return store.Record{}, false
 	}
 	return store.Record{Value: clone(rec.Value), Expires: rec.Expires}, true

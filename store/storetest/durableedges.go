@@ -105,6 +105,10 @@ func (dt *durableT) wantMissing(id string) {
 	dt.Helper()
 	_, err := dt.d.Get(dt.ctx, id)
 	is(dt.T, err, store.ErrNotFound)
+	recs, err := dt.d.GetMulti(dt.ctx, []string{id})
+	if err != nil || len(recs) != 1 || recs[0].Value != nil {
+		dt.Errorf("GetMulti(%q) = %v, %v: want one record with a nil Value", id, recs, err)
+	}
 }
 
 func (dt *durableT) ok(err error) {
