@@ -148,26 +148,16 @@ func (d *dsDurable) Delete(ctx context.Context, id string) error {
 func (d *dsDurable) Expired(ctx context.Context, before time.Time, batch func(ids []string) error) error {
 	q := datastore.NewQuery(d.kind).FilterField(store.PropExpires, "<", before).KeysOnly()
 	it := d.c.Run(ctx, q)
-	ids := make([]string, 0, store.MaxBatch)
-	for {
+	return store.InBatches(func() (string, bool, error) {
 		k, err := it.Next(nil)
-		if errors.Is(err, iterator.Done) {
-			break
+		switch {
+		case errors.Is(err, iterator.Done):
+			return "", false, nil
+		case err != nil:
+			return "", false, dsErr(ctx, "expired", err)
 		}
-		if err != nil {
-			return dsErr(ctx, "expired", err)
-		}
-		if ids = append(ids, k.Name); len(ids) == store.MaxBatch {
-			if err := batch(ids); err != nil {
-				return err
-			}
-			ids = make([]string, 0, store.MaxBatch)
-		}
-	}
-	if len(ids) == 0 {
-		return nil
-	}
-	return batch(ids)
+		return k.Name, true, nil
+	}, batch)
 }
 
 func (d *dsDurable) DeleteMulti(ctx context.Context, ids []string) error {

@@ -157,3 +157,30 @@ func ResolveGet(rec Record, recErr error, tombErr, missing error) (Record, error
 	}
 	return rec, nil
 }
+
+// InBatches calls batch with the IDs that next returns, MaxBatch at a time,
+// until next reports no more (more false) or an error, or batch fails; it
+// returns that error. For implementations of Durable.Expired over a query
+// iterator.
+func InBatches(next func() (id string, more bool, err error), batch func(ids []string) error) error {
+	ids := make([]string, 0, MaxBatch)
+	for {
+		id, more, err := next()
+		if err != nil {
+			return err
+		}
+		if !more {
+			break
+		}
+		if ids = append(ids, id); len(ids) == MaxBatch {
+			if err := batch(ids); err != nil {
+				return err
+			}
+			ids = make([]string, 0, MaxBatch)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	return batch(ids)
+}

@@ -140,26 +140,16 @@ func (d aeDurable) Update(ctx context.Context, id string, f func(store.Record, b
 func (d aeDurable) Expired(ctx context.Context, before time.Time, batch func(ids []string) error) error {
 	q := datastore.NewQuery(d.kind).Filter(store.PropExpires+" <", before).KeysOnly().BatchSize(store.MaxBatch)
 	it := q.Run(ctx)
-	ids := make([]string, 0, store.MaxBatch)
-	for {
+	return store.InBatches(func() (string, bool, error) {
 		k, err := it.Next(nil)
-		if errors.Is(err, datastore.Done) {
-			break
+		switch {
+		case errors.Is(err, datastore.Done):
+			return "", false, nil
+		case err != nil:
+			return "", false, err
 		}
-		if err != nil {
-			return err
-		}
-		if ids = append(ids, k.StringID()); len(ids) == store.MaxBatch {
-			if err := batch(ids); err != nil {
-				return err
-			}
-			ids = make([]string, 0, store.MaxBatch)
-		}
-	}
-	if len(ids) == 0 {
-		return nil
-	}
-	return batch(ids)
+		return k.StringID(), true, nil
+	}, batch)
 }
 
 func (d aeDurable) DeleteMulti(ctx context.Context, ids []string) error {
