@@ -58,15 +58,17 @@
 //
 // # Ending sessions
 //
-// Remove, Renew and the revocations of login.go end a session with a
-// tombstone in the Cache (flags FlagRemoved, FlagRenewed; Remove writes it
-// after the Durable one, so that no put-back is confirmed after it) and, through
-// Durable.End, a tombstone record in the Durable tier (key name: the ID
-// plus EndSuffix) beside deleting the record. Durable writes are
-// last-writer-wins, so a write-back whose Put lands later brings the record
-// back; Get honors the tombstone record, so an ended session stays ended
-// whatever the Cache forgets. Renew retires the old ID with
-// compare-and-swap, so the new session carries the newest stored value.
+// Remove, Renew and revocations (Login's limit, Revoke, RevokeAll) end a
+// session with a tombstone in the Cache (flags FlagRemoved, FlagRenewed;
+// Remove writes it after the Durable one, so that no put-back is confirmed
+// after it) and, through Durable.End, a tombstone record in the Durable
+// tier (key name: the ID plus EndSuffix) beside deleting the record.
+// Durable writes are last-writer-wins, so a write-back whose Put lands
+// later brings the record back; Get honors the tombstone record until
+// purge deletes it, so an ended session stays ended whatever the Cache
+// forgets. Tombstone lifetimes are set by Options.Now. Renew retires the
+// old ID with compare-and-swap, so the new session carries the newest
+// stored value.
 //
 // # Sessions per user
 //
