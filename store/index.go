@@ -52,13 +52,14 @@ func (e indexEntry) marking(now time.Time) bool {
 }
 
 // observed is what a read of the sessions an index lists found, by handle:
-// the ID read, whether it had ended (no live record), its access time and
-// its expiry.
+// the ID read, whether it had ended (no live record) and how (gone: no
+// record at all), its access time and its expiry.
 type observed map[string]observation
 
 type observation struct {
 	id      string
 	ended   bool
+	gone    bool
 	seen    time.Time
 	expires time.Time
 }
@@ -70,8 +71,16 @@ func (o observed) ended(e indexEntry) bool {
 }
 
 // drop removes the entries found ended, but those still marking (see
-// marking), and the one with the given ID.
+// marking), and the one with the given ID. An entry found gone that no
+// revocation marked (a logout, whose Cache tombstone may not have landed,
+// or failed to) is marked now instead: for minTombstone every revocation
+// ends it again, as it does the sessions it marked itself.
 func (ix *index) drop(o observed, id string, now time.Time) {
+	for i, e := range ix.Sessions {
+		if ob, ok := o[e.Handle]; ok && ob.id == e.ID && ob.gone && !e.Ending && e.ID != id {
+			ix.mark(i, now)
+		}
+	}
 	ix.Sessions = slices.DeleteFunc(ix.Sessions, func(e indexEntry) bool {
 		return o.ended(e) && !e.marking(now) || e.ID == id
 	})

@@ -441,3 +441,35 @@ func TestWriteGivesUpAfterMaxSwaps(t *testing.T) {
 		t.Errorf("errors %v, want one ErrConflict", errs)
 	}
 }
+
+// TestLogoutWithoutTombstoneIsRevokedAgain: a logout whose Cache tombstone
+// and delete both fail leaves its session readable from the Cache
+// (ErrStillReadable). A login elsewhere that finds it ended in the Durable
+// tier keeps its entry, marked ending, so that LogoutEverywhere ends it
+// again rather than returning with it readable.
+func TestLogoutWithoutTombstoneIsRevokedAgain(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.Options{})
+	out := r.login("ann", "", 0).ID()
+	r.setFault(func(_ context.Context, op, key string) error {
+		if (op == "cache.Set" || op == "cache.Delete") && strings.HasSuffix(key, out) {
+			return errors.New("injected Cache failure")
+		}
+		return nil
+	})
+	s := r.open()
+	s.Remove(s.Get(out))
+	s.Close()
+	r.wantErrs("logout", 1, "memcache", store.ErrStillReadable)
+	r.setFault(nil)
+	keep, _ := r.login("ann", "", 0).Attr(store.AttrHandle).(string) // drops entries found ended
+	if err := r.tiers.RevokeAll(context.Background(), "ann", keep); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.read(out); got != "none" {
+		t.Errorf("the logged-out session after RevokeAll reads %s, want none", got)
+	}
+	if devs := r.list("ann", ""); len(devs) != 1 {
+		t.Errorf("devices %v, want the one kept", devs)
+	}
+}

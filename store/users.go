@@ -135,7 +135,7 @@ func observe(ctx context.Context, d Durable, ix index, now time.Time, codec *Cod
 		}
 		for i, rec := range recs {
 			e := batch[i]
-			ob := observation{id: e.ID, ended: rec.Value == nil || !now.Before(rec.Expires), expires: rec.Expires}
+			ob := observation{id: e.ID, ended: rec.Value == nil || !now.Before(rec.Expires), gone: rec.Value == nil, expires: rec.Expires}
 			if !ob.ended && codec != nil {
 				ob.seen = lastSeen(codec, rec, e)
 			}
