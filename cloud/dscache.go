@@ -35,7 +35,8 @@ import (
 // byte followed by the item's value; writing it deletes the record, and
 // writing a session deletes the tombstone. Get is one lookup of both
 // entities and answers the live tombstone, else the live record (expired
-// ones are misses; a tombstone written by Durable.End reads as
+// ones are misses, by the wall clock, as Memcache and Redis expire items,
+// not by store.Options.Now; a tombstone written by Durable.End reads as
 // store.FlagGone). Add, CompareAndSwap and Set each run in a transaction
 // that reads both (Set does not), checks, and writes with a new random
 // version (never reused, so a token read before a Delete and an Add does

@@ -35,7 +35,7 @@ func main() {
 
 // newApp returns the example's routes. dev allows the session cookie over
 // plain http:// and purges that do not come from App Engine cron; now is
-// the sessions' clock (nil: time.Now), for tests.
+// the clock of the sessions and of purge (nil: time.Now), for tests.
 func newApp(dev bool, now func() time.Time) http.Handler {
 	return app.New(app.Options{
 		// The cookie is Secure in production; the development server
@@ -46,6 +46,6 @@ func newApp(dev bool, now func() time.Time) http.Handler {
 		}),
 		// In production only App Engine cron may start a purge; locally
 		// you can with curl.
-		Purge: purge.Handler(purge.Options{AllowNonCron: dev}),
+		Purge: purge.Handler(purge.Options{AllowNonCron: dev, Now: now}),
 	})
 }

@@ -16,7 +16,7 @@
 //	  schedule: every 30 minutes
 //
 // The handler runs one keys-only query for the entities whose "exp" property
-// lies in the past and deletes the keys it reads in batches of 500 (the most
+// is before Options.Now (read when the run starts) and deletes the keys it reads in batches of 500 (the most
 // a Datastore DeleteMulti takes), with a few batches in flight while the
 // query goes on reading. It stops at Options.Deadline (8 minutes by default;
 // cron requests get 10), when the request is canceled, or at the first

@@ -68,7 +68,7 @@ const (
 )
 
 // Handler returns a handler that deletes the session records that expired
-// before the time of the request, and answers with the JSON report described
+// before Options.Now, read when the run starts, and answers with the JSON report described
 // in the package documentation. It is meant to be called by App Engine cron
 // (or, with Options.Secret, by a scheduler of your own). It panics if
 // opts.Deadline is negative.

@@ -148,7 +148,7 @@ func ResolveGet(rec Record, recErr error, tombErr, missing error) (Record, error
 	switch {
 	case tombErr == nil:
 		return Record{}, ErrNotFound
-	case tombErr != nil && !errors.Is(tombErr, missing):
+	case !errors.Is(tombErr, missing):
 		return Record{}, tombErr
 	case errors.Is(recErr, missing):
 		return Record{}, ErrNotFound

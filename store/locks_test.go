@@ -51,9 +51,9 @@ func TestListReadsInBatches(t *testing.T) {
 	}
 	r.take()
 	devs, err := r.tiers.Devices(context.Background(), "many", "")
-	r.wantCalls("List", "durable.Get", "durable.GetMulti", "durable.GetMulti")
+	r.wantCalls("Devices", "durable.Get", "durable.GetMulti", "durable.GetMulti")
 	if err != nil || len(devs) != store.MaxSessionsLimit {
-		t.Errorf("List = %d devices, %v; want %d", len(devs), err, store.MaxSessionsLimit)
+		t.Errorf("Devices = %d devices, %v; want %d", len(devs), err, store.MaxSessionsLimit)
 	}
 	for i, d := range devs {
 		if d.Handle == "" || d.LastSeen.IsZero() {

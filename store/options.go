@@ -74,8 +74,9 @@ type Options struct {
 	// Now is the protocol's one clock: expiry, touches, MaxLifetime, login
 	// times and tombstone lifetimes (a Durable tier compares no times;
 	// purge runs on purge.Options.Now, which should be this one). A Cache
-	// forgets items by its own clock. Tests set it to make time pass.
-	// Default: time.Now.
+	// forgets items by its own clock. Tests set it to make time pass: to
+	// the wall clock plus an offset, as icza/session stamps Created and
+	// Accessed with time.Now. Default: time.Now.
 	Now func() time.Time
 }
 

@@ -253,7 +253,7 @@ func (w *world) check(runErr error) error {
 	for _, u := range w.users {
 		devs, err := simDevices(context.Background(), w.tiers, u.name)
 		if err != nil {
-			fail(3, "List(%s): %v", u.name, err)
+			fail(3, "Devices(%s): %v", u.name, err)
 			continue
 		}
 		rec, hasIndex := w.model.Record(store.IndexID(u.name))

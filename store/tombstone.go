@@ -75,13 +75,18 @@ func (o *Options) tombstoneExpiry(why endReason, timeout time.Duration) time.Tim
 	return o.Now().Add(max(timeout, minTombstone))
 }
 
+// tombstone is the Cache item, flagged flag until until, that says the
+// session id ended.
+func (o *Options) tombstone(id string, flag uint32, until time.Time) *Item {
+	return &Item{Key: o.KeyPrefix + id, Value: []byte{}, Flags: flag, Expires: until}
+}
+
 // bury puts a tombstone with the given flag in the Cache for a session of
 // the given timeout, or, if that fails, deletes the session there. Either
 // way without a tombstone it fails with ErrStillReadable: a request that
 // read the session from the Durable tier just before may put it back.
 func (s *Store) bury(ctx context.Context, id string, flag uint32, timeout time.Duration) error {
-	key := s.o.KeyPrefix + id
-	tomb := &Item{Key: key, Value: []byte{}, Flags: flag, Expires: s.o.tombstoneExpiry(byRequest, timeout)}
+	tomb := s.o.tombstone(id, flag, s.o.tombstoneExpiry(byRequest, timeout))
 	if err := s.t.cache.Set(ctx, tomb); err != nil {
 		return s.t.deleteInstead(ctx, []*Item{tomb}, err)
 	}
@@ -106,7 +111,7 @@ func (t *Tiers) end(ctx context.Context, ids []string, why endReason, timeout ti
 		}
 		items := make([]*Item, len(batch))
 		for i, id := range batch {
-			items[i] = &Item{Key: t.o.KeyPrefix + id, Value: []byte{}, Flags: FlagRemoved, Expires: until}
+			items[i] = t.o.tombstone(id, FlagRemoved, until)
 		}
 		if err := t.cache.SetMulti(ctx, items); err != nil {
 			return errors.Join(derr, t.deleteInstead(ctx, items, err))

@@ -42,7 +42,7 @@ func TestLoginBeyondMaxEndsTheLeastRecentlySeen(t *testing.T) {
 			}
 			got, want := handles(r.list("ivy", "")), []string{handle(kept), handle(c)}
 			if fmt.Sprint(got) != fmt.Sprint(want) {
-				t.Errorf("List shows %q, want %q", got, want)
+				t.Errorf("Devices shows %q, want %q", got, want)
 			}
 		})
 	}
@@ -92,7 +92,7 @@ func TestUsersNeedTheDurableTier(t *testing.T) {
 	r.wantErrs("Login", 1, "", store.ErrNoIndex)
 	ctx := context.Background()
 	if _, err := r.tiers.Devices(ctx, "kim", ""); !errors.Is(err, store.ErrNoIndex) {
-		t.Errorf("List: %v", err)
+		t.Errorf("Devices: %v", err)
 	}
 	if ok, err := r.tiers.Revoke(ctx, "kim", "h"); ok || !errors.Is(err, store.ErrNoIndex) {
 		t.Errorf("Revoke: %v, %v", ok, err)
@@ -200,7 +200,7 @@ func TestFullIndexEndsTheLeastRecentlySeen(t *testing.T) {
 	}
 	devs := r.list("max", "")
 	if len(devs) != store.MaxSessionsLimit-1 || devs[0].Handle != "live000002" || !devs[len(devs)-1].Created.After(base.Add(time.Minute)) {
-		t.Errorf("List shows %d devices from %s, want %d from live000002 to the new one", len(devs), devs[0].Handle, store.MaxSessionsLimit-1)
+		t.Errorf("Devices shows %d devices from %s, want %d from live000002 to the new one", len(devs), devs[0].Handle, store.MaxSessionsLimit-1)
 	}
 }
 

@@ -41,7 +41,7 @@ func (r *rig) list(user, current string) []store.Device {
 	r.t.Helper()
 	devs, err := r.tiers.Devices(context.Background(), user, current)
 	if err != nil {
-		r.t.Fatalf("List(%s): %v", user, err)
+		r.t.Fatalf("Devices(%s): %v", user, err)
 	}
 	return devs
 }
@@ -112,9 +112,9 @@ func TestListShowsEachDevice(t *testing.T) {
 	a, b := r.login("cy", "", 0), r.login("cy", "", 0)
 	r.take()
 	devs := r.list("cy", handle(b))
-	r.wantCalls("List", "durable.Get", "durable.GetMulti")
+	r.wantCalls("Devices", "durable.Get", "durable.GetMulti")
 	if got, want := handles(devs), []string{handle(a), handle(b)}; fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Fatalf("List shows %q, want %q (oldest first)", got, want)
+		t.Fatalf("Devices shows %q, want %q (oldest first)", got, want)
 	}
 	for i, d := range devs {
 		if d.Current != (i == 1) || d.UserAgent != "UA of cy" || d.IP != "192.0.2.1" ||
