@@ -26,9 +26,11 @@
 //
 //	{"completed":true,"deleted":1200,"duration_ms":5300}
 //
-// completed is true when no expired session was left: the query ran to its
-// end and every key it returned was deleted. deleted counts the entities whose
-// DeleteMulti call succeeded. Stopping at the deadline or because the request
+// completed is true when the query ran to its end and every key it returned
+// was deleted or kept on purpose: the index of a user who still has live
+// sessions, or whose logouts are less than an hour old, stays. deleted
+// counts the entities deleted, by DeleteMulti or, for users' indexes, by
+// store.Sweep's transaction. Stopping at the deadline or because the request
 // was canceled is no error: status 200 with completed false. A Datastore error
 // gives status 500 and an "error" field; a request refused (see
 // Options.Secret) gives status 403 and only an "error" field.
