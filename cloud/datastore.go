@@ -55,7 +55,8 @@ func (d *dsDurable) Get(ctx context.Context, id string) (store.Record, error) {
 		return store.Record{}, dsErr(ctx, "get", err)
 	}
 	loaded(errs)
-	rec, err := store.ResolveGet(store.Record{Value: ents[0].Value, Expires: ents[0].Expires}, errs[0], errs[1], datastore.ErrNoSuchEntity)
+	rec, err := store.ResolveGet(store.Record{Value: ents[0].Value, Expires: ents[0].Expires},
+		errs[0], errs[1], datastore.ErrNoSuchEntity)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return rec, dsErr(ctx, "get", err)
 	}
@@ -81,7 +82,8 @@ func (d *dsDurable) GetMulti(ctx context.Context, ids []string) ([]store.Record,
 	recs := make([]store.Record, len(ids))
 	for i := range ids {
 		r := ents[2*i]
-		rec, err := store.ResolveGet(store.Record{Value: r.Value, Expires: r.Expires}, errs[2*i], errs[2*i+1], datastore.ErrNoSuchEntity)
+		rec, err := store.ResolveGet(store.Record{Value: r.Value, Expires: r.Expires},
+			errs[2*i], errs[2*i+1], datastore.ErrNoSuchEntity)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return nil, dsErr(ctx, "get-multi", err)
 		}

@@ -68,10 +68,10 @@ const (
 )
 
 // Handler returns a handler that deletes the session records that expired
-// before Options.Now, read when the run starts, and answers with the JSON report described
-// in the package documentation. It is meant to be called by App Engine cron
-// (or, with Options.Secret, by a scheduler of your own). It panics if
-// opts.Deadline is negative.
+// before Options.Now, read when the run starts, and answers with the JSON
+// report described in the package documentation. It is meant to be called
+// by App Engine cron (or, with Options.Secret, by a scheduler of your own).
+// It panics if opts.Deadline is negative.
 func Handler(opts Options) http.Handler {
 	if opts.Deadline < 0 {
 		panic(fmt.Sprintf("purge: negative Options.Deadline %v", opts.Deadline))

@@ -78,7 +78,8 @@ func (d aeDurable) getMulti(ctx context.Context, ids []string) ([]store.Record, 
 	recs, recErrs := make([]store.Record, len(ids)), make([]error, len(ids))
 	for i := range ids {
 		r := ents[2*i]
-		recs[i], recErrs[i] = store.ResolveGet(store.Record{Value: r.Value, Expires: r.Expires}, errs[2*i], errs[2*i+1], datastore.ErrNoSuchEntity)
+		recs[i], recErrs[i] = store.ResolveGet(store.Record{Value: r.Value, Expires: r.Expires},
+			errs[2*i], errs[2*i+1], datastore.ErrNoSuchEntity)
 	}
 	return recs, recErrs, nil
 }
