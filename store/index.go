@@ -23,6 +23,13 @@ import (
 // minTombstone of its marking: the request that marked it may still be
 // writing its Cache tombstones after the Durable tier ended it, and until
 // then a revocation of it must find it, to end it again before it returns.
+//
+// An entry whose record a clean-up (Login, Sweep) found gone is marked
+// ending too, but as gone: its session was logged out, whose Cache
+// tombstone may not have landed (so revocations end it again, as above),
+// or is being renewed, between retiring its ID and moving its entry. A
+// Renew may still move a gone entry, which makes it live again; a
+// revocation's mark makes it ending for good.
 
 // index is a user's sessions, keyed by handle.
 type index struct {
@@ -37,12 +44,13 @@ type indexEntry struct {
 	IP      string    `json:"ip,omitempty"`
 	Ending  bool      `json:"x,omitempty"`
 	Marked  int64     `json:"xt,omitempty"` // when last marked ending, Unix seconds
+	Gone    bool      `json:"xg,omitempty"` // marked by a clean-up, not a revocation
 }
 
-// mark marks the entry at i as ending, now.
+// mark marks the entry at i as ending, now, for a revocation or the limit.
 func (ix *index) mark(i int, now time.Time) {
 	ix.Sessions[i].setEnding()
-	ix.Sessions[i].Marked = now.Unix()
+	ix.Sessions[i].Marked, ix.Sessions[i].Gone = now.Unix(), false
 }
 
 // marking reports whether e was marked ending less than minTombstone
@@ -71,14 +79,14 @@ func (o observed) ended(e indexEntry) bool {
 }
 
 // drop removes the entries found ended, but those still marking (see
-// marking), and the one with the given ID. An entry found gone that no
-// revocation marked (a logout, whose Cache tombstone may not have landed,
-// or failed to) is marked now instead: for minTombstone every revocation
-// ends it again, as it does the sessions it marked itself.
+// marking), and the one with the given ID. A live entry found gone is
+// marked gone instead (keeping what the list of devices shows, for a Renew
+// that moves it): for minTombstone every revocation ends it again.
 func (ix *index) drop(o observed, id string, now time.Time) {
 	for i, e := range ix.Sessions {
 		if ob, ok := o[e.Handle]; ok && ob.id == e.ID && ob.gone && !e.Ending && e.ID != id {
-			ix.mark(i, now)
+			x := &ix.Sessions[i]
+			x.Ending, x.Gone, x.Marked = true, true, now.Unix()
 		}
 	}
 	ix.Sessions = slices.DeleteFunc(ix.Sessions, func(e indexEntry) bool {
@@ -89,8 +97,8 @@ func (ix *index) drop(o observed, id string, now time.Time) {
 // maxEntryBytes bounds the JSON of one index entry with every field at its
 // cap: a handle, an ID of MaxKeyLen bytes, the creation time with a zone,
 // a User-Agent of MaxUserAgent bytes each escaped to 6 (\ufffd, \u003c),
-// the longest IPv6 address and the keys: 1,924 bytes
-// (TestIndexEntryBound).
+// the longest IPv6 address, the marks of a gone entry and the keys: 1,952
+// bytes (TestIndexEntryBound).
 const maxEntryBytes = 2000
 
 // maxIndexBytes is the most a user's index may hold: the value a record
@@ -129,16 +137,22 @@ func (ix *index) bind(e indexEntry, limit int, o observed, now time.Time) {
 	if slices.ContainsFunc(ix.Sessions, func(x indexEntry) bool { return x.Handle == e.Handle }) {
 		return
 	}
-	var live []int
+	var live []int // and gone: a Renew may make them live again
 	for i, x := range ix.Sessions {
-		if x.Ending {
+		switch {
+		case x.Gone:
+			live = append(live, i)
+		case x.Ending:
 			ix.Sessions[i].setEnding() // written by an earlier release: compact it
-		} else {
+		default:
 			live = append(live, i)
 		}
 	}
 	seen := func(i int) time.Time {
 		x := ix.Sessions[i]
+		if x.Gone {
+			return time.Time{} // the first to mark for good
+		}
 		if ob, ok := o[x.Handle]; ok && !ob.seen.IsZero() {
 			return ob.seen
 		}
@@ -161,12 +175,13 @@ func (ix *index) bind(e indexEntry, limit int, o observed, now time.Time) {
 	}
 }
 
-// move gives the live entry of handle, which holds from, the ID to. It
-// reports false when there is none: the session was revoked or renewed.
+// move gives the live or gone entry of handle, which holds from, the ID
+// to, live. It reports false when there is none: the session was revoked
+// or renewed.
 func (ix *index) move(handle, from, to string) bool {
 	for i, x := range ix.Sessions {
-		if x.Handle == handle && (x.ID == from || x.ID == to) && !x.Ending {
-			ix.Sessions[i].ID = to
+		if x.Handle == handle && (x.ID == from || x.ID == to) && (!x.Ending || x.Gone) {
+			ix.Sessions[i] = indexEntry{Handle: x.Handle, ID: to, Created: x.Created, UA: x.UA, IP: x.IP}
 			return true
 		}
 	}

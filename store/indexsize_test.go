@@ -9,8 +9,8 @@ import (
 
 // TestIndexEntryBound: an index entry with every field at its cap (an ID
 // of MaxKeyLen bytes, a User-Agent of MaxUserAgent bytes that JSON escapes
-// to 6 each, the longest IPv6 address, a time with nanoseconds and a zone)
-// fits in maxEntryBytes; MaxSessionsLimit such entries fill at most half
+// to 6 each, the longest IPv6 address, a time with nanoseconds and a zone,
+// marked gone) fits in maxEntryBytes; MaxSessionsLimit such entries fill at most half
 // of maxIndexBytes, DefaultMaxSessions at most a fifth.
 func TestIndexEntryBound(t *testing.T) {
 	t.Parallel()
@@ -23,6 +23,8 @@ func TestIndexEntryBound(t *testing.T) {
 			UA:      cut(ua, MaxUserAgent),
 			IP:      deviceIP("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff%eth0"),
 			Ending:  true,
+			Marked:  time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC).Unix(),
+			Gone:    true, // a gone entry keeps its UA and IP
 		}
 		b, err := json.Marshal(e)
 		if err != nil {

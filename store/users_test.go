@@ -201,3 +201,33 @@ func TestRevokeAllKeepsOneOrNone(t *testing.T) {
 		})
 	}
 }
+
+// TestLoginDuringRenewKeepsIt: another device's login that reads the index
+// while a Renew of a bound session is between retiring the old ID and
+// moving its entry finds the old ID gone. The Renew still succeeds, keeping
+// its handle and its place in the list.
+func TestLoginDuringRenewKeepsIt(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.Options{})
+	a := r.login("ann", "", 0)
+	ix := store.IndexID("ann")
+	r.setFault(func(_ context.Context, op, key string) error {
+		if op == "durable.Update" && key == ix { // Renew's move
+			r.setFault(nil)
+			r.login("ann", "", 0)
+		}
+		return nil
+	})
+	s := r.open()
+	fresh, err := s.Renew(s.Get(a.ID()))
+	s.Close()
+	if err != nil {
+		t.Fatalf("Renew: %v, want the session renewed", err)
+	}
+	if handle(fresh) != handle(a) || r.read(fresh.ID()) == "none" {
+		t.Errorf("renewed session: handle %q (want %q), reads %s", handle(fresh), handle(a), r.read(fresh.ID()))
+	}
+	if devs := r.list("ann", handle(fresh)); len(devs) != 2 || !devs[0].Current {
+		t.Errorf("devices %+v, want the renewed session (current) and the new login", devs)
+	}
+}
