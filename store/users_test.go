@@ -231,3 +231,25 @@ func TestLoginDuringRenewKeepsIt(t *testing.T) {
 		t.Errorf("devices %+v, want the renewed session (current) and the new login", devs)
 	}
 }
+
+// TestLimitMarksGoneEntriesFirst: at the per-user limit, a login marks an
+// entry found logged out before any live one, however recently that one
+// was seen: the live session stays.
+func TestLimitMarksGoneEntriesFirst(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.Options{})
+	b := r.login("ann", "", 2)
+	r.clock.advance(time.Minute)
+	a := r.login("ann", "", 2) // newer than b
+	s := r.open()
+	s.Remove(s.Get(a.ID()))
+	s.Close()
+	c := r.login("ann", "", 2) // finds a gone: at the limit with b
+	if got := r.read(b.ID()); got == "none" {
+		t.Errorf("the live session b ended; want the logged-out entry marked instead")
+	}
+	if got, want := handles(r.list("ann", "")), []string{handle(b), handle(c)}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("devices %q, want %q", got, want)
+	}
+	r.wantErrs("logins", 0, "", nil)
+}
