@@ -27,6 +27,8 @@ var revocationCases = []struct {
 	{"RetriedLoginBeyondMaxEndsOne", func(rt *revT) { retriedLogin(rt, 2) }},
 	{"RetriedRenewKeepsItsEntry", retriedRenew},
 	{"RetriedRevoke", retriedRevoke},
+	{"LoginDuringRenew", func(rt *revT) { loginDuringRenew(rt, false) }},
+	{"LoginDuringRenewThenRevokeAll", func(rt *revT) { loginDuringRenew(rt, true) }},
 }
 
 // renewBeforeRevocation: Renew's index move lands just before the
@@ -315,4 +317,48 @@ func retriedRevoke(rt *revT) {
 	rt.wantEnded("the revoked session", a.ID())
 	rt.wantLive("the other session", b.ID())
 	rt.wantListed("after the retried Revoke", handle(b))
+}
+
+// loginDuringRenew: another device's login reads the index while a Renew
+// is between retiring the old ID and moving its entry, and marks the entry
+// gone. The Renew still moves it: the renewed session is live and listed.
+// With revoke, a RevokeAll (keeping the login) lands before the move: the
+// Renew fails with ErrGone and both its IDs end.
+func loginDuringRenew(rt *revT, revoke bool) {
+	a := rt.login(0)
+	var b session.Session
+	renewed := ""
+	rt.h.on("durable.Update", rt.ix, func() {
+		renewed = rt.h.lastKey("durable.Put") // Renew wrote the new ID
+		b = rt.login(0)
+		if revoke {
+			rt.revoke(true, b, b)
+		}
+	}, nil)
+	fresh, err := rt.renew(a.ID())
+	rt.fired()
+	if b == nil {
+		rt.FailNow()
+	}
+	if revoke {
+		if fresh != nil || !errors.Is(err, store.ErrGone) {
+			rt.Errorf("Renew = %v, %v; want nil, ErrGone", fresh, err)
+		}
+		rt.wantErrs("Renew", 1, store.ErrGone)
+		rt.wantEnded("the old ID", a.ID())
+		if renewed == "" || renewed == a.ID() {
+			rt.Fatal("Renew wrote no new ID before its index move")
+		}
+		rt.wantEnded("the new ID", renewed)
+		rt.wantLive("the login", b.ID())
+		rt.wantListed("after the revocation", handle(b))
+		return
+	}
+	if err != nil || handle(fresh) != handle(a) {
+		rt.Fatalf("Renew = %v, %v; want the session renewed, same handle", fresh, err)
+	}
+	rt.wantErrs("Renew, login", 0, nil)
+	rt.wantLive("the renewed session", fresh.ID())
+	rt.wantLive("the login", b.ID())
+	rt.wantListed("after both", handle(a), handle(b))
 }
