@@ -18,9 +18,10 @@
 // The handler runs one keys-only query for the entities whose "exp"
 // property is before Options.Now (read when the run starts) and deletes the
 // keys it reads in batches of 500 (the most a Datastore DeleteMulti takes),
-// with a few batches in flight while the query goes on reading. It stops at Options.Deadline (8 minutes by default;
-// cron requests get 10), when the request is canceled, or at the first
-// Datastore error. Whatever it leaves behind is found by the next run.
+// with a few batches in flight while the query goes on reading. It stops at
+// Options.Deadline (8 minutes by default; cron requests get 10), when the
+// request is canceled, or at the first Datastore error. Whatever it leaves
+// behind is found by the next run.
 //
 // It answers with a JSON report:
 //

@@ -54,7 +54,7 @@ type runState struct {
 	firstErr error
 	found    int
 	deleted  int
-	kept     int // indexes of users with live sessions
+	kept     int // indexes of users with live sessions or recent logouts
 }
 
 // fail stops the run. err becomes its error unless the run was already

@@ -38,18 +38,22 @@ func TestInBatches(t *testing.T) {
 				return fmt.Sprint(calls), true, nil
 			}
 			var sizes []int
+			var batches [][]string // kept: purge deletes them in the background
 			err := store.InBatches(next, func(ids []string) error {
-				for _, id := range ids {
-					if seen++; id != fmt.Sprint(seen) {
-						t.Fatalf("ID %q at %d, want them in order", id, seen)
-					}
-				}
+				batches = append(batches, ids)
 				sizes = append(sizes, len(ids))
 				if len(sizes) == 2 {
 					return tc.batchErr
 				}
 				return nil
 			})
+			for _, ids := range batches {
+				for _, id := range ids {
+					if seen++; id != fmt.Sprint(seen) {
+						t.Fatalf("ID %q at %d, want each batch its own, in order", id, seen)
+					}
+				}
+			}
 			if got := fmt.Sprint(sizes); got != tc.want || !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) {
 				t.Errorf("batches %s, error %v; want %s, %v", got, err, tc.want, tc.wantErr)
 			}

@@ -18,7 +18,7 @@ import (
 //
 // An entry is live, or ending: marked by a revocation or the per-user
 // limit, its ID being ended in both tiers. An ending entry is never moved
-// and never shown; every revocation ends it again (End is idempotent), and
+// (but one marked gone, below) and never shown; every revocation ends it again (End is idempotent), and
 // it is dropped once a read observes its session ended, but not within
 // minTombstone of its marking: the request that marked it may still be
 // writing its Cache tombstones after the Durable tier ended it, and until
@@ -130,7 +130,8 @@ func (ix *index) size() int {
 
 // bind adds e, marking the least recently seen live entries beyond limit
 // as ending, and more of them while the index would exceed maxIndexBytes:
-// a full index ends sessions rather than failing the login. Like every
+// a full index ends sessions rather than failing the login. Gone entries
+// count as live (a Renew may move them) and are the first marked. Like every
 // change here it is idempotent: a transaction that committed but reported
 // a failure runs again on its own result.
 func (ix *index) bind(e indexEntry, limit int, o observed, now time.Time) {

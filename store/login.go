@@ -157,9 +157,10 @@ func (s *Store) create(op, id string, value []byte, exp time.Time) error {
 }
 
 // bind lists e in its user's index, in a transaction that drops the
-// entries of sessions found ended and that of the session it replaces
-// (old, if any), and marks the least recently seen sessions beyond the
-// limit as ending. It returns the IDs the committed index marks, to end.
+// entries of sessions found ended (marking those found gone, see drop) and
+// that of the session it replaces (old, if any), and marks the least
+// recently seen sessions beyond the limit as ending. It returns the IDs
+// the committed index marks, to end.
 func (t *Tiers) bind(ctx context.Context, l Login, e indexEntry, exp time.Time, old string) ([]string, error) {
 	id := IndexID(l.User)
 	ix, err := readIndex(ctx, t.durable, id)
@@ -180,7 +181,8 @@ func (t *Tiers) bind(ctx context.Context, l Login, e indexEntry, exp time.Time, 
 		ix.drop(o, old, now)
 		ix.bind(e, limit, o, now)
 	})
-	// Those found ended were ended by whoever marked them, which may be
-	// still at it (drop keeps them listed for a revocation to end again).
+	// Those found ended were ended by a logout, a Renew or whoever marked
+	// them, which may be still at it (drop keeps them listed for a
+	// revocation to end again).
 	return ix.ending(o), err
 }

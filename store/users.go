@@ -214,10 +214,11 @@ func (t *Tiers) revoke(ctx context.Context, user string, match func(indexEntry) 
 
 // Sweep is for purge: of the expired Durable IDs found at now, it returns
 // those to delete. It sweeps users' indexes itself: a transaction drops
-// the entries of sessions found ended and deletes the index only when it
-// then lists none (a login may have added one meanwhile); an index that
-// still lists a live session is kept until the latest of their expiries.
-// swept counts the indexes it deleted.
+// the entries of sessions found ended (those found gone an hour after it
+// first marks them, see drop) and deletes the index only when it then
+// lists none (a login may have added one meanwhile); an index that still
+// lists a live session is kept until the latest of their expiries. swept
+// counts the indexes it deleted.
 func Sweep(ctx context.Context, d Durable, now time.Time, ids []string) (del []string, swept int, err error) {
 	del = make([]string, 0, len(ids))
 	for _, id := range ids {
@@ -238,8 +239,8 @@ func Sweep(ctx context.Context, d Durable, now time.Time, ids []string) (del []s
 	return del, swept, nil
 }
 
-// sweepIndex drops the ended entries of an expired index, reporting
-// whether none was left and the index is gone.
+// sweepIndex drops the ended entries of an expired index (see drop),
+// reporting whether none was left and the index is gone.
 func sweepIndex(ctx context.Context, d Durable, id string, now time.Time) (bool, error) {
 	ix, err := readIndex(ctx, d, id)
 	if err != nil {

@@ -253,3 +253,35 @@ func TestLimitMarksGoneEntriesFirst(t *testing.T) {
 	}
 	r.wantErrs("logins", 0, "", nil)
 }
+
+// TestLimitCountsARenewInFlight: a login at the per-user limit while a
+// Renew is between retiring its old ID and moving its entry counts that
+// entry (found gone) and marks it first: the Renew fails with ErrGone,
+// and the user is left with the limit's number of sessions.
+func TestLimitCountsARenewInFlight(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.Options{})
+	a := r.login("ann", "", 2)
+	b := r.login("ann", "", 2)
+	var c session.Session
+	ix := store.IndexID("ann")
+	r.setFault(func(_ context.Context, op, key string) error {
+		if op == "durable.Update" && key == ix { // b's Renew moving its entry
+			r.setFault(nil)
+			c = r.login("ann", "", 2)
+		}
+		return nil
+	})
+	s := r.open()
+	fresh, err := s.Renew(s.Get(b.ID()))
+	s.Close()
+	if fresh != nil || !errors.Is(err, store.ErrGone) {
+		t.Errorf("Renew = %v, %v; want nil, ErrGone", fresh, err)
+	}
+	if got, want := handles(r.list("ann", "")), []string{handle(a), handle(c)}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("devices %q, want %q", got, want)
+	}
+	if r.read(a.ID()) == "none" || r.read(c.ID()) == "none" || r.read(b.ID()) != "none" {
+		t.Errorf("a reads %s, c %s, b %s; want a and c live, b ended", r.read(a.ID()), r.read(c.ID()), r.read(b.ID()))
+	}
+}
