@@ -127,8 +127,8 @@ func ValidID(id string, prefixLen int) bool {
 	if len(id) < MinIDLen || len(id) > MaxKeyLen-prefixLen {
 		return false
 	}
-	body := id
-	for n := 0; n < 2 && len(body) > 0 && body[len(body)-1] == '='; n++ {
+	body := id // at least MinIDLen bytes: never emptied below
+	for n := 0; n < 2 && body[len(body)-1] == '='; n++ {
 		body = body[:len(body)-1]
 	}
 	for i := 0; i < len(body); i++ {
