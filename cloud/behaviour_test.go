@@ -49,4 +49,20 @@ func TestBehaviour(t *testing.T) {
 			}
 		})
 	})
+	t.Run("DatastoreOnlyWithUsers", func(t *testing.T) {
+		t.Parallel()
+		gaesessiontest.TestBehaviour(t, func(t *testing.T, _ func() time.Time) gaesessiontest.Backend {
+			servers(t)
+			kind := newKind()
+			return gaesessiontest.Backend{
+				Store: store.Options{
+					Cache:     cloud.DatastoreCache(dsc, kind+"c", kind+":"),
+					Durable:   cloud.Datastore(dsc, kind),
+					KeyPrefix: kind + ":",
+				},
+				Context: testContext(t),
+				Purge:   purge.Options{Durable: cloud.Datastore(dsc, kind), DSEntityName: kind},
+			}
+		})
+	})
 }

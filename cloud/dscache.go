@@ -16,7 +16,9 @@ import (
 
 // DatastoreCache returns a store.Cache whose items are the session
 // entities themselves, for apps without Redis (Datastore-only mode). Use
-// it as the only tier, with the same key prefix:
+// it as the only tier, with the same key prefix (or, for sessions per
+// user, in a kind of its own beside cloud.Datastore as the Durable tier;
+// see the module's README):
 //
 //	store.Options{
 //		Cache:        cloud.DatastoreCache(dc, "", "s:"),

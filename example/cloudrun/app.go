@@ -24,7 +24,7 @@ type config struct {
 	RedisCluster bool
 	Project      string
 	PurgeSecret  string
-	// DatastoreOnly: no Redis, the session entities are the cache
+	// DatastoreOnly: no Redis, entities of kind cacheKind are the cache
 	// (cloud.DatastoreCache); SESSION_CACHE=datastore.
 	DatastoreOnly bool
 	Local         bool // plain http://localhost; purge open without a secret
@@ -48,6 +48,11 @@ func configFromEnv() config {
 	return c
 }
 
+// cacheKind holds the cache's entities in Datastore-only mode, apart from
+// the Durable tier's kind (store.DefaultKind), which keeps the sessions'
+// copies and the users' indexes, so that logins work there too.
+const cacheKind = "sess_cache"
+
 // app is the example's handler (package app's, as the App Engine
 // example's) with the clients it created once.
 type app struct {
@@ -67,9 +72,9 @@ func newApp(ctx context.Context, c config) (*app, error) {
 		return nil, fmt.Errorf("datastore client: %w", err)
 	}
 	durable := cloud.Datastore(a.dc, "")
-	// Datastore-only: the entities are the cache (no key prefix, as
-	// store.Options.KeyPrefix has none).
-	opts := store.Options{Cache: cloud.DatastoreCache(a.dc, "", ""), OnlyMemcache: true}
+	// Datastore-only: entities of their own kind are the cache (no key
+	// prefix, as store.Options.KeyPrefix has none).
+	opts := store.Options{Cache: cloud.DatastoreCache(a.dc, cacheKind, ""), Durable: durable}
 	if !c.DatastoreOnly {
 		a.rc = redis.NewUniversalClient(&redis.UniversalOptions{
 			Addrs:         strings.Split(c.RedisAddr, ","),
@@ -85,15 +90,21 @@ func newApp(ctx context.Context, c config) (*app, error) {
 	// app without PURGE_SECRET refuses every call on Cloud Run.
 	// Its deadline stays under Cloud Run's default request timeout (5
 	// minutes); a run that stops there is finished by the next.
-	a.Handler = webapp.New(webapp.Options{
-		Sessions: a.sessions.Handler,
-		Purge: purge.Handler(purge.Options{
-			Durable:      durable,
-			Deadline:     4 * time.Minute,
-			Secret:       c.PurgeSecret,
-			AllowNonCron: c.Local && c.PurgeSecret == "",
-		}),
-	})
+	po := purge.Options{
+		Durable:      durable,
+		Deadline:     4 * time.Minute,
+		Secret:       c.PurgeSecret,
+		AllowNonCron: c.Local && c.PurgeSecret == "",
+	}
+	a.Handler = webapp.New(webapp.Options{Sessions: a.sessions.Handler, Purge: purge.Handler(po)})
+	if c.DatastoreOnly {
+		// The cache's kind is purged apart, by a second job.
+		po.Durable, po.DSEntityName = cloud.Datastore(a.dc, cacheKind), cacheKind
+		mux := http.NewServeMux()
+		mux.Handle("/tasks/purge-cache", purge.Handler(po))
+		mux.Handle("/", a.Handler)
+		a.Handler = mux
+	}
 	return a, nil
 }
 
