@@ -39,3 +39,49 @@ func TestIndexEntryBound(t *testing.T) {
 		t.Errorf("limits too high for maxIndexBytes %d", maxIndexBytes)
 	}
 }
+
+// TestIndexSizeIsItsJSON: size, which bind keeps under maxIndexBytes, is
+// the length of the index's JSON.
+func TestIndexSizeIsItsJSON(t *testing.T) {
+	t.Parallel()
+	ix := index{Sessions: []indexEntry{}}
+	for n := 0; n < 4; n++ {
+		if b, _ := json.Marshal(ix); ix.size() != len(b) {
+			t.Errorf("%d entries: size %d, JSON %d bytes", n, ix.size(), len(b))
+		}
+		ix.Sessions = append(ix.Sessions, indexEntry{Handle: newHandle(), ID: strings.Repeat("A", 24), Created: time.Unix(1e9, 0).UTC(), UA: "ua"})
+	}
+}
+
+// TestBindMarksJustEnoughToFit: a login that would push the index past
+// maxIndexBytes marks the least recently seen entries until it fits, and
+// not one more: here the index is exactly maxIndexBytes after two marks.
+func TestBindMarksJustEnoughToFit(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(2_000_000_000, 0)
+	entry := func(ua int) indexEntry {
+		return indexEntry{Handle: newHandle(), ID: strings.Repeat("A", 24), Created: now.UTC(), UA: strings.Repeat("u", ua)}
+	}
+	base := entryBytes(entry(1)) - 1 // an entry's bytes are base plus its UA's
+	marked := entry(200)
+	marked.setEnding()
+	marked.Marked = now.Unix()
+	gain := base + 200 - entryBytes(marked) // what marking one saves
+	ix := index{}
+	for range maxIndexBytes / (base + 200 + 1) {
+		ix.Sessions = append(ix.Sessions, entry(200))
+	}
+	const marks = 2
+	e := entry(maxIndexBytes + marks*gain - ix.size() - 1 - base) // 1: the comma before e
+	n := len(ix.Sessions)
+	ix.bind(e, n+1, observed{}, now)
+	got := 0
+	for _, x := range ix.Sessions {
+		if x.Ending {
+			got++
+		}
+	}
+	if b, _ := json.Marshal(ix); got != marks || ix.size() != maxIndexBytes || len(b) != maxIndexBytes {
+		t.Errorf("%d marked, size %d (JSON %d); want %d marked, exactly %d", got, ix.size(), len(b), marks, maxIndexBytes)
+	}
+}

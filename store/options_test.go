@@ -118,3 +118,32 @@ func TestHalfSetTiersPanic(t *testing.T) {
 		})
 	}
 }
+
+// prefixed is a Cache that takes keys with a fixed prefix only.
+type prefixed struct {
+	store.Cache
+	prefix string
+}
+
+func (c prefixed) KeyPrefix() string { return c.prefix }
+
+// TestPrefixedCacheMustMatchKeyPrefix: NewTiers refuses a PrefixedCache
+// whose prefix is not Options.KeyPrefix, naming both.
+func TestPrefixedCacheMustMatchKeyPrefix(t *testing.T) {
+	t.Parallel()
+	m := storetest.NewModel(storetest.ModelOptions{})
+	for _, tc := range []struct{ cache, key string }{{"a:", "a:"}, {"a:", "b:"}, {"", "b:"}} {
+		func() {
+			defer func() {
+				msg, _ := recover().(string)
+				switch want := tc.cache != tc.key; {
+				case want && !(strings.Contains(msg, `"`+tc.cache+`"`) && strings.Contains(msg, `"`+tc.key+`"`)):
+					t.Errorf("cache prefix %q, KeyPrefix %q: panic %q, want one naming both", tc.cache, tc.key, msg)
+				case !want && msg != "":
+					t.Errorf("same prefix %q: panic %q", tc.key, msg)
+				}
+			}()
+			store.NewTiers(store.Options{Cache: prefixed{m.Cache(), tc.cache}, Durable: m.Durable(), KeyPrefix: tc.key})
+		}()
+	}
+}
