@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gaesession/gaesession/store"
 	"github.com/icza/session"
@@ -257,5 +258,57 @@ func TestRefillRetiredBeforeItsCheckIsReported(t *testing.T) {
 	}
 	if errs := r.takeErrs(); len(errs) != 1 || !errors.Is(errs[0], store.ErrRenewed) {
 		t.Errorf("refiller reported %v, want one ErrRenewed", errs)
+	}
+}
+
+// TestTombstoneLifetimes: a logout's tombstones, in both tiers, last the
+// session's timeout, at least an hour; a revocation's, which may end
+// sessions of any timeout, 400 days (Memcache keeps an item 30 days at
+// most).
+func TestTombstoneLifetimes(t *testing.T) {
+	t.Parallel()
+	const day = 24 * time.Hour
+	for _, tc := range []struct {
+		name        string
+		timeout     time.Duration
+		revoke      bool
+		cache, want time.Duration
+	}{
+		{"logout, 2 hours", 2 * time.Hour, false, 2 * time.Hour, 2 * time.Hour},
+		{"logout, 10 minutes", 10 * time.Minute, false, time.Hour, time.Hour},
+		{"revocation", 2 * time.Hour, true, 30 * day, 400 * day},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, store.Options{})
+			var id string
+			user := "ann"
+			if tc.revoke {
+				id = r.login(user, "", 0).ID()
+			} else {
+				id = r.create(tc.timeout, "a", "1")
+			}
+			before := r.clock.now()
+			if tc.revoke {
+				if err := r.tiers.RevokeAll(context.Background(), user, ""); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				s := r.open()
+				s.Remove(s.Get(id))
+				s.Close()
+			}
+			after := r.clock.now()
+			item, _ := r.m.CacheItem(prefix + id)
+			rec, _ := r.m.Record(id + store.EndSuffix)
+			for _, c := range []struct {
+				tier string
+				exp  time.Time
+				want time.Duration
+			}{{"cache", item.Expires, tc.cache}, {"durable", rec.Expires, tc.want}} {
+				if c.exp.Before(before.Add(c.want-time.Second)) || c.exp.After(after.Add(c.want+time.Second)) {
+					t.Errorf("%s tombstone expires %v after the end, want %v", c.tier, c.exp.Sub(before).Round(time.Second), c.want)
+				}
+			}
+		})
 	}
 }
