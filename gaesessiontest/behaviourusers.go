@@ -95,7 +95,7 @@ func devices(s *suite) {
 	}
 	devs, err := e.sess.Devices(e.ctx, "ann")
 	if err != nil || len(devs) != 2 {
-		e.Fatalf("List: %v, %v; want 2 devices", devs, err)
+		e.Fatalf("Devices: %v, %v; want 2 devices", devs, err)
 	}
 	for _, d := range devs {
 		if d.Current || d.Created.IsZero() || d.LastSeen.IsZero() || d.Handle == hp && d.UserAgent != "phone/1.0" {

@@ -81,7 +81,7 @@ const DefaultMaxSessions = 100
 // taken as MaxSessionsLimit; gaesession.New refuses one.
 const MaxSessionsLimit = 256
 
-// Device is one session of a user, as List shows it. Its Handle names the
+// Device is one session of a user, as Devices shows it. Its Handle names the
 // session in the user's list only: it is not the session ID, which cannot
 // be derived from it.
 type Device struct {

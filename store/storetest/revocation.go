@@ -180,7 +180,7 @@ func (rt *revT) wantListed(what string, want ...string) {
 	rt.Helper()
 	devs, err := rt.tiers.Devices(rt.ctx, rt.user, "")
 	if err != nil {
-		rt.Errorf("%s: List: %v", what, err)
+		rt.Errorf("%s: Devices: %v", what, err)
 		return
 	}
 	got := make([]string, len(devs))
@@ -191,7 +191,7 @@ func (rt *revT) wantListed(what string, want ...string) {
 	want = slices.Clone(want)
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
-		rt.Errorf("%s: List shows handles %q, want %q", what, got, want)
+		rt.Errorf("%s: Devices shows handles %q, want %q", what, got, want)
 	}
 }
 
