@@ -27,29 +27,12 @@ func eachRedis(t *testing.T, opts gaesession.Options, test func(t *testing.T, e 
 func TestCallsPerRequest(t *testing.T) {
 	t.Parallel()
 	eachRedis(t, gaesession.Options{}, func(t *testing.T, e *env) {
-		for _, step := range []struct {
-			target string
-			want   []string
-		}{
-			{"/?op=new&a=1", []string{"datastore.Put", "redis.evalsha"}},
-			{"/", []string{"redis.get"}},
-			{"/?op=set&b=2", []string{"datastore.Put", "redis.evalsha", "redis.get"}},
-		} {
-			e.get(step.target)
-			got := e.calls.take()
-			slices.Sort(got)
-			if !slices.Equal(got, step.want) {
-				t.Errorf("GET %s made calls %q, want %q", step.target, got, step.want)
-			}
-		}
+		e.wantCalls("/?op=new&a=1", "datastore.Put", "redis.evalsha")
+		e.wantCalls("/", "redis.get")
+		e.wantCalls("/?op=set&b=2", "datastore.Put", "redis.evalsha", "redis.get")
 		e.setID("no-such-session-0123456789")
-		e.get("/")
-		got := e.calls.take()
-		slices.Sort(got)
 		// One Datastore call reads its record and its tombstone record.
-		if want := []string{"datastore.Get", "redis.get"}; !slices.Equal(got, want) {
-			t.Errorf("an unknown session made calls %q, want %q", got, want)
-		}
+		e.wantCalls("/", "datastore.Get", "redis.get")
 	})
 }
 
@@ -64,27 +47,23 @@ func TestDatastoreOnlyCallsPerRequest(t *testing.T) {
 		commit = "datastore.Commit"
 		lookup = "datastore.Lookup"
 	)
-	steps := []struct {
-		target string
-		want   []string
-	}{
-		{"/?op=new&a=1", []string{begin, commit, lookup}},                                      // Add
-		{"/", []string{lookup}},                                                                // Get
-		{"/?op=set&b=2", []string{begin, commit, lookup, lookup}},                              // Get, CompareAndSwap
-		{"/?op=renew", []string{begin, begin, commit, commit, lookup, lookup, lookup, lookup}}, // Get, Get and CompareAndSwap of a tombstone, Add
-		{"/?op=remove", []string{begin, commit, lookup}},                                       // Get, Set of a tombstone
-	}
-	for _, step := range steps {
-		e.get(step.target)
-		got := e.calls.take()
-		slices.Sort(got)
-		if !slices.Equal(got, step.want) {
-			t.Errorf("GET %s made calls %q, want %q", step.target, got, step.want)
-		}
-	}
+	e.wantCalls("/?op=new&a=1", begin, commit, lookup)                                      // Add
+	e.wantCalls("/", lookup)                                                                // Get
+	e.wantCalls("/?op=set&b=2", begin, commit, lookup, lookup)                              // Get, CompareAndSwap
+	e.wantCalls("/?op=renew", begin, begin, commit, commit, lookup, lookup, lookup, lookup) // Get, Get and CompareAndSwap of a tombstone, Add
+	e.wantCalls("/?op=remove", begin, commit, lookup)                                       // Get, Set of a tombstone
 	e.setID("no-such-session-0123456789")
-	e.get("/")
-	if got, want := e.calls.take(), []string{lookup}; !slices.Equal(got, want) {
-		t.Errorf("an unknown session made calls %q, want %q", got, want)
+	e.wantCalls("/", lookup)
+}
+
+// wantCalls sends GET target and checks the backend calls it made, in
+// sorted order.
+func (e *env) wantCalls(target string, want ...string) {
+	e.t.Helper()
+	e.get(target)
+	got := e.calls.take()
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		e.t.Errorf("GET %s made calls %q, want %q", target, got, want)
 	}
 }
