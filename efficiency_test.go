@@ -10,6 +10,7 @@ import (
 	"github.com/gaesession/gaesession"
 	"github.com/gaesession/gaesession/gaesessiontest"
 	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/storetest"
 	"google.golang.org/appengine/v2/memcache"
 )
 
@@ -39,19 +40,19 @@ func TestRPCCounts(t *testing.T) {
 // stored access time is older than TouchInterval. The clock is placed
 // relative to that stamp, so the time the requests take does not count.
 func TestTouch(t *testing.T) {
-	var clock testClock
-	opts, c := setup(t, gaesession.Options{Store: store.Options{TouchInterval: time.Minute, Now: clock.now}})
+	var clock storetest.Clock
+	opts, c := setup(t, gaesession.Options{Store: store.Options{TouchInterval: time.Minute, Now: clock.Now}})
 	get(t, c, "/?op=new&a=1")
 	id := sessionID(t, c)
 	_, before := tiers(t, opts, id)
 	accessed := decoded(t, before.Value).Accessed()
 	var rec rpcs
-	clock.set(accessed.Add(59 * time.Second))
+	clock.Set(accessed.Add(59 * time.Second))
 	rec.do(t, c, "/")
 	if got := rec.take(); len(got) != 1 {
 		t.Fatalf("read before TouchInterval: RPCs %v, want 1", got)
 	}
-	clock.set(accessed.Add(time.Minute))
+	clock.Set(accessed.Add(time.Minute))
 	rec.do(t, c, "/")
 	if got := rec.take(); len(got) != 3 {
 		t.Fatalf("touch RPCs %v, want Get, compare-and-swap and Put", got)
@@ -61,7 +62,7 @@ func TestTouch(t *testing.T) {
 		t.Errorf("touch did not extend expiry: %v -> %v", before.Expires, after.Expires)
 	}
 	touched := decoded(t, after.Value).Accessed() // the wall clock's time
-	clock.set(touched.Add(59 * time.Second))
+	clock.Set(touched.Add(59 * time.Second))
 	rec.do(t, c, "/")
 	if got := rec.take(); len(got) != 1 {
 		t.Errorf("read %v after a touch at %v: RPCs %v, want 1", 59*time.Second, touched, got)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gaesession/gaesession"
 	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/storetest"
 )
 
 // reauthApp serves userApp, and under /sensitive a handler behind
@@ -38,9 +39,9 @@ func reauthApp(h func(http.Handler) http.Handler) http.Handler {
 // refreshes it without a new ID or a new device; a client cannot set it
 // through the app's SetAttr; a session of no user is never recent.
 func TestReauthentication(t *testing.T) {
-	clock := &testClock{}
+	clock := &storetest.Clock{}
 	var errs errLog
-	opts, c := setup(t, gaesession.Options{Store: store.Options{Now: clock.now}, ErrorFunc: errs.record()})
+	opts, c := setup(t, gaesession.Options{Store: store.Options{Now: clock.Now}, ErrorFunc: errs.record()})
 	c = c.With(reauthApp(mw(opts)))
 	if got := get(t, c, "/sensitive"); got != "reauth" {
 		t.Errorf("no session: %q, want reauth", got)
@@ -62,7 +63,7 @@ func TestReauthentication(t *testing.T) {
 		{"", 0, "done"},
 		{"", 4*time.Minute + 50*time.Second, "done"},
 		{"", 20 * time.Second, "reauth"},
-		{"/?op=set&k=" + store.AttrAuth + "&v=" + clock.now().Add(time.Hour).UTC().Format(time.RFC3339Nano), 0, "reauth"},
+		{"/?op=set&k=" + store.AttrAuth + "&v=" + clock.Now().Add(time.Hour).UTC().Format(time.RFC3339Nano), 0, "reauth"},
 		{"/?op=reauthenticated", 0, "done"},
 		{"", 4*time.Minute + 50*time.Second, "done"},
 		{"", 20 * time.Second, "reauth"},
@@ -70,7 +71,7 @@ func TestReauthentication(t *testing.T) {
 		if step.do != "" {
 			get(t, c, step.do)
 		}
-		clock.advance(step.advance)
+		clock.Advance(step.advance)
 		if got := get(t, c, "/sensitive"); got != step.want {
 			t.Errorf("after %q and %v more: %q, want %q", step.do, step.advance, got, step.want)
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/gaesession/gaesession"
 	"github.com/gaesession/gaesession/gaesessiontest"
 	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/storetest"
 	"github.com/icza/session"
 	"google.golang.org/appengine/v2/datastore"
 )
@@ -158,8 +159,8 @@ func TestRememberMe(t *testing.T) {
 // cookie with the full Max-Age; other requests, and sessions not
 // remembered, send none.
 func TestRememberedCookieFollowsSession(t *testing.T) {
-	clock := &testClock{}
-	opts, c := setup(t, gaesession.Options{Store: store.Options{Now: clock.now, TouchInterval: time.Hour}})
+	clock := &storetest.Clock{}
+	opts, c := setup(t, gaesession.Options{Store: store.Options{Now: clock.Now, TouchInterval: time.Hour}})
 	h := mw(opts)(userApp)
 	sent := func(c *gaesessiontest.Client, target string) string {
 		t.Helper()
@@ -178,6 +179,7 @@ func TestRememberedCookieFollowsSession(t *testing.T) {
 	month := fmt.Sprintf("Max-Age=%d same=true", 30*24*3600)
 	// icza/session stamps the access time with the wall clock: each offset
 	// is the time since the last touch.
+	var offset time.Duration
 	for _, step := range []struct {
 		since           time.Duration
 		remembered, not string
@@ -189,7 +191,8 @@ func TestRememberedCookieFollowsSession(t *testing.T) {
 		{30 * time.Minute, "none", "none"},
 		{61 * time.Minute, month, "none"},
 	} {
-		clock.offset.Store(int64(step.since))
+		clock.Advance(step.since - offset) // the offset becomes step.since
+		offset = step.since
 		if got := sent(remembered, "/"); got != step.remembered {
 			t.Errorf("%v after the last touch: remembered session's cookie %s, want %s", step.since, got, step.remembered)
 		}

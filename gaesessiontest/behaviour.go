@@ -7,13 +7,13 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gaesession/gaesession"
 	"github.com/gaesession/gaesession/purge"
 	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/storetest"
 	"github.com/icza/session"
 )
 
@@ -91,7 +91,7 @@ type env struct {
 	b     Backend
 	ctx   context.Context
 	opts  gaesession.Options
-	clock *testClock
+	clock *storetest.Clock
 	sess  *gaesession.Sessions
 	h     http.Handler
 	errs  *errLog
@@ -104,13 +104,13 @@ type env struct {
 // sent to ErrorFunc must be taken (takeErrs) before the subtest ends.
 func (s *suite) env(opts gaesession.Options) *env {
 	t := s.t
-	clock := &testClock{}
-	b := s.newBackend(t, clock.now)
+	clock := &storetest.Clock{}
+	b := s.newBackend(t, clock.Now)
 	if b.Context == nil {
 		b.Context = context.Background()
 	}
 	o := b.Store
-	o.Now = clock.now
+	o.Now = clock.Now
 	o.MaxLifetime, o.TouchInterval = opts.Store.MaxLifetime, opts.Store.TouchInterval
 	o.AsyncDatastoreSave = opts.Store.AsyncDatastoreSave
 	e := &env{T: t, b: b, ctx: b.Context, clock: clock, errs: &errLog{}}
@@ -128,14 +128,6 @@ func (s *suite) env(opts gaesession.Options) *env {
 	e.browser = e.newBrowser()
 	return e
 }
-
-// testClock is the wall clock plus an offset a test moves: icza/session
-// stamps Created and Accessed with the wall clock, so moving the offset
-// forward ages the sessions stored before.
-type testClock struct{ offset atomic.Int64 }
-
-func (c *testClock) now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
-func (c *testClock) advance(d time.Duration) { c.offset.Add(int64(d)) }
 
 // errLog collects what the middleware sends to ErrorFunc.
 type errLog struct {

@@ -260,9 +260,9 @@ func expiry(s *suite) {
 			e := s.sub(t).env(gaesession.Options{Store: store.Options{MaxLifetime: c.life}})
 			e.steps([2]string{c.start, "a=1"})
 			id := e.id()
-			e.clock.advance(c.alive)
+			e.clock.Advance(c.alive)
 			e.steps([2]string{"/", "a=1"})
-			e.clock.advance(c.ended - c.alive)
+			e.clock.Advance(c.ended - c.alive)
 			e.steps([2]string{"/", "none"})
 			if e.b.Evict == nil || e.opts.Store.OnlyMemcache {
 				return

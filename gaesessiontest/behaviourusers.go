@@ -221,7 +221,7 @@ func purgeExpired(s *suite) {
 	if po.Durable == nil {
 		e.Fatal("Backend.Purge.Durable is nil")
 	}
-	po.AllowNonCron, po.Now = true, e.clock.now
+	po.AllowNonCron, po.Now = true, e.clock.Now
 	e.get("/?op=new&who=live")
 	out := e.newBrowser()
 	out.get("/?op=new&who=out")
@@ -235,10 +235,10 @@ func purgeExpired(s *suite) {
 	}
 	// An expiry in the wall clock's future that the test clock passes:
 	// purge runs on the store's clock.
-	if err := po.Durable.Put(e.ctx, expired.ID(), store.Record{Value: v, Expires: e.clock.now().Add(time.Minute)}); err != nil {
+	if err := po.Durable.Put(e.ctx, expired.ID(), store.Record{Value: v, Expires: e.clock.Now().Add(time.Minute)}); err != nil {
 		e.Fatal(err)
 	}
-	e.clock.advance(2 * time.Minute)
+	e.clock.Advance(2 * time.Minute)
 	rec := httptest.NewRecorder()
 	purge.Handler(po).ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/purge", nil).WithContext(e.ctx))
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"deleted":1,`) {

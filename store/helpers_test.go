@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,25 +16,6 @@ import (
 	"github.com/icza/session"
 )
 
-// testClock is a store.Options.Now that a test moves forward: the wall
-// clock plus an offset. icza/session stamps Created and Accessed with the
-// wall clock, so moving the offset ages the sessions stored before. After
-// set, it stands still: placed relative to a stored stamp, it makes a
-// session's age independent of how long the calls in between took.
-type testClock struct {
-	offset atomic.Int64
-	fixed  atomic.Pointer[time.Time]
-}
-
-func (c *testClock) now() time.Time {
-	if t := c.fixed.Load(); t != nil {
-		return *t
-	}
-	return time.Now().Add(time.Duration(c.offset.Load()))
-}
-func (c *testClock) advance(d time.Duration) { c.offset.Add(int64(d)) }
-func (c *testClock) set(t time.Time)         { c.fixed.Store(&t) }
-
 // rig is a Tiers on the model of Memcache and Datastore (on the wall
 // clock), with a test clock. It records the name of every call the model
 // gets and the errors its stores report; at the end of the test it checks
@@ -43,7 +23,7 @@ func (c *testClock) set(t time.Time)         { c.fixed.Store(&t) }
 type rig struct {
 	t     *testing.T
 	m     *storetest.Model
-	clock *testClock
+	clock *storetest.Clock
 	tiers *store.Tiers
 	log   *logBuffer
 
@@ -60,9 +40,9 @@ const prefix = "p:"
 // newRig returns a rig whose Tiers has opts with the model, the clock,
 // prefix and a log buffer filled in.
 func newRig(t *testing.T, opts store.Options) *rig {
-	r := &rig{t: t, clock: &testClock{}, log: &logBuffer{}}
+	r := &rig{t: t, clock: &storetest.Clock{}, log: &logBuffer{}}
 	r.m = storetest.NewModel(storetest.ModelOptions{Memcache: true, Before: r.before})
-	opts.Cache, opts.Durable, opts.KeyPrefix, opts.Now = r.m.Cache(), r.m.Durable(), prefix, r.clock.now
+	opts.Cache, opts.Durable, opts.KeyPrefix, opts.Now = r.m.Cache(), r.m.Durable(), prefix, r.clock.Now
 	r.tiers = store.NewTiers(opts)
 	t.Cleanup(r.checkSecrets)
 	return r

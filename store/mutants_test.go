@@ -28,7 +28,7 @@ func TestExpiredDurableRecordIsDeletedQuietly(t *testing.T) {
 			r := newRig(t, store.Options{})
 			id := r.create(time.Minute, "a", "1")
 			r.m.Evict(prefix + id)
-			r.clock.advance(2 * time.Minute)
+			r.clock.Advance(2 * time.Minute)
 			injected := errors.New("injected Delete failure")
 			r.setFault(func(_ context.Context, op, _ string) error {
 				if fail && op == "durable.Delete" {
@@ -105,9 +105,9 @@ func TestLoweredMaxLifetimeEndsDurableCopy(t *testing.T) {
 	r := newRig(t, store.Options{})
 	id := r.create(time.Hour, "a", "1")
 	r.m.Evict(prefix + id)
-	r.clock.advance(2 * time.Minute)
+	r.clock.Advance(2 * time.Minute)
 	lowered := store.NewTiers(store.Options{Cache: r.m.Cache(), Durable: r.m.Durable(), KeyPrefix: prefix,
-		Now: r.clock.now, MaxLifetime: time.Minute})
+		Now: r.clock.Now, MaxLifetime: time.Minute})
 	s := lowered.Open(context.Background(), func(err error) { t.Error(err) }, nil)
 	if sess := s.Get(id); sess != nil {
 		t.Errorf("read = %s, want none", attrs(sess))
@@ -418,7 +418,7 @@ func TestWriteGivesUpAfterMaxSwaps(t *testing.T) {
 	r := newRig(t, store.Options{})
 	id := r.create(0, "a", "1")
 	pauses := 0
-	tiers := store.NewTiersWith(store.Options{Cache: r.m.Cache(), Durable: r.m.Durable(), KeyPrefix: prefix, Now: r.clock.now},
+	tiers := store.NewTiersWith(store.Options{Cache: r.m.Cache(), Durable: r.m.Durable(), KeyPrefix: prefix, Now: r.clock.Now},
 		store.Hooks{
 			Sleep: func(ctx context.Context, _ time.Duration) error { pauses++; return ctx.Err() },
 			Fork: func(ctx context.Context, f func(context.Context)) func() {

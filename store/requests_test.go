@@ -287,7 +287,7 @@ func TestTombstoneLifetimes(t *testing.T) {
 			} else {
 				id = r.create(tc.timeout, "a", "1")
 			}
-			before := r.clock.now()
+			before := r.clock.Now()
 			if tc.revoke {
 				if err := r.tiers.RevokeAll(context.Background(), user, ""); err != nil {
 					t.Fatal(err)
@@ -297,7 +297,7 @@ func TestTombstoneLifetimes(t *testing.T) {
 				s.Remove(s.Get(id))
 				s.Close()
 			}
-			after := r.clock.now()
+			after := r.clock.Now()
 			item, _ := r.m.CacheItem(prefix + id)
 			rec, _ := r.m.Record(id + store.EndSuffix)
 			for _, c := range []struct {

@@ -63,10 +63,10 @@ func TestTouchOnlyAfterTouchInterval(t *testing.T) {
 	id := r.create(0, "a", "1")
 	before, _ := r.m.Record(id)
 	accessed := r.accessed(id)
-	r.clock.set(accessed.Add(59 * time.Second))
+	r.clock.Set(accessed.Add(59 * time.Second))
 	r.read(id)
 	r.wantCalls("read before TouchInterval", "cache.Get")
-	r.clock.set(accessed.Add(time.Minute))
+	r.clock.Set(accessed.Add(time.Minute))
 	r.read(id)
 	r.wantCalls("read after TouchInterval", "cache.Get", "cache.CompareAndSwap", "durable.Put")
 	// The stored access time is the wall clock's (icza/session's Access).
@@ -74,7 +74,7 @@ func TestTouchOnlyAfterTouchInterval(t *testing.T) {
 	if !after.Expires.After(before.Expires) {
 		t.Errorf("touch did not extend the expiry: %v, then %v", before.Expires, after.Expires)
 	}
-	r.clock.set(r.accessed(id).Add(59 * time.Second))
+	r.clock.Set(r.accessed(id).Add(59 * time.Second))
 	r.read(id)
 	r.wantCalls("read 59 s after the touch", "cache.Get")
 }
@@ -83,12 +83,12 @@ func TestExpiredSessionIsAbsent(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, store.Options{})
 	id := r.create(10*time.Minute, "a", "1")
-	r.clock.set(r.accessed(id).Add(10*time.Minute - time.Nanosecond))
+	r.clock.Set(r.accessed(id).Add(10*time.Minute - time.Nanosecond))
 	if got := r.read(id); got != "a=1" {
 		t.Fatalf("read before the timeout: %q", got)
 	}
 	r.take()
-	r.clock.set(r.accessed(id).Add(10 * time.Minute)) // that read may have touched it
+	r.clock.Set(r.accessed(id).Add(10 * time.Minute)) // that read may have touched it
 	if got := r.read(id); got != "none" {
 		t.Errorf("cached session past its timeout read as %q", got)
 	}
@@ -107,12 +107,12 @@ func TestMaxLifetimeEndsATouchedSession(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, store.Options{MaxLifetime: time.Hour})
 	id := r.create(24*time.Hour, "a", "1")
-	r.clock.advance(50 * time.Minute)
+	r.clock.Advance(50 * time.Minute)
 	r.set(id, "b", "2") // written back: expiry still creation plus MaxLifetime
 	if got := r.read(id); got != "a=1,b=2" {
 		t.Fatalf("young session read as %q", got)
 	}
-	r.clock.advance(11 * time.Minute)
+	r.clock.Advance(11 * time.Minute)
 	if got := r.read(id); got != "none" {
 		t.Errorf("session past MaxLifetime read from the cache as %q", got)
 	}

@@ -29,7 +29,7 @@ func (r *rig) expire(id string) {
 // and how many indexes it deleted itself.
 func (r *rig) sweep(ids ...string) ([]string, int, error) {
 	r.take()
-	return store.Sweep(context.Background(), r.m.Durable(), r.clock.now(), ids)
+	return store.Sweep(context.Background(), r.m.Durable(), r.clock.Now(), ids)
 }
 
 // TestSweepKeepsAnIndexWithALiveSession: an expired index that lists a live

@@ -24,7 +24,7 @@ func TestLoginBeyondMaxEndsTheLeastRecentlySeen(t *testing.T) {
 			a, b := r.login("ivy", "", 2), r.login("ivy", "", 2)
 			ended, kept := a, b
 			if touched {
-				r.clock.advance(2 * time.Minute)
+				r.clock.Advance(2 * time.Minute)
 				r.take()
 				r.read(a.ID())
 				r.wantCalls("touch of the first session", "cache.Get", "cache.CompareAndSwap", "durable.Put")
@@ -143,7 +143,7 @@ func TestFullIndexEndsTheLeastRecentlySeen(t *testing.T) {
 	ctx := context.Background()
 	const idLen = store.MaxKeyLen - len(prefix)
 	ua, ip := strings.Repeat("<", store.MaxUserAgent), "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"
-	base := r.clock.now().Add(-time.Hour)
+	base := r.clock.Now().Add(-time.Hour)
 	id := func(kind byte, i int) string {
 		s := fmt.Sprintf("%c%06d", kind, i)
 		return s + strings.Repeat("A", idLen-len(s))

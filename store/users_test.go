@@ -239,7 +239,7 @@ func TestLimitMarksGoneEntriesFirst(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, store.Options{})
 	b := r.login("ann", "", 2)
-	r.clock.advance(time.Minute)
+	r.clock.Advance(time.Minute)
 	a := r.login("ann", "", 2) // newer than b
 	s := r.open()
 	s.Remove(s.Get(a.ID()))
