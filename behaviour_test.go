@@ -26,7 +26,7 @@ func TestBehaviour(t *testing.T) {
 			return gaesessiontest.Backend{
 				Store: store.Options{Cache: m.Cache(), Durable: m.Durable()},
 				Evict: func(_ context.Context, key string) error { m.Evict(key); return nil },
-				Purge: purge.Options{Durable: m.Durable()},
+				Purge: purge.Options{Durable: m.Durable(), Cache: m.Cache()},
 			}
 		})
 	})
@@ -39,7 +39,7 @@ func TestBehaviour(t *testing.T) {
 				Store:   store.Options{Cache: aestore.Memcache(), Durable: aestore.Datastore(kind), DSEntityName: kind, KeyPrefix: kind + ":"},
 				Context: gaesessiontest.Context(t),
 				Evict:   memcache.Delete,
-				Purge:   purge.Options{Durable: aestore.Datastore(kind), DSEntityName: kind},
+				Purge:   purge.Options{Durable: aestore.Datastore(kind), DSEntityName: kind, Cache: aestore.Memcache(), KeyPrefix: kind + ":"},
 			}
 		})
 	})

@@ -32,7 +32,7 @@ func TestBehaviour(t *testing.T) {
 					Store:   store.Options{Cache: cloud.Redis(rc), Durable: cloud.Datastore(dsc, kind), KeyPrefix: kind + ":"},
 					Context: testContext(t),
 					Evict:   func(ctx context.Context, key string) error { return rc.Del(ctx, key).Err() },
-					Purge:   purge.Options{Durable: cloud.Datastore(dsc, kind), DSEntityName: kind},
+					Purge:   purge.Options{Durable: cloud.Datastore(dsc, kind), DSEntityName: kind, Cache: cloud.Redis(rc), KeyPrefix: kind + ":"},
 				}
 			})
 		})
@@ -61,7 +61,8 @@ func TestBehaviour(t *testing.T) {
 					KeyPrefix: kind + ":",
 				},
 				Context: testContext(t),
-				Purge:   purge.Options{Durable: cloud.Datastore(dsc, kind), DSEntityName: kind},
+				Purge: purge.Options{Durable: cloud.Datastore(dsc, kind), DSEntityName: kind,
+					Cache: cloud.DatastoreCache(dsc, kind+"c", kind+":"), KeyPrefix: kind + ":"},
 			}
 		})
 	})

@@ -54,7 +54,7 @@ func TestModelPurgeDeletesOnlyExpired(t *testing.T) {
 	m := storetest.NewModel(storetest.ModelOptions{})
 	put(t, m.Durable(), "expired", 3, time.Now().Add(-time.Hour))
 	put(t, m.Durable(), "live", 2, time.Now().Add(time.Hour))
-	code, rep := run(t, purge.Options{Durable: m.Durable(), AllowNonCron: true})
+	code, rep := run(t, purge.Options{Durable: m.Durable(), Cache: m.Cache(), AllowNonCron: true})
 	if !completed(code, rep, 3) || rep.DurationMS == nil {
 		t.Errorf("answer = %d %+v, want 200, completed, 3 deleted, a duration", code, rep)
 	}
@@ -71,7 +71,7 @@ func TestModelPurgeRunsOnOptionsNow(t *testing.T) {
 	m := storetest.NewModel(storetest.ModelOptions{Now: func() time.Time { return now }})
 	put(t, m.Durable(), "old", 2, now.Add(-time.Minute))
 	put(t, m.Durable(), "new", 1, now.Add(time.Minute))
-	code, rep := run(t, purge.Options{Durable: m.Durable(), AllowNonCron: true, Now: func() time.Time { return now }})
+	code, rep := run(t, purge.Options{Durable: m.Durable(), Cache: m.Cache(), AllowNonCron: true, Now: func() time.Time { return now }})
 	if !completed(code, rep, 2) {
 		t.Errorf("answer = %d %+v, want 200, completed, 2 deleted", code, rep)
 	}
@@ -107,14 +107,16 @@ func TestModelPurgeKeepsIndexesOfLiveSessions(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	code, rep := run(t, purge.Options{Durable: m.Durable(), AllowNonCron: true})
+	code, rep := run(t, purge.Options{Durable: m.Durable(), Cache: m.Cache(), AllowNonCron: true})
 	if !completed(code, rep, 2) {
 		t.Errorf("answer = %d %+v, want 200, completed, bob's session and index deleted", code, rep)
 	}
-	want := []string{ids["ann"], store.IndexID("ann")}
+	// Bob's expired session was ended in both tiers before its entry
+	// went: its tombstone record stays until it expires.
+	want := []string{ids["ann"], store.IndexID("ann"), ids["bob"] + store.EndSuffix}
 	slices.Sort(want)
 	if got := m.IDs(); !slices.Equal(got, want) {
-		t.Errorf("%d records left, want ann's session and index", len(got))
+		t.Errorf("%d records left, want ann's session and index, and bob's tombstone", len(got))
 	}
 	ix, _ := m.Record(store.IndexID("ann"))
 	sess, _ := m.Record(ids["ann"])
@@ -141,7 +143,7 @@ func TestModelPurgeSecret(t *testing.T) {
 		m := storetest.NewModel(storetest.ModelOptions{})
 		put(t, m.Durable(), "expired", 2, time.Now().Add(-time.Hour))
 		// AllowNonCron does not open a door that has a Secret.
-		code, rep := run(t, purge.Options{Durable: m.Durable(), Secret: secret, AllowNonCron: true}, tt.header, tt.value)
+		code, rep := run(t, purge.Options{Durable: m.Durable(), Cache: m.Cache(), Secret: secret, AllowNonCron: true}, tt.header, tt.value)
 		left := len(m.IDs())
 		if code != tt.want || tt.want == http.StatusOK && left != 0 ||
 			tt.want == http.StatusForbidden && (left != 2 || !strings.Contains(rep.Error, purge.SecretHeader)) {
@@ -168,7 +170,7 @@ func TestModelPurgeCronOnly(t *testing.T) {
 		if tt.value != "" {
 			headers = []string{"X-Appengine-Cron", tt.value}
 		}
-		code, rep := run(t, purge.Options{Durable: m.Durable()}, headers...)
+		code, rep := run(t, purge.Options{Durable: m.Durable(), Cache: m.Cache()}, headers...)
 		if left := len(m.IDs()); code != tt.want || (left == 0) != (tt.want == http.StatusOK) {
 			t.Errorf("%s: %d %+v with %d records left, want %d", tt.name, code, rep, left, tt.want)
 		}
@@ -185,11 +187,11 @@ func TestModelPurgeOnCloudRun(t *testing.T) {
 	t.Setenv("GAE_ENV", "")
 	m := storetest.NewModel(storetest.ModelOptions{})
 	put(t, m.Durable(), "expired", 2, time.Now().Add(-time.Hour))
-	code, rep := run(t, purge.Options{Durable: m.Durable()}, "X-Appengine-Cron", "true")
+	code, rep := run(t, purge.Options{Durable: m.Durable(), Cache: m.Cache()}, "X-Appengine-Cron", "true")
 	if code != http.StatusForbidden || !strings.Contains(rep.Error, "Secret") || len(m.IDs()) != 2 {
 		t.Errorf("cron header on Cloud Run: %d %+v, want 403 naming Secret, nothing deleted", code, rep)
 	}
-	code, rep = run(t, purge.Options{Durable: m.Durable(), Secret: "s"}, purge.SecretHeader, "s")
+	code, rep = run(t, purge.Options{Durable: m.Durable(), Cache: m.Cache(), Secret: "s"}, purge.SecretHeader, "s")
 	if !completed(code, rep, 2) {
 		t.Errorf("secret on Cloud Run: %d %+v, want 200, completed, 2 deleted", code, rep)
 	}
@@ -210,7 +212,7 @@ func TestModelPurgeStopsAtDeadline(t *testing.T) {
 		return nil
 	}})
 	put(t, m.Durable(), "expired", 3, time.Now().Add(-time.Hour))
-	h := purge.Handler(purge.Options{Durable: m.Durable(), AllowNonCron: true, Logger: testLogger(t)})
+	h := purge.Handler(purge.Options{Durable: m.Durable(), Cache: m.Cache(), AllowNonCron: true, Logger: testLogger(t)})
 	dl.install(h)
 	before := time.Now()
 	code, rep := serve(t, h, httptest.NewRequest(http.MethodGet, "/purge", nil))
@@ -236,7 +238,7 @@ func TestModelPurgeDeleteFailure(t *testing.T) {
 		return nil
 	}})
 	put(t, m.Durable(), "expired", 3, time.Now().Add(-time.Hour))
-	code, rep := run(t, purge.Options{Durable: m.Durable(), AllowNonCron: true})
+	code, rep := run(t, purge.Options{Durable: m.Durable(), Cache: m.Cache(), AllowNonCron: true})
 	if code != http.StatusInternalServerError || !isFalse(rep.Completed) ||
 		!strings.Contains(rep.Error, injected.Error()) || !strings.Contains(rep.Error, "deleting 3 expired sessions") {
 		t.Errorf("answer = %d %+v, want 500, not completed, the error", code, rep)
@@ -283,5 +285,58 @@ func TestModelPurgeDeletesInBatches(t *testing.T) {
 	}
 	if left := len(m.IDs()); left != 3 {
 		t.Errorf("%d records left, want the 3 live", left)
+	}
+}
+
+// TestModelPurgeWithoutCacheKeepsEntries: a purge given a Durable tier but
+// no Cache cannot end a session in the Cache, so it keeps the entry of a
+// user's expired session listed (revocations still reach it) and fails
+// the run, naming the missing option; with the Cache, the next run drops
+// it.
+func TestModelPurgeWithoutCacheKeepsEntries(t *testing.T) {
+	t.Parallel()
+	m := storetest.NewModel(storetest.ModelOptions{})
+	tiers := store.NewTiers(store.Options{Cache: m.Cache(), Durable: m.Durable()})
+	ctx := context.Background()
+	s := tiers.Open(ctx, func(err error) { t.Error(err) }, nil)
+	sess, err := s.Login(nil, store.Login{User: "cy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	past := func(rec store.Record, _ bool) (store.Record, error) {
+		rec.Expires = time.Now().Add(-time.Minute)
+		return rec, nil
+	}
+	for _, id := range []string{store.IndexID("cy"), sess.ID()} {
+		if err := m.Durable().Update(ctx, id, past); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, rep := run(t, purge.Options{Durable: m.Durable(), AllowNonCron: true, Logger: quietLogger()})
+	if code != http.StatusInternalServerError || !strings.Contains(rep.Error, "Options.Cache") {
+		t.Errorf("without a Cache: %d %+v, want 500 naming Options.Cache", code, rep)
+	}
+	if _, ok := m.Record(store.IndexID("cy")); !ok {
+		t.Error("without a Cache the index went, want it kept")
+	}
+	if it, ok := m.CacheItem(sess.ID()); !ok || it.Flags != 0 {
+		t.Errorf("without a Cache the session's Cache item is %+v, %v; want it untouched", it, ok)
+	}
+	// The first run deleted the expired record: the entry is now found
+	// gone, marked, and dropped by a run at least an hour later, which
+	// ends the session in both tiers first.
+	later := func() time.Time { return time.Now().Add(2 * time.Hour) }
+	for _, now := range []func() time.Time{nil, later} {
+		code, rep = run(t, purge.Options{Durable: m.Durable(), Cache: m.Cache(), AllowNonCron: true, Now: now})
+		if code != http.StatusOK || rep.Error != "" {
+			t.Errorf("with the Cache: %d %+v, want 200", code, rep)
+		}
+	}
+	if _, ok := m.Record(store.IndexID("cy")); ok {
+		t.Error("with the Cache the index is still stored")
+	}
+	if it, ok := m.CacheItem(sess.ID()); !ok || it.Flags != store.FlagRemoved {
+		t.Errorf("with the Cache the session's Cache item is %+v, %v; want a tombstone", it, ok)
 	}
 }

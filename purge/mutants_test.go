@@ -32,7 +32,7 @@ func TestModelPurgeLogsItsKind(t *testing.T) {
 			var buf bytes.Buffer
 			logger := slog.New(slog.NewTextHandler(&buf, nil))
 			// Refused (no cron header, not on App Engine): nothing is read.
-			code, _ := run(t, purge.Options{Durable: m.Durable(), DSEntityName: tc.kind, Logger: logger})
+			code, _ := run(t, purge.Options{Durable: m.Durable(), Cache: m.Cache(), DSEntityName: tc.kind, Logger: logger})
 			if code != http.StatusForbidden {
 				t.Fatalf("status %d, want 403", code)
 			}
@@ -69,7 +69,7 @@ func TestModelPurgeKeepsWithoutDeleting(t *testing.T) {
 	if err := m.Durable().Update(ctx, store.IndexID("ann"), past); err != nil {
 		t.Fatal(err)
 	}
-	code, rep := run(t, purge.Options{Durable: m.Durable(), AllowNonCron: true})
+	code, rep := run(t, purge.Options{Durable: m.Durable(), Cache: m.Cache(), AllowNonCron: true})
 	if !completed(code, rep, 0) {
 		t.Errorf("answer = %d %+v, want 200, completed, none deleted", code, rep)
 	}
@@ -124,7 +124,7 @@ func TestModelPurgeLogsBatches(t *testing.T) {
 	}
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&buf, nil))
-	code, rep := run(t, purge.Options{Durable: m.Durable(), AllowNonCron: true, Logger: logger})
+	code, rep := run(t, purge.Options{Durable: m.Durable(), Cache: m.Cache(), AllowNonCron: true, Logger: logger})
 	if !completed(code, rep, 2) {
 		t.Errorf("answer = %d %+v, want 200, completed, bob's session and index deleted", code, rep)
 	}

@@ -25,6 +25,18 @@ type Options struct {
 	// Default: aestore.Datastore(DSEntityName), App Engine's Datastore.
 	Durable store.Durable
 
+	// Cache is the store's Cache tier: before it drops a revoked or
+	// logged-out session from a user's index, purge ends the session in
+	// both tiers. Default, with the default Durable: aestore.Memcache();
+	// with a Durable of your own, none: a run that finds such a session
+	// keeps it listed and fails, naming this field (a kind without users'
+	// indexes, such as cloud.DatastoreCache's, needs none).
+	Cache store.Cache
+
+	// KeyPrefix is the store's store.Options.KeyPrefix, for Cache keys.
+	// Default: "".
+	KeyPrefix string
+
 	// Deadline bounds one run: when it is reached, the handler stops and
 	// reports completed false; the next run goes on where this one stopped.
 	// It must not be negative.
@@ -87,27 +99,36 @@ func Handler(opts Options) http.Handler {
 
 		withDeadline: context.WithDeadline,
 	}
+	if h.now == nil {
+		h.now = time.Now
+	}
 	if h.kind == "" {
 		h.kind = store.DefaultKind
 	}
+	cache := opts.Cache
 	if h.durable == nil {
 		h.durable = aestore.Datastore(h.kind)
+		if cache == nil {
+			cache = aestore.Memcache()
+		}
 	}
+	if cache == nil {
+		cache = noCache{}
+	}
+	h.tiers = store.NewTiers(store.Options{Cache: cache, Durable: h.durable, KeyPrefix: opts.KeyPrefix, Now: h.now})
 	if h.deadline == 0 {
 		h.deadline = defaultDeadline
 	}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
-	if h.now == nil {
-		h.now = time.Now
-	}
 	return h
 }
 
 type handler struct {
 	durable  store.Durable
-	kind     string // for logs
+	tiers    *store.Tiers // the Cache and Durable, for Sweep
+	kind     string       // for logs
 	deadline time.Duration
 	secret   string
 	allowAll bool
@@ -201,3 +222,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	// The client is the cron service: nothing to do if it has gone.
 	_ = json.NewEncoder(w).Encode(v)
 }
+
+// errNoCache fails the Cache calls of a purge without Options.Cache.
+var errNoCache = errors.New("purge: Options.Cache is not set: give purge the store's Cache and KeyPrefix, so that it can end sessions in both tiers before it drops them from users' indexes")
+
+// noCache is the Cache of a purge without Options.Cache: every call fails.
+type noCache struct{}
+
+func (noCache) Get(context.Context, string) (*store.Item, error)  { return nil, errNoCache }
+func (noCache) Add(context.Context, *store.Item) error            { return errNoCache }
+func (noCache) CompareAndSwap(context.Context, *store.Item) error { return errNoCache }
+func (noCache) Set(context.Context, *store.Item) error            { return errNoCache }
+func (noCache) SetMulti(context.Context, []*store.Item) error     { return errNoCache }
+func (noCache) Delete(context.Context, string) error              { return errNoCache }

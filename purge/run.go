@@ -7,8 +7,6 @@ import (
 	"log/slog"
 	"sync"
 	"time"
-
-	"github.com/gaesession/gaesession/store"
 )
 
 // run deletes the records that expired before now (by Options.Now), from
@@ -91,13 +89,13 @@ func (r *runState) dispatch(ids []string) error {
 	return nil
 }
 
-// delete deletes a batch; store.Sweep deletes the indexes of users left
+// delete deletes a batch; Tiers.Sweep deletes the indexes of users left
 // without live sessions itself, and keeps the others.
 func (r *runState) delete(ids []string) {
 	h := r.h
-	del, swept, err := store.Sweep(r.ctx, h.durable, r.now, ids)
-	if err == nil && len(del) > 0 {
-		err = h.durable.DeleteMulti(r.ctx, del)
+	del, swept, err := h.tiers.Sweep(r.ctx, r.now, ids)
+	if len(del) > 0 { // also when Sweep could not end sessions to drop
+		err = errors.Join(err, h.durable.DeleteMulti(r.ctx, del))
 	}
 	if err != nil {
 		r.fail(fmt.Errorf("purge: deleting %d expired sessions of kind %q: %w", len(ids), h.kind, err))

@@ -18,18 +18,20 @@ import (
 //
 // An entry is live, or ending: marked by a revocation or the per-user
 // limit, its ID being ended in both tiers. An ending entry is never moved
-// (but one marked gone, below) and never shown; every revocation ends it again (End is idempotent), and
-// it is dropped once a read observes its session ended, but not within
-// minTombstone of its marking: the request that marked it may still be
-// writing its Cache tombstones after the Durable tier ended it, and until
-// then a revocation of it must find it, to end it again before it returns.
+// (but one marked gone, below) and never shown; every revocation ends it
+// again (End is idempotent). It leaves the index only once a clean-up
+// (Login, Sweep) has itself ended it in both tiers, whatever time has
+// passed, and not within minTombstone of its marking: the request that
+// marked it may still be writing its Cache tombstones after the Durable
+// tier ended it, and until then a revocation of it must find it, to end it
+// again before it returns.
 //
-// An entry whose record a clean-up (Login, Sweep) found gone is marked
-// ending too, but as gone: its session was logged out, whose Cache
-// tombstone may not have landed (so revocations end it again, as above),
-// or is being renewed, between retiring its ID and moving its entry. A
-// Renew may still move a gone entry, which makes it live again; a
-// revocation's mark makes it ending for good.
+// An entry whose record a clean-up found ended (no record, or an expired
+// one) is marked ending too; as gone when there was no record: its session
+// was logged out, whose Cache tombstone may not have landed, or is being
+// renewed, between retiring its ID and moving its entry. A Renew may still
+// move a gone entry, which makes it live again; a revocation's mark makes
+// it ending for good.
 
 // index is a user's sessions, keyed by handle.
 type index struct {
@@ -78,20 +80,48 @@ func (o observed) ended(e indexEntry) bool {
 	return ok && ob.id == e.ID && ob.ended
 }
 
-// drop removes the entries found ended, but those still marking (see
-// marking), and the one with the given ID. A live entry found gone is
-// marked gone instead (keeping what the list of devices shows, for a Renew
-// that moves it): for minTombstone every revocation ends it again.
-func (ix *index) drop(o observed, id string, now time.Time) {
+// drop removes the entries that a clean-up has just ended in both tiers
+// (ended, by ID, see droppable), and the one with the ID old. The Durable
+// tier's word alone drops nothing: a live entry found with no record is
+// marked ending instead, as gone (a logout, or a Renew between retiring
+// its ID and moving its entry, which may still move it), so that every
+// revocation ends it again and a clean-up at least minTombstone later
+// ends it in both tiers before it drops it.
+func (ix *index) drop(o observed, ended map[string]bool, old string, now time.Time) {
+	ix.Sessions = slices.DeleteFunc(ix.Sessions, func(e indexEntry) bool {
+		return ended[e.ID] && ix.mayDrop(e, o, now) || e.ID == old
+	})
 	for i, e := range ix.Sessions {
-		if ob, ok := o[e.Handle]; ok && ob.id == e.ID && ob.gone && !e.Ending && e.ID != id {
+		if ob, ok := o[e.Handle]; ok && ob.id == e.ID && ob.gone && !e.Ending {
 			x := &ix.Sessions[i]
 			x.Ending, x.Gone, x.Marked = true, true, now.Unix()
 		}
 	}
-	ix.Sessions = slices.DeleteFunc(ix.Sessions, func(e indexEntry) bool {
-		return o.ended(e) && !e.marking(now) || e.ID == id
-	})
+}
+
+// mayDrop reports whether a clean-up that has ended e's session in both
+// tiers may drop e: an ending entry no longer marking, or a live one whose
+// record o found expired. An expired record is not proof of an ended
+// session (the Cache's copy outlives it after a failed Durable write),
+// but once ended in both tiers it is one.
+func (ix *index) mayDrop(e indexEntry, o observed, now time.Time) bool {
+	if e.Ending {
+		return !e.marking(now)
+	}
+	ob, ok := o[e.Handle]
+	return ok && ob.id == e.ID && ob.ended && !ob.gone
+}
+
+// droppable returns the IDs of the entries a clean-up may drop once it has
+// ended them in both tiers (see mayDrop).
+func (ix *index) droppable(o observed, now time.Time) []string {
+	var ids []string
+	for _, x := range ix.Sessions {
+		if ix.mayDrop(x, o, now) {
+			ids = append(ids, x.ID)
+		}
+	}
+	return ids
 }
 
 // maxEntryBytes bounds the JSON of one index entry with every field at its
@@ -190,13 +220,14 @@ func (ix *index) move(handle, from, to string) bool {
 }
 
 // revoke marks the entries that match as ending (again), now, reporting
-// whether there was one.
+// whether one of them was live: an ending one is ended again, but was
+// revoked before.
 func (ix *index) revoke(match func(indexEntry) bool, now time.Time) bool {
 	found := false
 	for i, x := range ix.Sessions {
 		if match(x) {
+			found = found || !x.Ending
 			ix.mark(i, now)
-			found = true
 		}
 	}
 	return found

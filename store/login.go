@@ -72,7 +72,11 @@ func (s *Store) Login(sess session.Session, l Login) (session.Session, error) {
 	fresh.SetAttr(AttrAuth, authStamp(e.Created))
 	var ending []string
 	fresh, err := s.listed(fresh, "login", func(exp time.Time) (err error) {
-		ending, err = s.t.bind(s.ctx, l, e, exp, old)
+		var endErr error
+		ending, endErr, err = s.t.bind(s.ctx, l, e, exp, old)
+		if endErr != nil { // those entries stay, for the next clean-up
+			s.report("login", errTier(endErr), "", endErr)
+		}
 		return err
 	})
 	if err != nil {
@@ -156,33 +160,36 @@ func (s *Store) create(op, id string, value []byte, exp time.Time) error {
 	return putErr
 }
 
-// bind lists e in its user's index, in a transaction that drops the
-// entries of sessions found ended (marking those found gone, see drop) and
-// that of the session it replaces (old, if any), and marks the least
-// recently seen sessions beyond the limit as ending. It returns the IDs
-// the committed index marks, to end.
-func (t *Tiers) bind(ctx context.Context, l Login, e indexEntry, exp time.Time, old string) ([]string, error) {
+// bind lists e in its user's index, in a transaction that marks the
+// entries of sessions found ended, drops those it has first ended in both
+// tiers (see drop) and that of the session it replaces (old, if any), and
+// marks the least recently seen sessions beyond the limit as ending. It
+// returns the IDs the committed index marks, to end, and a failure to end
+// those it would have dropped.
+func (t *Tiers) bind(ctx context.Context, l Login, e indexEntry, exp time.Time, old string) (ending []string, endErr, err error) {
 	id := IndexID(l.User)
 	ix, err := readIndex(ctx, t.durable, id)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	now := t.o.Now()
 	o, err := observe(ctx, t.durable, ix, now, t.o.Codec)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	ended, endErr := t.endFirst(ctx, ix.droppable(o, now))
 	limit := l.Max
 	if limit <= 0 {
 		limit = DefaultMaxSessions
 	}
 	limit = min(limit, MaxSessionsLimit)
 	ix, err = updateIndex(ctx, t.durable, id, exp, func(ix *index) {
-		ix.drop(o, old, now)
+		ix.drop(o, ended, old, now)
 		ix.bind(e, limit, o, now)
 	})
 	// Those found ended were ended by a logout, a Renew or whoever marked
-	// them, which may be still at it (drop keeps them listed for a
-	// revocation to end again).
-	return ix.ending(o), err
+	// them, which may be still at it: drop keeps them listed, for a
+	// revocation to end again, and a later clean-up to end before it drops
+	// them.
+	return ix.ending(o), endErr, err
 }

@@ -92,7 +92,7 @@ func (w *world) serve(ctx context.Context, r *request) {
 	log := newRequestLogger(w, r)
 	switch r.kind {
 	case "purge":
-		w.returned(r, simPurge(ctx, watchDurable{w.model.Durable(), w}, w.clock.Now()))
+		w.returned(r, simPurge(ctx, w.tiers, watchDurable{w.model.Durable(), w}, w.clock.Now()))
 		return
 	case "list":
 		_, err := simDevices(ctx, w.tiers, r.user)

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/gaesession/gaesession/store"
@@ -39,21 +40,15 @@ func simRevokeAll(ctx context.Context, t *store.Tiers, user, keep string) error 
 	return t.RevokeAll(ctx, user, keep)
 }
 
-// simSweep is store.Sweep at the simulated time now: the IDs purge
-// deletes (Sweep deletes the indexes it finds empty itself).
-func simSweep(ctx context.Context, d store.Durable, ids []string, now time.Time) ([]string, error) {
-	del, _, err := store.Sweep(ctx, d, now, ids)
-	return del, err
-}
-
 // simPurge is one run of purge as purge/run.go does it, one batch at a
-// time: the records expired before now, less what Sweep keeps, deleted
-// with DeleteMulti.
-func simPurge(ctx context.Context, d store.Durable, now time.Time) error {
+// time: the records expired before now, less what Tiers.Sweep keeps,
+// deleted with DeleteMulti (Sweep deletes the indexes it finds empty
+// itself).
+func simPurge(ctx context.Context, t *store.Tiers, d store.Durable, now time.Time) error {
 	return d.Expired(ctx, now, func(ids []string) error {
-		del, err := simSweep(ctx, d, ids, now)
-		if err == nil && len(del) > 0 {
-			err = d.DeleteMulti(ctx, del)
+		del, _, err := t.Sweep(ctx, now, ids)
+		if len(del) > 0 {
+			err = errors.Join(err, d.DeleteMulti(ctx, del))
 		}
 		return err
 	})

@@ -25,11 +25,11 @@ func (r *rig) expire(id string) {
 	}
 }
 
-// sweep runs store.Sweep on the model and returns what it would delete,
+// sweep runs Tiers.Sweep on the model and returns what it would delete,
 // and how many indexes it deleted itself.
 func (r *rig) sweep(ids ...string) ([]string, int, error) {
 	r.take()
-	return store.Sweep(context.Background(), r.m.Durable(), r.clock.Now(), ids)
+	return r.tiers.Sweep(context.Background(), r.clock.Now(), ids)
 }
 
 // TestSweepKeepsAnIndexWithALiveSession: an expired index that lists a live
@@ -44,7 +44,11 @@ func TestSweepKeepsAnIndexWithALiveSession(t *testing.T) {
 	r.expire(ix)
 	others := []string{"AAAAAAAAAAAAAAAAAAAAAAAA", b.ID(), b.ID() + store.EndSuffix}
 	del, swept, err := r.sweep(others[0], ix, others[1], others[2])
-	r.wantCalls("Sweep", "durable.Get", "durable.GetMulti", "durable.Update")
+	r.wantCalls("Sweep (the expired session ended in both tiers before its entry goes)",
+		"durable.Get", "durable.GetMulti", "durable.End", "cache.SetMulti", "durable.Update")
+	if got := r.cached(b.ID()); got != "flags 1" {
+		t.Errorf("the expired session's Cache item is %q, want a revocation's tombstone (flags 1)", got)
+	}
 	if err != nil || fmt.Sprint(del) != fmt.Sprint(others) || swept != 0 {
 		t.Fatalf("Sweep = %d IDs, %d swept, %v; want the %d others, in order, not the index", len(del), swept, err, len(others))
 	}
@@ -78,7 +82,7 @@ func TestSweepDeletesAnIndexWithoutLiveSessions(t *testing.T) {
 	}
 	gone := store.IndexID("nobody")
 	del, swept, err := r.sweep(ix, gone)
-	r.wantCalls("Sweep", "durable.Get", "durable.GetMulti", "durable.Update", "durable.Get", "durable.Update")
+	r.wantCalls("Sweep", "durable.Get", "durable.GetMulti", "durable.End", "cache.SetMulti", "durable.Update", "durable.Get", "durable.Update")
 	if err != nil || len(del) != 0 || swept != 2 {
 		t.Errorf("Sweep = %d IDs, %d swept, %v; want none, both indexes swept", len(del), swept, err)
 	}

@@ -103,6 +103,9 @@ func (t *Tiers) end(ctx context.Context, ids []string, why endReason, timeout ti
 	for start := 0; start < len(ids); start += MaxBatch {
 		batch := ids[start:min(start+MaxBatch, len(ids))]
 		derr := t.durable.End(ctx, batch, until)
+		if derr != nil {
+			derr = &tierError{tierDurable, derr}
+		}
 		if why != byRevocation {
 			if derr != nil {
 				return derr
@@ -114,7 +117,7 @@ func (t *Tiers) end(ctx context.Context, ids []string, why endReason, timeout ti
 			items[i] = t.o.tombstone(id, FlagRemoved, until)
 		}
 		if err := t.cache.SetMulti(ctx, items); err != nil {
-			return errors.Join(derr, t.deleteInstead(ctx, items, err))
+			return errors.Join(derr, &tierError{tierCache, t.deleteInstead(ctx, items, err)})
 		}
 		if derr != nil {
 			return derr

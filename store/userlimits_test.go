@@ -120,6 +120,7 @@ type ixEntry struct {
 	UA string    `json:"ua,omitempty"`
 	IP string    `json:"ip,omitempty"`
 	X  bool      `json:"x,omitempty"`
+	XT int64     `json:"xt,omitempty"`
 }
 
 func ixEntryBytes(t *testing.T, e ixEntry) int {
@@ -160,7 +161,9 @@ func TestFullIndexEndsTheLeastRecentlySeen(t *testing.T) {
 	for i := range store.MaxSessionsLimit { // i = 0 is the least recently seen
 		add(ixEntry{H: fmt.Sprintf("live%06d", i), ID: id('L', i), C: base.Add(time.Duration(i) * time.Second), UA: ua, IP: ip})
 	}
-	ending := ixEntry{ID: id('E', 0), C: base, X: true}
+	// Ending entries marked just now: their ends may be in flight, so the
+	// login keeps them.
+	ending := ixEntry{ID: id('E', 0), C: base, X: true, XT: r.clock.Now().Unix()}
 	for i := 0; ; i++ {
 		e := ending
 		e.H, e.ID = fmt.Sprintf("end%06d", i), id('E', i)

@@ -182,8 +182,9 @@ func (t *Tiers) Devices(ctx context.Context, user, current string) ([]Device, er
 }
 
 // Revoke ends the session with the given handle among the user's, as
-// finally as a logout. It reports whether there was one: another user's
-// handle, or an unknown one, does nothing.
+// finally as a logout. It reports whether there was one live: another
+// user's handle, or an unknown one, does nothing; one revoked before is
+// ended again, reporting false.
 func (t *Tiers) Revoke(ctx context.Context, user, handle string) (bool, error) {
 	return t.revoke(ctx, user, func(e indexEntry) bool { return e.Handle == handle })
 }
@@ -205,7 +206,12 @@ func (t *Tiers) revoke(ctx context.Context, user string, match func(indexEntry) 
 	}
 	found := false
 	now := t.o.Now()
-	ix, err := updateIndex(ctx, t.durable, IndexID(user), time.Time{}, func(ix *index) { found = ix.revoke(match, now) })
+	ix, err := updateIndex(ctx, t.durable, IndexID(user), time.Time{}, func(ix *index) {
+		// A retry runs on its own committed result: keep what the first
+		// run found.
+		live := ix.revoke(match, now)
+		found = found || live
+	})
 	if err != nil {
 		return false, err
 	}
@@ -213,20 +219,26 @@ func (t *Tiers) revoke(ctx context.Context, user string, match func(indexEntry) 
 }
 
 // Sweep is for purge: of the expired Durable IDs found at now, it returns
-// those to delete. It sweeps users' indexes itself: a transaction drops
-// the entries of sessions found ended (those found gone an hour after it
-// first marks them, see drop) and deletes the index only when it then
-// lists none (a login may have added one meanwhile); an index that still
-// lists a live session is kept until the latest of their expiries. swept
-// counts the indexes it deleted.
-func Sweep(ctx context.Context, d Durable, now time.Time, ids []string) (del []string, swept int, err error) {
+// those to delete. It sweeps users' indexes itself: a transaction marks
+// the entries of sessions found ended, drops those it has ended in both
+// tiers (an hour after their marking, see drop) and deletes the index only
+// when it then lists none (a login may have added one meanwhile); an index
+// that still lists a live session is kept until the latest of their
+// expiries. swept counts the indexes it deleted. When ending fails, the
+// entries stay, for the next run, and Sweep returns the failure with what
+// to delete.
+func (t *Tiers) Sweep(ctx context.Context, now time.Time, ids []string) (del []string, swept int, err error) {
+	if t.durable == nil {
+		return nil, 0, ErrNoIndex
+	}
 	del = make([]string, 0, len(ids))
+	var endErr error
 	for _, id := range ids {
 		if !IsIndexID(id) {
 			del = append(del, id)
 			continue
 		}
-		gone, err := sweepIndex(ctx, d, id, now)
+		gone, eerr, err := t.sweepIndex(ctx, id, now)
 		switch {
 		case errors.Is(err, ErrCorrupt):
 			del = append(del, id) // an unreadable index protects nothing
@@ -235,27 +247,48 @@ func Sweep(ctx context.Context, d Durable, now time.Time, ids []string) (del []s
 		case gone:
 			swept++
 		}
+		endErr = errors.Join(endErr, eerr)
 	}
-	return del, swept, nil
+	return del, swept, endErr
 }
 
 // sweepIndex drops the ended entries of an expired index (see drop),
-// reporting whether none was left and the index is gone.
-func sweepIndex(ctx context.Context, d Durable, id string, now time.Time) (bool, error) {
+// reporting whether none was left and the index is gone, and a failure to
+// end its ending entries.
+func (t *Tiers) sweepIndex(ctx context.Context, id string, now time.Time) (gone bool, endErr, err error) {
+	d := t.durable
 	ix, err := readIndex(ctx, d, id)
 	if err != nil {
-		return false, err
+		return false, nil, err
 	}
 	o, err := observe(ctx, d, ix, now, nil)
 	if err != nil {
-		return false, err
+		return false, nil, err
 	}
+	ended, endErr := t.endFirst(ctx, ix.droppable(o, now))
 	var exp time.Time
 	for _, ob := range o {
 		if !ob.ended && ob.expires.After(exp) {
 			exp = ob.expires
 		}
 	}
-	ix, err = updateIndex(ctx, d, id, exp, func(ix *index) { ix.drop(o, "", now) })
-	return err == nil && len(ix.Sessions) == 0, err
+	ix, err = updateIndex(ctx, d, id, exp, func(ix *index) { ix.drop(o, ended, "", now) })
+	return err == nil && len(ix.Sessions) == 0, endErr, err
+}
+
+// endFirst ends in both tiers the sessions a clean-up may then drop from
+// an index, returning their IDs when it succeeded; on a failure none is
+// dropped.
+func (t *Tiers) endFirst(ctx context.Context, ids []string) (map[string]bool, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	if err := t.end(ctx, ids, byRevocation, 0); err != nil {
+		return nil, err
+	}
+	ended := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		ended[id] = true
+	}
+	return ended, nil
 }

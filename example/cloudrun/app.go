@@ -92,6 +92,8 @@ func newApp(ctx context.Context, c config) (*app, error) {
 	// minutes); a run that stops there is finished by the next.
 	po := purge.Options{
 		Durable:      durable,
+		Cache:        opts.Cache,
+		KeyPrefix:    opts.KeyPrefix,
 		Deadline:     4 * time.Minute,
 		Secret:       c.PurgeSecret,
 		AllowNonCron: c.Local && c.PurgeSecret == "",

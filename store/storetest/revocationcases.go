@@ -211,13 +211,14 @@ func sweepSetup(rt *revT) {
 // after that.
 func sweepDeletesEmptyIndex(rt *revT) {
 	sweepSetup(rt)
-	del, swept, err := store.Sweep(rt.ctx, rt.durable, rt.now(), []string{rt.ix})
+	del, swept, err := rt.tiers.Sweep(rt.ctx, rt.now(), []string{rt.ix})
 	if err != nil || len(del) != 0 || swept != 0 {
 		rt.Errorf("first Sweep = %q, %d swept, %v; want nothing to delete, the index kept", del, swept, err)
 	}
 	rt.h.take()
-	del, swept, err = store.Sweep(rt.ctx, rt.durable, rt.now().Add(time.Hour+time.Minute), []string{rt.ix})
-	rt.wantCalls("Sweep", "durable.Get", "durable.GetMulti", "durable.Update")
+	del, swept, err = rt.tiers.Sweep(rt.ctx, rt.now().Add(time.Hour+time.Minute), []string{rt.ix})
+	rt.wantCalls("Sweep (the logged-out session ended again in both tiers before its entry goes)",
+		"durable.Get", "durable.GetMulti", "durable.End", "cache.SetMulti", "durable.Update")
 	if err != nil || len(del) != 0 || swept != 1 {
 		rt.Errorf("Sweep = %q, %d swept, %v; want nothing to delete, 1 swept", del, swept, err)
 	}
@@ -236,7 +237,7 @@ func sweepKeepsConcurrentLogin(rt *revT) {
 		b = rt.login(0)
 		return err
 	})
-	del, swept, err := store.Sweep(rt.ctx, rt.durable, rt.now(), []string{rt.ix})
+	del, swept, err := rt.tiers.Sweep(rt.ctx, rt.now(), []string{rt.ix})
 	rt.fired()
 	if err != nil || len(del) != 0 || swept != 0 {
 		rt.Errorf("Sweep = %d IDs, %d swept, %v; want the index kept", len(del), swept, err)
