@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"time"
@@ -19,6 +20,7 @@ type hooks struct {
 	calls []string
 	last  map[string]string // op: the key of its latest call
 	armed *trigger
+	down  bool // the Cache fails every write (an outage), see fail
 }
 
 // trigger runs before (if set) before the call and after (if set) once
@@ -35,6 +37,28 @@ func (h *hooks) on(op, key string, before func(), after func(error) error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.armed = &trigger{op: op, key: key, before: before, after: after}
+}
+
+// outage makes every Cache write fail (true) with errOutage, without
+// reaching the backend, or ends that (false).
+func (h *hooks) outage(on bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.down = on
+}
+
+// errOutage is the failure of a Cache write during an outage.
+var errOutage = errors.New("storetest: injected Cache outage")
+
+// write runs a Cache write, or fails it during an outage.
+func (h *hooks) write(f func() error) error {
+	h.mu.Lock()
+	down := h.down
+	h.mu.Unlock()
+	if down {
+		return errOutage
+	}
+	return f()
 }
 
 // pending reports whether a trigger is armed and has not fired.
@@ -104,27 +128,27 @@ func (c hookedCache) Get(ctx context.Context, key string) (*store.Item, error) {
 
 func (c hookedCache) Add(ctx context.Context, it *store.Item) error {
 	done := c.h.call("cache.Add", it.Key)
-	return done(c.c.Add(ctx, it))
+	return done(c.h.write(func() error { return c.c.Add(ctx, it) }))
 }
 
 func (c hookedCache) CompareAndSwap(ctx context.Context, it *store.Item) error {
 	done := c.h.call("cache.CompareAndSwap", it.Key)
-	return done(c.c.CompareAndSwap(ctx, it))
+	return done(c.h.write(func() error { return c.c.CompareAndSwap(ctx, it) }))
 }
 
 func (c hookedCache) Set(ctx context.Context, it *store.Item) error {
 	done := c.h.call("cache.Set", it.Key)
-	return done(c.c.Set(ctx, it))
+	return done(c.h.write(func() error { return c.c.Set(ctx, it) }))
 }
 
 func (c hookedCache) SetMulti(ctx context.Context, items []*store.Item) error {
 	done := c.h.call("cache.SetMulti", "")
-	return done(c.c.SetMulti(ctx, items))
+	return done(c.h.write(func() error { return c.c.SetMulti(ctx, items) }))
 }
 
 func (c hookedCache) Delete(ctx context.Context, key string) error {
 	done := c.h.call("cache.Delete", key)
-	return done(c.c.Delete(ctx, key))
+	return done(c.h.write(func() error { return c.c.Delete(ctx, key) }))
 }
 
 // hookedDurable is a store.Durable that calls its hooks around each call.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -51,7 +52,8 @@ type revT struct {
 	tiers   *store.Tiers
 	h       *hooks
 	user    string
-	ix      string // the user's index
+	ix      string       // the user's index
+	shift   atomic.Int64 // what the store's clock adds to the given one, see advance
 
 	mu   sync.Mutex
 	errs []error
@@ -61,6 +63,12 @@ func newRevT(t *testing.T, opts store.Options, ctx context.Context, run string) 
 	h := &hooks{}
 	rt := &revT{T: t, ctx: ctx, raw: opts, h: h, user: run + "/" + t.Name()}
 	rt.ix = store.IndexID(rt.user)
+	given := opts.Now
+	if given == nil {
+		given = time.Now
+	}
+	opts.Now = func() time.Time { return given().Add(time.Duration(rt.shift.Load())) }
+	rt.raw.Now = opts.Now
 	opts.Cache = hookedCache{opts.Cache, h}
 	opts.Durable = hookedDurable{opts.Durable, h}
 	rt.durable = opts.Durable
@@ -74,12 +82,10 @@ func (rt *revT) report(err error) {
 	rt.errs = append(rt.errs, err)
 }
 
-func (rt *revT) now() time.Time {
-	if rt.raw.Now != nil {
-		return rt.raw.Now()
-	}
-	return time.Now()
-}
+func (rt *revT) now() time.Time { return rt.raw.Now() }
+
+// advance moves the store's clock forward by d.
+func (rt *revT) advance(d time.Duration) { rt.shift.Add(int64(d)) }
 
 // open returns a store for one request.
 func (rt *revT) open() *store.Store { return rt.tiers.Open(rt.ctx, rt.report, nil) }

@@ -29,6 +29,12 @@ var revocationCases = []struct {
 	{"RetriedRevoke", retriedRevoke},
 	{"LoginDuringRenew", func(rt *revT) { loginDuringRenew(rt, false) }},
 	{"LoginDuringRenewThenRevokeAll", func(rt *revT) { loginDuringRenew(rt, true) }},
+	{"LoginKeepsAnExpiredDurableCopyReachable", func(rt *revT) { expiredDurableCopy(rt, false) }},
+	{"SweepKeepsAnExpiredDurableCopyReachable", func(rt *revT) { expiredDurableCopy(rt, true) }},
+	{"LogoutDuringCacheOutage", logoutDuringOutage},
+	{"HalfFailedRevocation", halfFailedRevocation},
+	{"CleanUpDuringCacheOutage", cleanUpDuringOutage},
+	{"RevokeTwice", revokeTwice},
 }
 
 // renewBeforeRevocation: Renew's index move lands just before the

@@ -1,0 +1,193 @@
+package storetest
+
+import (
+	"encoding/json"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/gaesession/gaesession/store"
+	"github.com/icza/session"
+)
+
+// indexIDs returns the session IDs a stored index names.
+func indexIDs(t *testing.T, b []byte) []string {
+	t.Helper()
+	var ix struct {
+		S []struct {
+			ID string `json:"id"`
+		} `json:"s"`
+	}
+	if err := json.Unmarshal(b, &ix); err != nil {
+		t.Fatalf("decoding the index: %v", err)
+	}
+	ids := make([]string, len(ix.S))
+	for i, e := range ix.S {
+		ids[i] = e.ID
+	}
+	return ids
+}
+
+// Revocation cases with failed calls and the passing of time: an entry
+// leaves a user's index only once its session is ended in both tiers,
+// whatever the Durable tier says and however long ago it was marked.
+
+// longLogin logs the user in with a session that outlives the hours these
+// cases move the clock by.
+func (rt *revT) longLogin() session.Session {
+	rt.Helper()
+	s := rt.open()
+	defer s.Close()
+	fresh, err := s.Login(nil, store.Login{User: rt.user, UserAgent: "test", Timeout: 24 * time.Hour})
+	if err != nil {
+		rt.Fatalf("login: %v", err)
+	}
+	return fresh
+}
+
+// listed reports whether the user's index still names id, shown or not:
+// only then can a revocation reach it.
+func (rt *revT) listed(id string) bool {
+	rt.Helper()
+	rec, err := rt.raw.Durable.Get(rt.ctx, rt.ix)
+	if errors.Is(err, store.ErrNotFound) {
+		return false
+	}
+	if err != nil {
+		rt.Fatalf("reading the index: %v", err)
+	}
+	return slices.Contains(indexIDs(rt.T, rec.Value), id)
+}
+
+// wantReachable fails the test when the session id is readable but no
+// longer in its user's index: live, and out of every revocation's reach.
+func (rt *revT) wantReachable(what, id string) {
+	rt.Helper()
+	if rt.readable(id) && !rt.listed(id) {
+		rt.Errorf("%s: the session is readable but no longer in its user's index", what)
+	}
+}
+
+// expiredDurableCopy: a write-back whose Durable Put failed leaves the
+// Durable copy older than the Cache's, and it expires first. A clean-up
+// (a login elsewhere, or Sweep) that then finds it expired keeps it within
+// reach (or ends it in both tiers before it drops it): log out everywhere
+// ends it.
+func expiredDurableCopy(rt *revT, sweep bool) {
+	a, b := rt.longLogin(), rt.longLogin()
+	rec, err := rt.raw.Durable.Get(rt.ctx, a.ID())
+	if err != nil {
+		rt.Fatal(err)
+	}
+	rec.Expires = rt.now().Add(-time.Minute)
+	if err := rt.raw.Durable.Put(rt.ctx, a.ID(), rec); err != nil {
+		rt.Fatal(err)
+	}
+	rt.wantLive("the session, from the Cache", a.ID())
+	if sweep {
+		if _, _, err := rt.tiers.Sweep(rt.ctx, rt.now(), []string{rt.ix}); err != nil {
+			rt.Fatalf("Sweep: %v", err)
+		}
+	} else {
+		rt.longLogin()
+	}
+	rt.wantReachable("after the clean-up", a.ID())
+	rt.revoke(true, a, b)
+	rt.wantEnded("after log out everywhere", a.ID())
+	rt.wantErrs("clean-up, revocation", 0, nil)
+}
+
+// logoutDuringOutage: a logout whose Cache tombstone and delete both fail
+// (reported) leaves the session readable from the Cache. A login finds it
+// gone and keeps it listed; one over an hour later ends it in both tiers
+// before it drops it, so the stolen cookie reads nothing after log out
+// everywhere.
+func logoutDuringOutage(rt *revT) {
+	a := rt.longLogin()
+	rt.longLogin()
+	s := rt.open()
+	sess := s.Get(a.ID())
+	rt.h.outage(true)
+	s.Remove(sess)
+	rt.h.outage(false)
+	s.Close()
+	rt.wantErrs("the logout", 1, store.ErrStillReadable)
+	rt.longLogin()
+	rt.advance(time.Hour + time.Minute)
+	c := rt.longLogin()
+	rt.wantReachable("a login over an hour later", a.ID())
+	rt.revoke(true, a, c)
+	rt.wantEnded("the logged-out session after log out everywhere", a.ID())
+	rt.wantLive("the session kept", c.ID())
+	rt.wantErrs("logins, revocation", 0, nil)
+}
+
+// halfFailedRevocation: a revocation whose Durable end lands but whose
+// Cache tombstones and deletes fail reports the failure, and the session
+// stays readable from the Cache. Over an hour later a login ends it in
+// both tiers before it drops its entry.
+func halfFailedRevocation(rt *revT) {
+	a, b := rt.longLogin(), rt.longLogin()
+	rt.h.outage(true)
+	ok, err := rt.tiers.Revoke(rt.ctx, rt.user, handle(a))
+	rt.h.outage(false)
+	if !ok || !errors.Is(err, store.ErrStillReadable) {
+		rt.Fatalf("Revoke in a Cache outage = %v, %v; want true, ErrStillReadable", ok, err)
+	}
+	rt.advance(time.Hour + time.Minute)
+	c := rt.longLogin()
+	rt.wantReachable("a login over an hour later", a.ID())
+	rt.revoke(true, b, c)
+	rt.wantEnded("the revoked session after log out other devices", a.ID())
+	rt.wantLive("the session kept", c.ID())
+	rt.wantErrs("login, revocation", 0, nil)
+}
+
+// cleanUpDuringOutage: a login over an hour after a logout, during a
+// Cache outage, cannot end the session in the Cache: it reports that and
+// keeps the entry, which the next login ends and drops.
+func cleanUpDuringOutage(rt *revT) {
+	a := rt.longLogin()
+	s := rt.open()
+	s.Remove(s.Get(a.ID()))
+	s.Close()
+	rt.longLogin() // marks a's entry gone
+	rt.advance(time.Hour + time.Minute)
+	rt.h.outage(true)
+	s = rt.open()
+	if _, err := s.Login(nil, store.Login{User: rt.user, Timeout: 24 * time.Hour}); err != nil {
+		rt.Fatalf("login in a Cache outage: %v", err)
+	}
+	s.Close()
+	rt.h.outage(false)
+	// Reported: the new session's Cache write, and the end that failed.
+	rt.mu.Lock()
+	errs := rt.errs
+	rt.errs = nil
+	rt.mu.Unlock()
+	if len(errs) != 2 || !slices.ContainsFunc(errs, func(err error) bool { return errors.Is(err, store.ErrStillReadable) }) {
+		rt.Errorf("the login in a Cache outage reported %v, want its Cache write and ErrStillReadable", errs)
+	}
+	if !rt.listed(a.ID()) {
+		rt.Error("a login that could not end the session dropped its entry")
+	}
+	rt.longLogin()
+	if rt.listed(a.ID()) {
+		rt.Error("the next login kept the entry of a session it ended")
+	}
+	rt.wantEnded("the logged-out session", a.ID())
+}
+
+// revokeTwice: Revoke of a handle already revoked ends it again but
+// answers false.
+func revokeTwice(rt *revT) {
+	a, b := rt.login(0), rt.login(0)
+	rt.revoke(false, a, b)
+	ok, err := rt.tiers.Revoke(rt.ctx, rt.user, handle(a))
+	if ok || err != nil {
+		rt.Errorf("second Revoke = %v, %v; want false", ok, err)
+	}
+	rt.wantEnded("the revoked session", a.ID())
+	rt.wantLive("the other session", b.ID())
+}
