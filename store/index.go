@@ -47,6 +47,28 @@ type indexEntry struct {
 	Ending  bool      `json:"x,omitempty"`
 	Marked  int64     `json:"xt,omitempty"` // when last marked ending, Unix seconds
 	Gone    bool      `json:"xg,omitempty"` // marked by a clean-up, not a revocation
+	Timeout int64     `json:"t,omitempty"`  // the session's, in seconds; 0 in entries of earlier releases
+}
+
+// life is how long after now the entry's session could still live, and
+// its tombstones must: its timeout, or maxRevoked when the entry does not
+// record it.
+func (e indexEntry) life() time.Duration {
+	if e.Timeout <= 0 {
+		return maxRevoked
+	}
+	return time.Duration(e.Timeout) * time.Second
+}
+
+// ends is sessions to end: their IDs, and the longest life among them.
+type ends struct {
+	ids  []string
+	life time.Duration
+}
+
+func (x *ends) add(e indexEntry) {
+	x.ids = append(x.ids, e.ID)
+	x.life = max(x.life, e.life())
 }
 
 // mark marks the entry at i as ending, now, for a revocation or the limit.
@@ -112,23 +134,23 @@ func (ix *index) mayDrop(e indexEntry, o observed, now time.Time) bool {
 	return ok && ob.id == e.ID && ob.ended && !ob.gone
 }
 
-// droppable returns the IDs of the entries a clean-up may drop once it has
-// ended them in both tiers (see mayDrop).
-func (ix *index) droppable(o observed, now time.Time) []string {
-	var ids []string
-	for _, x := range ix.Sessions {
-		if ix.mayDrop(x, o, now) {
-			ids = append(ids, x.ID)
+// droppable returns the entries a clean-up may drop once it has ended
+// them in both tiers (see mayDrop).
+func (ix *index) droppable(o observed, now time.Time) ends {
+	var x ends
+	for _, e := range ix.Sessions {
+		if ix.mayDrop(e, o, now) {
+			x.add(e)
 		}
 	}
-	return ids
+	return x
 }
 
 // maxEntryBytes bounds the JSON of one index entry with every field at its
 // cap: a handle, an ID of MaxKeyLen bytes, the creation time with a zone,
 // a User-Agent of MaxUserAgent bytes each escaped to 6 (\ufffd, \u003c),
-// the longest IPv6 address, the marks of a gone entry and the keys: 1,952
-// bytes (TestIndexEntryBound).
+// the longest IPv6 address, the marks of a gone entry, the timeout and the
+// keys: 1,976 bytes (TestIndexEntryBound).
 const maxEntryBytes = 2000
 
 // maxIndexBytes is the most a user's index may hold: the value a record
@@ -212,7 +234,7 @@ func (ix *index) bind(e indexEntry, limit int, o observed, now time.Time) {
 func (ix *index) move(handle, from, to string) bool {
 	for i, x := range ix.Sessions {
 		if x.Handle == handle && (x.ID == from || x.ID == to) && (!x.Ending || x.Gone) {
-			ix.Sessions[i] = indexEntry{Handle: x.Handle, ID: to, Created: x.Created, UA: x.UA, IP: x.IP}
+			ix.Sessions[i] = indexEntry{Handle: x.Handle, ID: to, Created: x.Created, UA: x.UA, IP: x.IP, Timeout: x.Timeout}
 			return true
 		}
 	}
@@ -233,16 +255,16 @@ func (ix *index) revoke(match func(indexEntry) bool, now time.Time) bool {
 	return found
 }
 
-// ending returns the IDs of the entries being ended, but those o found
-// ended (nil: none).
-func (ix *index) ending(o observed) []string {
-	var ids []string
-	for _, x := range ix.Sessions {
-		if x.Ending && !o.ended(x) {
-			ids = append(ids, x.ID)
+// ending returns the entries being ended, but those o found ended (nil:
+// none).
+func (ix *index) ending(o observed) ends {
+	var x ends
+	for _, e := range ix.Sessions {
+		if e.Ending && !o.ended(e) {
+			x.add(e)
 		}
 	}
-	return ids
+	return x
 }
 
 // readIndex returns a user's index, empty when there is none.

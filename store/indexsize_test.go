@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -25,6 +26,7 @@ func TestIndexEntryBound(t *testing.T) {
 			Ending:  true,
 			Marked:  time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC).Unix(),
 			Gone:    true, // a gone entry keeps its UA and IP
+			Timeout: math.MaxInt64,
 		}
 		b, err := json.Marshal(e)
 		if err != nil {

@@ -66,11 +66,12 @@ func (s *Store) Login(sess session.Session, l Login) (session.Session, error) {
 		old = sess.ID()
 		delete(s.entries, fresh.ID()) // written below
 	}
-	e := indexEntry{Handle: newHandle(), ID: fresh.ID(), Created: s.o.Now(), UA: cut(l.UserAgent, MaxUserAgent), IP: deviceIP(l.IP)}
+	e := indexEntry{Handle: newHandle(), ID: fresh.ID(), Created: s.o.Now(), UA: cut(l.UserAgent, MaxUserAgent), IP: deviceIP(l.IP),
+		Timeout: int64((fresh.Timeout() + time.Second - 1) / time.Second)}
 	fresh.SetAttr(AttrUser, l.User)
 	fresh.SetAttr(AttrHandle, e.Handle)
 	fresh.SetAttr(AttrAuth, authStamp(e.Created))
-	var ending []string
+	var ending ends
 	fresh, err := s.listed(fresh, "login", func(exp time.Time) (err error) {
 		var endErr error
 		ending, endErr, err = s.t.bind(s.ctx, l, e, exp, old)
@@ -82,7 +83,7 @@ func (s *Store) Login(sess session.Session, l Login) (session.Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.t.end(s.ctx, ending, byRevocation, 0); err != nil {
+	if err := s.t.end(s.ctx, ending.ids, byRevocation, ending.life); err != nil {
 		// Beyond the limit: those sessions stay marked in the index, and
 		// the next revocation ends them.
 		s.report("login", tierDurable, fresh.ID(), err)
@@ -127,7 +128,7 @@ func (s *Store) listed(fresh session.Session, op string, index func(exp time.Tim
 			err = index(exp)
 		}
 		if err != nil {
-			if eerr := s.t.end(s.ctx, []string{id}, byRevocation, 0); eerr != nil {
+			if eerr := s.t.end(s.ctx, []string{id}, byRevocation, fresh.Timeout()); eerr != nil {
 				err = errors.Join(err, eerr)
 			}
 		}
@@ -166,16 +167,16 @@ func (s *Store) create(op, id string, value []byte, exp time.Time) error {
 // marks the least recently seen sessions beyond the limit as ending. It
 // returns the IDs the committed index marks, to end, and a failure to end
 // those it would have dropped.
-func (t *Tiers) bind(ctx context.Context, l Login, e indexEntry, exp time.Time, old string) (ending []string, endErr, err error) {
+func (t *Tiers) bind(ctx context.Context, l Login, e indexEntry, exp time.Time, old string) (ending ends, endErr, err error) {
 	id := IndexID(l.User)
 	ix, err := readIndex(ctx, t.durable, id)
 	if err != nil {
-		return nil, nil, err
+		return ends{}, nil, err
 	}
 	now := t.o.Now()
 	o, err := observe(ctx, t.durable, ix, now, t.o.Codec)
 	if err != nil {
-		return nil, nil, err
+		return ends{}, nil, err
 	}
 	ended, endErr := t.endFirst(ctx, ix.droppable(o, now))
 	limit := l.Max

@@ -104,7 +104,7 @@ func (s *Store) renew(sess session.Session, timeout time.Duration) (session.Sess
 // Cache could not retire a value put back and confirmed meanwhile.
 func (s *Store) retire(id string, timeout time.Duration, loaded bool) (newest []byte, retired bool, err error) {
 	key := s.o.KeyPrefix + id
-	tomb := s.o.tombstone(id, FlagRenewed, s.o.tombstoneExpiry(byRequest, timeout))
+	tomb := s.o.tombstone(id, FlagRenewed, s.o.tombstoneExpiry(timeout))
 	for i := 0; i < maxSwaps && !retired; i++ {
 		item, err := s.t.cache.Get(s.ctx, key)
 		switch {

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -261,10 +262,12 @@ func TestRefillRetiredBeforeItsCheckIsReported(t *testing.T) {
 	}
 }
 
-// TestTombstoneLifetimes: a logout's tombstones, in both tiers, last the
-// session's timeout, at least an hour; a revocation's, which may end
-// sessions of any timeout, 400 days (Memcache keeps an item 30 days at
-// most).
+// TestTombstoneLifetimes: the tombstones of an ended session, in both
+// tiers, last as long as the session could still have lived (its
+// timeout), at least an hour: after a logout, and after a revocation,
+// whose index entry records the timeout. An entry of an earlier release
+// records none: its revocation's last 400 days (Memcache keeps an item 30
+// days at most).
 func TestTombstoneLifetimes(t *testing.T) {
 	t.Parallel()
 	const day = 24 * time.Hour
@@ -272,18 +275,31 @@ func TestTombstoneLifetimes(t *testing.T) {
 		name        string
 		timeout     time.Duration
 		revoke      bool
+		old         bool // the index entry records no timeout
 		cache, want time.Duration
 	}{
-		{"logout, 2 hours", 2 * time.Hour, false, 2 * time.Hour, 2 * time.Hour},
-		{"logout, 10 minutes", 10 * time.Minute, false, time.Hour, time.Hour},
-		{"revocation", 2 * time.Hour, true, 30 * day, 400 * day},
+		{"logout, 2 hours", 2 * time.Hour, false, false, 2 * time.Hour, 2 * time.Hour},
+		{"logout, 10 minutes", 10 * time.Minute, false, false, time.Hour, time.Hour},
+		{"revocation, 2 hours", 2 * time.Hour, true, false, 2 * time.Hour, 2 * time.Hour},
+		{"revocation, 10 minutes", 10 * time.Minute, true, false, time.Hour, time.Hour},
+		{"revocation, 100 days", 100 * day, true, false, 30 * day, 100 * day},
+		{"revocation, entry without timeout", 2 * time.Hour, true, true, 30 * day, 400 * day},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRig(t, store.Options{})
 			var id string
 			user := "ann"
 			if tc.revoke {
-				id = r.login(user, "", 0).ID()
+				s := r.open()
+				sess, err := s.Login(nil, store.Login{User: user, Timeout: tc.timeout})
+				s.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+				id = sess.ID()
+				if tc.old {
+					dropEntryTimeouts(t, r.m.Durable(), store.IndexID(user))
+				}
 			} else {
 				id = r.create(tc.timeout, "a", "1")
 			}
@@ -310,5 +326,29 @@ func TestTombstoneLifetimes(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// dropEntryTimeouts rewrites a user's index as an earlier release wrote
+// it: its entries record no timeout.
+func dropEntryTimeouts(t *testing.T, d store.Durable, ix string) {
+	t.Helper()
+	err := d.Update(context.Background(), ix, func(rec store.Record, _ bool) (store.Record, error) {
+		var v map[string][]map[string]any
+		if err := json.Unmarshal(rec.Value, &v); err != nil {
+			return rec, err
+		}
+		for _, e := range v["s"] {
+			if _, ok := e["t"]; !ok {
+				return rec, errors.New("an entry records no timeout")
+			}
+			delete(e, "t")
+		}
+		b, err := json.Marshal(v)
+		rec.Value = b
+		return rec, err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -46,7 +46,8 @@ func tombstoneErr(item *Item) error {
 	return ErrGone
 }
 
-// endReason is what ended a session; its tombstones' lifetime depends on it.
+// endReason is what ended a session: a revocation also writes the Cache
+// tombstones (see end).
 type endReason int
 
 const (
@@ -60,19 +61,18 @@ const (
 // or background write that may still hold the session.
 const minTombstone = time.Hour
 
-// maxRevoked bounds the life of a revocation's tombstones: longer than any
-// session that a write-back landing late could extend.
+// maxRevoked is the life of the tombstones of a session whose timeout is
+// not known (an index entry of an earlier release records none), and the
+// longest of any: longer than any session that a write-back landing late
+// could extend.
 const maxRevoked = 400 * 24 * time.Hour
 
 // tombstoneExpiry returns when the tombstones (both tiers) of a session of
-// the given timeout, ended for why, may go: once its record could no
-// longer be live, and no sooner than minTombstone; maxRevoked after a
-// revocation.
-func (o *Options) tombstoneExpiry(why endReason, timeout time.Duration) time.Time {
-	if why == byRevocation {
-		return o.Now().Add(maxRevoked)
-	}
-	return o.Now().Add(max(timeout, minTombstone))
+// the given timeout may go: once its record could no longer be live (a
+// write-back landing late extends it by at most its timeout), no sooner
+// than minTombstone and no later than maxRevoked.
+func (o *Options) tombstoneExpiry(timeout time.Duration) time.Time {
+	return o.Now().Add(min(max(timeout, minTombstone), maxRevoked))
 }
 
 // tombstone is the Cache item, flagged flag until until, that says the
@@ -86,7 +86,7 @@ func (o *Options) tombstone(id string, flag uint32, until time.Time) *Item {
 // way without a tombstone it fails with ErrStillReadable: a request that
 // read the session from the Durable tier just before may put it back.
 func (s *Store) bury(ctx context.Context, id string, flag uint32, timeout time.Duration) error {
-	tomb := s.o.tombstone(id, flag, s.o.tombstoneExpiry(byRequest, timeout))
+	tomb := s.o.tombstone(id, flag, s.o.tombstoneExpiry(timeout))
 	if err := s.t.cache.Set(ctx, tomb); err != nil {
 		return s.t.deleteInstead(ctx, []*Item{tomb}, err)
 	}
@@ -99,7 +99,7 @@ func (s *Store) bury(ctx context.Context, id string, flag uint32, timeout time.D
 // time after the Durable tier: a put-back read before it and confirmed
 // since is then overwritten.
 func (t *Tiers) end(ctx context.Context, ids []string, why endReason, timeout time.Duration) error {
-	until := t.o.tombstoneExpiry(why, timeout)
+	until := t.o.tombstoneExpiry(timeout)
 	for start := 0; start < len(ids); start += MaxBatch {
 		batch := ids[start:min(start+MaxBatch, len(ids))]
 		derr := t.durable.End(ctx, batch, until)

@@ -215,7 +215,8 @@ func (t *Tiers) revoke(ctx context.Context, user string, match func(indexEntry) 
 	if err != nil {
 		return false, err
 	}
-	return found, t.end(ctx, ix.ending(nil), byRevocation, 0)
+	x := ix.ending(nil)
+	return found, t.end(ctx, x.ids, byRevocation, x.life)
 }
 
 // Sweep is for purge: of the expired Durable IDs found at now, it returns
@@ -279,15 +280,15 @@ func (t *Tiers) sweepIndex(ctx context.Context, id string, now time.Time) (gone 
 // endFirst ends in both tiers the sessions a clean-up may then drop from
 // an index, returning their IDs when it succeeded; on a failure none is
 // dropped.
-func (t *Tiers) endFirst(ctx context.Context, ids []string) (map[string]bool, error) {
-	if len(ids) == 0 {
+func (t *Tiers) endFirst(ctx context.Context, x ends) (map[string]bool, error) {
+	if len(x.ids) == 0 {
 		return nil, nil
 	}
-	if err := t.end(ctx, ids, byRevocation, 0); err != nil {
+	if err := t.end(ctx, x.ids, byRevocation, x.life); err != nil {
 		return nil, err
 	}
-	ended := make(map[string]bool, len(ids))
-	for _, id := range ids {
+	ended := make(map[string]bool, len(x.ids))
+	for _, id := range x.ids {
 		ended[id] = true
 	}
 	return ended, nil
