@@ -57,19 +57,23 @@ func ExampleDatastore() {
 	}
 	rc := redis.NewClient(&redis.Options{Addr: os.Getenv("REDIS_ADDR")})
 
-	durable := cloud.Datastore(dc, "") // kind "sess_"
-	sessions := gaesession.New(gaesession.Options{Store: store.Options{
+	opts := store.Options{
 		Cache:   cloud.Redis(rc),
-		Durable: durable,
-	}})
+		Durable: cloud.Datastore(dc, ""), // kind "sess_"
+	}
+	sessions := gaesession.New(gaesession.Options{Store: opts})
 	app := http.NewServeMux() // the app's routes, as on App Engine
 
 	mux := http.NewServeMux()
 	mux.Handle("/", sessions.Handler(app))
 	// Outside the middleware: a purge request has no session.
+	// Purge takes both tiers: it ends a logged-out or revoked session in
+	// both before it drops it from its user's list.
 	mux.Handle("/tasks/purge-sessions", purge.Handler(purge.Options{
-		Durable: durable,
-		Secret:  os.Getenv("PURGE_SECRET"),
+		Durable:   opts.Durable,
+		Cache:     opts.Cache,
+		KeyPrefix: opts.KeyPrefix,
+		Secret:    os.Getenv("PURGE_SECRET"),
 	}))
 	log.Fatal(http.ListenAndServe(":"+os.Getenv("PORT"), mux))
 }
@@ -88,17 +92,19 @@ func ExampleDatastoreCache() {
 		log.Fatal(err)
 	}
 
-	sessions := gaesession.New(gaesession.Options{Store: store.Options{
+	opts := store.Options{
 		Cache:   cloud.DatastoreCache(dc, "sess_cache", ""),
 		Durable: cloud.Datastore(dc, ""),
-	}})
+	}
+	sessions := gaesession.New(gaesession.Options{Store: opts})
 	app := http.NewServeMux() // the app's routes
 
 	mux := http.NewServeMux()
 	mux.Handle("/", sessions.Handler(app))
 	secret := os.Getenv("PURGE_SECRET")
 	mux.Handle("/tasks/purge-sessions", purge.Handler(purge.Options{
-		Durable: cloud.Datastore(dc, ""),
+		Durable: opts.Durable,
+		Cache:   opts.Cache, // to end sessions in both tiers before dropping them from users' lists
 		Secret:  secret,
 	}))
 	mux.Handle("/tasks/purge-session-cache", purge.Handler(purge.Options{
