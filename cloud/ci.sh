@@ -5,6 +5,11 @@
 # missing. Run from anywhere; .ci/run calls it.
 set -euo pipefail
 cd "$(dirname "$0")"
+# The module requires the core at a released version; the repository's
+# workspace builds it, and example/cloudrun, with this tree's core instead,
+# whatever GOWORK the caller set.
+GOWORK="$(cd .. && pwd)/go.work"
+export GOWORK
 export GAESESSION_REQUIRE_DEVSERVER=1
 
 if ! command -v redis-server >/dev/null 2>&1; then

@@ -4,7 +4,7 @@ go 1.23.0
 
 require (
 	cloud.google.com/go/datastore v1.20.0
-	github.com/gaesession/gaesession v0.0.0
+	github.com/gaesession/gaesession v0.1.0
 	github.com/icza/session v1.3.0
 	github.com/redis/go-redis/v9 v9.18.0
 	google.golang.org/api v0.203.0
@@ -46,5 +46,3 @@ require (
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20241015192408-796eee8c2d53 // indirect
 	google.golang.org/protobuf v1.35.1 // indirect
 )
-
-replace github.com/gaesession/gaesession => ../

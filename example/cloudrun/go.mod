@@ -4,7 +4,7 @@ go 1.26
 
 require (
 	cloud.google.com/go/datastore v1.20.0
-	github.com/gaesession/gaesession v0.0.0
+	github.com/gaesession/gaesession v0.1.0
 	github.com/gaesession/gaesession/cloud v0.0.0
 	github.com/redis/go-redis/v9 v9.18.0
 )
