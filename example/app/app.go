@@ -25,6 +25,10 @@
 //	                            303 to /
 //	     /tasks/purge-sessions  delete expired sessions (Options.Purge)
 //
+// Every route but the purge answers 403 to a POST that a browser sent from
+// another origin (a form on another site or a sibling subdomain): see
+// sameOrigin, in crossorigin.go.
+//
 // The handlers of the "log out everywhere" routes are in sessions.go.
 package app
 
@@ -52,7 +56,8 @@ type Options struct {
 
 // New returns the example's routes.
 func New(opts Options) http.Handler {
-	chain := alice.New(opts.Sessions)
+	// A POST from another origin is refused before the session is read.
+	chain := alice.New(sameOrigin, opts.Sessions)
 	// Ending another device's session is sensitive: only within
 	// ConfirmAfter of the login or of the last confirmation.
 	sensitive := chain.Append(gaesession.RequireRecentAuth(ConfirmAfter, http.HandlerFunc(askConfirm)))
@@ -144,8 +149,7 @@ func render(w http.ResponseWriter, status int, data pageData) {
 	}
 }
 
-// The forms post to this site only; the session cookie is SameSite=Lax, so
-// browsers do not send it with another site's POST.
+// The forms post to this origin only: sameOrigin refuses those of others.
 var page = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <html lang="en">
 <head><meta charset="utf-8"><title>gaesession example</title></head>
