@@ -18,7 +18,9 @@
 //	POST /sessions/revoke       end the user's session with form field
 //	                            handle (none if not the user's); 303 to
 //	                            /sessions. More than ConfirmAfter after the
-//	                            login: a page that asks to confirm first
+//	                            login: 303 to /sessions/confirm (401 with
+//	                            Accept: application/json), nothing ended
+//	GET  /sessions/confirm      the page that asks to confirm who you are
 //	POST /sessions/confirm      confirm who you are (form field user, as a
 //	                            password would be); 303 to /sessions
 //	POST /logout-everywhere     end all the user's sessions, this one too;
@@ -68,6 +70,7 @@ func New(opts Options) http.Handler {
 	mux.Handle("POST /logout", chain.ThenFunc(logout))
 	mux.Handle("GET /sessions", chain.ThenFunc(listSessions))
 	mux.Handle("POST /sessions/revoke", sensitive.ThenFunc(revoke))
+	mux.Handle("GET /sessions/confirm", chain.ThenFunc(confirmForm))
 	mux.Handle("POST /sessions/confirm", chain.ThenFunc(confirm))
 	mux.Handle("POST /logout-everywhere", chain.ThenFunc(logoutEverywhere))
 	// Outside the chain: a purge request has no session, so the
