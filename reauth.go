@@ -49,7 +49,10 @@ func (m *Manager) Reauthenticated(sess session.Session) error {
 // next handler only if its session's user authenticated within maxAge
 // (Manager.RecentAuth); any other request, with no session or a stale
 // one, goes to reauth instead (a page asking for the password again,
-// which calls Manager.Reauthenticated). It must run inside Middleware:
+// which calls Manager.Reauthenticated). The guarded handler did not run,
+// so reauth should not answer 2xx: to a browser, 303 See Other to that
+// page; to an API client, 401; without a login, what the app's login
+// wall answers. It must run inside Middleware:
 //
 //	mux.Handle("POST /sessions/revoke", chain.Append(gaesession.RequireRecentAuth(5*time.Minute, reauth)).ThenFunc(revoke))
 func RequireRecentAuth(maxAge time.Duration, reauth http.Handler) func(http.Handler) http.Handler {

@@ -5,13 +5,13 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gaesession/gaesession/example/app"
 	"github.com/gaesession/gaesession/example/app/apptest"
 	"github.com/gaesession/gaesession/gaesessiontest"
+	"github.com/gaesession/gaesession/store/storetest"
 )
 
 // The tests run the example's routes in-process against the App Engine
@@ -34,12 +34,13 @@ func TestContract(t *testing.T) {
 
 // TestRevokeAsksToConfirm: more than app.ConfirmAfter after the login, ending
 // another session asks the user to confirm who they are first (by the
-// sessions' clock, moved forward, not slept through); a wrong answer
-// changes nothing; after confirming, the revoke goes through, and no new
-// device appeared.
+// sessions' clock, moved forward, not slept through): a browser is sent to
+// the confirm page, a JSON client told 401; a wrong answer changes
+// nothing; after confirming, the revoke goes through, and no new device
+// appeared.
 func TestRevokeAsksToConfirm(t *testing.T) {
-	var offset atomic.Int64
-	clockApp := newApp(false, func() time.Time { return time.Now().Add(time.Duration(offset.Load())) })
+	var clock storetest.Clock
+	clockApp := newApp(false, clock.Now)
 	ann := apptest.NewUser("ann")
 	tg := apptest.InProcess(t, clockApp)
 	c1, c2 := tg.NewClient(t), tg.NewClient(t)
@@ -52,11 +53,21 @@ func TestRevokeAsksToConfirm(t *testing.T) {
 			other = d.Handle
 		}
 	}
-	offset.Store(int64(app.ConfirmAfter + time.Minute))
+	clock.Advance(app.ConfirmAfter + time.Minute)
 
 	res := c1.PostForm("/sessions/revoke", url.Values{"handle": {other}})
-	if body := apptest.Body(t, res); res.StatusCode != http.StatusForbidden || !strings.Contains(body, `id="confirm"`) {
-		t.Fatalf("POST /sessions/revoke long after the login: %s %s, want 403 and the confirm form", res.Status, body)
+	if loc := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || loc != "/sessions/confirm" {
+		t.Fatalf("POST /sessions/revoke long after the login: %s to %q, want 303 to /sessions/confirm", res.Status, loc)
+	}
+	res = c1.Follow(res)
+	if body := apptest.Body(t, res); res.StatusCode != http.StatusOK || !strings.Contains(body, `id="confirm"`) {
+		t.Fatalf("GET /sessions/confirm: %s %s, want 200 and the confirm form", res.Status, body)
+	}
+	r := c1.NewRequest(http.MethodPost, "/sessions/revoke", strings.NewReader(url.Values{"handle": {other}}.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.Header.Set("Accept", "application/json")
+	if res := c1.Do(r); res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("POST /sessions/revoke long after the login, Accept: application/json: %s, want 401", res.Status)
 	}
 	res = c1.PostForm("/sessions/confirm", url.Values{"user": {"someone-else"}})
 	if body := apptest.Body(t, res); res.StatusCode != http.StatusForbidden {

@@ -26,7 +26,16 @@
 //
 // A Client keeps cookies like a browser but does not follow redirects:
 // after c.PostForm("/login", form), check the 303 response or pass it to
-// c.Follow to get the page it leads to.
+// c.Follow to get the page it leads to. Its requests run in-process, with
+// URLs on https://app.example.test (BaseURL), so its cookie jar keeps Secure
+// cookies: test with the CookieOptions of production, without AllowHTTP.
+// There is no TLS: a handler sees r.URL.Scheme "https" and r.TLS nil.
+//
+// To move time instead of sleeping (expiry, TouchInterval,
+// RequireRecentAuth), give store.Options.Now (and purge.Options.Now) a
+// storetest.Clock's Now and Advance it. A clock of your own must stay the
+// wall clock plus an offset: icza/session stamps a session's Created and
+// Accessed with time.Now, and the store compares them with Options.Now.
 //
 // TestBehaviour is the middleware's behaviour suite, written once and run
 // on every backend: the module's own tests run it on the in-process model

@@ -18,12 +18,18 @@
 //	POST /sessions/revoke       end the user's session with form field
 //	                            handle (none if not the user's); 303 to
 //	                            /sessions. More than ConfirmAfter after the
-//	                            login: a page that asks to confirm first
+//	                            login: 303 to /sessions/confirm (401 with
+//	                            Accept: application/json), nothing ended
+//	GET  /sessions/confirm      the page that asks to confirm who you are
 //	POST /sessions/confirm      confirm who you are (form field user, as a
 //	                            password would be); 303 to /sessions
 //	POST /logout-everywhere     end all the user's sessions, this one too;
 //	                            303 to /
 //	     /tasks/purge-sessions  delete expired sessions (Options.Purge)
+//
+// Every route but the purge answers 403 to a POST that a browser sent from
+// another origin (a form on another site or a sibling subdomain): see
+// sameOrigin, in crossorigin.go.
 //
 // The handlers of the "log out everywhere" routes are in sessions.go.
 package app
@@ -52,7 +58,8 @@ type Options struct {
 
 // New returns the example's routes.
 func New(opts Options) http.Handler {
-	chain := alice.New(opts.Sessions)
+	// A POST from another origin is refused before the session is read.
+	chain := alice.New(sameOrigin, opts.Sessions)
 	// Ending another device's session is sensitive: only within
 	// ConfirmAfter of the login or of the last confirmation.
 	sensitive := chain.Append(gaesession.RequireRecentAuth(ConfirmAfter, http.HandlerFunc(askConfirm)))
@@ -63,6 +70,7 @@ func New(opts Options) http.Handler {
 	mux.Handle("POST /logout", chain.ThenFunc(logout))
 	mux.Handle("GET /sessions", chain.ThenFunc(listSessions))
 	mux.Handle("POST /sessions/revoke", sensitive.ThenFunc(revoke))
+	mux.Handle("GET /sessions/confirm", chain.ThenFunc(confirmForm))
 	mux.Handle("POST /sessions/confirm", chain.ThenFunc(confirm))
 	mux.Handle("POST /logout-everywhere", chain.ThenFunc(logoutEverywhere))
 	// Outside the chain: a purge request has no session, so the
@@ -144,8 +152,7 @@ func render(w http.ResponseWriter, status int, data pageData) {
 	}
 }
 
-// The forms post to this site only; the session cookie is SameSite=Lax, so
-// browsers do not send it with another site's POST.
+// The forms post to this origin only: sameOrigin refuses those of others.
 var page = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <html lang="en">
 <head><meta charset="utf-8"><title>gaesession example</title></head>

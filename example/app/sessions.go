@@ -84,16 +84,36 @@ func revoke(w http.ResponseWriter, r *http.Request) {
 // another device's session without confirming who they are again.
 const ConfirmAfter = 10 * time.Minute
 
-// askConfirm answers a revoke that came too long after the login: a page
-// that asks the user to confirm who they are (401 without a login).
+// askConfirm is RequireRecentAuth's reauth handler: it answers a revoke
+// that came too long after the login (or without one). The revoke did not
+// happen, so the answer is never 2xx: to a browser, 303 to the page that
+// asks the user to confirm who they are (a GET, so that reloading it posts
+// nothing; the user then ends the session again); to a client that accepts
+// JSON, 401 with an error it can act on; without a login, 401.
 func askConfirm(w http.ResponseWriter, r *http.Request) {
 	sess := gaesession.From(r.Context()).Get(r)
-	if userOf(sess) == "" {
+	asJSON := acceptsJSON(r)
+	switch {
+	case userOf(sess) == "":
+		notLoggedIn(w, asJSON)
+	case asJSON:
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		w.Write([]byte(`{"error":"confirm who you are: POST /sessions/confirm"}` + "\n"))
+	default:
+		http.Redirect(w, r, "/sessions/confirm", http.StatusSeeOther)
+	}
+}
+
+// confirmForm shows the page that asks the user to confirm who they are
+// (401 without a login).
+func confirmForm(w http.ResponseWriter, r *http.Request) {
+	if userOf(gaesession.From(r.Context()).Get(r)) == "" {
 		notLoggedIn(w, false)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(http.StatusForbidden)
+	w.Header().Set("Cache-Control", "no-store")
 	if err := confirmPage.Execute(w, nil); err != nil {
 		slog.Error("rendering confirm page", "err", err)
 	}

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
@@ -47,8 +48,15 @@ func main() {
 }
 
 // args returns dev_appserver.py's arguments: the ports, then the user's
-// flags (which may override them), then the app's configuration.
+// flags (which may override them), then the app's configuration as an
+// absolute path: dev_appserver.py builds the app from the app's folder
+// (it changes its working directory while it builds), and a check of the
+// configuration meanwhile would not find a relative path such as
+// example/app.yaml ("Configuration is not valid").
 func args(port, adminPort int, appYAML string, extra []string) []string {
+	if abs, err := filepath.Abs(appYAML); err == nil {
+		appYAML = abs
+	}
 	a := []string{
 		"--port=" + strconv.Itoa(port),
 		"--admin_port=" + strconv.Itoa(adminPort),
