@@ -276,14 +276,17 @@ func TestTombstoneLifetimes(t *testing.T) {
 		timeout     time.Duration
 		revoke      bool
 		old         bool // the index entry records no timeout
+		renewed     bool // renewed before the revocation: its entry keeps the timeout
 		cache, want time.Duration
 	}{
-		{"logout, 2 hours", 2 * time.Hour, false, false, 2 * time.Hour, 2 * time.Hour},
-		{"logout, 10 minutes", 10 * time.Minute, false, false, time.Hour, time.Hour},
-		{"revocation, 2 hours", 2 * time.Hour, true, false, 2 * time.Hour, 2 * time.Hour},
-		{"revocation, 10 minutes", 10 * time.Minute, true, false, time.Hour, time.Hour},
-		{"revocation, 100 days", 100 * day, true, false, 30 * day, 100 * day},
-		{"revocation, entry without timeout", 2 * time.Hour, true, true, 30 * day, 400 * day},
+		{"logout, 2 hours", 2 * time.Hour, false, false, false, 2 * time.Hour, 2 * time.Hour},
+		{"logout, 10 minutes", 10 * time.Minute, false, false, false, time.Hour, time.Hour},
+		{"revocation, 2 hours", 2 * time.Hour, true, false, false, 2 * time.Hour, 2 * time.Hour},
+		{"revocation, 10 minutes", 10 * time.Minute, true, false, false, time.Hour, time.Hour},
+		{"revocation, 100 days", 100 * day, true, false, false, 30 * day, 100 * day},
+		{"revocation, 500 days", 500 * day, true, false, false, 30 * day, 500 * day},
+		{"revocation after a Renew, 2 hours", 2 * time.Hour, true, false, true, 2 * time.Hour, 2 * time.Hour},
+		{"revocation, entry without timeout", 2 * time.Hour, true, true, false, 30 * day, 400 * day},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRig(t, store.Options{})
@@ -297,6 +300,15 @@ func TestTombstoneLifetimes(t *testing.T) {
 					t.Fatal(err)
 				}
 				id = sess.ID()
+				if tc.renewed {
+					s := r.open()
+					fresh, err := s.Renew(s.Get(id))
+					s.Close()
+					if err != nil {
+						t.Fatal(err)
+					}
+					id = fresh.ID()
+				}
 				if tc.old {
 					dropEntryTimeouts(t, r.m.Durable(), store.IndexID(user))
 				}

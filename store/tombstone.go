@@ -62,17 +62,16 @@ const (
 const minTombstone = time.Hour
 
 // maxRevoked is the life of the tombstones of a session whose timeout is
-// not known (an index entry of an earlier release records none), and the
-// longest of any: longer than any session that a write-back landing late
-// could extend.
+// not known (an index entry of an earlier release records none): longer
+// than any session that a write-back landing late could extend.
 const maxRevoked = 400 * 24 * time.Hour
 
 // tombstoneExpiry returns when the tombstones (both tiers) of a session of
 // the given timeout may go: once its record could no longer be live (a
-// write-back landing late extends it by at most its timeout), no sooner
-// than minTombstone and no later than maxRevoked.
+// write-back landing late extends it by at most its timeout), and no
+// sooner than minTombstone.
 func (o *Options) tombstoneExpiry(timeout time.Duration) time.Time {
-	return o.Now().Add(min(max(timeout, minTombstone), maxRevoked))
+	return o.Now().Add(max(timeout, minTombstone))
 }
 
 // tombstone is the Cache item, flagged flag until until, that says the
