@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gaesession/gaesession/gaesessiontest/internal/devapp"
+	"github.com/gaesession/gaesession/gaesessiontest/internal/reaper"
 	"google.golang.org/appengine/v2/aetest"
 )
 
@@ -25,7 +26,8 @@ var (
 	started bool
 	inst    aetest.Instance
 	instErr error
-	storage string // the dev server's storage folder, removed by Close
+	storage string        // the dev server's storage folder, removed by Close
+	group   *reaper.Group // the dev server's process group, killed by Close
 )
 
 // instance returns the dev server shared by the whole test binary, starting
@@ -42,27 +44,43 @@ func instance() (aetest.Instance, error) {
 }
 
 // start starts the dev server with a Python that can run it, and a storage
-// folder of its own. Unless the user set APPENGINE_DEV_APPSERVER_BINARY,
-// aetest runs a launcher that names that Python; the launcher, and the
-// variable, are gone once the server runs. The launcher also sends the
-// server's log to a file (see LogEnv), so that a failing test's output is
-// not buried under it: that log has a traceback for every failed API call
-// (tests inject some on purpose) and the harmless "Failed to build Go
-// application ... go.mod file not found" of aetest's stub app, which API
-// calls do not need.
+// folder of its own, in a process group that dies with the test binary
+// (package reaper), so that a binary killed by -timeout, a panic or a
+// signal leaves no server behind. aetest runs a launcher that joins that
+// group and, unless the user set APPENGINE_DEV_APPSERVER_BINARY, names that
+// Python; the launcher is gone, and the variable as it was, once the server
+// runs. The launcher also sends the server's log to a file (see LogEnv), so
+// that a failing test's output is not buried under it: that log has a
+// traceback for every failed API call (tests inject some on purpose) and
+// the harmless "Failed to build Go application ... go.mod file not found"
+// of aetest's stub app, which API calls do not need.
 func start() (aetest.Instance, error) {
 	const binary = "APPENGINE_DEV_APPSERVER_BINARY"
-	if os.Getenv(binary) == "" {
+	g, err := reaper.Start()
+	if err != nil {
+		return nil, err
+	}
+	if user := os.Getenv(binary); user != "" {
+		if launcher, remove, err := devapp.Wrapper(user, g.ID()); err != nil {
+			fmt.Fprintf(os.Stderr, "gaesessiontest: %v: the dev server may outlive a killed test binary\n", err)
+		} else {
+			defer remove()
+			os.Setenv(binary, launcher)
+			defer os.Setenv(binary, user)
+		}
+	} else {
 		dir, err := os.MkdirTemp("", "gaesessiontest")
 		if err != nil {
+			g.Close()
 			return nil, err
 		}
 		log := os.Getenv(LogEnv)
 		if log == "" {
 			log = filepath.Join(dir, "dev_appserver.log")
 		}
-		launcher, remove, err := devapp.Launcher(log, "--storage_path="+dir)
+		launcher, remove, err := devapp.Launcher(log, g.ID(), "--storage_path="+dir)
 		if err != nil {
+			g.Close()
 			os.RemoveAll(dir)
 			return nil, err
 		}
@@ -82,8 +100,10 @@ func start() (aetest.Instance, error) {
 		StartupTimeout:          time.Minute, // aetest's 15 s fail on a busy machine
 	})
 	if err != nil {
+		g.Close()
 		return nil, fmt.Errorf("starting dev_appserver.py: %w", err)
 	}
+	group = g
 	return in, nil
 }
 
@@ -95,6 +115,10 @@ func Close() {
 	if inst != nil {
 		inst.Close()
 		inst, instErr = nil, fmt.Errorf("gaesessiontest: dev server used after Close")
+	}
+	if group != nil {
+		group.Close() // what the server left running
+		group = nil
 	}
 	if storage != "" {
 		os.RemoveAll(storage)

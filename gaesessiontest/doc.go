@@ -5,7 +5,9 @@
 // It starts dev_appserver.py once per test binary, with a Python that can
 // run it, and skips tests with a clear message when the Google Cloud SDK is
 // missing (set the variable named by RequireEnv to make that a failure).
-// Close stops the server and removes its files:
+// Close stops the server and removes its files; a test binary that ends
+// without it (killed, a panic, -timeout) takes the server, and every
+// process it started, with it all the same:
 //
 //	var sessions = gaesession.New(gaesession.Options{})
 //

@@ -1,7 +1,9 @@
 // Package cloudtest starts local servers for tests and local runs of apps
 // on package cloud: a redis-server, a Redis Cluster of three nodes and the
 // Cloud Datastore emulator of the Google Cloud SDK, each on free ports of
-// localhost, each stopped with everything it started by its Stop method.
+// localhost, each stopped with everything it started by its Stop method,
+// or when the test binary that started it ends without Stop (killed, a
+// panic, -timeout).
 //
 //	rs, err := cloudtest.StartRedis(ctx)
 //	if errors.Is(err, cloudtest.ErrNotInstalled) { ... skip ... }
@@ -35,22 +37,28 @@ type Server struct {
 	// Addr is the server's host:port.
 	Addr string
 
-	cmd  *exec.Cmd
-	out  *tail
-	done chan struct{} // closed when the process has exited
-	err  error         // Wait's error, set before done closes
-	once sync.Once
+	group *group // the process group of the server and its children
+	out   *tail
+	done  chan struct{} // closed when the process has exited
+	err   error         // Wait's error, set before done closes
+	once  sync.Once
 	// cleanup, if set, runs after the process has exited.
 	cleanup func()
 }
 
-// start runs cmd (in a process group of its own) for a server at addr and
-// waits until ready says it serves, the process exits, or ctx ends.
+// start runs cmd for a server at addr, in a process group that dies with
+// this process (see group), and waits until ready says it serves, the
+// process exits, or ctx ends.
 func start(ctx context.Context, name string, cmd *exec.Cmd, addr string, ready func(context.Context, string) bool) (*Server, error) {
-	s := &Server{Addr: addr, cmd: cmd, out: &tail{}, done: make(chan struct{})}
+	g, err := startGroup()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Addr: addr, group: g, out: &tail{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = s.out, s.out
-	ownGroup(cmd)
+	g.add(cmd)
 	if err := cmd.Start(); err != nil {
+		g.close()
 		return nil, fmt.Errorf("cloudtest: starting %s: %w", name, err)
 	}
 	go func() { s.err = cmd.Wait(); close(s.done) }()
@@ -60,6 +68,7 @@ func start(ctx context.Context, name string, cmd *exec.Cmd, addr string, ready f
 		}
 		select {
 		case <-s.done:
+			g.close() // its children, if any
 			return nil, fmt.Errorf("cloudtest: %s exited (%v) before serving; its output ends:\n%s", name, s.err, s.out)
 		case <-ctx.Done():
 			s.Stop()
@@ -71,15 +80,16 @@ func start(ctx context.Context, name string, cmd *exec.Cmd, addr string, ready f
 
 // Stop ends the server and every process it started, and waits for it:
 // SIGTERM to its process group, SIGKILL after 10 seconds. It may be called
-// more than once.
+// more than once. A test binary that ends without calling it (killed, or a
+// panic) takes the server with it all the same.
 func (s *Server) Stop() {
 	s.once.Do(func() {
-		signalGroup(s.cmd, false)
+		s.group.terminate()
 		select {
 		case <-s.done:
 		case <-time.After(10 * time.Second):
 		}
-		signalGroup(s.cmd, true) // children that outlived the leader, if any
+		s.group.close() // SIGKILL to what is left: children that outlived the server
 		<-s.done
 		if s.cleanup != nil {
 			s.cleanup()

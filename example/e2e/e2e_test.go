@@ -159,11 +159,11 @@ func counterAndLogout(t *testing.T, tab1 context.Context, base string) {
 	}
 }
 
-// logOutEverywhere drives issue 11 with two browser contexts of the
-// browser, which share no cookies: two devices of one user. Device A sees
-// B in its list of sessions, ends B's session, and B's next page is
-// logged out; B logs in again, and "log out everywhere" from A logs out
-// both. browser is a context of the running browser.
+// logOutEverywhere drives the page of a user's devices with two browser
+// contexts of the browser, which share no cookies: two devices of one
+// user. Device A sees B in its list of sessions, ends B's session, and B's
+// next page is logged out; B logs in again, and "log out everywhere" from
+// A logs out both. browser is a context of the running browser.
 func logOutEverywhere(t *testing.T, browser context.Context, base string) {
 	a, cancelA := chromedp.NewContext(browser, chromedp.WithNewBrowserContext())
 	defer cancelA()

@@ -13,8 +13,8 @@ import (
 	"github.com/icza/session"
 )
 
-// TestRevocation runs the suite of the per-user index under races (issue
-// 16) as named subtests in parallel: a revocation racing a Renew, a
+// TestRevocation runs the suite of the per-user index under races as named
+// subtests in parallel: a revocation racing a Renew, a
 // revoked new session and an eviction, concurrent logins and the limit,
 // Sweep racing a login, and retried index transactions that had
 // committed. It puts one operation at a precise call of another through

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -75,6 +76,10 @@ func Command(args ...string) (*exec.Cmd, error) {
 // aetest runs instead of "python3 dev_appserver.py". remove deletes it and
 // its folder; it may be called as soon as the launcher has started.
 //
+// With group not 0, every process the launcher starts joins the process
+// group group first (see package reaper): aetest starts the launcher in the
+// test binary's own group.
+//
 // With log not empty, the server's stderr goes to the file log (appended)
 // instead, and only the two lines aetest waits for, "Starting API server
 // at: ..." and "Starting admin server at: ...", reach the launcher's
@@ -84,10 +89,46 @@ func Command(args ...string) (*exec.Cmd, error) {
 // launcher's folder; the launcher execs the server, which keeps the
 // launcher's process id, and the filter ends when the server's stderr
 // closes.
-func Launcher(log string, args ...string) (path string, remove func(), err error) {
+func Launcher(log string, group int, args ...string) (path string, remove func(), err error) {
 	cmd, err := Command(args...)
 	if err != nil {
 		return "", nil, err
+	}
+	py := cmd.Args[0]
+	dir, err := os.MkdirTemp("", "gaesessiontest")
+	if err != nil {
+		return "", nil, err
+	}
+	remove = func() { os.RemoveAll(dir) }
+	path = filepath.Join(dir, "dev_appserver")
+	join := joinPrefix(py, group)
+	body := "#!/bin/sh\n"
+	redirect := ""
+	if log != "" {
+		fifo := shellQuote(filepath.Join(dir, "stderr"))
+		body += "mkfifo " + fifo + " || exit 1\n" +
+			join + shellQuote(py) + " -u -c " + shellQuote(stderrFilter) + " " + shellQuote(log) + " <" + fifo + " &\n"
+		redirect = " 2>" + fifo
+	}
+	body += "exec " + join + shellArgs(cmd.Args) + " \"$@\"" + redirect + "\n"
+	if err := os.WriteFile(path, []byte(body), 0o755); err != nil {
+		remove()
+		return "", nil, err
+	}
+	return path, remove, nil
+}
+
+// Wrapper writes an executable that runs binary, with the arguments it is
+// given, in the process group group, for an APPENGINE_DEV_APPSERVER_BINARY
+// that the user set. It needs a python3 for that (any: it does not run
+// dev_appserver.py). remove deletes it and its folder; it may be called as
+// soon as the wrapper has started.
+func Wrapper(binary string, group int) (path string, remove func(), err error) {
+	py, err := Python()
+	if err != nil {
+		if py, err = exec.LookPath("python3"); err != nil {
+			return "", nil, fmt.Errorf("no python3 to run %s in a process group: %w", binary, err)
+		}
 	}
 	dir, err := os.MkdirTemp("", "gaesessiontest")
 	if err != nil {
@@ -95,25 +136,29 @@ func Launcher(log string, args ...string) (path string, remove func(), err error
 	}
 	remove = func() { os.RemoveAll(dir) }
 	path = filepath.Join(dir, "dev_appserver")
-	body := "#!/bin/sh\n"
-	redirect := ""
-	if log != "" {
-		fifo := shellQuote(filepath.Join(dir, "stderr"))
-		body += "mkfifo " + fifo + " || exit 1\n" +
-			shellQuote(cmd.Args[0]) + " -u -c " + shellQuote(stderrFilter) + " " + shellQuote(log) + " <" + fifo + " &\n"
-		redirect = " 2>" + fifo
-	}
-	body += "exec"
-	for _, a := range cmd.Args {
-		body += " " + shellQuote(a)
-	}
-	body += " \"$@\"" + redirect + "\n"
+	body := "#!/bin/sh\nexec " + joinPrefix(py, group) + shellQuote(binary) + " \"$@\"\n"
 	if err := os.WriteFile(path, []byte(body), 0o755); err != nil {
 		remove()
 		return "", nil, err
 	}
 	return path, remove, nil
 }
+
+// joinPrefix returns the start of a shell command that runs the rest of the
+// command in the process group group, by way of py, or "" for group 0. A
+// process that cannot join (the group's watchdog already killed it) exits.
+func joinPrefix(py string, group int) string {
+	if group == 0 {
+		return ""
+	}
+	return shellQuote(py) + " -c " + shellQuote(joinGroup) + " " + strconv.Itoa(group) + " "
+}
+
+// joinGroup moves its process into the group named by its first argument,
+// then execs the rest of its arguments, looked up in PATH.
+const joinGroup = `import os, sys
+os.setpgid(0, int(sys.argv[1]))
+os.execvp(sys.argv[2], sys.argv[2:])`
 
 // stderrFilter copies stdin to the file named by its argument and passes to
 // stderr only the server address lines aetest reads (see Launcher).
@@ -132,6 +177,15 @@ with open(sys.argv[1], "ab", buffering=0) as log:
 if seen < 2:
     sys.stderr.buffer.write(b"".join(held))
     sys.stderr.buffer.flush()`
+
+// shellArgs quotes args for sh and joins them with spaces.
+func shellArgs(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = shellQuote(a)
+	}
+	return strings.Join(q, " ")
+}
 
 // shellQuote quotes s for sh.
 func shellQuote(s string) string {

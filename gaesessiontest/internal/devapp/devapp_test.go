@@ -18,7 +18,7 @@ func TestLauncherIsRemoved(t *testing.T) {
 	}
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
-	path, remove, err := Launcher("")
+	path, remove, err := Launcher("", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func TestLauncherLogFailedStart(t *testing.T) {
 		t.Skip(err)
 	}
 	log := filepath.Join(t.TempDir(), "server.log")
-	path, remove, err := Launcher(log)
+	path, remove, err := Launcher(log, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
