@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # CI of the cloud module: gofmt, vet, staticcheck, tests with the race
 # detector against a local redis-server and the Datastore emulator (which
-# must run, not skip), and the benchmark once. Installs redis-server when
-# missing. Run from anywhere; .ci/run calls it.
+# must run, not skip), the benchmark once, and a two-minute soak
+# (TestSoak). Installs redis-server when missing. Run from anywhere;
+# .ci/run calls it.
 set -euo pipefail
 cd "$(dirname "$0")"
 # The module requires the core at a released version; the repository's
@@ -36,3 +37,6 @@ go test -race -count=1 ./...
 
 echo "== cloud: benchmarks, once each"
 go test -run '^$' -bench . -benchtime=1x ./...
+
+echo "== cloud: soak, 2 minutes (browsers against redis-server and the emulator; Redis flushed, restarted, paused)"
+go test -count=1 -run '^TestSoak$' -soak=2m -v .

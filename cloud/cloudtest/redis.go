@@ -25,13 +25,32 @@ func StartRedis(ctx context.Context) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
-		addr := "127.0.0.1:" + port
-		cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
-		s, err := start(ctx, "redis-server", cmd, addr, pingRedis)
+		s, err := startRedisOn(ctx, bin, "127.0.0.1:"+port)
 		if err == nil || try == 2 || ctx.Err() != nil {
 			return s, err
 		}
 	}
+}
+
+// RestartRedis starts `redis-server` again, empty, at the address of s,
+// which must have stopped (Stop, or a SHUTDOWN): for tests of a Redis that
+// goes down and comes back.
+func RestartRedis(ctx context.Context, s *Server) (*Server, error) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return nil, fmt.Errorf("cloudtest: redis-server %w (Debian/Ubuntu: apt-get install redis-server)", ErrNotInstalled)
+	}
+	return startRedisOn(ctx, bin, s.Addr)
+}
+
+// startRedisOn starts redis-server at addr, keeping nothing on disk.
+func startRedisOn(ctx context.Context, bin, addr string) (*Server, error) {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
+	return start(ctx, "redis-server", cmd, addr, pingRedis)
 }
 
 // pingRedis reports whether a Redis server answers PING at addr.
