@@ -86,8 +86,8 @@ func TestSoak(t *testing.T) {
 	}
 	wg.Wait()
 	w.probe(srv.URL)
-	t.Logf("soak: %v, %d requests, %d completed writes, %d faults (%s), %d lost writes, %d ended sessions read again, %d probes of ended cookies",
-		*soakFor, w.requests.Load(), w.writes.Load(), w.faults.Load(), w.faultKinds(), w.lost.Load(), w.revived.Load(), w.probes.Load())
+	t.Logf("soak: %v, %d requests, %d completed writes, %d faults (%s), %d lost writes (%d of them beside another write), %d ended sessions read again, %d probes of ended cookies",
+		*soakFor, w.requests.Load(), w.writes.Load(), w.faults.Load(), w.faultKinds(), w.lost.Load(), w.lostPaired.Load(), w.revived.Load(), w.probes.Load())
 	if w.revived.Load() > 0 {
 		t.Errorf("%d ended sessions read again", w.revived.Load())
 	}
@@ -148,6 +148,7 @@ func soakApp() http.Handler {
 // soakWorld is what the oracle knows.
 type soakWorld struct {
 	requests, writes, faults, lost, revived, probes atomic.Int64
+	lostPaired                                      atomic.Int64 // lost writes made beside another of the browser
 	seq                                             atomic.Int64 // request IDs
 
 	mu      sync.Mutex
@@ -327,10 +328,11 @@ type soakBrowser struct {
 	id   int
 	rng  *rand.Rand
 
-	v       int            // the last value written
-	done    map[string]int // attribute: the value of its latest completed write
-	session string         // the cookie the values belong to
-	login   int64          // the seq its login began at; 0: not logged in
+	v       int             // the last value written
+	done    map[string]int  // attribute: the value of its latest completed write
+	paired  map[string]bool // attribute: its latest completed write ran beside another
+	session string          // the cookie the values belong to
+	login   int64           // the seq its login began at; 0: not logged in
 }
 
 // step runs one action: mostly writes and reads, sometimes two concurrent
@@ -413,6 +415,10 @@ func (b *soakBrowser) set(k string, pair bool) {
 	}
 	if b.done[k] < v {
 		b.done[k] = v
+		if b.paired == nil {
+			b.paired = map[string]bool{}
+		}
+		b.paired[k] = pair
 	}
 	b.w.writes.Add(1)
 }
@@ -440,6 +446,9 @@ func (b *soakBrowser) get() {
 	for k, v := range b.done {
 		if got[k] < v {
 			b.w.lost.Add(1)
+			if b.paired[k] {
+				b.w.lostPaired.Add(1)
+			}
 			b.done[k] = got[k]
 		}
 	}
