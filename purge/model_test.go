@@ -82,37 +82,26 @@ func TestModelPurgeRunsOnOptionsNow(t *testing.T) {
 
 // TestModelPurgeKeepsIndexesOfLiveSessions: an expired index of a user with
 // a live session is kept, with that session's expiry; one whose sessions
-// all expired is deleted with them.
+// all expired goes with them: the first run deletes the session's record
+// and marks its entry, a run an hour later ends the session in both tiers
+// and deletes the index.
 func TestModelPurgeKeepsIndexesOfLiveSessions(t *testing.T) {
 	t.Parallel()
 	m := storetest.NewModel(storetest.ModelOptions{})
 	tiers := store.NewTiers(store.Options{Cache: m.Cache(), Durable: m.Durable()})
 	ctx := context.Background()
-	ids := map[string]string{}
-	for _, user := range []string{"ann", "bob"} {
-		s := tiers.Open(ctx, func(err error) { t.Error(err) }, nil)
-		sess, err := s.Login(nil, store.Login{User: user})
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.Close()
-		ids[user] = sess.ID()
-	}
-	past := func(rec store.Record, _ bool) (store.Record, error) {
-		rec.Expires = time.Now().Add(-time.Minute)
-		return rec, nil
-	}
-	for _, id := range []string{store.IndexID("ann"), store.IndexID("bob"), ids["bob"]} {
-		if err := m.Durable().Update(ctx, id, past); err != nil {
-			t.Fatal(err)
-		}
-	}
+	ids := loginAll(t, tiers, "ann", "bob")
+	expire(t, m, store.IndexID("ann"), store.IndexID("bob"), ids["bob"])
 	code, rep := run(t, purge.Options{Durable: m.Durable(), Cache: m.Cache(), AllowNonCron: true})
-	if !completed(code, rep, 2) {
-		t.Errorf("answer = %d %+v, want 200, completed, bob's session and index deleted", code, rep)
+	if !completed(code, rep, 1) {
+		t.Errorf("answer = %d %+v, want 200, completed, bob's session deleted", code, rep)
 	}
-	// Bob's expired session was ended in both tiers before its entry
-	// went: its tombstone record stays until it expires.
+	code, rep = run(t, purge.Options{Durable: m.Durable(), Cache: m.Cache(), AllowNonCron: true, Now: hoursLater(2)})
+	if !completed(code, rep, 1) {
+		t.Errorf("an hour later: answer = %d %+v, want 200, completed, bob's index deleted", code, rep)
+	}
+	// Bob's session was ended in both tiers before its entry went: its
+	// tombstone record stays until it expires.
 	want := []string{ids["ann"], store.IndexID("ann"), ids["bob"] + store.EndSuffix}
 	slices.Sort(want)
 	if got := m.IDs(); !slices.Equal(got, want) {
@@ -126,6 +115,42 @@ func TestModelPurgeKeepsIndexesOfLiveSessions(t *testing.T) {
 	if devs, err := tiers.Devices(ctx, "ann", ""); err != nil || len(devs) != 1 {
 		t.Errorf("ann's devices after the purge: %v, %v; want 1", devs, err)
 	}
+}
+
+// loginAll logs each user in once, with sessions that outlive the hours
+// the tests move purge's clock by, and returns their IDs by user.
+func loginAll(t *testing.T, tiers *store.Tiers, users ...string) map[string]string {
+	t.Helper()
+	ids := map[string]string{}
+	for _, user := range users {
+		s := tiers.Open(context.Background(), func(err error) { t.Error(err) }, nil)
+		sess, err := s.Login(nil, store.Login{User: user, Timeout: 24 * time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		ids[user] = sess.ID()
+	}
+	return ids
+}
+
+// expire makes the records expired a minute ago.
+func expire(t *testing.T, m *storetest.Model, ids ...string) {
+	t.Helper()
+	past := func(rec store.Record, _ bool) (store.Record, error) {
+		rec.Expires = time.Now().Add(-time.Minute)
+		return rec, nil
+	}
+	for _, id := range ids {
+		if err := m.Durable().Update(context.Background(), id, past); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// hoursLater is a purge clock n hours ahead of the wall clock.
+func hoursLater(n int) func() time.Time {
+	return func() time.Time { return time.Now().Add(time.Duration(n) * time.Hour) }
 }
 
 func TestModelPurgeSecret(t *testing.T) {
@@ -290,53 +315,42 @@ func TestModelPurgeDeletesInBatches(t *testing.T) {
 
 // TestModelPurgeWithoutCacheKeepsEntries: a purge given a Durable tier but
 // no Cache cannot end a session in the Cache, so it keeps the entry of a
-// user's expired session listed (revocations still reach it) and fails
-// the run, naming the missing option; with the Cache, the next run drops
+// user's expired session listed (revocations still reach it): the run
+// goes on deleting what else expired, and answers with an error naming the
+// missing option. With the Cache, the next run ends the session and drops
 // it.
 func TestModelPurgeWithoutCacheKeepsEntries(t *testing.T) {
 	t.Parallel()
 	m := storetest.NewModel(storetest.ModelOptions{})
 	tiers := store.NewTiers(store.Options{Cache: m.Cache(), Durable: m.Durable()})
-	ctx := context.Background()
-	s := tiers.Open(ctx, func(err error) { t.Error(err) }, nil)
-	sess, err := s.Login(nil, store.Login{User: "cy"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	past := func(rec store.Record, _ bool) (store.Record, error) {
-		rec.Expires = time.Now().Add(-time.Minute)
-		return rec, nil
-	}
-	for _, id := range []string{store.IndexID("cy"), sess.ID()} {
-		if err := m.Durable().Update(ctx, id, past); err != nil {
-			t.Fatal(err)
-		}
-	}
+	sess := loginAll(t, tiers, "cy")["cy"]
+	expire(t, m, store.IndexID("cy"), sess)
 	code, rep := run(t, purge.Options{Durable: m.Durable(), AllowNonCron: true, Logger: quietLogger()})
-	if code != http.StatusInternalServerError || !strings.Contains(rep.Error, "Options.Cache") {
-		t.Errorf("without a Cache: %d %+v, want 500 naming Options.Cache", code, rep)
+	if !completed(code, rep, 1) { // the session's record; its entry marked
+		t.Errorf("first run: %d %+v, want 200, the session's record deleted", code, rep)
+	}
+	put(t, m.Durable(), "other", 3, time.Now().Add(-time.Minute))
+	code, rep = run(t, purge.Options{Durable: m.Durable(), AllowNonCron: true, Logger: quietLogger(), Now: hoursLater(2)})
+	if code != http.StatusInternalServerError || !strings.Contains(rep.Error, "Options.Cache") || rep.Deleted != 3 {
+		t.Errorf("without a Cache: %d %+v, want 500 naming Options.Cache, the 3 other records deleted", code, rep)
+	}
+	if strings.Count(rep.Error, "Options.Cache") != 1 {
+		t.Errorf("without a Cache: error %q, want the option named once", rep.Error)
 	}
 	if _, ok := m.Record(store.IndexID("cy")); !ok {
 		t.Error("without a Cache the index went, want it kept")
 	}
-	if it, ok := m.CacheItem(sess.ID()); !ok || it.Flags != 0 {
+	if it, ok := m.CacheItem(sess); !ok || it.Flags != 0 {
 		t.Errorf("without a Cache the session's Cache item is %+v, %v; want it untouched", it, ok)
 	}
-	// The first run deleted the expired record: the entry is now found
-	// gone, marked, and dropped by a run at least an hour later, which
-	// ends the session in both tiers first.
-	later := func() time.Time { return time.Now().Add(2 * time.Hour) }
-	for _, now := range []func() time.Time{nil, later} {
-		code, rep = run(t, purge.Options{Durable: m.Durable(), Cache: m.Cache(), AllowNonCron: true, Now: now})
-		if code != http.StatusOK || rep.Error != "" {
-			t.Errorf("with the Cache: %d %+v, want 200", code, rep)
-		}
+	code, rep = run(t, purge.Options{Durable: m.Durable(), Cache: m.Cache(), AllowNonCron: true, Now: hoursLater(2)})
+	if code != http.StatusOK || rep.Error != "" {
+		t.Errorf("with the Cache: %d %+v, want 200", code, rep)
 	}
 	if _, ok := m.Record(store.IndexID("cy")); ok {
 		t.Error("with the Cache the index is still stored")
 	}
-	if it, ok := m.CacheItem(sess.ID()); !ok || it.Flags != store.FlagRemoved {
+	if it, ok := m.CacheItem(sess); !ok || it.Flags != store.FlagRemoved {
 		t.Errorf("with the Cache the session's Cache item is %+v, %v; want a tombstone", it, ok)
 	}
 }

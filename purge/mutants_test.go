@@ -108,7 +108,7 @@ func TestModelPurgeLogsBatches(t *testing.T) {
 	tiers := store.NewTiers(store.Options{Cache: m.Cache(), Durable: m.Durable()})
 	ctx := context.Background()
 	s := tiers.Open(ctx, func(err error) { t.Error(err) }, nil)
-	sess, err := s.Login(nil, store.Login{User: "bob"})
+	sess, err := s.Login(nil, store.Login{User: "bob", Timeout: 24 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,11 +122,18 @@ func TestModelPurgeLogsBatches(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// The first run deletes the session's record and marks its entry; the
+	// second, two hours later, deletes another record and the index.
+	if code, rep := run(t, purge.Options{Durable: m.Durable(), Cache: m.Cache(), AllowNonCron: true}); !completed(code, rep, 1) {
+		t.Fatalf("first run: %d %+v, want bob's session deleted", code, rep)
+	}
+	put(t, m.Durable(), "other", 1, time.Now().Add(-time.Minute))
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&buf, nil))
-	code, rep := run(t, purge.Options{Durable: m.Durable(), Cache: m.Cache(), AllowNonCron: true, Logger: logger})
+	later := func() time.Time { return time.Now().Add(2 * time.Hour) }
+	code, rep := run(t, purge.Options{Durable: m.Durable(), Cache: m.Cache(), AllowNonCron: true, Logger: logger, Now: later})
 	if !completed(code, rep, 2) {
-		t.Errorf("answer = %d %+v, want 200, completed, bob's session and index deleted", code, rep)
+		t.Errorf("answer = %d %+v, want 200, completed, the other record and bob's index deleted", code, rep)
 	}
 	if want := `msg="purge: batch deleted" kind=sess_ batch=2 deleted=2 `; !strings.Contains(buf.String(), want) {
 		t.Errorf("log %q, want %q", buf.String(), want)

@@ -25,16 +25,17 @@ type Options struct {
 	// Default: aestore.Datastore(DSEntityName), App Engine's Datastore.
 	Durable store.Durable
 
-	// Cache is the store's Cache tier: before it drops a revoked or
-	// logged-out session from a user's index, purge ends the session in
-	// both tiers. Default, with the default Durable: aestore.Memcache();
-	// with a Durable of your own, none: a run that finds such a session
-	// keeps it listed and fails, naming this field (a kind without users'
+	// Cache is the store's Cache tier: before it drops a session from a
+	// user's index (revoked, logged out, or expired: any bound session in
+	// time), purge ends the session in both tiers. Default, with the
+	// default Durable: aestore.Memcache(); with a Durable of your own,
+	// none: then such entries stay, and every run that finds one goes on
+	// but answers with an error naming this field (a kind without users'
 	// indexes, such as cloud.DatastoreCache's, needs none).
 	Cache store.Cache
 
-	// KeyPrefix is the store's store.Options.KeyPrefix, for Cache keys.
-	// Default: "".
+	// KeyPrefix must be the store's store.Options.KeyPrefix: the Cache
+	// keys purge ends sessions under. Default: "".
 	KeyPrefix string
 
 	// Deadline bounds one run: when it is reached, the handler stops and
@@ -115,7 +116,9 @@ func Handler(opts Options) http.Handler {
 	if cache == nil {
 		cache = noCache{}
 	}
-	h.tiers = store.NewTiers(store.Options{Cache: cache, Durable: h.durable, KeyPrefix: opts.KeyPrefix, Now: h.now})
+	// Retries 1: purge's calls are not retried, as before it swept with
+	// the Cache (the next run tries again).
+	h.tiers = store.NewTiers(store.Options{Cache: cache, Durable: h.durable, KeyPrefix: opts.KeyPrefix, Now: h.now, Retries: 1})
 	if h.deadline == 0 {
 		h.deadline = defaultDeadline
 	}

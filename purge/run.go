@@ -66,6 +66,20 @@ func (r *runState) fail(err error) {
 	r.cancel()
 }
 
+// keepGoing records a failure to end sessions that users' indexes keep
+// listing (they stay, for the next run): the run goes on, and answers
+// with the first such failure.
+func (r *runState) keepGoing(err error) {
+	if errors.Is(err, errNoCache) {
+		err = errNoCache // the same for every index: say it once, plainly
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.firstErr == nil {
+		r.firstErr = fmt.Errorf("purge: ending sessions before dropping them from users' indexes (kept for the next run): %w", err)
+	}
+}
+
 // dispatch starts deleting a batch once a slot is free.
 func (r *runState) dispatch(ids []string) error {
 	select {
@@ -93,9 +107,12 @@ func (r *runState) dispatch(ids []string) error {
 // without live sessions itself, and keeps the others.
 func (r *runState) delete(ids []string) {
 	h := r.h
-	del, swept, err := h.tiers.Sweep(r.ctx, r.now, ids)
-	if len(del) > 0 { // also when Sweep could not end sessions to drop
-		err = errors.Join(err, h.durable.DeleteMulti(r.ctx, del))
+	del, swept, endErr, err := h.tiers.Sweep(r.ctx, r.now, ids)
+	if err == nil && len(del) > 0 {
+		err = h.durable.DeleteMulti(r.ctx, del)
+	}
+	if endErr != nil {
+		r.keepGoing(endErr)
 	}
 	if err != nil {
 		r.fail(fmt.Errorf("purge: deleting %d expired sessions of kind %q: %w", len(ids), h.kind, err))

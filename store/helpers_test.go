@@ -27,6 +27,8 @@ type rig struct {
 	tiers *store.Tiers
 	log   *logBuffer
 
+	loginTimeout time.Duration // of the sessions login starts; 0: icza/session's
+
 	mu    sync.Mutex
 	calls []string
 	errs  []error

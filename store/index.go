@@ -27,11 +27,12 @@ import (
 // again before it returns.
 //
 // An entry whose record a clean-up found ended (no record, or an expired
-// one) is marked ending too; as gone when there was no record: its session
-// was logged out, whose Cache tombstone may not have landed, or is being
-// renewed, between retiring its ID and moving its entry. A Renew may still
-// move a gone entry, which makes it live again; a revocation's mark makes
-// it ending for good.
+// one) is marked ending too, as gone: its session was logged out, whose
+// Cache tombstone may not have landed, or is being renewed, between
+// retiring its ID and moving its entry, or has a write-back whose Durable
+// Put has not landed. A Renew may still move a gone entry, and a clean-up
+// that finds its record live again unmarks it: either makes it live again;
+// a revocation's mark makes it ending for good.
 
 // index is a user's sessions, keyed by handle.
 type index struct {
@@ -84,14 +85,13 @@ func (e indexEntry) marking(now time.Time) bool {
 }
 
 // observed is what a read of the sessions an index lists found, by handle:
-// the ID read, whether it had ended (no live record) and how (gone: no
-// record at all), its access time and its expiry.
+// the ID read, whether it had ended (no live record: none, or an expired
+// one), its access time and its expiry.
 type observed map[string]observation
 
 type observation struct {
 	id      string
 	ended   bool
-	gone    bool
 	seen    time.Time
 	expires time.Time
 }
@@ -103,35 +103,39 @@ func (o observed) ended(e indexEntry) bool {
 }
 
 // drop removes the entries that a clean-up has just ended in both tiers
-// (ended, by ID, see droppable), and the one with the ID old. The Durable
-// tier's word alone drops nothing: a live entry found with no record is
-// marked ending instead, as gone (a logout, or a Renew between retiring
-// its ID and moving its entry, which may still move it), so that every
-// revocation ends it again and a clean-up at least minTombstone later
-// ends it in both tiers before it drops it.
+// (ended, by ID, see mayDrop), and the one with the ID old. The Durable
+// tier's word alone drops nothing. A live entry found ended there (no
+// record, or an expired one) is marked gone instead: a logout whose Cache
+// tombstone may not have landed, a Renew between retiring its ID and
+// moving its entry (which may still move it), or a write-back whose
+// Durable Put has not landed yet, after which the Cache's copy outlives
+// the Durable one. Every revocation ends it again; a clean-up at least
+// minTombstone later that still finds it ended ends it in both tiers and
+// drops it; one that finds it live again makes it live.
 func (ix *index) drop(o observed, ended map[string]bool, old string, now time.Time) {
 	ix.Sessions = slices.DeleteFunc(ix.Sessions, func(e indexEntry) bool {
-		return ended[e.ID] && ix.mayDrop(e, o, now) || e.ID == old
+		return ended[e.ID] && mayDrop(e, o, now) || e.ID == old
 	})
 	for i, e := range ix.Sessions {
-		if ob, ok := o[e.Handle]; ok && ob.id == e.ID && ob.gone && !e.Ending {
-			x := &ix.Sessions[i]
+		ob, ok := o[e.Handle]
+		if !ok || ob.id != e.ID {
+			continue
+		}
+		x := &ix.Sessions[i]
+		switch {
+		case ob.ended && !e.Ending:
 			x.Ending, x.Gone, x.Marked = true, true, now.Unix()
+		case !ob.ended && e.Ending && e.Gone: // its record is live after all
+			x.Ending, x.Gone, x.Marked = false, false, 0
 		}
 	}
 }
 
 // mayDrop reports whether a clean-up that has ended e's session in both
-// tiers may drop e: an ending entry no longer marking, or a live one whose
-// record o found expired. An expired record is not proof of an ended
-// session (the Cache's copy outlives it after a failed Durable write),
-// but once ended in both tiers it is one.
-func (ix *index) mayDrop(e indexEntry, o observed, now time.Time) bool {
-	if e.Ending {
-		return !e.marking(now)
-	}
-	ob, ok := o[e.Handle]
-	return ok && ob.id == e.ID && ob.ended && !ob.gone
+// tiers may drop e: an ending entry no longer marking, and, if marked
+// gone, still found ended.
+func mayDrop(e indexEntry, o observed, now time.Time) bool {
+	return e.Ending && !e.marking(now) && (!e.Gone || o.ended(e))
 }
 
 // droppable returns the entries a clean-up may drop once it has ended
@@ -139,7 +143,7 @@ func (ix *index) mayDrop(e indexEntry, o observed, now time.Time) bool {
 func (ix *index) droppable(o observed, now time.Time) ends {
 	var x ends
 	for _, e := range ix.Sessions {
-		if ix.mayDrop(e, o, now) {
+		if mayDrop(e, o, now) {
 			x.add(e)
 		}
 	}

@@ -46,10 +46,10 @@ func simRevokeAll(ctx context.Context, t *store.Tiers, user, keep string) error 
 // itself).
 func simPurge(ctx context.Context, t *store.Tiers, d store.Durable, now time.Time) error {
 	return d.Expired(ctx, now, func(ids []string) error {
-		del, _, err := t.Sweep(ctx, now, ids)
-		if len(del) > 0 {
-			err = errors.Join(err, d.DeleteMulti(ctx, del))
+		del, _, endErr, err := t.Sweep(ctx, now, ids)
+		if err == nil && len(del) > 0 {
+			err = d.DeleteMulti(ctx, del)
 		}
-		return err
+		return errors.Join(endErr, err)
 	})
 }

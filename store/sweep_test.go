@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,49 +30,89 @@ func (r *rig) expire(id string) {
 // and how many indexes it deleted itself.
 func (r *rig) sweep(ids ...string) ([]string, int, error) {
 	r.take()
-	return r.tiers.Sweep(context.Background(), r.clock.Now(), ids)
+	del, swept, endErr, err := r.tiers.Sweep(context.Background(), r.clock.Now(), ids)
+	return del, swept, errors.Join(endErr, err)
 }
 
 // TestSweepKeepsAnIndexWithALiveSession: an expired index that lists a live
-// session is kept, with that session only, until it expires; the other IDs
-// are returned as they are.
+// session is kept, with that session, until it expires; the other IDs are
+// returned as they are. A session found expired is marked first (its
+// Cache copy may outlive the Durable one); a sweep an hour later that
+// still finds it so ends it in both tiers, then drops it.
 func TestSweepKeepsAnIndexWithALiveSession(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, store.Options{})
+	r.loginTimeout = 24 * time.Hour // live across the hour the clock moves
 	a, b := r.login("lee", "", 0), r.login("lee", "", 0)
 	ix := store.IndexID("lee")
 	r.expire(b.ID())
 	r.expire(ix)
 	others := []string{"AAAAAAAAAAAAAAAAAAAAAAAA", b.ID(), b.ID() + store.EndSuffix}
 	del, swept, err := r.sweep(others[0], ix, others[1], others[2])
-	r.wantCalls("Sweep (the expired session ended in both tiers before its entry goes)",
+	r.wantCalls("Sweep (the expired session marked)", "durable.Get", "durable.GetMulti", "durable.Update")
+	if err != nil || fmt.Sprint(del) != fmt.Sprint(others) || swept != 0 {
+		t.Fatalf("Sweep = %d IDs, %d swept, %v; want the %d others, in order, not the index", len(del), swept, err, len(others))
+	}
+	if got := r.cached(b.ID()); got == "gone" || strings.HasPrefix(got, "flags") {
+		t.Errorf("the expired session's Cache item after the first sweep is %q, want it untouched", got)
+	}
+	r.clock.Advance(time.Hour + time.Minute)
+	r.expire(ix)
+	if _, _, err := r.sweep(ix); err != nil {
+		t.Fatal(err)
+	}
+	r.wantCalls("Sweep an hour later (the expired session ended in both tiers, then dropped)",
 		"durable.Get", "durable.GetMulti", "durable.End", "cache.SetMulti", "durable.Update")
 	if got := r.cached(b.ID()); got != "flags 1" {
 		t.Errorf("the expired session's Cache item is %q, want a revocation's tombstone (flags 1)", got)
-	}
-	if err != nil || fmt.Sprint(del) != fmt.Sprint(others) || swept != 0 {
-		t.Fatalf("Sweep = %d IDs, %d swept, %v; want the %d others, in order, not the index", len(del), swept, err, len(others))
 	}
 	rec, _ := r.m.Record(ix)
 	live, _ := r.m.Record(a.ID())
 	if !rec.Expires.Equal(live.Expires) {
 		t.Errorf("kept index expires %v, want with its live session, %v", rec.Expires, live.Expires)
 	}
-	// Brought back, the expired session is no longer listed: the index was
-	// trimmed to the live one.
-	back, _ := r.m.Record(b.ID())
-	back.Expires = live.Expires
-	if err := r.m.Durable().Put(context.Background(), b.ID(), back); err != nil {
-		t.Fatal(err)
-	}
 	if got := handles(r.list("lee", "")); len(got) != 1 || got[0] != handle(a) {
 		t.Errorf("kept index lists %q, want only the live session", got)
 	}
 }
 
+// TestSweepUnmarksASessionLiveAgain: a session found expired, marked, whose
+// late write-back then lands (a newer Durable copy), is live again at the
+// next sweep: listed, and not ended.
+func TestSweepUnmarksASessionLiveAgain(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.Options{})
+	r.loginTimeout = 24 * time.Hour // live across the hour the clock moves
+	a := r.login("liv", "", 0)
+	ix := store.IndexID("liv")
+	rec, _ := r.m.Record(a.ID())
+	r.expire(a.ID())
+	if _, _, err := r.sweep(ix); err != nil {
+		t.Fatal(err)
+	}
+	if got := handles(r.list("liv", "")); len(got) != 0 {
+		t.Fatalf("a session found expired is listed %q, want it hidden (marked)", got)
+	}
+	if err := r.m.Durable().Put(context.Background(), a.ID(), rec); err != nil { // the late Put
+		t.Fatal(err)
+	}
+	r.clock.Advance(time.Hour + time.Minute)
+	if _, _, err := r.sweep(ix); err != nil {
+		t.Fatal(err)
+	}
+	if got := handles(r.list("liv", "")); len(got) != 1 || got[0] != handle(a) {
+		t.Errorf("after its late write landed the session is listed %q, want it live again", got)
+	}
+	if got := r.cached(a.ID()); got == "gone" || strings.HasPrefix(got, "flags") {
+		t.Errorf("the session live again is cached as %q, want it untouched", got)
+	}
+}
+
 // TestSweepDeletesAnIndexWithoutLiveSessions: an expired index whose
-// sessions all expired is deleted in its transaction, and one already gone
-// counts as swept; neither is returned for purge to delete.
+// sessions all expired is deleted in its transaction by the first sweep at
+// least an hour after the one that marked them, which ends them in both
+// tiers first; one already gone counts as swept; neither is returned for
+// purge to delete.
 func TestSweepDeletesAnIndexWithoutLiveSessions(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, store.Options{})
@@ -80,6 +121,10 @@ func TestSweepDeletesAnIndexWithoutLiveSessions(t *testing.T) {
 	for _, id := range []string{a.ID(), b.ID(), ix} {
 		r.expire(id)
 	}
+	if del, swept, err := r.sweep(ix); err != nil || len(del) != 0 || swept != 0 {
+		t.Fatalf("first Sweep = %d IDs, %d swept, %v; want the index kept, its entries marked", len(del), swept, err)
+	}
+	r.clock.Advance(time.Hour + time.Minute)
 	gone := store.IndexID("nobody")
 	del, swept, err := r.sweep(ix, gone)
 	r.wantCalls("Sweep", "durable.Get", "durable.GetMulti", "durable.End", "cache.SetMulti", "durable.Update", "durable.Get", "durable.Update")

@@ -135,7 +135,7 @@ func observe(ctx context.Context, d Durable, ix index, now time.Time, codec *Cod
 		}
 		for i, rec := range recs {
 			e := batch[i]
-			ob := observation{id: e.ID, ended: rec.Value == nil || !now.Before(rec.Expires), gone: rec.Value == nil, expires: rec.Expires}
+			ob := observation{id: e.ID, ended: rec.Value == nil || !now.Before(rec.Expires), expires: rec.Expires}
 			if !ob.ended && codec != nil {
 				ob.seen = lastSeen(codec, rec, e)
 			}
@@ -222,18 +222,17 @@ func (t *Tiers) revoke(ctx context.Context, user string, match func(indexEntry) 
 // Sweep is for purge: of the expired Durable IDs found at now, it returns
 // those to delete. It sweeps users' indexes itself: a transaction marks
 // the entries of sessions found ended, drops those it has ended in both
-// tiers (an hour after their marking, see drop) and deletes the index only
-// when it then lists none (a login may have added one meanwhile); an index
-// that still lists a live session is kept until the latest of their
-// expiries. swept counts the indexes it deleted. When ending fails, the
-// entries stay, for the next run, and Sweep returns the failure with what
-// to delete.
-func (t *Tiers) Sweep(ctx context.Context, now time.Time, ids []string) (del []string, swept int, err error) {
+// tiers (see drop) and deletes the index only when it then lists none (a
+// login may have added one meanwhile); an index that still lists a live
+// session is kept until the latest of their expiries. swept counts the
+// indexes it deleted. When ending sessions fails, their entries stay, for
+// the next run, and Sweep goes on: endErr is the first such failure. err
+// is a failure to read or write an index, which stops it.
+func (t *Tiers) Sweep(ctx context.Context, now time.Time, ids []string) (del []string, swept int, endErr, err error) {
 	if t.durable == nil {
-		return nil, 0, ErrNoIndex
+		return nil, 0, nil, ErrNoIndex
 	}
 	del = make([]string, 0, len(ids))
-	var endErr error
 	for _, id := range ids {
 		if !IsIndexID(id) {
 			del = append(del, id)
@@ -244,13 +243,15 @@ func (t *Tiers) Sweep(ctx context.Context, now time.Time, ids []string) (del []s
 		case errors.Is(err, ErrCorrupt):
 			del = append(del, id) // an unreadable index protects nothing
 		case err != nil:
-			return nil, 0, err
+			return nil, 0, endErr, err
 		case gone:
 			swept++
 		}
-		endErr = errors.Join(endErr, eerr)
+		if endErr == nil {
+			endErr = eerr
+		}
 	}
-	return del, swept, endErr
+	return del, swept, endErr, nil
 }
 
 // sweepIndex drops the ended entries of an expired index (see drop),

@@ -15,7 +15,8 @@ import (
 // tiers, with exact call counts. Sweep is in sweep_test.go.
 
 // login runs a request that logs user in, on the session id ("": none)
-// and with Max max, and returns the new session, written at the end.
+// and with Max max (and the rig's loginTimeout), and returns the new
+// session, written at the end.
 func (r *rig) login(user, id string, max int) session.Session {
 	r.t.Helper()
 	s := r.open()
@@ -26,7 +27,7 @@ func (r *rig) login(user, id string, max int) session.Session {
 			r.t.Fatalf("login: session %s not found", store.ShortID(id))
 		}
 	}
-	fresh, err := s.Login(sess, store.Login{User: user, UserAgent: "UA of " + user, IP: "192.0.2.1", Max: max})
+	fresh, err := s.Login(sess, store.Login{User: user, UserAgent: "UA of " + user, IP: "192.0.2.1", Max: max, Timeout: r.loginTimeout})
 	if err != nil {
 		r.t.Fatalf("login of %s: %v", user, err)
 	}

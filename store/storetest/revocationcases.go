@@ -35,6 +35,7 @@ var revocationCases = []struct {
 	{"HalfFailedRevocation", halfFailedRevocation},
 	{"CleanUpDuringCacheOutage", cleanUpDuringOutage},
 	{"RevokeTwice", revokeTwice},
+	{"WriteInFlight", writeInFlight},
 }
 
 // renewBeforeRevocation: Renew's index move lands just before the
@@ -217,12 +218,12 @@ func sweepSetup(rt *revT) {
 // after that.
 func sweepDeletesEmptyIndex(rt *revT) {
 	sweepSetup(rt)
-	del, swept, err := rt.tiers.Sweep(rt.ctx, rt.now(), []string{rt.ix})
+	del, swept, _, err := rt.tiers.Sweep(rt.ctx, rt.now(), []string{rt.ix})
 	if err != nil || len(del) != 0 || swept != 0 {
 		rt.Errorf("first Sweep = %q, %d swept, %v; want nothing to delete, the index kept", del, swept, err)
 	}
 	rt.h.take()
-	del, swept, err = rt.tiers.Sweep(rt.ctx, rt.now().Add(time.Hour+time.Minute), []string{rt.ix})
+	del, swept, _, err = rt.tiers.Sweep(rt.ctx, rt.now().Add(time.Hour+time.Minute), []string{rt.ix})
 	rt.wantCalls("Sweep (the logged-out session ended again in both tiers before its entry goes)",
 		"durable.Get", "durable.GetMulti", "durable.End", "cache.SetMulti", "durable.Update")
 	if err != nil || len(del) != 0 || swept != 1 {
@@ -243,7 +244,7 @@ func sweepKeepsConcurrentLogin(rt *revT) {
 		b = rt.login(0)
 		return err
 	})
-	del, swept, err := rt.tiers.Sweep(rt.ctx, rt.now(), []string{rt.ix})
+	del, swept, _, err := rt.tiers.Sweep(rt.ctx, rt.now(), []string{rt.ix})
 	rt.fired()
 	if err != nil || len(del) != 0 || swept != 0 {
 		rt.Errorf("Sweep = %d IDs, %d swept, %v; want the index kept", len(del), swept, err)

@@ -86,7 +86,7 @@ func expiredDurableCopy(rt *revT, sweep bool) {
 	}
 	rt.wantLive("the session, from the Cache", a.ID())
 	if sweep {
-		if _, _, err := rt.tiers.Sweep(rt.ctx, rt.now(), []string{rt.ix}); err != nil {
+		if _, _, _, err := rt.tiers.Sweep(rt.ctx, rt.now(), []string{rt.ix}); err != nil {
 			rt.Fatalf("Sweep: %v", err)
 		}
 	} else {
@@ -177,6 +177,39 @@ func cleanUpDuringOutage(rt *revT) {
 		rt.Error("the next login kept the entry of a session it ended")
 	}
 	rt.wantEnded("the logged-out session", a.ID())
+}
+
+// writeInFlight: a login elsewhere runs between a write-back's Cache write
+// and its Durable Put, while the Durable copy's expiry has just passed:
+// it marks the entry (hidden) but ends nothing; the session its user has
+// just written to stays live, and a later clean-up lists it again.
+func writeInFlight(rt *revT) {
+	a := rt.longLogin()
+	s := rt.open()
+	sess := s.Get(a.ID())
+	if sess == nil {
+		rt.Fatal("session not found")
+	}
+	rec, err := rt.raw.Durable.Get(rt.ctx, a.ID())
+	if err != nil {
+		rt.Fatal(err)
+	}
+	rec.Expires = rt.now().Add(-time.Second) // a request begun in the copy's last second
+	if err := rt.raw.Durable.Put(rt.ctx, a.ID(), rec); err != nil {
+		rt.Fatal(err)
+	}
+	var b session.Session
+	rt.h.on("durable.Put", a.ID(), func() { b = rt.longLogin() }, nil)
+	sess.SetAttr("clicked", 1)
+	s.Close()
+	rt.fired()
+	rt.wantLive("the session its user has just written to", a.ID())
+	rt.wantReachable("after the login", a.ID())
+	rt.advance(time.Hour + time.Minute)
+	c := rt.longLogin()
+	rt.wantLive("an hour later", a.ID())
+	rt.wantListed("an hour later", handle(a), handle(b), handle(c))
+	rt.wantErrs("write-back, logins", 0, nil)
 }
 
 // revokeTwice: Revoke of a handle already revoked ends it again but
