@@ -354,3 +354,39 @@ func TestModelPurgeWithoutCacheKeepsEntries(t *testing.T) {
 		t.Errorf("with the Cache the session's Cache item is %+v, %v; want a tombstone", it, ok)
 	}
 }
+
+// TestModelPurgeRefusesAnotherKeyPrefix: a purge whose KeyPrefix is not the
+// store's would end sessions under Cache keys they do not have, and drop
+// entries of sessions still readable: it leaves such an index as it is and
+// answers with an error naming KeyPrefix. With the store's, it sweeps it.
+func TestModelPurgeRefusesAnotherKeyPrefix(t *testing.T) {
+	t.Parallel()
+	m := storetest.NewModel(storetest.ModelOptions{})
+	tiers := store.NewTiers(store.Options{Cache: m.Cache(), Durable: m.Durable(), KeyPrefix: "app:"})
+	sess := loginAll(t, tiers, "kit")["kit"]
+	expire(t, m, store.IndexID("kit"), sess)
+	for _, now := range []func() time.Time{nil, hoursLater(2)} {
+		code, rep := run(t, purge.Options{Durable: m.Durable(), Cache: m.Cache(), AllowNonCron: true, Logger: quietLogger(), Now: now})
+		if code != http.StatusInternalServerError || !strings.Contains(rep.Error, "KeyPrefix") {
+			t.Errorf("another KeyPrefix: %d %+v, want 500 naming KeyPrefix", code, rep)
+		}
+	}
+	if _, ok := m.Record(store.IndexID("kit")); !ok {
+		t.Fatal("with another KeyPrefix the index went, want it kept")
+	}
+	if it, ok := m.CacheItem("app:" + sess); !ok || it.Flags != 0 {
+		t.Errorf("with another KeyPrefix the session's Cache item is %+v, %v; want it untouched", it, ok)
+	}
+	for _, now := range []func() time.Time{nil, hoursLater(2)} {
+		code, rep := run(t, purge.Options{Durable: m.Durable(), Cache: m.Cache(), KeyPrefix: "app:", AllowNonCron: true, Now: now})
+		if code != http.StatusOK || rep.Error != "" {
+			t.Errorf("the store's KeyPrefix: %d %+v, want 200", code, rep)
+		}
+	}
+	if _, ok := m.Record(store.IndexID("kit")); ok {
+		t.Error("with the store's KeyPrefix the index is still stored")
+	}
+	if it, ok := m.CacheItem("app:" + sess); !ok || it.Flags != store.FlagRemoved {
+		t.Errorf("with the store's KeyPrefix the session's Cache item is %+v, %v; want a tombstone", it, ok)
+	}
+}

@@ -34,9 +34,13 @@ import (
 // that finds its record live again unmarks it: either makes it live again;
 // a revocation's mark makes it ending for good.
 
-// index is a user's sessions, keyed by handle.
+// index is a user's sessions, keyed by handle, and the KeyPrefix of the
+// store that last listed one (nil in indexes of earlier releases): a
+// clean-up with another prefix would end sessions under keys they do not
+// have, so it changes nothing (see Sweep).
 type index struct {
 	Sessions []indexEntry `json:"s"`
+	Prefix   *string      `json:"kp,omitempty"`
 }
 
 type indexEntry struct {
@@ -181,6 +185,10 @@ func (ix *index) size() int {
 	for _, x := range ix.Sessions {
 		n += entryBytes(x)
 	}
+	if ix.Prefix != nil {
+		b, _ := json.Marshal(*ix.Prefix)
+		n += len(`,"kp":`) + len(b)
+	}
 	return n
 }
 
@@ -246,13 +254,13 @@ func (ix *index) move(handle, from, to string) bool {
 }
 
 // revoke marks the entries that match as ending (again), now, reporting
-// whether one of them was live: an ending one is ended again, but was
-// revoked before.
+// whether one of them was live or gone (its session may still live): one
+// revoked before is ended again, but not reported.
 func (ix *index) revoke(match func(indexEntry) bool, now time.Time) bool {
 	found := false
 	for i, x := range ix.Sessions {
 		if match(x) {
-			found = found || !x.Ending
+			found = found || !x.Ending || x.Gone
 			ix.mark(i, now)
 		}
 	}

@@ -46,12 +46,14 @@ func TestIndexEntryBound(t *testing.T) {
 // the length of the index's JSON.
 func TestIndexSizeIsItsJSON(t *testing.T) {
 	t.Parallel()
-	ix := index{Sessions: []indexEntry{}}
-	for n := 0; n < 4; n++ {
-		if b, _ := json.Marshal(ix); ix.size() != len(b) {
-			t.Errorf("%d entries: size %d, JSON %d bytes", n, ix.size(), len(b))
+	for _, prefix := range []*string{nil, new(string), &[]string{`app:"<`}[0]} {
+		ix := index{Sessions: []indexEntry{}, Prefix: prefix}
+		for n := 0; n < 4; n++ {
+			if b, _ := json.Marshal(ix); ix.size() != len(b) {
+				t.Errorf("%d entries, prefix %v: size %d, JSON %d bytes", n, prefix, ix.size(), len(b))
+			}
+			ix.Sessions = append(ix.Sessions, indexEntry{Handle: newHandle(), ID: strings.Repeat("A", 24), Created: time.Unix(1e9, 0).UTC(), UA: "ua"})
 		}
-		ix.Sessions = append(ix.Sessions, indexEntry{Handle: newHandle(), ID: strings.Repeat("A", 24), Created: time.Unix(1e9, 0).UTC(), UA: "ua"})
 	}
 }
 

@@ -86,7 +86,7 @@ func (s *Store) Login(sess session.Session, l Login) (session.Session, error) {
 	if err := s.t.end(s.ctx, ending.ids, byRevocation, ending.life); err != nil {
 		// Beyond the limit: those sessions stay marked in the index, and
 		// the next revocation ends them.
-		s.report("login", tierDurable, fresh.ID(), err)
+		s.report("login", errTier(err), fresh.ID(), err)
 	}
 	return fresh, nil
 }
@@ -185,6 +185,7 @@ func (t *Tiers) bind(ctx context.Context, l Login, e indexEntry, exp time.Time, 
 	}
 	limit = min(limit, MaxSessionsLimit)
 	ix, err = updateIndex(ctx, t.durable, id, exp, func(ix *index) {
+		ix.Prefix = &t.o.KeyPrefix // before bind, which counts it in the size
 		ix.drop(o, ended, old, now)
 		ix.bind(e, limit, o, now)
 	})

@@ -66,12 +66,17 @@ const minTombstone = time.Hour
 // than any session that a write-back landing late could extend.
 const maxRevoked = 400 * 24 * time.Hour
 
+// tombstoneSlack lengthens a tombstone beyond its session's timeout: a
+// write-back landing late extends a record to its access time plus the
+// timeout, stamped by another instance's clock, at most AsyncTimeout ago.
+const tombstoneSlack = 10 * time.Minute
+
 // tombstoneExpiry returns when the tombstones (both tiers) of a session of
 // the given timeout may go: once its record could no longer be live (a
-// write-back landing late extends it by at most its timeout), and no
-// sooner than minTombstone.
+// write-back landing late extends it by at most its timeout, see
+// tombstoneSlack), and no sooner than minTombstone.
 func (o *Options) tombstoneExpiry(timeout time.Duration) time.Time {
-	return o.Now().Add(max(timeout, minTombstone))
+	return o.Now().Add(max(timeout+tombstoneSlack, minTombstone))
 }
 
 // tombstone is the Cache item, flagged flag until until, that says the

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -182,9 +183,10 @@ func (t *Tiers) Devices(ctx context.Context, user, current string) ([]Device, er
 }
 
 // Revoke ends the session with the given handle among the user's, as
-// finally as a logout. It reports whether there was one live: another
-// user's handle, or an unknown one, does nothing; one revoked before is
-// ended again, reporting false.
+// finally as a logout. It reports whether there was one not revoked
+// before: another user's handle, or an unknown one, does nothing; one
+// revoked before is ended again, reporting false. Two Revokes of one
+// handle racing may both report true.
 func (t *Tiers) Revoke(ctx context.Context, user, handle string) (bool, error) {
 	return t.revoke(ctx, user, func(e indexEntry) bool { return e.Handle == handle })
 }
@@ -262,6 +264,9 @@ func (t *Tiers) sweepIndex(ctx context.Context, id string, now time.Time) (gone 
 	ix, err := readIndex(ctx, d, id)
 	if err != nil {
 		return false, nil, err
+	}
+	if ix.Prefix != nil && *ix.Prefix != t.o.KeyPrefix {
+		return false, fmt.Errorf("gaesession/store: a user's index lists sessions of a store with KeyPrefix %q, this one has %q: give purge the store's KeyPrefix", *ix.Prefix, t.o.KeyPrefix), nil
 	}
 	o, err := observe(ctx, d, ix, now, nil)
 	if err != nil {
