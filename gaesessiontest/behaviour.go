@@ -39,7 +39,8 @@ type Backend struct {
 	Evict func(ctx context.Context, key string) error
 
 	// Purge configures the purge handler for the subtest's sessions; its
-	// Durable must be set. TestBehaviour sets AllowNonCron and Now.
+	// Durable must be set, and Cache and KeyPrefix as the Store's.
+	// TestBehaviour sets AllowNonCron and Now.
 	Purge purge.Options
 }
 
@@ -62,7 +63,7 @@ type Backend struct {
 //		return gaesessiontest.Backend{
 //			Store: store.Options{Cache: m.Cache(), Durable: m.Durable()},
 //			Evict: func(_ context.Context, key string) error { m.Evict(key); return nil },
-//			Purge: purge.Options{Durable: m.Durable()},
+//			Purge: purge.Options{Durable: m.Durable(), Cache: m.Cache()},
 //		}
 //	})
 func TestBehaviour(t *testing.T, newBackend func(t *testing.T, now func() time.Time) Backend) {

@@ -51,7 +51,7 @@
 //				Store:   store.Options{Cache: aestore.Memcache(), Durable: aestore.Datastore(kind), KeyPrefix: kind + ":"},
 //				Context: gaesessiontest.Context(t),
 //				Evict:   memcache.Delete,
-//				Purge:   purge.Options{Durable: aestore.Datastore(kind)},
+//				Purge:   purge.Options{Durable: aestore.Datastore(kind), Cache: aestore.Memcache(), KeyPrefix: kind + ":"},
 //			}
 //		})
 //	}
