@@ -67,7 +67,7 @@ func (s *Store) Login(sess session.Session, l Login) (session.Session, error) {
 		delete(s.entries, fresh.ID()) // written below
 	}
 	e := indexEntry{Handle: newHandle(), ID: fresh.ID(), Created: s.o.Now(), UA: cut(l.UserAgent, MaxUserAgent), IP: deviceIP(l.IP),
-		Timeout: int64((fresh.Timeout() + time.Second - 1) / time.Second)}
+		Timeout: seconds(fresh.Timeout())}
 	fresh.SetAttr(AttrUser, l.User)
 	fresh.SetAttr(AttrHandle, e.Handle)
 	fresh.SetAttr(AttrAuth, authStamp(e.Created))
@@ -89,6 +89,12 @@ func (s *Store) Login(sess session.Session, l Login) (session.Session, error) {
 		s.report("login", errTier(err), fresh.ID(), err)
 	}
 	return fresh, nil
+}
+
+// seconds returns d in whole seconds, rounded up, for an index entry: a
+// tombstone lasts no less than its session.
+func seconds(d time.Duration) int64 {
+	return int64((d + time.Second - 1) / time.Second)
 }
 
 // cut returns s cut to at most n bytes, at a character's start.

@@ -34,6 +34,7 @@ var revocationCases = []struct {
 	{"LogoutDuringCacheOutage", logoutDuringOutage},
 	{"HalfFailedRevocation", halfFailedRevocation},
 	{"CleanUpDuringCacheOutage", cleanUpDuringOutage},
+	{"SweepDuringCacheOutage", sweepDuringOutage},
 	{"RevokeTwice", revokeTwice},
 	{"WriteInFlight", writeInFlight},
 }

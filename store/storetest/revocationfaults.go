@@ -212,6 +212,35 @@ func writeInFlight(rt *revT) {
 	rt.wantErrs("write-back, logins", 0, nil)
 }
 
+// sweepDuringOutage: a Sweep over an hour after a logout, during a Cache
+// outage, cannot end the session in the Cache: it returns that failure
+// with what to delete, keeps the entry, and the next Sweep ends and drops
+// it.
+func sweepDuringOutage(rt *revT) {
+	a := rt.longLogin()
+	s := rt.open()
+	s.Remove(s.Get(a.ID()))
+	s.Close()
+	rt.longLogin() // marks a's entry gone
+	rt.advance(time.Hour + time.Minute)
+	rt.h.outage(true)
+	del, _, endErr, err := rt.tiers.Sweep(rt.ctx, rt.now(), []string{rt.ix, "expired-record-id-0000"})
+	rt.h.outage(false)
+	if err != nil || !errors.Is(endErr, store.ErrStillReadable) || len(del) != 1 {
+		rt.Errorf("Sweep in a Cache outage = %q, %v, %v; want the other ID, ErrStillReadable, no error", del, endErr, err)
+	}
+	if !rt.listed(a.ID()) {
+		rt.Error("a Sweep that could not end the session dropped its entry")
+	}
+	if _, _, endErr, err := rt.tiers.Sweep(rt.ctx, rt.now(), []string{rt.ix}); endErr != nil || err != nil {
+		rt.Errorf("Sweep = %v, %v", endErr, err)
+	}
+	if rt.listed(a.ID()) {
+		rt.Error("the next Sweep kept the entry of a session it ended")
+	}
+	rt.wantEnded("the logged-out session", a.ID())
+}
+
 // revokeTwice: Revoke of a handle already revoked ends it again but
 // answers false.
 func revokeTwice(rt *revT) {
