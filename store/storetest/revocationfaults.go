@@ -144,18 +144,26 @@ func halfFailedRevocation(rt *revT) {
 	rt.wantErrs("login, revocation", 0, nil)
 }
 
-// cleanUpDuringOutage: a login over an hour after a logout, during a
-// Cache outage, cannot end the session in the Cache: it reports that and
-// keeps the entry, which the next login ends and drops.
-func cleanUpDuringOutage(rt *revT) {
+// loggedOutAnHourAgo logs a session in and out, has a login mark its
+// entry gone, and moves the clock past the hour a gone entry is kept.
+func (rt *revT) loggedOutAnHourAgo() session.Session {
+	rt.Helper()
 	a := rt.longLogin()
 	s := rt.open()
 	s.Remove(s.Get(a.ID()))
 	s.Close()
 	rt.longLogin() // marks a's entry gone
 	rt.advance(time.Hour + time.Minute)
+	return a
+}
+
+// cleanUpDuringOutage: a login over an hour after a logout, during a
+// Cache outage, cannot end the session in the Cache: it reports that and
+// keeps the entry, which the next login ends and drops.
+func cleanUpDuringOutage(rt *revT) {
+	a := rt.loggedOutAnHourAgo()
 	rt.h.outage(true)
-	s = rt.open()
+	s := rt.open()
 	if _, err := s.Login(nil, store.Login{User: rt.user, Timeout: 24 * time.Hour}); err != nil {
 		rt.Fatalf("login in a Cache outage: %v", err)
 	}
@@ -217,12 +225,7 @@ func writeInFlight(rt *revT) {
 // with what to delete, keeps the entry, and the next Sweep ends and drops
 // it.
 func sweepDuringOutage(rt *revT) {
-	a := rt.longLogin()
-	s := rt.open()
-	s.Remove(s.Get(a.ID()))
-	s.Close()
-	rt.longLogin() // marks a's entry gone
-	rt.advance(time.Hour + time.Minute)
+	a := rt.loggedOutAnHourAgo()
 	rt.h.outage(true)
 	del, _, endErr, err := rt.tiers.Sweep(rt.ctx, rt.now(), []string{rt.ix, "expired-record-id-0000"})
 	rt.h.outage(false)
