@@ -126,7 +126,7 @@ func TestLateAsyncBackup(t *testing.T) {
 		release()
 		waitAll()
 		if next == "/?op=remove" {
-			_, err := aestore.Datastore(opts.Store.DSEntityName).Get(gaesessiontest.Context(t), id)
+			_, err := store.ReadRecord(gaesessiontest.Context(t), aestore.Datastore(opts.Store.DSEntityName), id)
 			evict(t, opts, id)
 			setCookie(t, c, id)
 			if got := get(t, c, "/"); !errors.Is(err, store.ErrNotFound) || got != "none" {

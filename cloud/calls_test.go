@@ -27,12 +27,12 @@ func eachRedis(t *testing.T, opts gaesession.Options, test func(t *testing.T, e 
 func TestCallsPerRequest(t *testing.T) {
 	t.Parallel()
 	eachRedis(t, gaesession.Options{}, func(t *testing.T, e *env) {
-		e.wantCalls("/?op=new&a=1", "datastore.Put", "redis.evalsha")
+		e.wantCalls("/?op=new&a=1", "datastore.PutMulti", "redis.evalsha")
 		e.wantCalls("/", "redis.get")
-		e.wantCalls("/?op=set&b=2", "datastore.Put", "redis.evalsha", "redis.get")
+		e.wantCalls("/?op=set&b=2", "datastore.PutMulti", "redis.evalsha", "redis.get")
 		e.setID("no-such-session-0123456789")
 		// One Datastore call reads its record and its tombstone record.
-		e.wantCalls("/", "datastore.Get", "redis.get")
+		e.wantCalls("/", "datastore.GetMulti", "redis.get")
 	})
 }
 

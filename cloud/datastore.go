@@ -42,54 +42,78 @@ func (d *dsDurable) key(id string) *datastore.Key {
 	return datastore.NameKey(d.kind, id, nil)
 }
 
-// Get reads the record and its tombstone in one call.
-func (d *dsDurable) Get(ctx context.Context, id string) (store.Record, error) {
-	keys := []*datastore.Key{d.key(id), d.key(id + store.EndSuffix)}
-	ents := make([]entity, 2)
-	errs := []error{nil, nil}
-	var me datastore.MultiError
-	switch err := d.c.GetMulti(ctx, keys, ents); {
-	case errors.As(err, &me) && len(me) == 2:
-		errs = me
-	case err != nil:
-		return store.Record{}, dsErr(ctx, "get", err)
+func (d *dsDurable) keys(names []string) []*datastore.Key {
+	keys := make([]*datastore.Key, len(names))
+	for i, name := range names {
+		keys[i] = d.key(name)
 	}
-	loaded(errs)
-	rec, err := store.ResolveGet(store.Record{Value: ents[0].Value, Expires: ents[0].Expires},
-		errs[0], errs[1], datastore.ErrNoSuchEntity)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return rec, dsErr(ctx, "get", err)
-	}
-	return rec, err
+	return keys
 }
 
-// GetMulti reads the records and their tombstones in one call.
-func (d *dsDurable) GetMulti(ctx context.Context, ids []string) ([]store.Record, error) {
-	keys := make([]*datastore.Key, 0, 2*len(ids))
-	for _, id := range ids {
-		keys = append(keys, d.key(id), d.key(id+store.EndSuffix))
+// GetMulti reads the records in one call; a missing one has a nil Value.
+func (d *dsDurable) GetMulti(ctx context.Context, names []string) ([]store.Record, error) {
+	if err := overMax("get-multi", len(names)); err != nil {
+		return nil, err
 	}
-	ents := make([]entity, len(keys))
-	errs := make([]error, len(keys))
+	ents := make([]entity, len(names))
+	errs := make([]error, len(names))
 	var me datastore.MultiError
-	switch err := d.c.GetMulti(ctx, keys, ents); {
-	case errors.As(err, &me) && len(me) == len(keys):
+	switch err := d.c.GetMulti(ctx, d.keys(names), ents); {
+	case errors.As(err, &me) && len(me) == len(names):
 		errs = me
 	case err != nil:
 		return nil, dsErr(ctx, "get-multi", err)
 	}
 	loaded(errs)
-	recs := make([]store.Record, len(ids))
-	for i := range ids {
-		r := ents[2*i]
-		rec, err := store.ResolveGet(store.Record{Value: r.Value, Expires: r.Expires},
-			errs[2*i], errs[2*i+1], datastore.ErrNoSuchEntity)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
+	recs := make([]store.Record, len(names))
+	for i, err := range errs {
+		switch {
+		case errors.Is(err, datastore.ErrNoSuchEntity):
+			continue
+		case err != nil:
 			return nil, dsErr(ctx, "get-multi", err)
 		}
-		recs[i] = rec
+		recs[i] = store.Record{Value: present(ents[i].Value), Expires: ents[i].Expires}
 	}
 	return recs, nil
+}
+
+// present is the value of an entity read: never nil, which means missing.
+func present(v []byte) []byte {
+	if v == nil {
+		return []byte{}
+	}
+	return v
+}
+
+// PutMulti writes the records in one call.
+func (d *dsDurable) PutMulti(ctx context.Context, names []string, recs []store.Record) error {
+	if err := overMax("put-multi", len(names)); err != nil {
+		return err
+	}
+	ents := make([]entity, len(recs))
+	for i, r := range recs {
+		ents[i] = entity{Expires: r.Expires, Value: present(r.Value)}
+	}
+	_, err := d.c.PutMulti(ctx, d.keys(names), ents)
+	return dsErr(ctx, "put-multi", err)
+}
+
+// DeleteMulti deletes the records in one call; missing ones are not errors.
+func (d *dsDurable) DeleteMulti(ctx context.Context, names []string) error {
+	if err := overMax("delete-multi", len(names)); err != nil {
+		return err
+	}
+	return dsErr(ctx, "delete-multi", d.c.DeleteMulti(ctx, d.keys(names)))
+}
+
+// overMax refuses more than store.MaxBatch records in one call, which the
+// emulator would take and Firestore would not.
+func overMax(op string, n int) error {
+	if n > store.MaxBatch {
+		return fmt.Errorf("datastore %s: %d records, over %d", op, n, store.MaxBatch)
+	}
+	return nil
 }
 
 // loaded clears the errors of entities that have more properties than exp
@@ -101,20 +125,6 @@ func loaded(errs []error) {
 			errs[i] = nil
 		}
 	}
-}
-
-// End writes the tombstones in one call and deletes the records in another.
-func (d *dsDurable) End(ctx context.Context, ids []string, until time.Time) error {
-	tombs, keys := make([]*datastore.Key, len(ids)), make([]*datastore.Key, len(ids))
-	ents := make([]entity, len(ids))
-	for i, id := range ids {
-		tombs[i], keys[i] = d.key(id+store.EndSuffix), d.key(id)
-		ents[i] = entity{Expires: until, Value: []byte{}}
-	}
-	if _, err := d.c.PutMulti(ctx, tombs, ents); err != nil {
-		return dsErr(ctx, "end", err)
-	}
-	return dsErr(ctx, "end", d.c.DeleteMulti(ctx, keys))
 }
 
 // Update reads and writes a record in one transaction.
@@ -138,15 +148,6 @@ func (d *dsDurable) Update(ctx context.Context, id string, f func(store.Record, 
 	return dsErr(ctx, "update", err)
 }
 
-func (d *dsDurable) Put(ctx context.Context, id string, r store.Record) error {
-	_, err := d.c.Put(ctx, d.key(id), &entity{Expires: r.Expires, Value: r.Value})
-	return dsErr(ctx, "put", err)
-}
-
-func (d *dsDurable) Delete(ctx context.Context, id string) error {
-	return dsErr(ctx, "delete", d.c.Delete(ctx, d.key(id)))
-}
-
 func (d *dsDurable) Expired(ctx context.Context, before time.Time, batch func(ids []string) error) error {
 	q := datastore.NewQuery(d.kind).FilterField(store.PropExpires, "<", before).KeysOnly()
 	it := d.c.Run(ctx, q)
@@ -160,17 +161,6 @@ func (d *dsDurable) Expired(ctx context.Context, before time.Time, batch func(id
 		}
 		return k.Name, true, nil
 	}, batch)
-}
-
-func (d *dsDurable) DeleteMulti(ctx context.Context, ids []string) error {
-	if len(ids) > store.MaxBatch {
-		return fmt.Errorf("datastore delete-multi: %d records, over %d", len(ids), store.MaxBatch)
-	}
-	keys := make([]*datastore.Key, len(ids))
-	for i, id := range ids {
-		keys[i] = d.key(id)
-	}
-	return dsErr(ctx, "delete-multi", d.c.DeleteMulti(ctx, keys))
 }
 
 // dsErr names the operation, and makes a call that failed because ctx

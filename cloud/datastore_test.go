@@ -21,8 +21,8 @@ func TestDatastoreEntity(t *testing.T) {
 	id := newKind() + "-TestDatastoreEntity"
 	exp := time.Now().Add(time.Hour).Truncate(time.Microsecond)
 	d := cloud.Datastore(dsc, "")
-	ok(t, d.Put(ctx, id, store.Record{Value: []byte("v"), Expires: exp}))
-	t.Cleanup(func() { _ = d.Delete(ctx, id) })
+	ok(t, d.PutMulti(ctx, []string{id}, []store.Record{{Value: []byte("v"), Expires: exp}}))
+	t.Cleanup(func() { _ = d.DeleteMulti(ctx, []string{id}) })
 
 	var got datastore.PropertyList
 	k := datastore.NameKey(store.DefaultKind, id, nil)
@@ -59,10 +59,10 @@ func TestDatastoreReadsAppEngineEntity(t *testing.T) {
 		{Name: "val", Value: []byte("session"), NoIndex: true},
 	})
 	ok(t, err)
-	rec, err := cloud.Datastore(dsc, kind).Get(ctx, "abc")
+	recs, err := cloud.Datastore(dsc, kind).GetMulti(ctx, []string{"abc"})
 	ok(t, err)
-	if string(rec.Value) != "session" || !rec.Expires.Equal(exp) {
-		t.Errorf("Get = %q, %v; want %q, %v", rec.Value, rec.Expires, "session", exp)
+	if rec := recs[0]; string(rec.Value) != "session" || !rec.Expires.Equal(exp) {
+		t.Errorf("GetMulti = %q, %v; want %q, %v", rec.Value, rec.Expires, "session", exp)
 	}
 }
 

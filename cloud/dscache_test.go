@@ -26,8 +26,9 @@ func TestDatastoreCacheConformance(t *testing.T) {
 }
 
 // TestDatastoreCacheEntities: a session item is the entity App Engine's
-// backend writes, plus an unindexed version; a tombstone is Durable.End's
-// entity ID! with the flag as its value, and replaces the record.
+// backend writes, plus an unindexed version; a tombstone is the entity ID!
+// of the store's Durable tombstone with the flag as its value, and
+// replaces the record.
 func TestDatastoreCacheEntities(t *testing.T) {
 	servers(t)
 	t.Parallel()
@@ -41,7 +42,7 @@ func TestDatastoreCacheEntities(t *testing.T) {
 		props["ver"].Value.(int64) == 0 || !props["ver"].NoIndex {
 		t.Errorf("record %v: want exp %v indexed, val unindexed, ver unindexed and not 0", props, exp)
 	}
-	rec, err := cloud.Datastore(dsc, kind).Get(ctx, "abc") // despite ver
+	rec, err := store.ReadRecord(ctx, cloud.Datastore(dsc, kind), "abc") // despite ver
 	if err != nil || string(rec.Value) != "session" || !rec.Expires.Equal(exp) {
 		t.Errorf("cloud.Datastore reads the record as %q, %v, %v", rec.Value, rec.Expires, err)
 	}
@@ -55,7 +56,7 @@ func TestDatastoreCacheEntities(t *testing.T) {
 	if v := tomb["val"].Value.([]byte); len(v) != 1 || v[0] != store.FlagRemoved || !tomb["exp"].Value.(time.Time).Equal(until) {
 		t.Errorf("tombstone %v: want val [%d], exp %v", tomb, store.FlagRemoved, until)
 	}
-	if _, err := cloud.Datastore(dsc, kind).Get(ctx, "abc"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := store.ReadRecord(ctx, cloud.Datastore(dsc, kind), "abc"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("cloud.Datastore reads an ended session: %v", err)
 	}
 }
@@ -78,8 +79,8 @@ func entityProps(t *testing.T, kind, name string) map[string]datastore.Property 
 }
 
 // TestDatastoreCacheOtherWriters: entities the Durable backends wrote (no
-// version; Durable.End's empty tombstone) and expired ones read as they
-// should.
+// version; the empty tombstone with which the store ends a session) and
+// expired ones read as they should.
 func TestDatastoreCacheOtherWriters(t *testing.T) {
 	servers(t)
 	t.Parallel()
@@ -87,7 +88,7 @@ func TestDatastoreCacheOtherWriters(t *testing.T) {
 	c, d := cloud.DatastoreCache(dsc, kind, ""), cloud.Datastore(dsc, kind)
 	exp := time.Now().Add(time.Hour)
 
-	ok(t, d.Put(ctx, "plain", store.Record{Value: []byte("v"), Expires: exp}))
+	ok(t, d.PutMulti(ctx, []string{"plain"}, []store.Record{{Value: []byte("v"), Expires: exp}}))
 	it, err := c.Get(ctx, "plain")
 	ok(t, err)
 	if string(it.Value) != "v" || it.Flags != 0 {
@@ -96,21 +97,21 @@ func TestDatastoreCacheOtherWriters(t *testing.T) {
 	it.Value = []byte("v2")
 	ok(t, c.CompareAndSwap(ctx, it))
 
-	ok(t, d.End(ctx, []string{"plain"}, exp))
+	end(t, d, "plain", exp)
 	if it, err := c.Get(ctx, "plain"); err != nil || it.Flags != store.FlagGone || len(it.Value) != 0 {
-		t.Errorf("after Durable.End: %+v, %v; want a FlagGone tombstone", it, err)
+		t.Errorf("after the store ended it: %+v, %v; want a FlagGone tombstone", it, err)
 	}
 	ok(t, c.Delete(ctx, "plain")) // deletes the record, not the tombstone
 	if it, err := c.Get(ctx, "plain"); err != nil || it.Flags == 0 {
 		t.Errorf("after Delete of an ended session: %+v, %v; want the tombstone", it, err)
 	}
 
-	ok(t, d.Put(ctx, "old", store.Record{Value: []byte("v"), Expires: time.Now().Add(-time.Second)}))
+	ok(t, d.PutMulti(ctx, []string{"old"}, []store.Record{{Value: []byte("v"), Expires: time.Now().Add(-time.Second)}}))
 	if _, err := c.Get(ctx, "old"); !errors.Is(err, store.ErrCacheMiss) {
 		t.Errorf("expired record: %v, want a miss", err)
 	}
 	ok(t, c.Add(ctx, &store.Item{Key: "old", Value: []byte("new"), Expires: exp}))
-	ok(t, d.End(ctx, []string{"gone"}, time.Now().Add(-time.Second)))
+	end(t, d, "gone", time.Now().Add(-time.Second))
 	ok(t, c.Add(ctx, &store.Item{Key: "gone", Value: []byte("new"), Expires: exp})) // tombstone expired
 	if errs := []error{keyErr(c, "x"+store.EndSuffix), keyErr(c, "")}; errs[0] == nil || errs[1] == nil {
 		t.Errorf("keys naming a tombstone or nothing: %v", errs)
@@ -118,6 +119,16 @@ func TestDatastoreCacheOtherWriters(t *testing.T) {
 	if err := keyErr(cloud.DatastoreCache(dsc, kind, "p:"), "q:abc"); err == nil {
 		t.Error("a key without the prefix was taken")
 	}
+}
+
+// end ends a session in the Durable tier as the store does: its tombstone
+// (an empty record under the ID plus store.EndSuffix), then the record's
+// deletion.
+func end(t *testing.T, d store.Durable, id string, until time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	ok(t, d.PutMulti(ctx, []string{id + store.EndSuffix}, []store.Record{{Value: []byte{}, Expires: until}}))
+	ok(t, d.DeleteMulti(ctx, []string{id}))
 }
 
 func keyErr(c store.Cache, key string) error {

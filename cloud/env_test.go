@@ -175,19 +175,14 @@ type countedDurable struct {
 	c *calls
 }
 
-func (d countedDurable) Get(ctx context.Context, id string) (store.Record, error) {
-	d.c.add("datastore.Get")
-	return d.Durable.Get(ctx, id)
+func (d countedDurable) GetMulti(ctx context.Context, keys []string) ([]store.Record, error) {
+	d.c.add("datastore.GetMulti")
+	return d.Durable.GetMulti(ctx, keys)
 }
 
-func (d countedDurable) Put(ctx context.Context, id string, r store.Record) error {
-	d.c.add("datastore.Put")
-	return d.Durable.Put(ctx, id, r)
-}
-
-func (d countedDurable) Delete(ctx context.Context, id string) error {
-	d.c.add("datastore.Delete")
-	return d.Durable.Delete(ctx, id)
+func (d countedDurable) PutMulti(ctx context.Context, keys []string, recs []store.Record) error {
+	d.c.add("datastore.PutMulti")
+	return d.Durable.PutMulti(ctx, keys, recs)
 }
 
 func (d countedDurable) Expired(ctx context.Context, before time.Time, batch func([]string) error) error {

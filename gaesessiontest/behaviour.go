@@ -271,12 +271,12 @@ func (e *env) tiers(id string) (cache, durable string) {
 	if o.OnlyMemcache {
 		return cache, durable
 	}
-	rec, err := o.Durable.Get(e.ctx, id)
+	rec, err := store.ReadRecord(e.ctx, o.Durable, id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		durable = "gone"
 	case err != nil:
-		e.Fatalf("Durable.Get: %v", err)
+		e.Fatalf("reading the Durable tier: %v", err)
 	default:
 		durable = attrs(e.decode(rec.Value), false)
 	}

@@ -235,7 +235,7 @@ func purgeExpired(s *suite) {
 	}
 	// An expiry in the wall clock's future that the test clock passes:
 	// purge runs on the store's clock.
-	if err := po.Durable.Put(e.ctx, expired.ID(), store.Record{Value: v, Expires: e.clock.Now().Add(time.Minute)}); err != nil {
+	if err := po.Durable.PutMulti(e.ctx, []string{expired.ID()}, []store.Record{{Value: v, Expires: e.clock.Now().Add(time.Minute)}}); err != nil {
 		e.Fatal(err)
 	}
 	e.clock.Advance(2 * time.Minute)
@@ -244,7 +244,7 @@ func purgeExpired(s *suite) {
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"deleted":1,`) {
 		e.Fatalf("purge: %d %s, want 1 deleted", rec.Code, rec.Body)
 	}
-	if _, err := po.Durable.Get(e.ctx, expired.ID()); !errors.Is(err, store.ErrNotFound) {
+	if _, err := store.ReadRecord(e.ctx, po.Durable, expired.ID()); !errors.Is(err, store.ErrNotFound) {
 		e.Errorf("the expired record after purge: %v, want store.ErrNotFound", err)
 	}
 	e.steps([2]string{"/", "who=live"})

@@ -24,7 +24,8 @@ import (
 func put(tb testing.TB, d store.Durable, prefix string, n int, exp time.Time) {
 	tb.Helper()
 	for i := range n {
-		if err := d.Put(context.Background(), fmt.Sprintf("%s-%06d", prefix, i), store.Record{Value: []byte("v"), Expires: exp}); err != nil {
+		key := fmt.Sprintf("%s-%06d", prefix, i)
+		if err := d.PutMulti(context.Background(), []string{key}, []store.Record{{Value: []byte("v"), Expires: exp}}); err != nil {
 			tb.Fatal(err)
 		}
 	}

@@ -16,7 +16,7 @@ func TestAsyncSaveWaitWaitsForTheBackgroundPut(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, store.Options{AsyncDatastoreSave: true})
 	sess := r.newSession(0, "a", "1")
-	started, release := r.hold("durable.Put", sess.ID())
+	started, release := r.hold("durable.PutMulti", sess.ID())
 	s := r.open()
 	s.Add(sess)
 	s.Close() // returns with the Put held
@@ -37,7 +37,7 @@ func TestAsyncSaveWaitWaitsForTheBackgroundPut(t *testing.T) {
 		t.Errorf("durable tier holds %q after Wait", got)
 	}
 	// The late write checks the cache afterwards.
-	r.wantCalls("async new session", "cache.Add", "durable.Put", "cache.Get")
+	r.wantCalls("async new session", "cache.Add", "durable.PutMulti", "cache.Get")
 	r.wantErrs("async new session", 0, "", nil)
 }
 
@@ -45,7 +45,7 @@ func TestAsyncSaveBeyondMaxBackgroundRunsInTheRequest(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, store.Options{AsyncDatastoreSave: true, MaxBackground: 1})
 	first, second := r.newSession(0, "a", "1"), r.newSession(0, "a", "2")
-	started, release := r.hold("durable.Put", first.ID())
+	started, release := r.hold("durable.PutMulti", first.ID())
 	s := r.open()
 	s.Add(first)
 	s.Close()
@@ -54,7 +54,7 @@ func TestAsyncSaveBeyondMaxBackgroundRunsInTheRequest(t *testing.T) {
 	s = r.open()
 	s.Add(second)
 	s.Close()
-	r.wantCalls("second write", "cache.Add", "durable.Put", "cache.Get")
+	r.wantCalls("second write", "cache.Add", "durable.PutMulti", "cache.Get")
 	if got := r.stored(second.ID()); got != "a=2" {
 		t.Errorf("second write not done when its request closed: durable holds %q", got)
 	}

@@ -46,41 +46,36 @@ type Item struct {
 }
 
 // Durable is the tier that keeps sessions until they expire: App Engine's
-// Datastore, or Firestore in Datastore mode. Writes are last-writer-wins.
-// Implementations are safe for concurrent use.
+// Datastore, or Firestore in Datastore mode. It is a plain key-value store
+// of records by key name; writes are last-writer-wins. The store gives a
+// session two keys: its record under the ID, and once the session is
+// ended, a tombstone record under the ID plus EndSuffix (an empty value
+// expiring when purge may delete it), which hides the record from the
+// store until then. That rule is the store's: an implementation only
+// stores what it is given. Implementations are safe for concurrent use.
 type Durable interface {
-	// Get returns a session's record, or ErrNotFound when there is none or
-	// the session was ended (End): its tombstone stays, whatever its
-	// expiry, until purge deletes it.
-	Get(ctx context.Context, id string) (Record, error)
-	// GetMulti is Get of up to MaxBatch records in one round trip; a
-	// record Get would not find has a nil Value.
-	GetMulti(ctx context.Context, ids []string) ([]Record, error)
-	// Put writes a session's record.
-	Put(ctx context.Context, id string, rec Record) error
-	// Delete removes a session's record; a missing one is not an error.
-	Delete(ctx context.Context, id string) error
-	// End ends up to MaxBatch sessions for good: for each it writes a
-	// tombstone record, ID plus EndSuffix with an empty value expiring at
-	// until, then deletes the record, in two round trips for all. Writes
-	// are last-writer-wins, so a write-back whose Put lands later brings a
-	// record back; Get keeps it unreadable while the tombstone stays.
-	// Purge deletes tombstones like expired records, so that Get needs no
-	// clock: the store's (Options.Now) sets until, purge's decides.
-	End(ctx context.Context, ids []string, until time.Time) error
+	// GetMulti reads up to MaxBatch records in one round trip, one per
+	// key, in order: a missing key gives a Record with a nil Value, a
+	// present one a non-nil Value (empty for an empty value). Any other
+	// failure fails the call.
+	GetMulti(ctx context.Context, keys []string) ([]Record, error)
+	// PutMulti writes up to MaxBatch records in one round trip: recs[i]
+	// under keys[i]. A nil Value is stored as an empty one.
+	PutMulti(ctx context.Context, keys []string, recs []Record) error
+	// DeleteMulti removes up to MaxBatch records in one round trip; a
+	// missing key is not an error.
+	DeleteMulti(ctx context.Context, keys []string) error
 	// Update reads a record (found reports whether it exists) and writes
 	// what f returns, in one transaction; f may run more than once. A
 	// returned record with a nil Value deletes the record; an error from
 	// f writes nothing and is returned. For the per-user index of
 	// sessions.
-	Update(ctx context.Context, id string, f func(rec Record, found bool) (Record, error)) error
+	Update(ctx context.Context, key string, f func(rec Record, found bool) (Record, error)) error
 	// Expired finds the records that expired before the given time and
-	// calls batch with their IDs, at most MaxBatch at a time, until there
+	// calls batch with their keys, at most MaxBatch at a time, until there
 	// are no more or batch returns an error, which Expired returns. One
 	// query serves the whole run. For purge.
-	Expired(ctx context.Context, before time.Time, batch func(ids []string) error) error
-	// DeleteMulti removes up to MaxBatch records.
-	DeleteMulti(ctx context.Context, ids []string) error
+	Expired(ctx context.Context, before time.Time, batch func(keys []string) error) error
 }
 
 // Record is a session in the Durable tier.
@@ -106,13 +101,13 @@ const (
 	// MinIDLen is the shortest session ID the store accepts: 96 bits in
 	// base64 (icza/session's default ID has 24 characters).
 	MinIDLen = 16
-	// MaxBatch is the most records one GetMulti, End or DeleteMulti takes
-	// (Datastore's limit for deletes).
+	// MaxBatch is the most records one Durable GetMulti, PutMulti or
+	// DeleteMulti takes (Datastore's limit for writes).
 	MaxBatch = 500
 	// DefaultKind is the Datastore kind of session records.
 	DefaultKind = "sess_"
 	// EndSuffix follows the ID in the key of an ended session's tombstone
-	// record; no ID contains it.
+	// record in the Durable tier; no ID contains it.
 	EndSuffix = "!"
 	// PropExpires and PropValue are the Datastore property names of a
 	// record's expiry (indexed) and value (unindexed).
@@ -138,24 +133,6 @@ func ValidID(id string, prefixLen int) bool {
 		}
 	}
 	return true
-}
-
-// ResolveGet answers a Durable Get from what was read for a session's
-// record and its tombstone (ID plus EndSuffix), each with its error;
-// missing is the client's error for a missing entity. A tombstone, live or
-// expired, hides the record. For implementations of Durable.
-func ResolveGet(rec Record, recErr error, tombErr, missing error) (Record, error) {
-	switch {
-	case tombErr == nil:
-		return Record{}, ErrNotFound
-	case !errors.Is(tombErr, missing):
-		return Record{}, tombErr
-	case errors.Is(recErr, missing):
-		return Record{}, ErrNotFound
-	case recErr != nil:
-		return Record{}, recErr
-	}
-	return rec, nil
 }
 
 // InBatches calls batch with the IDs that next returns, MaxBatch at a time,

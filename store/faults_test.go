@@ -71,19 +71,19 @@ func TestCacheDownSessionsLiveInDurable(t *testing.T) {
 	s.Add(sess)
 	s.Close()
 	id := sess.ID()
-	r.wantCalls("new session", "cache.Add", "durable.Put")
+	r.wantCalls("new session", "cache.Add", "durable.PutMulti")
 	r.wantErrs("new session", 1, "memcache", nil)
 	if got := r.read(id); got != "a=1" {
 		t.Fatalf("read %q from the durable tier", got)
 	}
-	r.wantCalls("read", "cache.Get", "durable.Get")
+	r.wantCalls("read", "cache.Get", "durable.GetMulti")
 	r.wantErrs("read", 1, "memcache", nil)
 	r.set(id, "b", "2")
 	// Load: cache.Get, durable.Get. Save: after a failed load, the cache
 	// is read first (cache.Get), which fails: the changes go onto the
 	// durable copy (durable.Get); the merged backup (durable.Put) is
 	// followed by a check of the cache (cache.Get), which fails too.
-	r.wantCalls("write", "cache.Get", "durable.Get", "cache.Get", "durable.Get", "durable.Put", "cache.Get")
+	r.wantCalls("write", "cache.Get", "durable.GetMulti", "cache.Get", "durable.GetMulti", "durable.PutMulti", "cache.Get")
 	r.wantErrs("write", 3, "memcache", nil)
 	if got := r.stored(id); got != "a=1,b=2" {
 		t.Errorf("durable tier holds %q", got)
@@ -99,10 +99,10 @@ func TestDurableDownCacheStillWorks(t *testing.T) {
 	s.Add(sess)
 	s.Close()
 	id := sess.ID()
-	r.wantCalls("new session", "cache.Add", "durable.Put")
+	r.wantCalls("new session", "cache.Add", "durable.PutMulti")
 	r.wantErrs("new session", 1, "datastore", nil)
 	r.set(id, "b", "2")
-	r.wantCalls("write", "cache.Get", "cache.CompareAndSwap", "durable.Put")
+	r.wantCalls("write", "cache.Get", "cache.CompareAndSwap", "durable.PutMulti")
 	r.wantErrs("write", 1, "datastore", nil)
 	if got := r.read(id); got != "a=1,b=2" {
 		t.Errorf("read %q from the cache", got)
@@ -113,13 +113,13 @@ func TestDurableDownCacheStillWorks(t *testing.T) {
 	if got := r.read(id); got != "none" {
 		t.Errorf("read %q with the session evicted and the durable tier failing", got)
 	}
-	r.wantCalls("read after eviction", "cache.Get", "durable.Get")
+	r.wantCalls("read after eviction", "cache.Get", "durable.GetMulti")
 	r.wantErrs("read after eviction", 1, "datastore", nil)
 }
 
 func TestRetriesHideATransientFailure(t *testing.T) {
 	t.Parallel()
-	write := []string{"cache.Get", "cache.CompareAndSwap", "durable.Put"}
+	write := []string{"cache.Get", "cache.CompareAndSwap", "durable.PutMulti"}
 	cases := []struct {
 		op      string
 		retries int
@@ -128,8 +128,8 @@ func TestRetriesHideATransientFailure(t *testing.T) {
 	}{
 		{"cache.Get", 0, 0, ""}, // 0: the default, 3 tries
 		{"cache.CompareAndSwap", 0, 0, ""},
-		{"durable.Put", 0, 0, ""},
-		{"durable.Put", 1, 1, "datastore"}, // one try: reported
+		{"durable.PutMulti", 0, 0, ""},
+		{"durable.PutMulti", 1, 1, "datastore"}, // one try: reported
 	}
 	for _, tc := range cases {
 		t.Run(fmt.Sprintf("%s Retries=%d", tc.op, tc.retries), func(t *testing.T) {

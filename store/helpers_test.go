@@ -238,6 +238,13 @@ func attrs(sess session.Session) string {
 	return strings.Join(kv, ",")
 }
 
+// isEnd reports whether a call is the first of a Durable End: PutMulti of
+// tombstones (their keys end with store.EndSuffix), before DeleteMulti of
+// the records.
+func isEnd(op, key string) bool {
+	return op == "durable.PutMulti" && strings.HasSuffix(key, store.EndSuffix)
+}
+
 // logBuffer is a log destination that tests read.
 type logBuffer struct {
 	mu  sync.Mutex

@@ -280,7 +280,7 @@ func (ix *index) ending(o observed) ends {
 }
 
 // readIndex returns a user's index, empty when there is none.
-func readIndex(ctx context.Context, d Durable, id string) (index, error) {
+func readIndex(ctx context.Context, d *durableTier, id string) (index, error) {
 	rec, err := d.Get(ctx, id)
 	if errors.Is(err, ErrNotFound) {
 		return index{}, nil
@@ -309,7 +309,7 @@ var errUnchanged = errors.New("index unchanged")
 // returns the committed index. The record expires no sooner than exp nor
 // than before; an index left empty is deleted; an unchanged one is not
 // written.
-func updateIndex(ctx context.Context, d Durable, id string, exp time.Time, f func(*index)) (index, error) {
+func updateIndex(ctx context.Context, d *durableTier, id string, exp time.Time, f func(*index)) (index, error) {
 	var out index
 	err := d.Update(ctx, id, func(rec Record, found bool) (Record, error) {
 		ix, err := decodeIndex(rec.Value)

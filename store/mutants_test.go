@@ -31,7 +31,7 @@ func TestExpiredDurableRecordIsDeletedQuietly(t *testing.T) {
 			r.clock.Advance(2 * time.Minute)
 			injected := errors.New("injected Delete failure")
 			r.setFault(func(_ context.Context, op, _ string) error {
-				if fail && op == "durable.Delete" {
+				if fail && op == "durable.DeleteMulti" {
 					return injected
 				}
 				return nil
@@ -43,7 +43,7 @@ func TestExpiredDurableRecordIsDeletedQuietly(t *testing.T) {
 				r.wantErrs("read", 1, "datastore", injected)
 				return
 			}
-			r.wantCalls("read", "cache.Get", "durable.Get", "durable.Delete")
+			r.wantCalls("read", "cache.Get", "durable.GetMulti", "durable.DeleteMulti")
 			r.wantErrs("read", 0, "", nil)
 			if _, ok := r.m.Record(id); ok {
 				t.Error("the expired record is still stored")
@@ -69,9 +69,9 @@ func TestPutBackEndedBeforeConfirmIsBuried(t *testing.T) {
 			gets := 0
 			r.setFault(func(ctx context.Context, op, _ string) error {
 				switch op {
-				case "durable.Get":
+				case "durable.GetMulti":
 					if gets++; gets == 2 { // the confirmation: the session ended just before
-						if err := r.m.Durable().Delete(ctx, id); err != nil {
+						if err := r.m.Durable().DeleteMulti(ctx, []string{id}); err != nil {
 							t.Error(err)
 						}
 					}
@@ -113,7 +113,7 @@ func TestLoweredMaxLifetimeEndsDurableCopy(t *testing.T) {
 		t.Errorf("read = %s, want none", attrs(sess))
 	}
 	s.Close()
-	r.wantCalls("read", "cache.Get", "durable.Get")
+	r.wantCalls("read", "cache.Get", "durable.GetMulti")
 }
 
 // TestDeviceUserAgentEdges: a User-Agent of exactly MaxUserAgent bytes is
@@ -147,12 +147,14 @@ func TestLoginFailureSaysTheNewIDMayLive(t *testing.T) {
 	r := newRig(t, store.Options{})
 	indexErr := errors.New("injected Update failure")
 	endErr := errors.New("injected End failure")
-	r.setFault(func(_ context.Context, op, _ string) error {
+	r.setFault(func(_ context.Context, op, key string) error {
 		switch op {
 		case "durable.Update":
 			return indexErr
-		case "durable.End":
-			return endErr
+		case "durable.PutMulti":
+			if isEnd(op, key) {
+				return endErr
+			}
 		}
 		return nil
 	})
@@ -372,14 +374,14 @@ func TestWriteAfterEvictionIsConfirmed(t *testing.T) {
 			r.m.Evict(prefix + id)
 			gets := 0
 			r.setFault(func(ctx context.Context, op, _ string) error {
-				if op != "durable.Get" {
+				if op != "durable.GetMulti" {
 					return nil
 				}
 				if gets++; gets != tc.at {
 					return nil
 				}
 				if tc.end {
-					if err := r.m.Durable().Delete(ctx, id); err != nil {
+					if err := r.m.Durable().DeleteMulti(ctx, []string{id}); err != nil {
 						t.Error(err)
 					}
 					return nil

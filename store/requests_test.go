@@ -26,11 +26,11 @@ func TestConcurrentWritesOfDifferentAttributesMerge(t *testing.T) {
 	sess2.SetAttr("c", "3")
 	r.take()
 	s1.Close()
-	r.wantCalls("first writer", "cache.CompareAndSwap", "durable.Put")
+	r.wantCalls("first writer", "cache.CompareAndSwap", "durable.PutMulti")
 	s2.Close()
 	// A conflict, a read of the newer version, a swap of the merged one;
 	// the merged backup is followed by a check of the cache.
-	r.wantCalls("second writer", "cache.CompareAndSwap", "cache.Get", "cache.CompareAndSwap", "durable.Put", "cache.Get")
+	r.wantCalls("second writer", "cache.CompareAndSwap", "cache.Get", "cache.CompareAndSwap", "durable.PutMulti", "cache.Get")
 	if c, d := r.cached(id), r.stored(id); c != "a=1,b=2,c=3" || d != "a=1,b=2,c=3" {
 		t.Errorf("cache %q, durable %q; want a=1,b=2,c=3 in both", c, d)
 	}
@@ -45,7 +45,7 @@ func TestRemoveLeavesTombstonesThatAnEarlierRequestCannotUndo(t *testing.T) {
 	sess := earlier.Get(id)
 	logout := r.open()
 	logout.Remove(logout.Get(id))
-	r.wantCalls("Remove", "cache.Get", "cache.Get", "cache.Set", "durable.End")
+	r.wantCalls("Remove", "cache.Get", "cache.Get", "cache.Set", "durable.PutMulti", "durable.DeleteMulti")
 	if got := r.cached(id); got != "flags 1" {
 		t.Errorf("cache holds %q, want a FlagRemoved tombstone", got)
 	}
@@ -83,12 +83,12 @@ func TestRenewTakesTheNewestValueAndRetiresTheOldID(t *testing.T) {
 	}
 	// The second Get checks, once the Durable tier has ended the old ID,
 	// that no put-back was confirmed in between.
-	r.wantCalls("Renew", "cache.Get", "cache.CompareAndSwap", "durable.End", "cache.Get")
+	r.wantCalls("Renew", "cache.Get", "cache.CompareAndSwap", "durable.PutMulti", "durable.DeleteMulti", "cache.Get")
 	if fresh.ID() == id || len(fresh.ID()) != len(id) || !store.ValidID(fresh.ID(), len(prefix)) {
 		t.Errorf("new ID %q for %q", fresh.ID(), id)
 	}
 	renewer.Close()
-	r.wantCalls("Close after Renew", "cache.Add", "durable.Put")
+	r.wantCalls("Close after Renew", "cache.Add", "durable.PutMulti")
 	if got := r.read(fresh.ID()); got != "a=1,r=1,w=1" {
 		t.Errorf("renewed session read as %q, want a=1,r=1,w=1", got)
 	}
@@ -221,10 +221,10 @@ func TestRefillRetiredBeforeItsCheckIsReported(t *testing.T) {
 
 	step, inside := 0, false
 	var calls []string
-	r.setFault(func(_ context.Context, op, _ string) error {
+	r.setFault(func(_ context.Context, op, key string) error {
 		if inside {
-			if op == "durable.End" {
-				return errors.New("injected durable.End failure")
+			if isEnd(op, key) {
+				return errors.New("injected failure of an End's tombstones")
 			}
 			return nil // a call of the requests run below
 		}
@@ -237,7 +237,7 @@ func TestRefillRetiredBeforeItsCheckIsReported(t *testing.T) {
 		case step == 0 && op == "cache.CompareAndSwap":
 			step++
 			r.m.Evict(prefix + id)
-		case step == 1 && op == "durable.Get" && r.cached(id) != "gone":
+		case step == 1 && op == "durable.GetMulti" && r.cached(id) != "gone":
 			step++ // the check after the refill's Add
 			r.set(id, "w", "1")
 			renewer := r.open()

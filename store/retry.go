@@ -84,45 +84,6 @@ func (c retryCache) do(ctx context.Context, f func() error) error {
 	return do(ctx, c.r, f)
 }
 
-// retryDurable is a Durable whose calls are retried.
-type retryDurable struct {
-	d Durable
-	r retrier
-}
-
-func (d retryDurable) Get(ctx context.Context, id string) (Record, error) {
-	return retry(ctx, d.r, func() (Record, error) { return d.d.Get(ctx, id) })
-}
-
-func (d retryDurable) Put(ctx context.Context, id string, rec Record) error {
-	return do(ctx, d.r, func() error { return d.d.Put(ctx, id, rec) })
-}
-
-func (d retryDurable) Delete(ctx context.Context, id string) error {
-	return do(ctx, d.r, func() error { return d.d.Delete(ctx, id) })
-}
-
-func (d retryDurable) GetMulti(ctx context.Context, ids []string) ([]Record, error) {
-	return retry(ctx, d.r, func() ([]Record, error) { return d.d.GetMulti(ctx, ids) })
-}
-
-func (d retryDurable) End(ctx context.Context, ids []string, until time.Time) error {
-	return do(ctx, d.r, func() error { return d.d.End(ctx, ids, until) })
-}
-
-func (d retryDurable) Update(ctx context.Context, id string, f func(Record, bool) (Record, error)) error {
-	return do(ctx, d.r, func() error { return d.d.Update(ctx, id, f) })
-}
-
-// Expired is not retried: a purge that fails is run again by the next cron.
-func (d retryDurable) Expired(ctx context.Context, before time.Time, batch func(ids []string) error) error {
-	return d.d.Expired(ctx, before, batch)
-}
-
-func (d retryDurable) DeleteMulti(ctx context.Context, ids []string) error {
-	return do(ctx, d.r, func() error { return d.d.DeleteMulti(ctx, ids) })
-}
-
 // do is retry for calls without a result.
 func do(ctx context.Context, r retrier, f func() error) error {
 	_, err := retry(ctx, r, func() (struct{}, error) { return struct{}{}, f() })

@@ -112,13 +112,12 @@ type world struct {
 	sess       map[string]*simSess // by ID: every session handed out
 	devices    []*device
 	reqs       []*request
-	byTask     map[string]*request // root task to its request
-	seq        map[string]int      // ID to the order it was first seen in
-	short      map[string]string   // ShortID to ID
-	faults     map[string]*fault   // task ID to the fault of its next call
-	after      map[string]error    // task ID to the error its call in progress will report
-	tookEffect map[string]bool     // task ID and key: its last call took effect, though it reported a fault
-	ending     map[string]pendingEnd
+	byTask     map[string]*request        // root task to its request
+	seq        map[string]int             // ID to the order it was first seen in
+	short      map[string]string          // ShortID to ID
+	faults     map[string]*fault          // task ID to the fault of its next call
+	after      map[string]error           // task ID to the error its call in progress will report
+	tookEffect map[string]bool            // task ID and key: its last call took effect, though it reported a fault
 	busy       map[string]map[string]bool // cache key to the requests whose writes to it are in flight
 	origin     map[string]*request        // ID to the request that first wrote it
 	mayEnd     map[string]bool            // IDs a revocation, a limit or a logout tried to end
@@ -155,7 +154,7 @@ func simulate(seed uint64, verbose bool) (simStats, error) {
 		seed: seed, rng: rand.New(rand.NewPCG(seed, 1)), sched: newSched(seed), prefix: "k:",
 		clock: &simClock{now: time.Now()},
 		sess:  map[string]*simSess{}, byTask: map[string]*request{}, seq: map[string]int{}, short: map[string]string{},
-		faults: map[string]*fault{}, after: map[string]error{}, tookEffect: map[string]bool{}, ending: map[string]pendingEnd{},
+		faults: map[string]*fault{}, after: map[string]error{}, tookEffect: map[string]bool{},
 		busy: map[string]map[string]bool{}, origin: map[string]*request{}, mayEnd: map[string]bool{}, lagged: map[string]bool{}, hot: map[string]bool{}, evictedIn: map[string][]string{},
 	}
 	defer func() {

@@ -23,9 +23,10 @@ import (
 //     not inside one, as each Memcache call is atomic on its server.
 //   - Faults of the call about to run: it fails with no effect; it takes
 //     effect and reports a failure anyway (ambiguous), or times out with or
-//     without effect; a Durable.End does only its first round trip (the
-//     tombstones, not the deletes). A third of the faults stay for the
-//     task's next two calls, so that retries fail too.
+//     without effect. Ending sessions in the Durable tier is two calls (the
+//     tombstones, then the deletes), so a fault of the second leaves the
+//     first done. A third of the faults stay for the task's next two
+//     calls, so that retries fail too.
 //   - The clock moves by up to a minute, or rarely by 5 to 10.
 //
 // Evicting a session the durable tier is behind on, with no write-back to
@@ -35,20 +36,13 @@ import (
 
 // fault is what the chaos chose for a task's next call.
 type fault struct {
-	kind string // fail, ambiguous, timeout, timeout-done, half-end
+	kind string // fail, ambiguous, timeout, timeout-done
 	left int    // further calls of the task it stays for
-}
-
-// pendingEnd is a Durable.End in flight, for a partial one.
-type pendingEnd struct {
-	ids   []string
-	until time.Time
 }
 
 var (
 	errInjected  = errors.New("injected fault")
 	errAmbiguous = errors.New("injected fault after the call took effect")
-	errHalfEnd   = errors.New("injected fault: End wrote the tombstones, deleted nothing")
 )
 
 // before is the model's Before hook: the call waits for its turn, then
@@ -77,13 +71,6 @@ func (w *world) before(ctx context.Context, op, key string) error {
 	case "timeout-done":
 		w.after[task] = fmt.Errorf("injected timeout after the call took effect: %w", context.DeadlineExceeded)
 		return nil
-	case "half-end":
-		if pe, ok := w.ending[task]; ok && op == "durable.End" {
-			for _, id := range pe.ids {
-				w.model.SetRecord(id+store.EndSuffix, store.Record{Value: []byte{}, Expires: pe.until})
-			}
-			return errHalfEnd
-		}
 	}
 	return errInjected
 }
@@ -128,7 +115,7 @@ func (w *world) chaos(step string) {
 	if len(parts) < 2 || parts[1] == "sleep" || strings.HasPrefix(parts[1], "~") || w.rng.IntN(15) != 0 {
 		return
 	}
-	kinds := []string{"fail", "fail", "fail", "fail", "ambiguous", "ambiguous", "ambiguous", "timeout", "timeout-done", "half-end"}
+	kinds := []string{"fail", "fail", "fail", "fail", "ambiguous", "ambiguous", "ambiguous", "timeout", "timeout-done"}
 	f := &fault{kind: kinds[w.rng.IntN(len(kinds))]}
 	if w.rng.IntN(3) == 0 {
 		f.left = 2
@@ -304,79 +291,50 @@ func (c watchCache) Delete(ctx context.Context, key string) error {
 }
 
 // watchDurable registers IDs, notes who wrote each first and which may
-// have ended, and notes writes for traces.
+// have ended (their tombstones written), and notes writes for traces.
 type watchDurable struct {
 	store.Durable
 	w *world
 }
 
-func (d watchDurable) Get(ctx context.Context, id string) (store.Record, error) {
-	d.w.seeing(id)
-	return d.Durable.Get(ctx, id)
+func (d watchDurable) GetMulti(ctx context.Context, keys []string) ([]store.Record, error) {
+	d.w.seeing(keys...)
+	return d.Durable.GetMulti(ctx, keys)
 }
 
-func (d watchDurable) GetMulti(ctx context.Context, ids []string) ([]store.Record, error) {
-	d.w.seeing(ids...)
-	return d.Durable.GetMulti(ctx, ids)
-}
-
-func (d watchDurable) Put(ctx context.Context, id string, rec store.Record) error {
+func (d watchDurable) PutMulti(ctx context.Context, keys []string, recs []store.Record) error {
 	d.w.mu.Lock()
-	d.w.see(id)
-	if r := d.w.byTask[rootOf2(taskOf(ctx))]; r != nil && d.w.origin[id] == nil {
-		d.w.origin[id] = r
+	r := d.w.byTask[rootOf2(taskOf(ctx))]
+	for _, k := range keys {
+		d.w.see(k)
+		if id, tomb := strings.CutSuffix(k, store.EndSuffix); tomb {
+			d.w.mayEnd[id] = true
+		} else if r != nil && d.w.origin[k] == nil {
+			d.w.origin[k] = r
+		}
 	}
 	d.w.mu.Unlock()
-	err := d.Durable.Put(ctx, id, rec)
-	d.w.notef("%s durable.Put %s: %v", taskOf(ctx), d.w.labelOf(id), err)
+	err := d.Durable.PutMulti(ctx, keys, recs)
+	d.w.notef("%s durable.PutMulti %v: %v", taskOf(ctx), d.w.labelsOf(keys), err)
 	return err
 }
 
-func (d watchDurable) Delete(ctx context.Context, id string) error {
-	d.w.seeing(id)
-	err := d.Durable.Delete(ctx, id)
-	d.w.notef("%s durable.Delete %s: %v", taskOf(ctx), d.w.labelOf(id), err)
+func (d watchDurable) DeleteMulti(ctx context.Context, keys []string) error {
+	d.w.seeing(keys...)
+	err := d.Durable.DeleteMulti(ctx, keys)
+	d.w.notef("%s durable.DeleteMulti %v: %v", taskOf(ctx), d.w.labelsOf(keys), err)
 	return err
 }
 
-func (d watchDurable) End(ctx context.Context, ids []string, until time.Time) error {
-	d.w.mu.Lock()
-	for _, id := range ids {
-		d.w.see(id)
-		d.w.mayEnd[id] = true
-	}
-	d.w.ending[taskOf(ctx)] = pendingEnd{ids: ids, until: until}
-	d.w.mu.Unlock()
-	err := d.Durable.End(ctx, ids, until)
-	d.w.mu.Lock()
-	delete(d.w.ending, taskOf(ctx))
-	labels := make([]string, len(ids))
-	for i, id := range ids {
-		labels[i] = d.w.label(id)
-	}
-	d.w.note("%s durable.End %v: %v", taskOf(ctx), labels, err)
-	d.w.mu.Unlock()
-	return err
-}
-
-func (d watchDurable) DeleteMulti(ctx context.Context, ids []string) error {
-	d.w.seeing(ids...)
-	err := d.Durable.DeleteMulti(ctx, ids)
-	d.w.mu.Lock()
-	labels := make([]string, len(ids))
-	for i, id := range ids {
-		labels[i] = d.w.label(id)
-	}
-	d.w.note("%s durable.DeleteMulti %v: %v", taskOf(ctx), labels, err)
-	d.w.mu.Unlock()
-	return err
-}
-
-// labelOf is label for callers that do not hold w.mu.
-func (w *world) labelOf(id string) string {
+// labelsOf is label of several keys, for callers that do not hold w.mu.
+func (w *world) labelsOf(keys []string) []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.label(id)
+	labels := make([]string, len(keys))
+	for i, k := range keys {
+		labels[i] = w.label(k)
+	}
+	return labels
 }
 
 // rootOf2 is rootOf that takes "" too.

@@ -20,7 +20,7 @@ func TestNewSessionWritesBothTiersOnce(t *testing.T) {
 	s.Add(sess)
 	r.wantCalls("Add")
 	s.Close()
-	r.wantCalls("Close", "cache.Add", "durable.Put")
+	r.wantCalls("Close", "cache.Add", "durable.PutMulti")
 	s.Close()
 	r.wantCalls("second Close")
 	if c, d := r.cached(sess.ID()), r.stored(sess.ID()); c != "a=1" || d != "a=1" {
@@ -43,7 +43,7 @@ func TestReadOnlyRequestCostsOneCacheGet(t *testing.T) {
 	if got := r.read(strings.Repeat("A", 24)); got != "none" {
 		t.Errorf("unknown ID read as %q", got)
 	}
-	r.wantCalls("unknown ID", "cache.Get", "durable.Get")
+	r.wantCalls("unknown ID", "cache.Get", "durable.GetMulti")
 }
 
 func TestSetAttrWritesBothTiers(t *testing.T) {
@@ -51,7 +51,7 @@ func TestSetAttrWritesBothTiers(t *testing.T) {
 	r := newRig(t, store.Options{})
 	id := r.create(0, "a", "1")
 	r.set(id, "b", "2")
-	r.wantCalls("write", "cache.Get", "cache.CompareAndSwap", "durable.Put")
+	r.wantCalls("write", "cache.Get", "cache.CompareAndSwap", "durable.PutMulti")
 	if c, d := r.cached(id), r.stored(id); c != "a=1,b=2" || d != "a=1,b=2" {
 		t.Errorf("cache %q, durable %q; want a=1,b=2 in both", c, d)
 	}
@@ -68,7 +68,7 @@ func TestTouchOnlyAfterTouchInterval(t *testing.T) {
 	r.wantCalls("read before TouchInterval", "cache.Get")
 	r.clock.Set(accessed.Add(time.Minute))
 	r.read(id)
-	r.wantCalls("read after TouchInterval", "cache.Get", "cache.CompareAndSwap", "durable.Put")
+	r.wantCalls("read after TouchInterval", "cache.Get", "cache.CompareAndSwap", "durable.PutMulti")
 	// The stored access time is the wall clock's (icza/session's Access).
 	after, _ := r.m.Record(id)
 	if !after.Expires.After(before.Expires) {
@@ -97,7 +97,7 @@ func TestExpiredSessionIsAbsent(t *testing.T) {
 	if got := r.read(id); got != "none" {
 		t.Errorf("durable session past its timeout read as %q", got)
 	}
-	r.wantCalls("expired in the durable tier", "cache.Get", "durable.Get", "durable.Delete")
+	r.wantCalls("expired in the durable tier", "cache.Get", "durable.GetMulti", "durable.DeleteMulti")
 	if _, ok := r.m.Record(id); ok {
 		t.Error("expired durable record not deleted")
 	}
@@ -121,7 +121,7 @@ func TestMaxLifetimeEndsATouchedSession(t *testing.T) {
 	if got := r.read(id); got != "none" {
 		t.Errorf("session past MaxLifetime read from the durable tier as %q", got)
 	}
-	r.wantCalls("past MaxLifetime", "cache.Get", "durable.Get", "durable.Delete")
+	r.wantCalls("past MaxLifetime", "cache.Get", "durable.GetMulti", "durable.DeleteMulti")
 }
 
 func TestEvictedSessionIsReadFromDurableAndPutBack(t *testing.T) {
@@ -134,8 +134,8 @@ func TestEvictedSessionIsReadFromDurableAndPutBack(t *testing.T) {
 	}
 	// Put back unconfirmed (cache.Add), then confirmed after a second read
 	// of the durable tier (durable.Get, cache.Get, cache.CompareAndSwap).
-	r.wantCalls("fallback read", "cache.Get", "durable.Get", "cache.Add",
-		"durable.Get", "cache.Get", "cache.CompareAndSwap")
+	r.wantCalls("fallback read", "cache.Get", "durable.GetMulti", "cache.Add",
+		"durable.GetMulti", "cache.Get", "cache.CompareAndSwap")
 	if got := r.cached(id); got != "a=1" {
 		t.Errorf("cache holds %q after the put-back", got)
 	}
@@ -175,8 +175,8 @@ func TestCorruptCacheValueIsReplaced(t *testing.T) {
 			if got := r.read(id); got != "a=1" {
 				t.Fatalf("read %q, want the durable copy", got)
 			}
-			r.wantCalls("read", "cache.Get", "durable.Get", "cache.CompareAndSwap", // unconfirmed
-				"durable.Get", "cache.Get", "cache.CompareAndSwap") // confirmed
+			r.wantCalls("read", "cache.Get", "durable.GetMulti", "cache.CompareAndSwap", // unconfirmed
+				"durable.GetMulti", "cache.Get", "cache.CompareAndSwap") // confirmed
 			r.wantErrs("read", 1, "memcache", store.ErrCorrupt)
 			if got := r.cached(id); got != "a=1" {
 				t.Errorf("cache holds %q, want the durable copy", got)

@@ -21,7 +21,7 @@ func (r *rig) expire(id string) {
 		r.t.Fatalf("no record %s to expire", store.ShortID(id))
 	}
 	rec.Expires = time.Now().Add(-time.Minute)
-	if err := r.m.Durable().Put(context.Background(), id, rec); err != nil {
+	if err := r.m.Durable().PutMulti(context.Background(), []string{id}, []store.Record{rec}); err != nil {
 		r.t.Fatal(err)
 	}
 }
@@ -49,7 +49,7 @@ func TestSweepKeepsAnIndexWithALiveSession(t *testing.T) {
 	r.expire(ix)
 	others := []string{"AAAAAAAAAAAAAAAAAAAAAAAA", b.ID(), b.ID() + store.EndSuffix}
 	del, swept, err := r.sweep(others[0], ix, others[1], others[2])
-	r.wantCalls("Sweep (the expired session marked)", "durable.Get", "durable.GetMulti", "durable.Update")
+	r.wantCalls("Sweep (the expired session marked)", "durable.GetMulti", "durable.GetMulti", "durable.Update")
 	if err != nil || fmt.Sprint(del) != fmt.Sprint(others) || swept != 0 {
 		t.Fatalf("Sweep = %d IDs, %d swept, %v; want the %d others, in order, not the index", len(del), swept, err, len(others))
 	}
@@ -62,7 +62,7 @@ func TestSweepKeepsAnIndexWithALiveSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.wantCalls("Sweep an hour later (the expired session ended in both tiers, then dropped)",
-		"durable.Get", "durable.GetMulti", "durable.End", "cache.SetMulti", "durable.Update")
+		"durable.GetMulti", "durable.GetMulti", "durable.PutMulti", "durable.DeleteMulti", "cache.SetMulti", "durable.Update")
 	if got := r.cached(b.ID()); got != "flags 1" {
 		t.Errorf("the expired session's Cache item is %q, want a revocation's tombstone (flags 1)", got)
 	}
@@ -93,7 +93,7 @@ func TestSweepUnmarksASessionLiveAgain(t *testing.T) {
 	if got := handles(r.list("liv", "")); len(got) != 0 {
 		t.Fatalf("a session found expired is listed %q, want it hidden (marked)", got)
 	}
-	if err := r.m.Durable().Put(context.Background(), a.ID(), rec); err != nil { // the late Put
+	if err := r.m.Durable().PutMulti(context.Background(), []string{a.ID()}, []store.Record{rec}); err != nil { // the late Put
 		t.Fatal(err)
 	}
 	r.clock.Advance(time.Hour + time.Minute)
@@ -127,7 +127,7 @@ func TestSweepDeletesAnIndexWithoutLiveSessions(t *testing.T) {
 	r.clock.Advance(time.Hour + time.Minute)
 	gone := store.IndexID("nobody")
 	del, swept, err := r.sweep(ix, gone)
-	r.wantCalls("Sweep", "durable.Get", "durable.GetMulti", "durable.End", "cache.SetMulti", "durable.Update", "durable.Get", "durable.Update")
+	r.wantCalls("Sweep", "durable.GetMulti", "durable.GetMulti", "durable.PutMulti", "durable.DeleteMulti", "cache.SetMulti", "durable.Update", "durable.GetMulti", "durable.Update")
 	if err != nil || len(del) != 0 || swept != 2 {
 		t.Errorf("Sweep = %d IDs, %d swept, %v; want none, both indexes swept", len(del), swept, err)
 	}
@@ -147,9 +147,9 @@ func TestSweepReportsAFailedIndexRead(t *testing.T) {
 	r.login("ned", "", 0)
 	ix := store.IndexID("ned")
 	r.expire(ix)
-	injected := errors.New("injected durable.Get failure")
+	injected := errors.New("injected failure of a Durable read")
 	r.setFault(func(_ context.Context, op, key string) error {
-		if op == "durable.Get" && key == ix {
+		if op == "durable.GetMulti" && key == ix {
 			return injected
 		}
 		return nil

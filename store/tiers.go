@@ -15,8 +15,8 @@ import (
 // safe for concurrent use.
 type Tiers struct {
 	o       Options
-	cache   Cache   // retrying
-	durable Durable // retrying; nil with OnlyMemcache
+	cache   Cache        // retrying
+	durable *durableTier // sessions by ID, retrying; nil with OnlyMemcache
 	rt      runtime
 	bg      background
 }
@@ -76,7 +76,7 @@ func newTiers(opts Options, rt runtime) *Tiers {
 	r := retrier{tries: o.Retries, sleep: rt.sleep}
 	t := &Tiers{o: o, cache: retryCache{o.Cache, r}, rt: rt}
 	if !o.OnlyMemcache {
-		t.durable = retryDurable{o.Durable, r}
+		t.durable = &durableTier{o.Durable, r}
 	}
 	t.bg.slots = make(chan struct{}, o.MaxBackground)
 	return t

@@ -27,13 +27,13 @@ func TestLoginBeyondMaxEndsTheLeastRecentlySeen(t *testing.T) {
 				r.clock.Advance(2 * time.Minute)
 				r.take()
 				r.read(a.ID())
-				r.wantCalls("touch of the first session", "cache.Get", "cache.CompareAndSwap", "durable.Put")
+				r.wantCalls("touch of the first session", "cache.Get", "cache.CompareAndSwap", "durable.PutMulti")
 				ended, kept = b, a
 			}
 			r.take()
 			c := r.login("ivy", "", 2)
-			r.wantCalls("login beyond Max, then the request's end", "cache.Add", "durable.Put", "durable.Get",
-				"durable.GetMulti", "durable.Update", "cache.SetMulti", "durable.End")
+			r.wantCalls("login beyond Max, then the request's end", "cache.Add", "durable.PutMulti", "durable.GetMulti",
+				"durable.GetMulti", "durable.Update", "cache.SetMulti", "durable.PutMulti", "durable.DeleteMulti")
 			if got := r.cached(ended.ID()); got != fmt.Sprint("flags ", store.FlagRemoved) {
 				t.Errorf("the least recently seen session is cached as %s, want a FlagRemoved tombstone", got)
 			}
@@ -64,7 +64,7 @@ func TestRevokeAllCostsTheSameForManySessions(t *testing.T) {
 			if err := r.tiers.RevokeAll(context.Background(), "jo", ""); err != nil {
 				t.Fatal(err)
 			}
-			r.wantCalls("RevokeAll", "durable.Update", "cache.SetMulti", "durable.End")
+			r.wantCalls("RevokeAll", "durable.Update", "cache.SetMulti", "durable.PutMulti", "durable.DeleteMulti")
 			for i, s := range ss {
 				if got := r.read(s.ID()); got != "none" {
 					t.Errorf("session %d reads %q after RevokeAll", i, got)
@@ -154,7 +154,7 @@ func TestFullIndexEndsTheLeastRecentlySeen(t *testing.T) {
 	add := func(e ixEntry) {
 		entries = append(entries, e)
 		size += ixEntryBytes(t, e) + 1
-		if err := r.m.Durable().Put(ctx, e.ID, store.Record{Value: []byte("live"), Expires: base.Add(24 * time.Hour)}); err != nil {
+		if err := r.m.Durable().PutMulti(ctx, []string{e.ID}, []store.Record{{Value: []byte("live"), Expires: base.Add(24 * time.Hour)}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -179,7 +179,7 @@ func TestFullIndexEndsTheLeastRecentlySeen(t *testing.T) {
 	if err != nil || len(b) != size {
 		t.Fatalf("index of %d bytes, counted %d: %v", len(b), size, err)
 	}
-	if err := r.m.Durable().Put(ctx, store.IndexID("max"), store.Record{Value: b, Expires: base.Add(24 * time.Hour)}); err != nil {
+	if err := r.m.Durable().PutMulti(ctx, []string{store.IndexID("max")}, []store.Record{{Value: b, Expires: base.Add(24 * time.Hour)}}); err != nil {
 		t.Fatal(err)
 	}
 

@@ -122,7 +122,7 @@ func newHandle() string {
 // observe reads the sessions an index lists, MaxBatch at a time: a
 // session is ended when it has no live record (a tombstone, or expired).
 // With a codec it also decodes when each was last seen.
-func observe(ctx context.Context, d Durable, ix index, now time.Time, codec *Codec) (observed, error) {
+func observe(ctx context.Context, d *durableTier, ix index, now time.Time, codec *Codec) (observed, error) {
 	o := make(observed, len(ix.Sessions))
 	for start := 0; start < len(ix.Sessions); start += MaxBatch {
 		batch := ix.Sessions[start:min(start+MaxBatch, len(ix.Sessions))]

@@ -94,7 +94,7 @@ func TestLoginWithoutSessionStartsOne(t *testing.T) {
 	r := newRig(t, store.Options{})
 	s := r.open()
 	fresh, err := s.Login(nil, store.Login{User: "bob", Timeout: time.Hour})
-	r.wantCalls("login of a new user", "cache.Add", "durable.Put", "durable.Get", "durable.Update")
+	r.wantCalls("login of a new user", "cache.Add", "durable.PutMulti", "durable.GetMulti", "durable.Update")
 	if err != nil || fresh == nil || fresh.Timeout() != time.Hour {
 		t.Fatalf("Login(nil) = %v, %v; want a session of an hour", fresh, err)
 	}
@@ -113,7 +113,7 @@ func TestListShowsEachDevice(t *testing.T) {
 	a, b := r.login("cy", "", 0), r.login("cy", "", 0)
 	r.take()
 	devs := r.list("cy", handle(b))
-	r.wantCalls("Devices", "durable.Get", "durable.GetMulti")
+	r.wantCalls("Devices", "durable.GetMulti", "durable.GetMulti")
 	if got, want := handles(devs), []string{handle(a), handle(b)}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("Devices shows %q, want %q (oldest first)", got, want)
 	}
@@ -132,7 +132,7 @@ func TestRevokeEndsTheSessionInBothTiers(t *testing.T) {
 	late, _ := r.m.Record(a.ID())
 	r.take()
 	ok, err := r.tiers.Revoke(context.Background(), "dee", handle(a))
-	r.wantCalls("Revoke", "durable.Update", "cache.SetMulti", "durable.End")
+	r.wantCalls("Revoke", "durable.Update", "cache.SetMulti", "durable.PutMulti", "durable.DeleteMulti")
 	if !ok || err != nil {
 		t.Fatalf("Revoke = %v, %v; want true", ok, err)
 	}
@@ -141,11 +141,11 @@ func TestRevokeEndsTheSessionInBothTiers(t *testing.T) {
 	}
 	// A write-back that read the session before lands after.
 	ctx := context.Background()
-	if err := r.m.Durable().Put(ctx, a.ID(), late); err != nil {
+	if err := r.m.Durable().PutMulti(ctx, []string{a.ID()}, []store.Record{late}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := r.m.Durable().Get(ctx, a.ID()); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("durable Get after a late Put: %v, want ErrNotFound", err)
+	if _, err := store.ReadRecord(ctx, r.m.Durable(), a.ID()); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("durable read after a late Put: %v, want ErrNotFound", err)
 	}
 	r.m.Evict(prefix + a.ID())
 	if got := r.read(a.ID()); got != "none" {

@@ -34,79 +34,60 @@ func (d aeDurable) key(ctx context.Context, id string) *datastore.Key {
 	return datastore.NewKey(ctx, d.kind, id, 0, nil)
 }
 
-// Get reads the record and its tombstone in one call.
-func (d aeDurable) Get(ctx context.Context, id string) (store.Record, error) {
-	recs, errs, err := d.getMulti(ctx, []string{id})
-	if err != nil {
-		return store.Record{}, err
+func (d aeDurable) keys(ctx context.Context, names []string) []*datastore.Key {
+	keys := make([]*datastore.Key, len(names))
+	for i, name := range names {
+		keys[i] = d.key(ctx, name)
 	}
-	return recs[0], errs[0]
+	return keys
 }
 
-// GetMulti reads the records and their tombstones in one call.
-func (d aeDurable) GetMulti(ctx context.Context, ids []string) ([]store.Record, error) {
-	recs, errs, err := d.getMulti(ctx, ids)
-	for _, e := range errs {
-		if e != nil && !errors.Is(e, store.ErrNotFound) {
-			return nil, e
-		}
-	}
-	return recs, err
-}
-
-// getMulti reads records with their tombstones and answers each as Get.
-func (d aeDurable) getMulti(ctx context.Context, ids []string) ([]store.Record, []error, error) {
-	keys := make([]*datastore.Key, 0, 2*len(ids))
-	for _, id := range ids {
-		keys = append(keys, d.key(ctx, id), d.key(ctx, id+store.EndSuffix))
-	}
-	ents := make([]entity, len(keys))
-	errs := make([]error, len(keys))
+// GetMulti reads the records in one call; a missing one has a nil Value.
+func (d aeDurable) GetMulti(ctx context.Context, names []string) ([]store.Record, error) {
+	ents := make([]entity, len(names))
+	errs := make([]error, len(names))
 	var me appengine.MultiError
-	switch err := datastore.GetMulti(ctx, keys, ents); {
-	case errors.As(err, &me) && len(me) == len(keys):
+	switch err := datastore.GetMulti(ctx, d.keys(ctx, names), ents); {
+	case errors.As(err, &me) && len(me) == len(names):
 		errs = me
 	case err != nil:
-		return nil, nil, err
+		return nil, err
 	}
+	recs := make([]store.Record, len(names))
 	for i, e := range errs {
 		var fm *datastore.ErrFieldMismatch
-		if errors.As(e, &fm) {
-			errs[i] = nil // more properties than exp and val (cloud.DatastoreCache's ver): both were loaded
+		switch {
+		case errors.Is(e, datastore.ErrNoSuchEntity):
+			continue
+		case e != nil && !errors.As(e, &fm): // more properties than exp and val (cloud.DatastoreCache's ver): both were loaded
+			return nil, e
 		}
+		recs[i] = store.Record{Value: present(ents[i].Value), Expires: ents[i].Expires}
 	}
-	recs, recErrs := make([]store.Record, len(ids)), make([]error, len(ids))
-	for i := range ids {
-		r := ents[2*i]
-		recs[i], recErrs[i] = store.ResolveGet(store.Record{Value: r.Value, Expires: r.Expires},
-			errs[2*i], errs[2*i+1], datastore.ErrNoSuchEntity)
-	}
-	return recs, recErrs, nil
+	return recs, nil
 }
 
-func (d aeDurable) Put(ctx context.Context, id string, r store.Record) error {
-	_, err := datastore.Put(ctx, d.key(ctx, id), &entity{Expires: r.Expires, Value: r.Value})
+// present is the value of an entity read: never nil, which means missing.
+func present(v []byte) []byte {
+	if v == nil {
+		return []byte{}
+	}
+	return v
+}
+
+// PutMulti writes the records in one call.
+func (d aeDurable) PutMulti(ctx context.Context, names []string, recs []store.Record) error {
+	ents := make([]entity, len(recs))
+	for i, r := range recs {
+		ents[i] = entity{Expires: r.Expires, Value: present(r.Value)}
+	}
+	_, err := datastore.PutMulti(ctx, d.keys(ctx, names), ents)
 	return err
 }
 
-func (d aeDurable) Delete(ctx context.Context, id string) error {
-	if err := datastore.Delete(ctx, d.key(ctx, id)); !errors.Is(err, datastore.ErrNoSuchEntity) {
-		return err
-	}
-	return nil
-}
-
-func (d aeDurable) End(ctx context.Context, ids []string, until time.Time) error {
-	tombs, keys := make([]*datastore.Key, len(ids)), make([]*datastore.Key, len(ids))
-	ents := make([]entity, len(ids))
-	for i, id := range ids {
-		tombs[i], keys[i] = d.key(ctx, id+store.EndSuffix), d.key(ctx, id)
-		ents[i] = entity{Expires: until, Value: []byte{}}
-	}
-	if _, err := datastore.PutMulti(ctx, tombs, ents); err != nil {
-		return err
-	}
-	err := datastore.DeleteMulti(ctx, keys)
+// DeleteMulti deletes the records in one call; missing ones are not errors.
+func (d aeDurable) DeleteMulti(ctx context.Context, names []string) error {
+	err := datastore.DeleteMulti(ctx, d.keys(ctx, names))
 	var me appengine.MultiError
 	if errors.As(err, &me) {
 		for _, e := range me {
@@ -131,7 +112,7 @@ func (d aeDurable) Update(ctx context.Context, id string, f func(store.Record, b
 		case err2 != nil:
 			return err2
 		case rec.Value == nil:
-			return d.Delete(tx, id)
+			return d.DeleteMulti(tx, []string{id})
 		}
 		_, err = datastore.Put(tx, d.key(tx, id), &entity{Expires: rec.Expires, Value: rec.Value})
 		return err
@@ -151,12 +132,4 @@ func (d aeDurable) Expired(ctx context.Context, before time.Time, batch func(ids
 		}
 		return k.StringID(), true, nil
 	}, batch)
-}
-
-func (d aeDurable) DeleteMulti(ctx context.Context, ids []string) error {
-	keys := make([]*datastore.Key, len(ids))
-	for i, id := range ids {
-		keys[i] = d.key(ctx, id)
-	}
-	return datastore.DeleteMulti(ctx, keys)
 }

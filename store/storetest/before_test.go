@@ -34,13 +34,14 @@ func TestModelBefore(t *testing.T) {
 		t.Error("a failed Set stored its item")
 	}
 	_ = c.Delete(ctx, "a")
-	_ = d.Put(ctx, "s", store.Record{Value: []byte("1")}) // expired long ago
-	_, _ = d.Get(ctx, "s")
+	_ = putOne(ctx, d, "s", store.Record{Value: []byte("1")}) // expired long ago
+	_, _ = d.GetMulti(ctx, []string{"s", "t"})
+	_ = d.Update(ctx, "u", func(store.Record, bool) (store.Record, error) { return store.Record{}, nil })
 	_ = d.Expired(ctx, time.Now(), func([]string) error { return nil })
-	_ = d.DeleteMulti(ctx, []string{"s"})
-	_ = d.Delete(ctx, "s")
+	_ = d.DeleteMulti(ctx, []string{"t", "s"})
+	_ = d.DeleteMulti(ctx, nil)
 	want := []string{"cache.Add a", "cache.Get a", "cache.CompareAndSwap a", "cache.Set bad", "cache.Delete a",
-		"durable.Put s", "durable.Get s", "durable.Expired ", "durable.DeleteMulti ", "durable.Delete s"}
+		"durable.PutMulti s", "durable.GetMulti s", "durable.Update u", "durable.Expired ", "durable.DeleteMulti t", "durable.DeleteMulti "}
 	if !slices.Equal(calls, want) {
 		t.Errorf("Before saw\n%q\nwant\n%q", calls, want)
 	}
@@ -61,13 +62,13 @@ func TestModelExpiredBatches(t *testing.T) {
 	d := m.Durable()
 	n := 2*store.MaxBatch + 2
 	for i := range n {
-		_ = d.Put(ctx, fmt.Sprintf("id%04d", i), store.Record{Value: []byte("v")})
+		_ = putOne(ctx, d, fmt.Sprintf("id%04d", i), store.Record{Value: []byte("v")})
 	}
 	var sizes []int
 	err := d.Expired(ctx, time.Now(), func(ids []string) error {
 		sizes = append(sizes, len(ids))
 		if len(sizes) == 1 { // touched after the query began
-			_ = d.Put(ctx, "id0999", store.Record{Value: []byte("v"), Expires: time.Now().Add(time.Hour)})
+			_ = putOne(ctx, d, "id0999", store.Record{Value: []byte("v"), Expires: time.Now().Add(time.Hour)})
 		}
 		return nil
 	})
@@ -100,8 +101,8 @@ func TestModelInspection(t *testing.T) {
 	if err := c.CompareAndSwap(ctx, &it); err != nil {
 		t.Errorf("CompareAndSwap with CacheItem's token: %v", err)
 	}
-	_ = m.Durable().Put(ctx, "y", store.Record{Value: []byte("v"), Expires: t0.Add(1500)})
-	_ = m.Durable().Put(ctx, "x", store.Record{Value: []byte("v"), Expires: t0})
+	_ = putOne(ctx, m.Durable(), "y", store.Record{Value: []byte("v"), Expires: t0.Add(1500)})
+	_ = putOne(ctx, m.Durable(), "x", store.Record{Value: []byte("v"), Expires: t0})
 	if r, ok := m.Record("y"); !ok || string(r.Value) != "v" || !r.Expires.Equal(t0.Add(1000)) {
 		t.Errorf("Record = %+v, %v; want v, expiring %v", r, ok, t0.Add(1000))
 	}

@@ -10,69 +10,85 @@ import (
 	"github.com/gaesession/gaesession/store"
 )
 
-// modelDurable is the Model's store.Durable.
+// modelDurable is the Model's store.Durable: a plain key-value store.
 type modelDurable struct{ m *Model }
 
-// errNoID is the answer to an empty ID, which names no Datastore entity.
-var errNoID = errors.New("empty session ID")
+// errNoID is the answer to an empty key, which names no Datastore entity.
+var errNoID = errors.New("empty key")
 
-func (d modelDurable) Get(ctx context.Context, id string) (store.Record, error) {
-	var r store.Record
-	err := d.m.do(ctx, "durable.Get", id, func(time.Time) error {
-		if id == "" {
-			return fmt.Errorf("durable.Get: %w", errNoID)
-		}
-		var ok bool
-		r, ok = d.read(id)
-		if !ok {
-			return store.ErrNotFound
-		}
-		return nil
-	})
-	return r, err
-}
-
-// GetMulti reads the records in one step; a missing or ended one has a
-// nil Value.
-func (d modelDurable) GetMulti(ctx context.Context, ids []string) ([]store.Record, error) {
-	recs := make([]store.Record, len(ids))
-	err := d.m.do(ctx, "durable.GetMulti", "", func(time.Time) error {
-		for i, id := range ids {
-			recs[i], _ = d.read(id)
-		}
-		return nil
-	})
-	return recs, err
-}
-
-// read returns a copy of a record unless it is missing or ended (its
-// tombstone, live or expired, not yet purged). Callers hold the lock.
-func (d modelDurable) read(id string) (store.Record, bool) {
-	rec, ok := d.m.records[id]
-	_, ended := d.m.records[id+store.EndSuffix]
-	if !ok || ended {
-		return store.Record{}, false
+// firstKey is the key a multi-key call gives Before and After: its first,
+// "" when it has none.
+func firstKey(keys []string) string {
+	if len(keys) == 0 {
+		return ""
 	}
-	return store.Record{Value: clone(rec.Value), Expires: rec.Expires}, true
+	return keys[0]
 }
 
-// End keeps tombstone records and deletes the sessions' in one step.
-func (d modelDurable) End(ctx context.Context, ids []string, until time.Time) error {
-	key := ""
-	if len(ids) == 1 {
-		key = ids[0]
+// checkKeys refuses more than store.MaxBatch keys, or an empty one.
+func checkKeys(op string, keys []string) error {
+	if len(keys) > store.MaxBatch {
+		return fmt.Errorf("%s: %d keys, at most %d", op, len(keys), store.MaxBatch)
 	}
-	return d.m.do(ctx, "durable.End", key, func(time.Time) error {
-		if len(ids) > store.MaxBatch {
-			return fmt.Errorf("durable.End: %d ids, at most %d", len(ids), store.MaxBatch)
+	for _, k := range keys {
+		if k == "" {
+			return fmt.Errorf("%s: %w", op, errNoID)
 		}
-		exp := time.UnixMicro(until.UnixMicro()).UTC()
-		for _, id := range ids {
-			if id == "" {
-				return fmt.Errorf("durable.End: %w", errNoID)
+	}
+	return nil
+}
+
+// GetMulti reads the records in one step; a missing one has a nil Value.
+func (d modelDurable) GetMulti(ctx context.Context, keys []string) ([]store.Record, error) {
+	var recs []store.Record
+	err := d.m.do(ctx, "durable.GetMulti", firstKey(keys), func(time.Time) error {
+		if err := checkKeys("durable.GetMulti", keys); err != nil {
+			return err
+		}
+		recs = make([]store.Record, len(keys))
+		for i, k := range keys {
+			if r, ok := d.m.records[k]; ok {
+				recs[i] = store.Record{Value: clone(r.Value), Expires: r.Expires}
 			}
-			d.m.records[id+store.EndSuffix] = store.Record{Value: []byte{}, Expires: exp}
-			delete(d.m.records, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return recs, nil
+}
+
+// PutMulti writes the records in one step.
+func (d modelDurable) PutMulti(ctx context.Context, keys []string, recs []store.Record) error {
+	return d.m.do(ctx, "durable.PutMulti", firstKey(keys), func(time.Time) error {
+		if err := checkKeys("durable.PutMulti", keys); err != nil {
+			return err
+		}
+		if len(recs) != len(keys) {
+			return fmt.Errorf("durable.PutMulti: %d records for %d keys", len(recs), len(keys))
+		}
+		for i, k := range keys {
+			d.m.records[k] = stored(recs[i])
+		}
+		return nil
+	})
+}
+
+// stored is a record as the Datastore keeps it: a copy of the value,
+// Expires to the microsecond, in UTC.
+func stored(r store.Record) store.Record {
+	return store.Record{Value: clone(r.Value), Expires: time.UnixMicro(r.Expires.UnixMicro()).UTC()}
+}
+
+// DeleteMulti deletes the records in one step.
+func (d modelDurable) DeleteMulti(ctx context.Context, keys []string) error {
+	return d.m.do(ctx, "durable.DeleteMulti", firstKey(keys), func(time.Time) error {
+		if err := checkKeys("durable.DeleteMulti", keys); err != nil {
+			return err
+		}
+		for _, k := range keys {
+			delete(d.m.records, k)
 		}
 		return nil
 	})
@@ -90,27 +106,7 @@ func (d modelDurable) Update(ctx context.Context, id string, f func(store.Record
 			delete(d.m.records, id)
 			return nil
 		}
-		exp := time.UnixMicro(out.Expires.UnixMicro()).UTC()
-		d.m.records[id] = store.Record{Value: clone(out.Value), Expires: exp}
-		return nil
-	})
-}
-
-func (d modelDurable) Put(ctx context.Context, id string, r store.Record) error {
-	return d.m.do(ctx, "durable.Put", id, func(time.Time) error {
-		if id == "" {
-			return fmt.Errorf("durable.Put: %w", errNoID)
-		}
-		// The Datastore keeps microseconds and returns UTC.
-		exp := time.UnixMicro(r.Expires.UnixMicro()).UTC()
-		d.m.records[id] = store.Record{Value: clone(r.Value), Expires: exp}
-		return nil
-	})
-}
-
-func (d modelDurable) Delete(ctx context.Context, id string) error {
-	return d.m.do(ctx, "durable.Delete", id, func(time.Time) error {
-		delete(d.m.records, id)
+		d.m.records[id] = stored(out)
 		return nil
 	})
 }
@@ -144,16 +140,4 @@ func (d modelDurable) Expired(ctx context.Context, before time.Time, batch func(
 		}
 		after = ids[len(ids)-1]
 	}
-}
-
-func (d modelDurable) DeleteMulti(ctx context.Context, ids []string) error {
-	return d.m.do(ctx, "durable.DeleteMulti", "", func(time.Time) error {
-		if len(ids) > store.MaxBatch {
-			return fmt.Errorf("durable.DeleteMulti: %d IDs, at most %d", len(ids), store.MaxBatch)
-		}
-		for _, id := range ids {
-			delete(d.m.records, id)
-		}
-		return nil
-	})
 }

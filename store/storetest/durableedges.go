@@ -60,7 +60,7 @@ func (dt *durableT) putMany(n int, exp time.Time) {
 		go func() {
 			defer wg.Done()
 			for i := w; i < n; i += 8 {
-				errs <- dt.d.Put(dt.ctx, fmt.Sprint("id", i), store.Record{Value: []byte("v"), Expires: exp})
+				errs <- dt.d.PutMulti(dt.ctx, []string{fmt.Sprint("id", i)}, []store.Record{{Value: []byte("v"), Expires: exp}})
 			}
 		}()
 	}
@@ -71,6 +71,35 @@ func (dt *durableT) putMany(n int, exp time.Time) {
 	}
 }
 
+// testMaxBatch writes, reads and deletes store.MaxBatch records at a time.
+func testMaxBatch(dt *durableT) {
+	exp := time.Now().Add(time.Hour)
+	keys := make([]string, 2*store.MaxBatch)
+	for i := range keys {
+		keys[i] = fmt.Sprint("id", i)
+	}
+	written := keys[:store.MaxBatch]
+	recs := make([]store.Record, len(written))
+	for i, k := range written {
+		recs[i] = store.Record{Value: []byte(k), Expires: exp}
+	}
+	dt.ok(dt.d.PutMulti(dt.ctx, written, recs))
+	half := store.MaxBatch / 2
+	got := dt.getMulti(keys[half : half+store.MaxBatch]...) // half written, half missing
+	for i, r := range got {
+		k := keys[half+i]
+		if want := slices.Contains(written, k); want != (r.Value != nil) || want && string(r.Value) != k {
+			dt.Fatalf("GetMulti: %s = %q (nil: %v), want written: %v", k, r.Value, r.Value == nil, want)
+		}
+	}
+	dt.ok(dt.d.DeleteMulti(dt.ctx, written))
+	for i, r := range dt.getMulti(written...) {
+		if r.Value != nil {
+			dt.Fatalf("GetMulti after DeleteMulti: %s = %q, want missing", written[i], r.Value)
+		}
+	}
+}
+
 // durableT is a subtest of TestDurable.
 type durableT struct {
 	*testing.T
@@ -78,36 +107,45 @@ type durableT struct {
 	ctx context.Context
 }
 
-func (dt *durableT) put(id, value string, exp time.Time) {
+func (dt *durableT) put(key, value string, exp time.Time) {
 	dt.Helper()
-	dt.ok(dt.d.Put(dt.ctx, id, store.Record{Value: []byte(value), Expires: exp}))
+	dt.ok(dt.d.PutMulti(dt.ctx, []string{key}, []store.Record{{Value: []byte(value), Expires: exp}}))
 }
 
-func (dt *durableT) get(id string) store.Record {
+// getMulti reads keys, checking that it gets a record for each.
+func (dt *durableT) getMulti(keys ...string) []store.Record {
 	dt.Helper()
-	r, err := dt.d.Get(dt.ctx, id)
-	if err != nil {
-		dt.Fatalf("Get(%q): %v", id, err)
+	recs, err := dt.d.GetMulti(dt.ctx, keys)
+	dt.ok(err)
+	if len(recs) != len(keys) {
+		dt.Fatalf("GetMulti of %d keys gave %d records", len(keys), len(recs))
+	}
+	return recs
+}
+
+// get reads a record that must be there.
+func (dt *durableT) get(key string) store.Record {
+	dt.Helper()
+	r := dt.getMulti(key)[0]
+	if r.Value == nil {
+		dt.Fatalf("GetMulti(%q): missing", key)
 	}
 	return r
 }
 
 // want checks a record; the Datastore keeps Expires to the microsecond.
-func (dt *durableT) want(id, value string, exp time.Time) {
+func (dt *durableT) want(key, value string, exp time.Time) {
 	dt.Helper()
-	r := dt.get(id)
+	r := dt.get(key)
 	if string(r.Value) != value || !r.Expires.Equal(exp.Truncate(time.Microsecond)) {
-		dt.Fatalf("Get(%q) = %q, expires %v; want %q, %v", id, r.Value, r.Expires, value, exp)
+		dt.Fatalf("GetMulti(%q) = %q, expires %v; want %q, %v", key, r.Value, r.Expires, value, exp)
 	}
 }
 
-func (dt *durableT) wantMissing(id string) {
+func (dt *durableT) wantMissing(key string) {
 	dt.Helper()
-	_, err := dt.d.Get(dt.ctx, id)
-	is(dt.T, err, store.ErrNotFound)
-	recs, err := dt.d.GetMulti(dt.ctx, []string{id})
-	if err != nil || len(recs) != 1 || recs[0].Value != nil {
-		dt.Errorf("GetMulti(%q) = %v, %v: want one record with a nil Value", id, recs, err)
+	if r := dt.getMulti(key)[0]; r.Value != nil || !r.Expires.IsZero() {
+		dt.Errorf("GetMulti(%q) = %q, expires %v: want the zero Record", key, r.Value, r.Expires)
 	}
 }
 

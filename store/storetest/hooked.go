@@ -12,9 +12,10 @@ import (
 
 // hooks sit between the store and any backend: they record every call
 // ("cache.Get", ..., "durable.Update", named as the Model names them; the
-// key is the cache key or record ID, "" for SetMulti, GetMulti, End,
-// Expired and DeleteMulti) and run one armed trigger, on the first call
-// that matches it, to put another operation at that precise point.
+// key is the cache key or record key, the first key of a Durable
+// GetMulti, PutMulti or DeleteMulti, "" for SetMulti and Expired) and run
+// one armed trigger, on the first call that matches it, to put another
+// operation at that precise point.
 type hooks struct {
 	mu    sync.Mutex
 	calls []string
@@ -157,31 +158,20 @@ type hookedDurable struct {
 	h *hooks
 }
 
-func (d hookedDurable) Get(ctx context.Context, id string) (store.Record, error) {
-	done := d.h.call("durable.Get", id)
-	rec, err := d.d.Get(ctx, id)
-	return rec, done(err)
-}
-
-func (d hookedDurable) GetMulti(ctx context.Context, ids []string) ([]store.Record, error) {
-	done := d.h.call("durable.GetMulti", "")
-	recs, err := d.d.GetMulti(ctx, ids)
+func (d hookedDurable) GetMulti(ctx context.Context, keys []string) ([]store.Record, error) {
+	done := d.h.call("durable.GetMulti", firstKey(keys))
+	recs, err := d.d.GetMulti(ctx, keys)
 	return recs, done(err)
 }
 
-func (d hookedDurable) Put(ctx context.Context, id string, rec store.Record) error {
-	done := d.h.call("durable.Put", id)
-	return done(d.d.Put(ctx, id, rec))
+func (d hookedDurable) PutMulti(ctx context.Context, keys []string, recs []store.Record) error {
+	done := d.h.call("durable.PutMulti", firstKey(keys))
+	return done(d.d.PutMulti(ctx, keys, recs))
 }
 
-func (d hookedDurable) Delete(ctx context.Context, id string) error {
-	done := d.h.call("durable.Delete", id)
-	return done(d.d.Delete(ctx, id))
-}
-
-func (d hookedDurable) End(ctx context.Context, ids []string, until time.Time) error {
-	done := d.h.call("durable.End", "")
-	return done(d.d.End(ctx, ids, until))
+func (d hookedDurable) DeleteMulti(ctx context.Context, keys []string) error {
+	done := d.h.call("durable.DeleteMulti", firstKey(keys))
+	return done(d.d.DeleteMulti(ctx, keys))
 }
 
 func (d hookedDurable) Update(ctx context.Context, id string, f func(store.Record, bool) (store.Record, error)) error {
@@ -192,9 +182,4 @@ func (d hookedDurable) Update(ctx context.Context, id string, f func(store.Recor
 func (d hookedDurable) Expired(ctx context.Context, before time.Time, batch func(ids []string) error) error {
 	done := d.h.call("durable.Expired", "")
 	return done(d.d.Expired(ctx, before, batch))
-}
-
-func (d hookedDurable) DeleteMulti(ctx context.Context, ids []string) error {
-	done := d.h.call("durable.DeleteMulti", "")
-	return done(d.d.DeleteMulti(ctx, ids))
 }

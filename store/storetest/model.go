@@ -37,10 +37,15 @@ type ModelOptions struct {
 	// Before, if set, is called at the start of every call of the Cache
 	// and Durable views, outside the model's lock, with the operation
 	// ("cache.Get", "cache.Add", "cache.CompareAndSwap", "cache.Set",
-	// "cache.Delete", "durable.Get", "durable.Put", "durable.Delete", "durable.End",
-	// "durable.Expired", "durable.DeleteMulti") and the cache key or
-	// session ID ("" for DeleteMulti; for Expired, which calls it before
-	// each batch it reads, the last ID of the batch before, "" at first).
+	// "cache.SetMulti", "cache.Delete", "durable.GetMulti",
+	// "durable.PutMulti", "durable.DeleteMulti", "durable.Update",
+	// "durable.Expired") and the key: the cache key; a Durable call's
+	// first key ("" when it has none: the store reads a session as
+	// GetMulti of its ID and its tombstone's key, writes it as PutMulti of
+	// its ID, ends sessions as PutMulti of their tombstones' keys then
+	// DeleteMulti of their IDs); "" for SetMulti; for Expired, which calls
+	// it before each batch it reads, the last key of the batch before, ""
+	// at first.
 	// An error fails the call with that error and no effect; blocking
 	// delays the call. Default: nil.
 	Before func(ctx context.Context, op, key string) error
@@ -181,12 +186,11 @@ func (m *Model) Record(id string) (store.Record, bool) {
 }
 
 // SetRecord writes a durable record, bypassing Before and After: for a
-// test that fakes part of a call, such as the first round trip of
-// Durable.End (its tombstone records) without the second.
+// test that sets the state of the durable tier directly.
 func (m *Model) SetRecord(id string, r store.Record) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.records[id] = store.Record{Value: clone(r.Value), Expires: time.UnixMicro(r.Expires.UnixMicro()).UTC()}
+	m.records[id] = stored(r)
 }
 
 // IDs returns the IDs of the durable records, sorted.

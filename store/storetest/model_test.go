@@ -115,7 +115,11 @@ func TestModelRefuses(t *testing.T) {
 		{"LongKey", c.Add(ctx, &store.Item{Key: strings.Repeat("k", store.MaxKeyLen+1), Value: []byte{}})},
 		{"MaxValue", c.Set(ctx, &store.Item{Key: "k", Value: make([]byte, 11)})},
 		{"ForeignToken", c.CompareAndSwap(ctx, &store.Item{Key: "k", Value: []byte{}, Token: "x"})},
-		{"EmptyIDPut", d.Put(ctx, "", store.Record{})},
+		{"EmptyKeyPut", d.PutMulti(ctx, []string{""}, []store.Record{{}})},
+		{"EmptyKeyGet", func() error { _, err := d.GetMulti(ctx, []string{""}); return err }()},
+		{"PutMultiMismatch", d.PutMulti(ctx, []string{"a", "b"}, []store.Record{{}})},
+		{"GetMultiOverMaxBatch", func() error { _, err := d.GetMulti(ctx, many); return err }()},
+		{"PutMultiOverMaxBatch", d.PutMulti(ctx, many, make([]store.Record, len(many)))},
 		{"DeleteMultiOverMaxBatch", d.DeleteMulti(ctx, many)},
 	}
 	for _, tc := range tests {
@@ -134,21 +138,26 @@ func TestModelRefuses(t *testing.T) {
 func TestModelAfterFakesAmbiguousFailure(t *testing.T) {
 	fault := fmt.Errorf("ambiguous")
 	m := NewModel(ModelOptions{After: func(_ context.Context, op, key string, err error) error {
-		if op == "durable.Put" && err == nil {
+		if op == "durable.PutMulti" && err == nil {
 			return fault
 		}
 		return err
 	}})
 	ctx := context.Background()
 	exp := time.Now().Add(time.Hour)
-	if err := m.Durable().Put(ctx, "id", store.Record{Value: []byte("v"), Expires: exp}); err != fault {
-		t.Fatalf("Put: %v, want the fault", err)
+	if err := putOne(ctx, m.Durable(), "id", store.Record{Value: []byte("v"), Expires: exp}); err != fault {
+		t.Fatalf("PutMulti: %v, want the fault", err)
 	}
 	if _, ok := m.Record("id"); !ok {
-		t.Fatal("the Put that reported the fault took no effect")
+		t.Fatal("the PutMulti that reported the fault took no effect")
 	}
 	m.SetRecord("id"+store.EndSuffix, store.Record{Value: []byte{}, Expires: exp})
-	if _, err := m.Durable().Get(ctx, "id"); err != store.ErrNotFound {
-		t.Fatalf("Get after a tombstone set with SetRecord: %v, want ErrNotFound", err)
+	if _, err := store.ReadRecord(ctx, m.Durable(), "id"); err != store.ErrNotFound {
+		t.Fatalf("read after a tombstone set with SetRecord: %v, want ErrNotFound", err)
 	}
+}
+
+// putOne puts one record.
+func putOne(ctx context.Context, d store.Durable, key string, rec store.Record) error {
+	return d.PutMulti(ctx, []string{key}, []store.Record{rec})
 }

@@ -166,8 +166,8 @@ func (rt *revT) wantEnded(what, id string) {
 	if rt.readable(id) {
 		rt.Errorf("%s: a request finds the session, want it ended", what)
 	}
-	if _, err := rt.raw.Durable.Get(rt.ctx, id); !errors.Is(err, store.ErrNotFound) {
-		rt.Errorf("%s: Durable.Get = %v, want ErrNotFound", what, err)
+	if _, err := store.ReadRecord(rt.ctx, rt.raw.Durable, id); !errors.Is(err, store.ErrNotFound) {
+		rt.Errorf("%s: the Durable tier reads %v, want ErrNotFound", what, err)
 	}
 	if it, err := rt.raw.Cache.Get(rt.ctx, rt.raw.KeyPrefix+id); err == nil && it.Flags == 0 {
 		rt.Errorf("%s: the Cache holds the session, want a tombstone or nothing", what)

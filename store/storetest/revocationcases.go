@@ -73,7 +73,7 @@ func revocationBeforeRenew(rt *revT, all bool) {
 	a, b := rt.login(0), rt.login(0)
 	fresh := ""
 	rt.h.on("durable.Update", rt.ix, func() {
-		fresh = rt.h.lastKey("durable.Put") // Renew wrote the new ID
+		fresh = rt.h.lastKey("durable.PutMulti") // Renew wrote the new ID
 		rt.revoke(all, a, b)
 	}, nil)
 	rt.h.take()
@@ -83,9 +83,9 @@ func revocationBeforeRenew(rt *revT, all bool) {
 		rt.Errorf("Renew = %v, %v; want nil, ErrGone", got, err)
 	}
 	rt.wantCalls("Renew (load, retire, write, move refused, end) around the revocation",
-		"cache.Get", "cache.Get", "cache.CompareAndSwap", "durable.End", "cache.Get", // load, retire
-		"cache.Add", "durable.Put", "durable.Update", "cache.SetMulti", "durable.End", // write, move, end
-		"durable.Update", "cache.SetMulti", "durable.End") // the revocation
+		"cache.Get", "cache.Get", "cache.CompareAndSwap", "durable.PutMulti", "durable.DeleteMulti", "cache.Get", // load, retire
+		"cache.Add", "durable.PutMulti", "durable.Update", "cache.SetMulti", "durable.PutMulti", "durable.DeleteMulti", // write, move, end
+		"durable.Update", "cache.SetMulti", "durable.PutMulti", "durable.DeleteMulti") // the revocation
 	if fresh == "" || fresh == a.ID() {
 		rt.Fatal("Renew wrote no new ID before its index move")
 	}
@@ -142,7 +142,7 @@ func revokedNotRevived(rt *revT, renew bool) {
 func loginKeepsRenewed(rt *revT) {
 	a := rt.login(0)
 	var fresh session.Session
-	rt.h.on("durable.GetMulti", "", func() {
+	rt.h.on("durable.GetMulti", a.ID(), func() { // the read of the sessions the index lists
 		var err error
 		if fresh, err = rt.renew(a.ID()); err != nil {
 			rt.Errorf("Renew: %v", err)
@@ -203,12 +203,13 @@ func concurrentLoginsKeepMax(rt *revT) {
 
 // sweepSetup logs a session in and out, so that its user's index lists
 // no live session.
-func sweepSetup(rt *revT) {
+func sweepSetup(rt *revT) session.Session {
 	a := rt.login(0)
 	s := rt.open()
 	s.Remove(s.Get(a.ID()))
 	s.Close()
 	rt.wantErrs("logout", 0, nil)
+	return a
 }
 
 // sweepDeletesEmptyIndex: Sweep deletes an index without a live session
@@ -226,12 +227,12 @@ func sweepDeletesEmptyIndex(rt *revT) {
 	rt.h.take()
 	del, swept, _, err = rt.tiers.Sweep(rt.ctx, rt.now().Add(time.Hour+time.Minute), []string{rt.ix})
 	rt.wantCalls("Sweep (the logged-out session ended again in both tiers before its entry goes)",
-		"durable.Get", "durable.GetMulti", "durable.End", "cache.SetMulti", "durable.Update")
+		"durable.GetMulti", "durable.GetMulti", "durable.PutMulti", "durable.DeleteMulti", "cache.SetMulti", "durable.Update")
 	if err != nil || len(del) != 0 || swept != 1 {
 		rt.Errorf("Sweep = %q, %d swept, %v; want nothing to delete, 1 swept", del, swept, err)
 	}
-	if _, err := rt.raw.Durable.Get(rt.ctx, rt.ix); !errors.Is(err, store.ErrNotFound) {
-		rt.Errorf("the swept index: Get = %v, want ErrNotFound", err)
+	if _, err := store.ReadRecord(rt.ctx, rt.raw.Durable, rt.ix); !errors.Is(err, store.ErrNotFound) {
+		rt.Errorf("the swept index: read %v, want ErrNotFound", err)
 	}
 }
 
@@ -239,9 +240,9 @@ func sweepDeletesEmptyIndex(rt *revT) {
 // session, then a login adds one before Sweep's transaction: the index is
 // kept, and purge (which deletes what Sweep returns) leaves it listed.
 func sweepKeepsConcurrentLogin(rt *revT) {
-	sweepSetup(rt)
+	a := sweepSetup(rt)
 	var b session.Session
-	rt.h.on("durable.GetMulti", "", nil, func(err error) error {
+	rt.h.on("durable.GetMulti", a.ID(), nil, func(err error) error { // the read of the sessions the index lists
 		b = rt.login(0)
 		return err
 	})
@@ -279,9 +280,9 @@ func retriedLogin(rt *revT, limit int) {
 	rt.h.take()
 	c := rt.login(limit)
 	rt.fired()
-	calls := []string{"cache.Add", "durable.Put", "durable.Get", "durable.GetMulti", "durable.Update", "durable.Update"}
+	calls := []string{"cache.Add", "durable.PutMulti", "durable.GetMulti", "durable.GetMulti", "durable.Update", "durable.Update"}
 	if limit > 0 {
-		calls = append(calls, "cache.SetMulti", "durable.End")
+		calls = append(calls, "cache.SetMulti", "durable.PutMulti", "durable.DeleteMulti")
 	}
 	rt.wantCalls("Login, its transaction retried", calls...)
 	rt.wantErrs("Login", 0, nil)
@@ -322,7 +323,7 @@ func retriedRevoke(rt *revT) {
 	rt.h.take()
 	rt.revoke(false, a, b)
 	rt.fired()
-	rt.wantCalls("Revoke, its transaction retried", "durable.Update", "durable.Update", "cache.SetMulti", "durable.End")
+	rt.wantCalls("Revoke, its transaction retried", "durable.Update", "durable.Update", "cache.SetMulti", "durable.PutMulti", "durable.DeleteMulti")
 	rt.wantEnded("the revoked session", a.ID())
 	rt.wantLive("the other session", b.ID())
 	rt.wantListed("after the retried Revoke", handle(b))
@@ -338,7 +339,7 @@ func loginDuringRenew(rt *revT, revoke bool) {
 	var b session.Session
 	renewed := ""
 	rt.h.on("durable.Update", rt.ix, func() {
-		renewed = rt.h.lastKey("durable.Put") // Renew wrote the new ID
+		renewed = rt.h.lastKey("durable.PutMulti") // Renew wrote the new ID
 		b = rt.login(0)
 		if revoke {
 			rt.revoke(true, b, b)

@@ -50,7 +50,7 @@ func (rt *revT) longLogin() session.Session {
 // only then can a revocation reach it.
 func (rt *revT) listed(id string) bool {
 	rt.Helper()
-	rec, err := rt.raw.Durable.Get(rt.ctx, rt.ix)
+	rec, err := store.ReadRecord(rt.ctx, rt.raw.Durable, rt.ix)
 	if errors.Is(err, store.ErrNotFound) {
 		return false
 	}
@@ -76,12 +76,12 @@ func (rt *revT) wantReachable(what, id string) {
 // ends it.
 func expiredDurableCopy(rt *revT, sweep bool) {
 	a, b := rt.longLogin(), rt.longLogin()
-	rec, err := rt.raw.Durable.Get(rt.ctx, a.ID())
+	rec, err := store.ReadRecord(rt.ctx, rt.raw.Durable, a.ID())
 	if err != nil {
 		rt.Fatal(err)
 	}
 	rec.Expires = rt.now().Add(-time.Minute)
-	if err := rt.raw.Durable.Put(rt.ctx, a.ID(), rec); err != nil {
+	if err := rt.raw.Durable.PutMulti(rt.ctx, []string{a.ID()}, []store.Record{rec}); err != nil {
 		rt.Fatal(err)
 	}
 	rt.wantLive("the session, from the Cache", a.ID())
@@ -198,16 +198,16 @@ func writeInFlight(rt *revT) {
 	if sess == nil {
 		rt.Fatal("session not found")
 	}
-	rec, err := rt.raw.Durable.Get(rt.ctx, a.ID())
+	rec, err := store.ReadRecord(rt.ctx, rt.raw.Durable, a.ID())
 	if err != nil {
 		rt.Fatal(err)
 	}
 	rec.Expires = rt.now().Add(-time.Second) // a request begun in the copy's last second
-	if err := rt.raw.Durable.Put(rt.ctx, a.ID(), rec); err != nil {
+	if err := rt.raw.Durable.PutMulti(rt.ctx, []string{a.ID()}, []store.Record{rec}); err != nil {
 		rt.Fatal(err)
 	}
 	var b session.Session
-	rt.h.on("durable.Put", a.ID(), func() { b = rt.longLogin() }, nil)
+	rt.h.on("durable.PutMulti", a.ID(), func() { b = rt.longLogin() }, nil)
 	sess.SetAttr("clicked", 1)
 	s.Close()
 	rt.fired()
