@@ -33,19 +33,20 @@ import (
 // (store.DefaultKind when "") named ID: properties store.PropExpires and
 // store.PropValue, as the App Engine backend writes them, plus "ver", an
 // unindexed version. A tombstone (an item with Flags) is the entity
-// ID+store.EndSuffix that Durable.End writes, whose value is the flag
-// byte followed by the item's value; writing it deletes the record, and
-// writing a session deletes the tombstone. Get is one lookup of both
-// entities and answers the live tombstone, else the live record (expired
-// ones are misses, by the wall clock, as Memcache and Redis expire items,
-// not by store.Options.Now; a tombstone written by Durable.End reads as
-// store.FlagGone). Add, CompareAndSwap and Set each run in a transaction
-// that reads both (Set does not), checks, and writes with a new random
-// version (never reused, so a token read before a Delete and an Add does
-// not match); SetMulti puts all entities, then deletes the others, as
-// Durable.End does. Delete deletes the record only: a live tombstone stays until it
-// expires, so a logout whose Set reported a failure but landed is never
-// undone. Items are never evicted; the zero Expires is stored as the end
+// ID+store.EndSuffix, where the store keeps an ended session's tombstone
+// record in the Durable tier, whose value is the flag byte followed by
+// the item's value; writing it deletes the record, and writing a session
+// deletes the tombstone. Get is one lookup of both entities and answers
+// the live tombstone, else the live record (expired ones are misses, by
+// the wall clock, as Memcache and Redis expire items, not by
+// store.Options.Now; the store's Durable tombstone, an empty value, reads
+// as store.FlagGone). Add, CompareAndSwap and Set each run in a
+// transaction that reads both (Set does not), checks, and writes with a
+// new random version (never reused, so a token read before a Delete and
+// an Add does not match); SetMulti puts all entities, then deletes the
+// others, as the store ends sessions in the Durable tier. Delete deletes
+// the record only: a live tombstone stays until it expires, so a logout
+// whose Set reported a failure but landed is never undone. Items are never evicted; the zero Expires is stored as the end
 // of year 9999. Purge with purge.Options{Durable: cloud.Datastore(dc,
 // kind)}: it deletes expired records and tombstones alike.
 func DatastoreCache(client *datastore.Client, kind, keyPrefix string) store.Cache {
@@ -132,7 +133,7 @@ func item(key string, e *versioned, tomb bool) *store.Item {
 		it.Expires = time.Time{}
 	}
 	if tomb {
-		it.Flags, it.Value = store.FlagGone, nil // Durable.End's tombstone says no more
+		it.Flags, it.Value = store.FlagGone, nil // the store's Durable tombstone says no more
 		if len(e.Value) > 0 {
 			it.Flags, it.Value = uint32(e.Value[0]), e.Value[1:]
 		}
@@ -237,10 +238,11 @@ func (d *dsCache) write(ctx context.Context, op string, it *store.Item, check fu
 }
 
 // SetMulti puts the items' entities in one call, then deletes the other
-// entities of their keys in another, store.MaxBatch at a time, as
-// Durable.End does: one transaction could not hold them (the emulator
-// takes 25 entities in one). A failure stops before the deletes of its
-// batch, so a session ended by a tombstone that landed stays ended.
+// entities of their keys in another, store.MaxBatch at a time, as the
+// store ends sessions in the Durable tier: one transaction could not hold
+// them (the emulator takes 25 entities in one). A failure stops before the
+// deletes of its batch, so a session ended by a tombstone that landed
+// stays ended.
 func (d *dsCache) SetMulti(ctx context.Context, items []*store.Item) error {
 	for start := 0; start < len(items); start += store.MaxBatch {
 		batch := items[start:min(start+store.MaxBatch, len(items))]

@@ -26,11 +26,13 @@
 // (tracked, codec.go), what it must write. The protocol between the two
 // tiers is in load.go, save.go, swap.go, renew.go and login.go. It reaches
 // the tiers only through the Cache and Durable interfaces (backend.go),
-// wrapped with retries (retry.go); package aestore implements them on App
-// Engine's bundled services, package storetest has an
-// in-process model for simulation tests and the conformance suite every
-// implementation passes, and the module gaesession/cloud implements them on
-// Redis and the Cloud Datastore client.
+// wrapped with retries (retry.go). The Durable tier is a plain key-value
+// store: the store's view of it (durable.go) reads and ends sessions there,
+// applying the tombstone rule (see Ending sessions). Package aestore
+// implements the interfaces on App Engine's bundled services, package
+// storetest has an in-process model for simulation tests and the
+// conformance suite every implementation passes, and the module
+// gaesession/cloud implements them on Redis and the Cloud Datastore client.
 //
 // # Reading and writing
 //
@@ -61,12 +63,14 @@
 // Remove, Renew and revocations (Login's limit, Revoke, RevokeAll) end a
 // session with a tombstone in the Cache (flags FlagRemoved, FlagRenewed;
 // Remove writes it after the Durable one, so that no put-back is confirmed
-// after it) and, through Durable.End, a tombstone record in the Durable
-// tier (key name: the ID plus EndSuffix) beside deleting the record.
-// Durable writes are last-writer-wins, so a write-back whose Put lands
-// later brings the record back; Get honors the tombstone record until
-// purge deletes it, so an ended session stays ended whatever the Cache
-// forgets. Tombstone lifetimes are set by Options.Now. Renew retires the
+// after it) and a tombstone record in the Durable tier (key name: the ID
+// plus EndSuffix, an empty value), written before the record is deleted:
+// two Durable calls for a batch of sessions. Durable writes are
+// last-writer-wins, so a write-back whose Put lands later brings the
+// record back; the store reads a session's record and its tombstone
+// record in one Durable call, and the tombstone, live or expired, hides
+// the record until purge deletes it, so an ended session stays ended
+// whatever the Cache forgets. Tombstone lifetimes are set by Options.Now. Renew retires the
 // old ID with compare-and-swap, so the new session carries the newest
 // stored value.
 //

@@ -1,7 +1,8 @@
 // Package aestore implements the store's two tiers on App Engine's bundled
-// services: Memcache (store.Cache) and Datastore (store.Durable), in
-// icza/gaesession's storage format. Their calls need an App Engine context
-// (appengine.NewContext(r)).
+// services: Memcache (store.Cache) and Datastore (store.Durable, records
+// by key name), in icza/gaesession's storage format; the store keeps the
+// rules of what it stores (such as ended sessions' tombstone records)
+// itself. Their calls need an App Engine context (appengine.NewContext(r)).
 //
 // gaesession.New uses them when store.Options sets neither tier, and
 // purge.Handler's default Durable tier is Datastore; apps set them by hand

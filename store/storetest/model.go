@@ -71,9 +71,12 @@ type ModelOptions struct {
 // appengine/v2 sends it (under a second: already expired), and a relative
 // expiration over 30 days is read as a Unix time, as the service does.
 //
-// The durable tier keeps Expires to the microsecond, in UTC, as the
-// Datastore does. Expired gives IDs in ID order, store.MaxBatch at a time,
-// each batch read when the one before has been handled.
+// The durable tier is a plain key-value store, as store.Durable is: it
+// knows nothing of the store's tombstone records. It keeps Expires to the
+// microsecond, in UTC, as the Datastore does, and refuses an empty key or
+// more than store.MaxBatch keys in one call. Expired gives keys in order,
+// store.MaxBatch at a time, each batch read when the one before has been
+// handled.
 //
 // Each call's effect happens atomically; a Model is safe for concurrent
 // use.
