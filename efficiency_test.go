@@ -23,6 +23,7 @@ func TestRPCCounts(t *testing.T) {
 	}{
 		{"no cookie", "/", nil},
 		{"new session", "/?op=new&a=1", []string{"datastore_v3.Put", "memcache.Set"}},
+		{"first read: vouched for against its record", "/", []string{"datastore_v3.Get", "memcache.Get", "memcache.Set"}},
 		{"read only", "/", []string{"memcache.Get"}},
 		{"read only again", "/", []string{"memcache.Get"}},
 		{"write", "/?op=set&b=2", []string{"datastore_v3.Put", "memcache.Get", "memcache.Set"}},
@@ -46,6 +47,8 @@ func TestTouch(t *testing.T) {
 	id := sessionID(t, c)
 	_, before := tiers(t, opts, id)
 	accessed := decoded(t, before.Value).Accessed()
+	clock.Set(accessed)
+	get(t, c, "/") // vouches for the new session
 	var rec rpcs
 	clock.Set(accessed.Add(59 * time.Second))
 	rec.do(t, c, "/")
@@ -95,9 +98,12 @@ func TestAsyncErrorIsLogged(t *testing.T) {
 		Logger:    logged.logger(),
 		ErrorFunc: func(w http.ResponseWriter, r *http.Request, err error) { called++ },
 	})
-	rec := rpcs{fail: failService("datastore_v3")}
+	var rec rpcs
 	c := gaesessiontest.NewClient(t, mw(opts)(gaesessiontest.App))
-	rec.do(t, c, "/?op=new&a=1")
+	rec.do(t, c, "/?op=new&a=1") // a new session's Put is in the request
+	rec.do(t, c, "/")
+	rec.fail = failService("datastore_v3")
+	rec.do(t, c, "/?op=set&b=2")
 	waitAll()
 	if called != 0 || !logged.contains("err.op=save err.tier=datastore err.session=") {
 		t.Errorf("ErrorFunc called %d times, log %q", called, logged.String())

@@ -22,15 +22,16 @@ func TestDebugLogs(t *testing.T) {
 	_, c := setup(t, gaesession.Options{Logger: slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	get(t, c, "/?op=new&a=1")
 	id := sessionID(t, c)
+	get(t, c, "/") // vouches for the new session: both tiers
 	get(t, c, "/")
 	get(t, c, "/?op=remove")
 	short := "session=" + store.ShortID(id)
 	for op, tier := range map[string]string{"save": "memcache,datastore", "get": "memcache", "remove": "memcache,datastore"} {
 		found := false
 		for _, line := range strings.SplitAfter(logged.String(), "\n") {
-			if strings.Contains(line, "op="+op+" ") {
-				found = strings.Contains(line, short) && strings.Contains(line, "tier="+tier+" ") &&
-					strings.Contains(line, "duration=") && strings.Contains(line, "level=DEBUG")
+			if strings.Contains(line, "op="+op+" ") && strings.Contains(line, short) && strings.Contains(line, "tier="+tier+" ") &&
+				strings.Contains(line, "duration=") && strings.Contains(line, "level=DEBUG") {
+				found = true
 				break
 			}
 		}

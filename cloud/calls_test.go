@@ -28,6 +28,7 @@ func TestCallsPerRequest(t *testing.T) {
 	t.Parallel()
 	eachRedis(t, gaesession.Options{}, func(t *testing.T, e *env) {
 		e.wantCalls("/?op=new&a=1", "datastore.PutMulti", "redis.evalsha")
+		e.wantCalls("/", "datastore.GetMulti", "redis.evalsha", "redis.get") // vouched for
 		e.wantCalls("/", "redis.get")
 		e.wantCalls("/?op=set&b=2", "datastore.PutMulti", "redis.evalsha", "redis.get")
 		e.setID("no-such-session-0123456789")

@@ -250,7 +250,8 @@ func (e *env) evict(id string) {
 
 // tiers returns what each tier holds for a session, as App prints it
 // (the binding's attributes left out): "gone" for nothing, "tombstone" for a tombstone in the Cache,
-// "unconfirmed:" and the attributes for an unconfirmed put-back, and "-"
+// "unconfirmed:" and the attributes for an item not yet vouched for (a new
+// session, or a put-back), and "-"
 // for the Durable tier with OnlyMemcache.
 func (e *env) tiers(id string) (cache, durable string) {
 	e.Helper()

@@ -235,6 +235,10 @@ func longTimeouts(s *suite) {
 			e := s.sub(t).env(gaesession.Options{})
 			e.get("/?op=new&a=1&ttl=" + ttl)
 			id := e.id()
+			if !e.opts.Store.OnlyMemcache {
+				e.wantTiers(id, "unconfirmed:a=1", "a=1")
+			}
+			e.get("/") // vouches for it
 			e.wantTiers(id, "a=1", "a=1")
 			want := writeAll(e.browser, 10, "a=1") + ",zz=1"
 			e.get("/?op=set&zz=1") // the Durable tier follows with the next write

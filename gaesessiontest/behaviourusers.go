@@ -65,7 +65,7 @@ func login(s *suite) {
 		e.Errorf("ID after Login %q, before %q", id, before)
 	}
 	e.wantTiers(before, "tombstone", "gone")
-	e.wantTiers(id, "a=1", "a=1")
+	e.wantTiers(id, "unconfirmed:a=1", "a=1") // until a request vouches for it
 	if e.handle() == "" {
 		e.Error("the session is not bound after Login")
 	}

@@ -15,13 +15,13 @@ import (
 func TestAsyncSaveWaitWaitsForTheBackgroundPut(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, store.Options{AsyncDatastoreSave: true})
-	sess := r.newSession(0, "a", "1")
-	started, release := r.hold("durable.PutMulti", sess.ID())
-	s := r.open()
-	s.Add(sess)
-	s.Close() // returns with the Put held
+	id := r.create(0, "a", "1")
+	r.read(id) // vouches for the new session's Cache item
+	started, release := r.hold("durable.PutMulti", id)
+	r.take()
+	r.set(id, "b", "2") // returns with the Put held
 	<-started
-	if got := r.stored(sess.ID()); got != "gone" {
+	if got := r.stored(id); got != "a=1" {
 		t.Fatalf("durable tier holds %q before the held Put", got)
 	}
 	canceled, cancel := context.WithCancel(context.Background())
@@ -33,39 +33,52 @@ func TestAsyncSaveWaitWaitsForTheBackgroundPut(t *testing.T) {
 	if err := r.tiers.Wait(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got := r.stored(sess.ID()); got != "a=1" {
+	if got := r.stored(id); got != "a=1,b=2" {
 		t.Errorf("durable tier holds %q after Wait", got)
 	}
 	// The late write checks the cache afterwards.
-	r.wantCalls("async new session", "cache.Add", "durable.PutMulti", "cache.Get")
-	r.wantErrs("async new session", 0, "", nil)
+	r.wantCalls("async write", "cache.Get", "cache.CompareAndSwap", "durable.PutMulti", "cache.Get")
+	r.wantErrs("async write", 0, "", nil)
+}
+
+// A new session's Durable write is never in the background: its Cache
+// item is vouched for against the record.
+func TestAsyncSaveWritesANewSessionInTheRequest(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.Options{AsyncDatastoreSave: true})
+	sess := r.newSession(0, "a", "1")
+	s := r.open()
+	s.Add(sess)
+	s.Close()
+	r.wantCalls("async new session", "durable.PutMulti", "cache.Add")
+	if got := r.stored(sess.ID()); got != "a=1" {
+		t.Errorf("durable tier holds %q when the request closed", got)
+	}
 }
 
 func TestAsyncSaveBeyondMaxBackgroundRunsInTheRequest(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, store.Options{AsyncDatastoreSave: true, MaxBackground: 1})
-	first, second := r.newSession(0, "a", "1"), r.newSession(0, "a", "2")
-	started, release := r.hold("durable.PutMulti", first.ID())
-	s := r.open()
-	s.Add(first)
-	s.Close()
+	first, second := r.create(0, "a", "1"), r.create(0, "a", "1")
+	r.read(first)
+	r.read(second)
+	started, release := r.hold("durable.PutMulti", first)
+	r.set(first, "b", "1")
 	<-started // the one background slot is taken
 	r.take()
-	s = r.open()
-	s.Add(second)
-	s.Close()
-	r.wantCalls("second write", "cache.Add", "durable.PutMulti", "cache.Get")
-	if got := r.stored(second.ID()); got != "a=2" {
+	r.set(second, "b", "2")
+	r.wantCalls("second write", "cache.Get", "cache.CompareAndSwap", "durable.PutMulti", "cache.Get")
+	if got := r.stored(second); got != "a=1,b=2" {
 		t.Errorf("second write not done when its request closed: durable holds %q", got)
 	}
-	if got := r.stored(first.ID()); got != "gone" {
+	if got := r.stored(first); got != "a=1" {
 		t.Errorf("held write done: durable holds %q", got)
 	}
 	close(release)
 	if err := r.tiers.Wait(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if got := r.stored(first.ID()); got != "a=1" {
+	if got := r.stored(first); got != "a=1,b=1" {
 		t.Errorf("first write after Wait: durable holds %q", got)
 	}
 }

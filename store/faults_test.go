@@ -99,8 +99,11 @@ func TestDurableDownCacheStillWorks(t *testing.T) {
 	s.Add(sess)
 	s.Close()
 	id := sess.ID()
-	r.wantCalls("new session", "cache.Add", "durable.PutMulti")
+	r.wantCalls("new session", "durable.PutMulti", "cache.Add")
 	r.wantErrs("new session", 1, "datastore", nil)
+	if got := r.cached(id); got != "a=1" {
+		t.Errorf("cache holds %q, want a=1: no record could vouch for it", got)
+	}
 	r.set(id, "b", "2")
 	r.wantCalls("write", "cache.Get", "cache.CompareAndSwap", "durable.PutMulti")
 	r.wantErrs("write", 1, "datastore", nil)
@@ -161,13 +164,14 @@ func TestErrorsNameSessionsByShortIDOnly(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, store.Options{Retries: 1, AsyncDatastoreSave: true})
 	ids := []string{r.create(0, "a", "1"), r.create(0, "a", "1")}
+	bg := r.create(0, "a", "1")
 	s := r.open()
 	s.Get(ids[0]).SetAttr("bad", unregistered{})
 	s.Close() // ErrEncode
 	r.setFault(failing("cache.", "durable."))
 	r.read(ids[1]) // both tiers fail
 	r.setFault(failing("durable."))
-	bg := r.create(0, "a", "1") // a background write that fails: logged
+	r.set(bg, "b", "2") // a background write that fails: logged
 	if err := r.tiers.Wait(context.Background()); err != nil {
 		t.Fatal(err)
 	}

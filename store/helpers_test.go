@@ -135,13 +135,15 @@ func (r *rig) newSession(timeout time.Duration, kv ...string) session.Session {
 	return sess
 }
 
-// create stores a new session as a request does (Add, Close) and forgets
-// the calls it made. It returns the ID.
+// create stores a new session as a request does (Add, Close), reads it
+// once so that its Cache item is vouched for (flag 0), and forgets the
+// calls it made. It returns the ID.
 func (r *rig) create(timeout time.Duration, kv ...string) string {
 	sess := r.newSession(timeout, kv...)
 	s := r.open()
 	s.Add(sess)
 	s.Close()
+	r.read(sess.ID())
 	r.take()
 	return sess.ID()
 }
@@ -176,13 +178,16 @@ func (r *rig) set(id string, kv ...string) {
 	}
 }
 
-// cached returns what the cache holds for id: the session's attributes,
-// "flags N" for a tombstone, or "gone".
+// cached returns what the cache holds for id: the session's attributes
+// (followed by " unconfirmed" for an item not yet vouched for), "flags N"
+// for a tombstone, or "gone".
 func (r *rig) cached(id string) string {
 	it, ok := r.m.CacheItem(prefix + id)
 	switch {
 	case !ok:
 		return "gone"
+	case it.Flags == store.FlagUnconfirmed:
+		return attrs(decode(r.t, it.Value)) + " unconfirmed"
 	case it.Flags != 0:
 		return fmt.Sprint("flags ", it.Flags)
 	}

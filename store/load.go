@@ -26,7 +26,13 @@ func (s *Store) load(id string) (*entry, string) {
 		}
 		sess, err := s.decode(item.Value, id)
 		if err == nil {
-			return s.admit(sess, item), tierBoth
+			e := s.admit(sess, item)
+			if e != nil {
+				// Alive after the item was read: the request's write, or
+				// Close, clears the flag with this item's token.
+				item.Flags, e.vouch = 0, true
+			}
+			return e, tierBoth
 		}
 		s.report("get", tierCache, id, err)
 		corrupt = item
@@ -109,6 +115,15 @@ func (s *Store) confirm(id string, value []byte) error {
 		_ = s.t.cache.CompareAndSwap(s.ctx, item) // lost to a later write: it confirms its own
 	}
 	return nil
+}
+
+// vouch clears the flag of an unconfirmed item the request read before it
+// found the session alive in the Durable tier, and did not write over:
+// compare-and-swap to flag 0, so that later readers need not read the
+// Durable tier. An end after that read replaced the item, and the swap
+// fails; so does a write since, which vouches for itself.
+func (s *Store) vouch(item *Item) {
+	_ = s.t.cache.CompareAndSwap(s.ctx, item) // flag 0 since load
 }
 
 // fromDurable reads a session from the Durable tier. It returns nil when

@@ -152,14 +152,16 @@ func (s *Store) listed(fresh session.Session, op string, index func(exp time.Tim
 	return t, nil
 }
 
-// create writes a new session to both tiers at once. Only the Durable
-// tier's failure fails it: the Cache gets the session back from there.
+// create writes a new session to both tiers at once, to the Cache
+// unconfirmed (see vouch): nobody knows the ID before both writes have
+// returned, but the Add may land later. Only the Durable tier's failure
+// fails it: the Cache gets the session back from there.
 func (s *Store) create(op, id string, value []byte, exp time.Time) error {
 	var putErr error
 	join := s.t.rt.fork(s.ctx, func(ctx context.Context) {
 		putErr = s.t.durable.Put(ctx, id, Record{Value: value, Expires: exp})
 	})
-	addErr := s.t.cache.Add(s.ctx, &Item{Key: s.o.KeyPrefix + id, Value: value, Expires: exp})
+	addErr := s.t.cache.Add(s.ctx, &Item{Key: s.o.KeyPrefix + id, Value: value, Flags: FlagUnconfirmed, Expires: exp})
 	join()
 	if addErr != nil && putErr == nil {
 		s.report(op, tierCache, id, addErr)

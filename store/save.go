@@ -16,6 +16,9 @@ func (s *Store) save(id string, e *entry) {
 		changes = t.changed()
 	}
 	if !e.whole && !e.touch && changes == nil {
+		if e.vouch {
+			s.vouch(e.item)
+		}
 		return
 	}
 	if e.whole {
@@ -57,39 +60,27 @@ func (s *Store) confirmed(id string, w written, report bool) {
 	}
 }
 
-// saveWhole writes a session the request added: to the Cache and, at the
-// same time, to the Durable tier (unless that is asynchronous). A new ID
-// has no older version to lose.
+// saveWhole writes a session the request added: to the Durable tier, then
+// to the Cache unconfirmed, for its first reader to vouch for after
+// reading the record (see vouch); so it reads nothing. When the Durable
+// write fails, the Cache item is ordinary: no reader could have ended a
+// session without a record before it lands. A new ID has no older version
+// to lose.
 func (s *Store) saveWhole(id string, e *entry, value []byte, exp time.Time) {
-	w := written{value: value, exp: exp}
-	join := func() {}
-	var putErr error
-	sync := s.t.durable != nil && !s.o.AsyncDatastoreSave
-	if sync {
-		join = s.t.rt.fork(s.ctx, func(ctx context.Context) {
-			putErr = s.t.durable.Put(ctx, id, Record{Value: value, Expires: exp})
-		})
-	}
-	got, err := s.swap(id, e, w, nil)
-	join()
-	if putErr != nil {
-		s.report("save", tierDurable, id, putErr)
-	}
-	switch {
-	case errors.Is(err, errRemoved), errors.Is(err, ErrGone):
-		if sync { // the logout may have deleted the record before our Put
-			if err := s.t.durable.Delete(s.ctx, id); err != nil {
-				s.report("remove", tierDurable, id, err)
-			}
+	w := written{value: value, exp: exp, unconfirmed: s.t.durable != nil}
+	if s.t.durable != nil {
+		if err := s.t.durable.Put(s.ctx, id, Record{Value: value, Expires: exp}); err != nil {
+			// No record to vouch for it: the session lives in the Cache
+			// until a write-back reaches the Durable tier.
+			s.report("save", tierDurable, id, err)
+			w.unconfirmed = false
 		}
-		return
-	case err != nil:
+	}
+	// A tombstone found (errRemoved, ErrGone) is a logout that read our
+	// Durable write and ended it: it wins.
+	if _, err := s.swap(id, e, w, nil); err != nil && !isGone(err) {
 		s.report("save", errTier(err), id, err)
 	}
-	if got.value != nil && (!sync || got.merged) {
-		s.backup(id, got)
-	}
-	s.confirmed(id, got, err == nil)
 }
 
 // backup writes a session's value to the Durable tier: now, or in the

@@ -35,6 +35,7 @@ type entry struct {
 	missed  bool  // the Cache answered that it had lost the session (a miss)
 	whole   bool  // Add was called: write the whole session, not just changes
 	touch   bool  // the stored access time is old: write back even if unchanged
+	vouch   bool  // item was unconfirmed and found alive: write it back with flag 0
 	removed bool
 }
 

@@ -23,10 +23,48 @@ func TestNewSessionWritesBothTiersOnce(t *testing.T) {
 	r.wantCalls("Close", "cache.Add", "durable.PutMulti")
 	s.Close()
 	r.wantCalls("second Close")
-	if c, d := r.cached(sess.ID()), r.stored(sess.ID()); c != "a=1" || d != "a=1" {
-		t.Errorf("cache %q, durable %q; want a=1 in both", c, d)
+	if c, d := r.cached(sess.ID()), r.stored(sess.ID()); c != "a=1 unconfirmed" || d != "a=1" {
+		t.Errorf("cache %q, durable %q; want a=1 in both, unconfirmed in the Cache", c, d)
 	}
 	r.wantErrs("new session", 0, "", nil)
+}
+
+// The first read of a new session checks its record and vouches for its
+// Cache item (compare-and-swap to flag 0); later reads cost one Get.
+func TestFirstReadVouchesForANewSession(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.Options{})
+	sess := r.newSession(0, "a", "1")
+	s := r.open()
+	s.Add(sess)
+	s.Close()
+	r.take()
+	if got := r.read(sess.ID()); got != "a=1" {
+		t.Fatalf("first read: %q", got)
+	}
+	r.wantCalls("first read", "cache.Get", "durable.GetMulti", "cache.CompareAndSwap")
+	if got := r.cached(sess.ID()); got != "a=1" {
+		t.Errorf("cache holds %q after the first read, want a=1 vouched for", got)
+	}
+	r.read(sess.ID())
+	r.wantCalls("second read", "cache.Get")
+}
+
+// A request that writes the session it found unconfirmed vouches for it
+// with its own compare-and-swap: no call more than the read's check.
+func TestFirstWriteVouchesForANewSession(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.Options{})
+	sess := r.newSession(0, "a", "1")
+	s := r.open()
+	s.Add(sess)
+	s.Close()
+	r.take()
+	r.set(sess.ID(), "b", "2")
+	r.wantCalls("first write", "cache.Get", "durable.GetMulti", "cache.CompareAndSwap", "durable.PutMulti")
+	if got := r.cached(sess.ID()); got != "a=1,b=2" {
+		t.Errorf("cache holds %q after the first write, want a=1,b=2 vouched for", got)
+	}
 }
 
 func TestReadOnlyRequestCostsOneCacheGet(t *testing.T) {

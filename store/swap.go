@@ -43,6 +43,7 @@ type written struct {
 func (s *Store) swap(id string, e *entry, w written, changes map[string]any) (written, error) {
 	key := s.o.KeyPrefix + id
 	item := e.item
+	addUnconfirmed := w.unconfirmed // saveWhole's choice
 	if item == nil && !e.missed && !e.whole && s.t.durable != nil {
 		// The request has not seen the Cache lose the session (its Get
 		// failed, or found a value that does not decode): the Durable copy
@@ -78,11 +79,10 @@ func (s *Store) swap(id string, e *entry, w written, changes map[string]any) (wr
 				continue
 			}
 		case e.whole || s.t.durable == nil:
-			// A later attempt Adds after another request had the key (a
-			// put-back of the new ID, read from our Durable write): it may
-			// have removed the session since, its tombstone evicted. So
-			// that Add goes unconfirmed, confirmed after the Durable write.
-			w.unconfirmed = i > 0 && s.t.durable != nil
+			// An Add may land late: after a logout of the new ID (read
+			// from our Durable write) whose tombstone was evicted since.
+			// So it goes unconfirmed, for a reader to vouch for.
+			w.unconfirmed = addUnconfirmed
 			it := &Item{Key: key, Value: w.value, Expires: w.exp}
 			if w.unconfirmed {
 				it.Flags = FlagUnconfirmed

@@ -18,11 +18,13 @@ const (
 	// FlagGone marks a session found ended with no tombstone left to say
 	// how (a logout or Renew whose tombstone was evicted).
 	FlagGone = 3
-	// FlagUnconfirmed marks a session put back from the Durable tier (by a
-	// read or a write after a miss), whose record may have ended since,
-	// its Cache tombstone evicted. Readers and writers trust it only after
-	// reading the Durable tier; its writer sets flag 0 once a second read
-	// finds the record alive. Never written without a Durable tier.
+	// FlagUnconfirmed marks a session that went into the Cache with Add:
+	// a new one, or one put back from the Durable tier (by a read or a
+	// write after a miss). An Add may land late, after the session ended
+	// and its Cache tombstone was evicted. Readers and writers trust it
+	// only after reading the Durable tier; the first to find the record
+	// alive sets flag 0 (compare-and-swap). Never written without a
+	// Durable tier.
 	FlagUnconfirmed = 4
 )
 

@@ -32,8 +32,11 @@ type trigger struct {
 	after   func(err error) error
 }
 
-// on arms a trigger for the next call of op on key, replacing one armed
-// before. It fires once.
+// anyKey arms a trigger for the next call of its op on any key.
+const anyKey = "\x00any"
+
+// on arms a trigger for the next call of op on key (or anyKey), replacing
+// one armed before. It fires once.
 func (h *hooks) on(op, key string, before func(), after func(error) error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -97,7 +100,7 @@ func (h *hooks) call(op, key string) func(error) error {
 	}
 	h.last[op] = key
 	tr := h.armed
-	if tr != nil && tr.op == op && tr.key == key {
+	if tr != nil && tr.op == op && (tr.key == key || tr.key == anyKey) {
 		h.armed = nil
 	} else {
 		tr = nil

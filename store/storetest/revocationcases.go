@@ -37,6 +37,8 @@ var revocationCases = []struct {
 	{"SweepDuringCacheOutage", sweepDuringOutage},
 	{"RevokeTwice", revokeTwice},
 	{"WriteInFlight", writeInFlight},
+	{"LateFirstAdd", func(rt *revT) { lateFirstAdd(rt, false) }},
+	{"LateFirstAddOfALogin", func(rt *revT) { lateFirstAdd(rt, true) }},
 }
 
 // renewBeforeRevocation: Renew's index move lands just before the
@@ -83,7 +85,7 @@ func revocationBeforeRenew(rt *revT, all bool) {
 		rt.Errorf("Renew = %v, %v; want nil, ErrGone", got, err)
 	}
 	rt.wantCalls("Renew (load, retire, write, move refused, end) around the revocation",
-		"cache.Get", "cache.Get", "cache.CompareAndSwap", "durable.PutMulti", "durable.DeleteMulti", "cache.Get", // load, retire
+		"cache.Get", "durable.GetMulti", "cache.Get", "cache.CompareAndSwap", "durable.PutMulti", "durable.DeleteMulti", "cache.Get", // load (its record checked: see vouch), retire
 		"cache.Add", "durable.PutMulti", "durable.Update", "cache.SetMulti", "durable.PutMulti", "durable.DeleteMulti", // write, move, end
 		"durable.Update", "cache.SetMulti", "durable.PutMulti", "durable.DeleteMulti") // the revocation
 	if fresh == "" || fresh == a.ID() {

@@ -1,8 +1,10 @@
 package storetest
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -60,6 +62,17 @@ func (rt *revT) listed(id string) bool {
 	return slices.Contains(indexIDs(rt.T, rec.Value), id)
 }
 
+// visit runs a request that reads the session id and closes: the first
+// read of a new session vouches for its Cache item (flag 0).
+func (rt *revT) visit(id string) {
+	rt.Helper()
+	s := rt.open()
+	defer s.Close()
+	if s.Get(id) == nil {
+		rt.Fatal("visit: session not found")
+	}
+}
+
 // wantReachable fails the test when the session id is readable but no
 // longer in its user's index: live, and out of every revocation's reach.
 func (rt *revT) wantReachable(what, id string) {
@@ -76,6 +89,7 @@ func (rt *revT) wantReachable(what, id string) {
 // ends it.
 func expiredDurableCopy(rt *revT, sweep bool) {
 	a, b := rt.longLogin(), rt.longLogin()
+	rt.visit(a.ID()) // its Cache item vouched for, as by any request
 	rec, err := store.ReadRecord(rt.ctx, rt.raw.Durable, a.ID())
 	if err != nil {
 		rt.Fatal(err)
@@ -255,4 +269,60 @@ func revokeTwice(rt *revT) {
 	}
 	rt.wantEnded("the revoked session", a.ID())
 	rt.wantLive("the other session", b.ID())
+}
+
+// lateFirstAdd: a new session's first Cache Add times out, yet lands
+// later. Meanwhile a request reads the session from the Durable tier and
+// logs it out, and the tombstone is evicted. The late Add must not make
+// the ended ID readable: it went unconfirmed, and readers check the
+// record. The session is made by the app (Add) or by Login.
+func lateFirstAdd(rt *revT, login bool) {
+	var late *store.Item
+	rt.h.on("cache.Add", anyKey, nil, func(err error) error {
+		if err != nil {
+			rt.Fatalf("the first Add: %v", err)
+		}
+		late = rt.takeBack(rt.h.lastKey("cache.Add"))
+		return fmt.Errorf("storetest: the Add timed out: %w", context.DeadlineExceeded)
+	})
+	var id string
+	if login {
+		id = rt.longLogin().ID()
+	} else {
+		sess := session.NewSessionOptions(&session.SessOptions{Timeout: time.Hour})
+		s := rt.open()
+		s.Add(sess)
+		s.Close()
+		id = sess.ID()
+	}
+	rt.fired()
+	rt.wantErrs("the first Add", 1, context.DeadlineExceeded)
+	s := rt.open()
+	sess := s.Get(id)
+	if sess == nil {
+		rt.Fatal("the new session is not readable from the Durable tier")
+	}
+	s.Remove(sess)
+	s.Close()
+	rt.evict(id)
+	// It lands late, unless the Cache keeps the Durable tier's tombstone
+	// (cloud.DatastoreCache).
+	if err := rt.raw.Cache.Add(rt.ctx, late); err != nil && !errors.Is(err, store.ErrNotStored) {
+		rt.Fatalf("the late Add: %v", err)
+	}
+	rt.wantEnded("the logged-out session after its late first Add", id)
+	rt.wantErrs("logout", 0, nil)
+}
+
+// takeBack removes the item under key from the Cache, as if its write had
+// not landed yet, and returns it to write later.
+func (rt *revT) takeBack(key string) *store.Item {
+	it, err := rt.raw.Cache.Get(rt.ctx, key)
+	if err != nil {
+		rt.Fatalf("takeBack: %v", err)
+	}
+	if err := rt.raw.Cache.Delete(rt.ctx, key); err != nil {
+		rt.Fatalf("takeBack: %v", err)
+	}
+	return &store.Item{Key: key, Value: it.Value, Flags: it.Flags, Expires: it.Expires}
 }
