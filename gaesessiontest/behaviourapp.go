@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gaesession/gaesession"
+	"github.com/gaesession/gaesession/store"
 	"github.com/icza/session"
 )
 
@@ -85,7 +86,8 @@ var App http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Requ
 })
 
 // Attrs formats a session's attributes as sorted k=v pairs, those of the
-// binding (store.ReservedPrefix) included, or "none" for no session.
+// binding (store.ReservedPrefix) included but store.AttrVersion, or "none"
+// for no session.
 func Attrs(sess session.Session) string { return attrs(sess, true) }
 
 // attrs is Attrs, with or without the binding's attributes.
@@ -95,7 +97,7 @@ func attrs(sess session.Session, binding bool) string {
 	}
 	var kv []string
 	for k, v := range sess.Attrs() {
-		if binding || !isBound(k) {
+		if k != store.AttrVersion && (binding || !isBound(k)) {
 			kv = append(kv, fmt.Sprintf("%s=%v", k, v))
 		}
 	}

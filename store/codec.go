@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -56,10 +57,12 @@ func gobUnmarshal(b []byte, v any) error {
 	return gob.NewDecoder(bytes.NewReader(b)).Decode(v)
 }
 
-// encode returns sess in the codec's bytes, or an error wrapping ErrEncode
-// or ErrTooLarge. It holds the session's lock meanwhile, so that other
-// goroutines of the request may call SetAttr.
+// encode stamps sess with the next version (see attrVersion) and returns
+// it in the codec's bytes, or an error wrapping ErrEncode or ErrTooLarge.
+// It holds the session's lock meanwhile, so that other goroutines of the
+// request may call SetAttr.
 func (s *Store) encode(sess session.Session) (b []byte, err error) {
+	nextVersion(sess)
 	err = locked(sess, func() error {
 		b, err = s.o.Codec.Marshal(unwrap(sess))
 		return err
@@ -207,4 +210,27 @@ func unwrap(sess session.Session) session.Session {
 		return t.Session
 	}
 	return sess
+}
+
+// AttrVersion is the reserved attribute that holds a stored session's
+// version, as a decimal string (gob and JSON keep it alike): each write is
+// one more than the value it was made from, so that a check after a
+// Durable write tells a newer Cache value from an older one put back. A
+// value without it (an older release's, or icza/gaesession's) is version 0.
+const AttrVersion = ReservedPrefix + "v"
+
+// version returns the version of a session as stored or loaded.
+func version(sess session.Session) int64 {
+	s, _ := unwrap(sess).Attr(AttrVersion).(string)
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v < 0 {
+		return 0
+	}
+	return v
+}
+
+// nextVersion stamps sess, about to be written, one version past the
+// value it was made from. The stamp is not a change to merge.
+func nextVersion(sess session.Session) {
+	unwrap(sess).SetAttr(AttrVersion, strconv.FormatInt(version(sess)+1, 10))
 }

@@ -230,14 +230,17 @@ func decode(t testing.TB, b []byte) session.Session {
 	return sess
 }
 
-// attrs formats a session's attributes as sorted k=v pairs, or "none".
+// attrs formats a session's attributes as sorted k=v pairs (but
+// store.AttrVersion), or "none".
 func attrs(sess session.Session) string {
 	if sess == nil {
 		return "none"
 	}
 	var kv []string
 	for k, v := range sess.Attrs() {
-		kv = append(kv, fmt.Sprintf("%s=%v", k, v))
+		if k != store.AttrVersion {
+			kv = append(kv, fmt.Sprintf("%s=%v", k, v))
+		}
 	}
 	slices.Sort(kv)
 	return strings.Join(kv, ",")

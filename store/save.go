@@ -43,6 +43,7 @@ func (s *Store) save(id string, e *entry) {
 		s.report("save", errTier(err), id, err)
 	}
 	if w.value != nil && !isGone(err) {
+		w.changes = changes
 		s.backup(id, w)
 		s.confirmed(id, w, err == nil && changes != nil)
 	}
@@ -111,21 +112,24 @@ func (s *Store) backup(id string, w written) {
 
 // put writes w to the Durable tier. With recheck (other requests wrote the
 // session concurrently, so their writes may land in any order; or the write
-// is late) it then reads the Cache and makes the Durable tier follow it
-// with the newest value.
-// It reads again after each such write, until the Cache holds what it last
-// wrote (at most maxSwaps times), so that the last write to land is
-// followed by a check.
+// is late) it then reads the Cache and makes the two tiers agree on the
+// newest version (see followUp), until the Cache holds what it last wrote
+// (at most maxSwaps rounds), so that the last write to land is followed by
+// a check.
 func (s *Store) put(ctx context.Context, id string, w written, recheck bool, report func(op, tier, id string, err error)) {
+	key := s.o.KeyPrefix + id
+	write := true
 	for range maxSwaps {
-		if err := s.t.durable.Put(ctx, id, Record{Value: w.value, Expires: w.exp}); err != nil {
-			report("save", tierDurable, id, err)
-			return
+		if write {
+			if err := s.t.durable.Put(ctx, id, Record{Value: w.value, Expires: w.exp}); err != nil {
+				report("save", tierDurable, id, err)
+				return
+			}
+			if !recheck {
+				return
+			}
 		}
-		if !recheck {
-			return
-		}
-		item, err := s.t.cache.Get(ctx, s.o.KeyPrefix+id)
+		item, err := s.t.cache.Get(ctx, key)
 		switch {
 		case errors.Is(err, ErrCacheMiss):
 			return
@@ -137,10 +141,64 @@ func (s *Store) put(ctx context.Context, id string, w written, recheck bool, rep
 		case bytes.Equal(item.Value, w.value):
 			return
 		}
-		latest, err := s.decode(item.Value, id)
+		theirs, err := s.decode(item.Value, id)
 		if err != nil {
 			return
 		}
-		w = written{value: item.Value, exp: s.expiry(latest)}
+		ours, err := s.decode(w.value, id)
+		if err != nil {
+			return
+		}
+		step := followUp(version(ours), version(theirs))
+		if step == adoptTheirs {
+			w, write = written{value: item.Value, exp: s.expiry(theirs), changes: w.changes}, true
+			continue
+		}
+		if step == mergeOnto {
+			for k, v := range w.changes {
+				theirs.SetAttr(k, v)
+			}
+			theirs.Access()
+			v, err := s.encode(theirs)
+			if err != nil {
+				report("save", "", id, err)
+				return
+			}
+			w = written{value: v, exp: s.expiry(theirs), changes: w.changes}
+		}
+		// The Cache takes w, the item's flags kept. A write meanwhile
+		// makes the swap fail: look again.
+		item.Value, item.Expires = w.value, w.exp
+		switch err := s.t.cache.CompareAndSwap(ctx, item); {
+		case err == nil && step == restoreOurs:
+			return // the Durable tier holds w already
+		case err == nil:
+			write = true
+		case errors.Is(err, ErrNotStored), errors.Is(err, ErrCASConflict):
+			write = false
+		default:
+			report("save", tierCache, id, err)
+			return
+		}
 	}
+}
+
+// Steps of the check after a Durable write (put), when the Cache holds
+// another value than the one written.
+const (
+	adoptTheirs = iota // a newer write: the Durable tier follows the Cache
+	restoreOurs        // an older copy put back: the Cache follows the write
+	mergeOnto          // another write of the same version, made from an older copy: the changes go onto it
+)
+
+// followUp decides the check after a Durable write of version ours, the
+// Cache holding another value of version theirs.
+func followUp(ours, theirs int64) int {
+	switch {
+	case theirs > ours:
+		return adoptTheirs
+	case theirs < ours:
+		return restoreOurs
+	}
+	return mergeOnto
 }

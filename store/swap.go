@@ -21,13 +21,15 @@ var errRemoved = errors.New("session was removed")
 // written is what a Cache write left there: the value, its expiry, and
 // whether it holds other requests' changes too (merged), with the stored
 // value it was merged onto (from); unconfirmed when it went to the Cache
-// with FlagUnconfirmed, to be confirmed after the Durable write.
+// with FlagUnconfirmed, to be confirmed after the Durable write; and the
+// request's changes.
 type written struct {
 	value       []byte
 	exp         time.Time
 	merged      bool
 	from        []byte
 	unconfirmed bool
+	changes     map[string]any // the request's, for a check after the Durable write (put)
 }
 
 // swap writes w to the Cache with compare-and-swap, never over a version

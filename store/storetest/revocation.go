@@ -49,6 +49,7 @@ type revT struct {
 	ctx     context.Context
 	raw     store.Options // the backends as given, for inspection
 	durable store.Durable // hooked, for Sweep
+	opts    store.Options // of tiers: the hooked backends
 	tiers   *store.Tiers
 	h       *hooks
 	user    string
@@ -72,8 +73,16 @@ func newRevT(t *testing.T, opts store.Options, ctx context.Context, run string) 
 	opts.Cache = hookedCache{opts.Cache, h}
 	opts.Durable = hookedDurable{opts.Durable, h}
 	rt.durable = opts.Durable
+	rt.opts = opts
 	rt.tiers = store.NewTiers(opts)
 	return rt
+}
+
+// async returns Tiers on the same hooked backends with AsyncDatastoreSave.
+func (rt *revT) async() *store.Tiers {
+	opts := rt.opts
+	opts.AsyncDatastoreSave = true
+	return store.NewTiers(opts)
 }
 
 func (rt *revT) report(err error) {

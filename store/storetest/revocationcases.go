@@ -39,6 +39,8 @@ var revocationCases = []struct {
 	{"WriteInFlight", writeInFlight},
 	{"LateFirstAdd", func(rt *revT) { lateFirstAdd(rt, false) }},
 	{"LateFirstAddOfALogin", func(rt *revT) { lateFirstAdd(rt, true) }},
+	{"LateBackgroundPutKeepsItsWrite", func(rt *revT) { lateBackgroundPut(rt, false) }},
+	{"LateBackgroundPutMergesWithAWriteOnTheOlderCopy", func(rt *revT) { lateBackgroundPut(rt, true) }},
 }
 
 // renewBeforeRevocation: Renew's index move lands just before the

@@ -326,3 +326,55 @@ func (rt *revT) takeBack(key string) *store.Item {
 	}
 	return &store.Item{Key: key, Value: it.Value, Flags: it.Flags, Expires: it.Expires}
 }
+
+// lateBackgroundPut: a write's response is out, its background Durable
+// Put (AsyncDatastoreSave) not yet landed, when the Cache loses the
+// session and a request puts the older Durable copy back. The Put's check
+// afterwards finds that older version in the Cache and writes its own over
+// it, rather than copying it into the Durable tier: the completed write
+// stays in both tiers, and survives another eviction. With write, another
+// request writes onto the older copy first, making a value of the same
+// version: the late write's changes go onto it, and both writes stay.
+func lateBackgroundPut(rt *revT, write bool) {
+	a := rt.longLogin()
+	rt.visit(a.ID())
+	tiers := rt.async()
+	rt.h.on("durable.PutMulti", a.ID(), func() {
+		rt.evict(a.ID())
+		s := rt.open() // puts back the Durable copy, without k
+		defer s.Close()
+		if sess := s.Get(a.ID()); write && sess != nil {
+			sess.SetAttr("x", "1")
+		}
+	}, nil)
+	s := tiers.Open(rt.ctx, rt.report, nil)
+	s.Get(a.ID()).SetAttr("k", "v")
+	s.Close()
+	if err := tiers.Wait(rt.ctx); err != nil {
+		rt.Fatal(err)
+	}
+	rt.fired()
+	rt.wantAttr("after the late Put", a.ID(), "k", "v")
+	rt.evict(a.ID())
+	rt.wantAttr("after another eviction", a.ID(), "k", "v")
+	if write {
+		rt.wantAttr("the other write, after another eviction", a.ID(), "x", "1")
+	}
+	rt.wantErrs("writes, reads", 0, nil)
+}
+
+// wantAttr fails the test unless a request reads the session id with the
+// attribute name set to want.
+func (rt *revT) wantAttr(what, id, name string, want any) {
+	rt.Helper()
+	s := rt.open()
+	defer s.Close()
+	sess := s.Get(id)
+	if sess == nil {
+		rt.Errorf("%s: session not found", what)
+		return
+	}
+	if got := sess.Attr(name); got != want {
+		rt.Errorf("%s: %s = %v, want %v", what, name, got, want)
+	}
+}
