@@ -2,11 +2,13 @@ package store
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/gob"
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"strconv"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -57,12 +59,12 @@ func gobUnmarshal(b []byte, v any) error {
 	return gob.NewDecoder(bytes.NewReader(b)).Decode(v)
 }
 
-// encode stamps sess with the next version (see attrVersion) and returns
-// it in the codec's bytes, or an error wrapping ErrEncode or ErrTooLarge.
-// It holds the session's lock meanwhile, so that other goroutines of the
+// encode stamps sess with the write wid (see AttrWrites) and returns it in
+// the codec's bytes, or an error wrapping ErrEncode or ErrTooLarge. It
+// holds the session's lock meanwhile, so that other goroutines of the
 // request may call SetAttr.
-func (s *Store) encode(sess session.Session) (b []byte, err error) {
-	nextVersion(sess)
+func (s *Store) encode(sess session.Session, wid string) (b []byte, err error) {
+	stamp(sess, wid)
 	err = locked(sess, func() error {
 		b, err = s.o.Codec.Marshal(unwrap(sess))
 		return err
@@ -212,25 +214,53 @@ func unwrap(sess session.Session) session.Session {
 	return sess
 }
 
-// AttrVersion is the reserved attribute that holds a stored session's
-// version, as a decimal string (gob and JSON keep it alike): each write is
-// one more than the value it was made from, so that a check after a
-// Durable write tells a newer Cache value from an older one put back. A
-// value without it (an older release's, or icza/gaesession's) is version 0.
-const AttrVersion = ReservedPrefix + "v"
+// AttrWrites is the reserved attribute that lists, oldest first and
+// separated by spaces, the IDs of the latest writes (at most maxWrites)
+// whose changes a stored value holds. Each write gets an ID of its own and
+// adds it to every value it makes, merged values included; so a check
+// after a Durable write tells whether a value holds the write, whatever
+// the order in which the tiers saw the writes. A value without it (an
+// older release's, or icza/gaesession's) holds no write.
+const AttrWrites = ReservedPrefix + "w"
 
-// version returns the version of a session as stored or loaded.
-func version(sess session.Session) int64 {
-	s, _ := unwrap(sess).Attr(AttrVersion).(string)
-	v, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || v < 0 {
-		return 0
-	}
-	return v
+// maxWrites bounds AttrWrites: far more writes than a session sees while
+// one write's Durable call is in flight.
+const maxWrites = 16
+
+// newWriteID returns a random write ID: 12 base64url characters.
+func newWriteID() string {
+	var b [9]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
+	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// nextVersion stamps sess, about to be written, one version past the
-// value it was made from. The stamp is not a change to merge.
-func nextVersion(sess session.Session) {
-	unwrap(sess).SetAttr(AttrVersion, strconv.FormatInt(version(sess)+1, 10))
+// writes returns the write IDs a session holds, oldest first.
+func writes(sess session.Session) []string {
+	s, _ := unwrap(sess).Attr(AttrWrites).(string)
+	return strings.Fields(s)
+}
+
+// holds reports whether a session holds the changes of the write wid.
+func holds(sess session.Session, wid string) bool {
+	return slices.Contains(writes(sess), wid)
+}
+
+// latest returns the newest write ID a session holds, or "".
+func latest(sess session.Session) string {
+	w := writes(sess)
+	if len(w) == 0 {
+		return ""
+	}
+	return w[len(w)-1]
+}
+
+// stamp adds the write wid to the IDs sess holds, keeping the latest
+// maxWrites. It is not a change to merge.
+func stamp(sess session.Session, wid string) {
+	w := slices.DeleteFunc(writes(sess), func(id string) bool { return id == wid })
+	w = append(w, wid)
+	if len(w) > maxWrites {
+		w = w[len(w)-maxWrites:]
+	}
+	unwrap(sess).SetAttr(AttrWrites, strings.Join(w, " "))
 }

@@ -2,50 +2,45 @@ package store
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/icza/session"
 )
 
-// TestFollowUp: the check after a Durable write, for each order of the
-// versions written (ours) and found in the Cache (theirs).
-func TestFollowUp(t *testing.T) {
-	for _, tc := range []struct {
-		name         string
-		ours, theirs int64
-		want         int
-	}{
-		{"a newer write in the Cache: the Durable tier follows", 3, 4, adoptTheirs},
-		{"an older copy put back: the Cache follows", 4, 3, restoreOurs},
-		{"an unversioned copy put back", 1, 0, restoreOurs},
-		{"another write of our version, from an older copy", 4, 4, mergeOnto},
-	} {
-		if got := followUp(tc.ours, tc.theirs); got != tc.want {
-			t.Errorf("%s: followUp(%d, %d) = %d, want %d", tc.name, tc.ours, tc.theirs, got, tc.want)
-		}
-	}
-}
-
-// TestVersion: a value's version reads from AttrVersion, 0 without it or
-// when it is not a count; each encode stamps one more.
-func TestVersion(t *testing.T) {
+// TestWrites: a value holds the write IDs it was stamped with, the latest
+// maxWrites, oldest first; stamping one it holds moves it last; an
+// AttrWrites that is not a string holds none.
+func TestWrites(t *testing.T) {
 	o := Options{}.withDefaults() // encoding needs no tier
 	s := &Store{o: &o, ctx: context.Background()}
 	sess := session.NewSession()
-	if v := version(sess); v != 0 {
-		t.Errorf("a new session has version %d, want 0", v)
+	if w := writes(sess); len(w) != 0 || latest(sess) != "" {
+		t.Errorf("a new session holds writes %q", w)
 	}
-	for _, bad := range []any{"x", "-2", 7} {
-		sess.SetAttr(AttrVersion, bad)
-		if v := version(sess); v != 0 {
-			t.Errorf("AttrVersion %#v reads as version %d, want 0", bad, v)
+	sess.SetAttr(AttrWrites, 7)
+	if w := writes(sess); len(w) != 0 {
+		t.Errorf("AttrWrites 7 holds writes %q", w)
+	}
+	var ids []string
+	for range maxWrites + 2 {
+		id := newWriteID()
+		ids = append(ids, id)
+		if _, err := s.encode(sess, id); err != nil {
+			t.Fatal(err)
 		}
 	}
-	sess.SetAttr(AttrVersion, "41")
-	if _, err := s.encode(sess); err != nil {
-		t.Fatal(err)
+	if got, want := strings.Join(writes(sess), " "), strings.Join(ids[2:], " "); got != want {
+		t.Errorf("after %d writes: %q, want the last %d: %q", len(ids), got, maxWrites, want)
 	}
-	if v := version(sess); v != 42 {
-		t.Errorf("after an encode of version 41: %d, want 42", v)
+	if holds(sess, ids[1]) || !holds(sess, ids[2]) || latest(sess) != ids[len(ids)-1] {
+		t.Errorf("holds(oldest dropped) = %v, holds(oldest kept) = %v, latest = %q", holds(sess, ids[1]), holds(sess, ids[2]), latest(sess))
+	}
+	stamp(sess, ids[2])
+	if latest(sess) != ids[2] || len(writes(sess)) != maxWrites {
+		t.Errorf("stamping a held ID again: latest %q, %d IDs; want it last, %d IDs", latest(sess), len(writes(sess)), maxWrites)
+	}
+	if a, b := newWriteID(), newWriteID(); a == b || len(a) != 12 {
+		t.Errorf("write IDs %q, %q: want 12 characters, distinct", a, b)
 	}
 }

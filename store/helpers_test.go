@@ -231,14 +231,14 @@ func decode(t testing.TB, b []byte) session.Session {
 }
 
 // attrs formats a session's attributes as sorted k=v pairs (but
-// store.AttrVersion), or "none".
+// store.AttrWrites), or "none".
 func attrs(sess session.Session) string {
 	if sess == nil {
 		return "none"
 	}
 	var kv []string
 	for k, v := range sess.Attrs() {
-		if k != store.AttrVersion {
+		if k != store.AttrWrites {
 			kv = append(kv, fmt.Sprintf("%s=%v", k, v))
 		}
 	}

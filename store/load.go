@@ -21,11 +21,15 @@ func (s *Store) load(id string) (*entry, string) {
 	case err == nil && item.Flags == FlagUnconfirmed:
 		// Put back from the Durable tier, whose record may have ended
 		// since: trust it only while the record lives.
-		if sess, _ := s.fromDurable("get", id); sess == nil {
+		stored, rec := s.fromDurable("get", id)
+		if stored == nil {
 			return nil, tierBoth
 		}
 		sess, err := s.decode(item.Value, id)
 		if err == nil {
+			if behind(sess, stored) {
+				sess, item.Value, item.Expires = stored, rec.Value, rec.Expires
+			}
 			e := s.admit(sess, item)
 			if e != nil {
 				// Alive after the item was read: the request's write, or
@@ -97,7 +101,7 @@ func (s *Store) load(id string) (*entry, string) {
 func (s *Store) confirm(id string, value []byte) error {
 	key := s.o.KeyPrefix + id
 	item, gerr := s.t.cache.Get(s.ctx, key)
-	_, err := s.t.durable.Get(s.ctx, id)
+	rec, err := s.t.durable.Get(s.ctx, id)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		if gerr == nil && isTombstone(item.Flags) {
@@ -111,10 +115,63 @@ func (s *Store) confirm(id string, value []byte) error {
 		return nil
 	}
 	if gerr == nil && item.Flags == FlagUnconfirmed && bytes.Equal(item.Value, value) {
+		if s.behindRecord(id, value, rec) {
+			item.Value, item.Expires = rec.Value, rec.Expires
+		}
 		item.Flags = 0
 		_ = s.t.cache.CompareAndSwap(s.ctx, item) // lost to a later write: it confirms its own
 	}
 	return nil
+}
+
+// covers reports whether v holds every write that stored holds (see
+// AttrWrites).
+func covers(v, stored session.Session) bool {
+	for _, w := range writes(stored) {
+		if !holds(v, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// behind reports whether a value put back into the Cache (put) lacks a
+// write the stored record holds (see AttrWrites), and holds none the
+// record lacks: the record is newer, and replaces it. A write the record
+// has not got yet is its writer's to check for.
+func behind(put, stored session.Session) bool {
+	last := latest(stored)
+	if last == "" || holds(put, last) {
+		return false
+	}
+	for _, w := range writes(put) {
+		if !holds(stored, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// coversRecord reports whether an encoded value holds every write the
+// stored record holds; true when one does not decode.
+func (s *Store) coversRecord(id string, value []byte, rec Record) bool {
+	v, err := s.decode(value, id)
+	if err != nil {
+		return true
+	}
+	stored, err := s.decode(rec.Value, id)
+	return err != nil || covers(v, stored)
+}
+
+// behindRecord is behind for encoded values; false when one does not
+// decode.
+func (s *Store) behindRecord(id string, value []byte, rec Record) bool {
+	put, err := s.decode(value, id)
+	if err != nil {
+		return false
+	}
+	stored, err := s.decode(rec.Value, id)
+	return err == nil && behind(put, stored)
 }
 
 // vouch clears the flag of an unconfirmed item the request read before it

@@ -126,7 +126,7 @@ func deviceIP(ip string) string {
 // op.
 func (s *Store) listed(fresh session.Session, op string, index func(exp time.Time) error) (session.Session, error) {
 	id := fresh.ID()
-	value, err := s.encode(fresh)
+	value, err := s.encode(fresh, newWriteID())
 	exp := s.expiry(fresh)
 	if err == nil {
 		err = s.create(op, id, value, exp)

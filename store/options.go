@@ -37,6 +37,17 @@ type Options struct {
 	// Default: false.
 	OnlyMemcache bool
 
+	// StrictWrites makes every write of a session to the Durable tier a
+	// transaction that merges the write onto what is stored, followed by a
+	// check of the Cache: no completed write is then lost to any pattern
+	// of evictions or flushes, even when concurrent writes reach the
+	// Durable tier out of order. It costs a write 4 more calls on App
+	// Engine (a transaction instead of a Put, and a memcache.Get). Without
+	// it, after concurrent writes of one session the Durable copy may be
+	// one write behind until the next write, and a flush then loses that
+	// write. Default: false.
+	StrictWrites bool
+
 	// AsyncDatastoreSave writes the Durable backup in the background, after
 	// the request has returned; Tiers.Wait waits for those writes. Their
 	// failures are logged, not sent to the store's error function (see

@@ -141,6 +141,24 @@ func (s *Store) retire(id string, timeout time.Duration, loaded bool) (newest []
 		return nil, false, ErrConflict
 	}
 	if s.t.durable != nil {
+		if s.o.StrictWrites && newest != nil {
+			// The value retired may have been made from an older copy put
+			// back, and lack a write the record holds: the record's value
+			// is then taken over. Its writes are complete; those of the
+			// value retired that it lacks are not (their transactions
+			// follow, find no record, and report it, see put). Read and
+			// deleted in one transaction, so that a write's transaction
+			// lands before (and is taken over) or finds no record.
+			err := s.t.durable.Update(s.ctx, id, func(rec Record, found bool) (Record, error) {
+				if found && !s.coversRecord(id, newest, rec) {
+					newest = rec.Value
+				}
+				return Record{}, nil
+			})
+			if err != nil {
+				return nil, true, &tierError{tierDurable, fmt.Errorf("%w: %w", ErrStillReadable, err)}
+			}
+		}
 		if err := s.t.end(s.ctx, []string{id}, byRequest, timeout); err != nil {
 			return nil, true, &tierError{tierDurable, fmt.Errorf("%w: %w", ErrStillReadable, err)}
 		}
@@ -148,7 +166,11 @@ func (s *Store) retire(id string, timeout time.Duration, loaded bool) (newest []
 		if err != nil {
 			return nil, true, err
 		}
-		if v != nil {
+		// With StrictWrites, a value put back from an older copy loses to
+		// one that holds its writes and more (writes it holds that the
+		// record lacks are in flight, and report that they found no
+		// record).
+		if v != nil && (!s.o.StrictWrites || newest == nil || s.coversRecord(id, v, Record{Value: newest})) {
 			newest = v
 		}
 	}

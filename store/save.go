@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/icza/session"
 )
 
 // save writes one session back if the request added it, changed it, or it
@@ -25,17 +28,18 @@ func (s *Store) save(id string, e *entry) {
 		s.unreserve("save", e.sess) // a session the app made binds no user
 	}
 	defer s.debug("save", s.tiers(), id, time.Now(), slog.Bool("async", s.o.AsyncDatastoreSave))
-	value, err := s.encode(e.sess)
+	wid := newWriteID()
+	value, err := s.encode(e.sess, wid)
 	if err != nil {
 		s.report("save", "", id, err)
 		return
 	}
 	exp := s.expiry(e.sess)
 	if e.whole {
-		s.saveWhole(id, e, value, exp)
+		s.saveWhole(id, e, written{value: value, exp: exp, wid: wid})
 		return
 	}
-	w, err := s.swap(id, e, written{value: value, exp: exp}, changes)
+	w, err := s.swap(id, e, written{value: value, exp: exp, wid: wid}, changes)
 	switch {
 	case errors.Is(err, errRemoved):
 		return // logout wins
@@ -67,10 +71,10 @@ func (s *Store) confirmed(id string, w written, report bool) {
 // write fails, the Cache item is ordinary: no reader could have ended a
 // session without a record before it lands. A new ID has no older version
 // to lose.
-func (s *Store) saveWhole(id string, e *entry, value []byte, exp time.Time) {
-	w := written{value: value, exp: exp, unconfirmed: s.t.durable != nil}
+func (s *Store) saveWhole(id string, e *entry, w written) {
+	w.unconfirmed = s.t.durable != nil
 	if s.t.durable != nil {
-		if err := s.t.durable.Put(s.ctx, id, Record{Value: value, Expires: exp}); err != nil {
+		if err := s.t.durable.Put(s.ctx, id, Record{Value: w.value, Expires: w.exp}); err != nil {
 			// No record to vouch for it: the session lives in the Cache
 			// until a write-back reaches the Durable tier.
 			s.report("save", tierDurable, id, err)
@@ -92,7 +96,7 @@ func (s *Store) backup(id string, w written) {
 		return
 	}
 	if !s.o.AsyncDatastoreSave || w.unconfirmed { // confirmed after the write
-		s.put(s.ctx, id, w, w.merged, s.report)
+		s.put(s.ctx, id, w, w.merged || s.o.StrictWrites, s.report)
 		return
 	}
 	if !s.t.bg.start() {
@@ -110,13 +114,20 @@ func (s *Store) backup(id string, w written) {
 	})
 }
 
-// put writes w to the Durable tier. With recheck (other requests wrote the
-// session concurrently, so their writes may land in any order; or the write
-// is late) it then reads the Cache and makes the two tiers agree on the
-// newest version (see followUp), until the Cache holds what it last wrote
-// (at most maxSwaps rounds), so that the last write to land is followed by
-// a check.
+// put writes w to the Durable tier: with StrictWrites, see putStrict.
+// With recheck (other requests wrote the session concurrently, so their
+// writes may land in any order; or the write is late) it then reads the
+// Cache, and when that holds another value: one that holds the write (see
+// AttrWrites) is newer, and the Durable tier follows it; onto one that
+// does not (an older copy put back, or another write made from one) the
+// changes go, in the Cache and then the Durable tier. It reads again after
+// each such write, at most maxSwaps times, so that the last write to land
+// is followed by a check.
 func (s *Store) put(ctx context.Context, id string, w written, recheck bool, report func(op, tier, id string, err error)) {
+	if s.o.StrictWrites {
+		s.putStrict(ctx, id, w, report)
+		return
+	}
 	key := s.o.KeyPrefix + id
 	write := true
 	for range maxSwaps {
@@ -129,76 +140,142 @@ func (s *Store) put(ctx context.Context, id string, w written, recheck bool, rep
 				return
 			}
 		}
-		item, err := s.t.cache.Get(ctx, key)
-		switch {
-		case errors.Is(err, ErrCacheMiss):
-			return
-		case err != nil:
-			report("save", tierCache, id, err)
-			return
-		case isTombstone(item.Flags):
-			return // ended: its Durable tombstone hides what was written
-		case bytes.Equal(item.Value, w.value):
+		item, theirs := s.recheck(ctx, key, id, w.value, report)
+		if theirs == nil {
 			return
 		}
-		theirs, err := s.decode(item.Value, id)
-		if err != nil {
-			return
-		}
-		ours, err := s.decode(w.value, id)
-		if err != nil {
-			return
-		}
-		step := followUp(version(ours), version(theirs))
-		if step == adoptTheirs {
-			w, write = written{value: item.Value, exp: s.expiry(theirs), changes: w.changes}, true
+		if holds(theirs, w.wid) {
+			w, write = written{value: item.Value, exp: s.expiry(theirs), changes: w.changes, wid: w.wid}, true
 			continue
 		}
-		if step == mergeOnto {
-			for k, v := range w.changes {
-				theirs.SetAttr(k, v)
-			}
-			theirs.Access()
-			v, err := s.encode(theirs)
-			if err != nil {
-				report("save", "", id, err)
-				return
-			}
-			w = written{value: v, exp: s.expiry(theirs), changes: w.changes}
+		for k, v := range w.changes {
+			theirs.SetAttr(k, v)
 		}
-		// The Cache takes w, the item's flags kept. A write meanwhile
-		// makes the swap fail: look again.
+		theirs.Access()
+		v, err := s.encode(theirs, w.wid)
+		if err != nil {
+			report("save", "", id, err)
+			return
+		}
+		w = written{value: v, exp: s.expiry(theirs), changes: w.changes, wid: w.wid}
+		// The item's flags stay. A write meanwhile makes the swap fail:
+		// look again.
 		item.Value, item.Expires = w.value, w.exp
-		switch err := s.t.cache.CompareAndSwap(ctx, item); {
-		case err == nil && step == restoreOurs:
-			return // the Durable tier holds w already
-		case err == nil:
-			write = true
-		case errors.Is(err, ErrNotStored), errors.Is(err, ErrCASConflict):
-			write = false
-		default:
-			report("save", tierCache, id, err)
+		if write = s.swapIn(ctx, item, id, report); !write && item.Token == nil {
 			return
 		}
 	}
 }
 
-// Steps of the check after a Durable write (put), when the Cache holds
-// another value than the one written.
-const (
-	adoptTheirs = iota // a newer write: the Durable tier follows the Cache
-	restoreOurs        // an older copy put back: the Cache follows the write
-	mergeOnto          // another write of the same version, made from an older copy: the changes go onto it
-)
-
-// followUp decides the check after a Durable write of version ours, the
-// Cache holding another value of version theirs.
-func followUp(ours, theirs int64) int {
+// recheck reads the Cache after a Durable write of value. It returns the
+// item and its session when that holds another value; nil when it holds
+// value, nothing, a tombstone (ended: its Durable tombstone hides what was
+// written) or a value that does not decode, or fails (reported).
+func (s *Store) recheck(ctx context.Context, key, id string, value []byte, report func(op, tier, id string, err error)) (*Item, session.Session) {
+	item, err := s.t.cache.Get(ctx, key)
 	switch {
-	case theirs > ours:
-		return adoptTheirs
-	case theirs < ours:
-		return restoreOurs
+	case errors.Is(err, ErrCacheMiss):
+		return nil, nil
+	case err != nil:
+		report("save", tierCache, id, err)
+		return nil, nil
+	case isTombstone(item.Flags), bytes.Equal(item.Value, value):
+		return nil, nil
 	}
-	return mergeOnto
+	theirs, err := s.decode(item.Value, id)
+	if err != nil {
+		return nil, nil
+	}
+	return item, theirs
 }
+
+// swapIn writes item to the Cache with compare-and-swap: true when it
+// did, false on a conflict (look again); on a failure, reported, false
+// and item's Token cleared.
+func (s *Store) swapIn(ctx context.Context, item *Item, id string, report func(op, tier, id string, err error)) bool {
+	switch err := s.t.cache.CompareAndSwap(ctx, item); {
+	case err == nil:
+		return true
+	case errors.Is(err, ErrNotStored), errors.Is(err, ErrCASConflict):
+		return false
+	default:
+		report("save", tierCache, id, err)
+		item.Token = nil
+		return false
+	}
+}
+
+// putStrict writes w to the Durable tier in a transaction (see store),
+// then reads the Cache: an item that lacks a write the record now holds
+// (made from an older copy put back) takes the record's value, its flags
+// kept. Writes the item holds and the record lacks are in flight: their
+// writers check after their own transactions. Without a record (the
+// session ended, or its record was lost) the write is reported.
+func (s *Store) putStrict(ctx context.Context, id string, w written, report func(op, tier, id string, err error)) {
+	final, found, err := s.store(ctx, id, w)
+	if err != nil {
+		report("save", tierDurable, id, err)
+		return
+	}
+	if !found {
+		report("save", "", id, errNoRecord)
+	}
+	stored, err := s.decode(final.Value, id)
+	if err != nil {
+		return
+	}
+	key := s.o.KeyPrefix + id
+	for range maxSwaps {
+		item, theirs := s.recheck(ctx, key, id, final.Value, report)
+		if theirs == nil || covers(theirs, stored) {
+			return
+		}
+		item.Value, item.Expires = final.Value, final.Expires
+		if s.swapIn(ctx, item, id, report) || item.Token == nil {
+			return
+		}
+	}
+}
+
+// store writes w to the Durable tier: a Put, last writer wins; or, with
+// StrictWrites, a transaction that leaves a record holding the write (see
+// AttrWrites) as it is and merges the write's changes onto any other, so
+// that a write landing late never takes a completed one away. It returns
+// the record it left, and whether it found one (always true for a Put).
+func (s *Store) store(ctx context.Context, id string, w written) (final Record, found bool, err error) {
+	final = Record{Value: w.value, Expires: w.exp}
+	if !s.o.StrictWrites {
+		return final, true, s.t.durable.Put(ctx, id, final)
+	}
+	ours := final
+	err = s.t.durable.Update(ctx, id, func(rec Record, ok bool) (Record, error) {
+		if found, final = ok, ours; !ok {
+			return ours, nil
+		}
+		sess, err := s.decode(rec.Value, id)
+		switch {
+		case err != nil:
+			return ours, nil
+		case holds(sess, w.wid):
+			final = rec
+			return Record{}, errUnchanged
+		}
+		for k, v := range w.changes {
+			sess.SetAttr(k, v)
+		}
+		sess.Access()
+		v, err := s.encode(sess, w.wid)
+		if err != nil {
+			return Record{}, err
+		}
+		final = Record{Value: v, Expires: s.expiry(sess)}
+		return final, nil
+	})
+	if errors.Is(err, errUnchanged) {
+		err = nil
+	}
+	return final, found, err
+}
+
+// errNoRecord: with StrictWrites, a write found no Durable record.
+var errNoRecord = fmt.Errorf("%w: its Durable record was gone when the write reached it", ErrGone)

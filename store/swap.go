@@ -30,6 +30,7 @@ type written struct {
 	from        []byte
 	unconfirmed bool
 	changes     map[string]any // the request's, for a check after the Durable write (put)
+	wid         string         // the write's ID (see AttrWrites)
 }
 
 // swap writes w to the Cache with compare-and-swap, never over a version
@@ -237,11 +238,11 @@ func (s *Store) merge(id string, stored []byte, e *entry, w written, changes map
 	}
 	storedExp := s.expiry(base) // changes leave the times alone
 	base.Access()
-	v, err := s.encode(base)
+	v, err := s.encode(base, w.wid)
 	if err != nil {
-		return written{value: stored, exp: storedExp, merged: true, from: stored}, err
+		return written{value: stored, exp: storedExp, merged: true, from: stored, wid: w.wid}, err
 	}
-	return written{value: v, exp: s.expiry(base), merged: true, from: stored}, nil
+	return written{value: v, exp: s.expiry(base), merged: true, from: stored, wid: w.wid}, nil
 }
 
 // onto decodes a stored value and applies a request's changes to it, for
