@@ -35,17 +35,23 @@ var (
 // step.
 func TestSimulation(t *testing.T) {
 	if *simSeed != 0 {
-		if _, err := simulate(*simSeed, true); err != nil {
+		stats, err := simulate(*simSeed, true)
+		for _, l := range stats.relax.lines() {
+			t.Log(l)
+		}
+		if err != nil {
 			t.Fatalf("seed %d: %v", *simSeed, err)
 		}
 		return
 	}
 	failed, lagged, hot := 0, 0, 0
+	var relax relaxCounts
 	byInv := map[string]int{}
 	check := func(seed uint64) {
 		stats, err := simulate(seed, false)
 		lagged += stats.lagged
 		hot += stats.hot
+		relax.add(&stats.relax)
 		if err != nil {
 			failed++
 			byInv[invOf(err)]++
@@ -71,12 +77,16 @@ func TestSimulation(t *testing.T) {
 	}
 	t.Logf("%d runs (%d fixed seeds, %d random) in %v; %d evictions left the durable tier behind the cache with no write-back in flight; %d hot evictions",
 		runs, *simRuns, extra, time.Since(start).Round(time.Millisecond), lagged, hot)
+	for _, l := range relax.lines() {
+		t.Log(l)
+	}
 }
 
 // simStats is what a run counts.
 type simStats struct {
-	lagged int // evictions of a session the durable tier was behind on
-	hot    int // evictions during a write-back, or a second within a request
+	lagged int         // evictions of a session the durable tier was behind on
+	hot    int         // evictions during a write-back, or a second within a request
+	relax  relaxCounts // what each relaxation of the invariants did
 }
 
 // simUser is a user of the run, with the limit its logins pass.
