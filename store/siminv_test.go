@@ -232,7 +232,7 @@ func (w *world) check(runErr error) error {
 			r  relaxation
 			ok bool
 		}{{degraded, deg}, {laggedEviction, lag}, {hotEviction, hot}} {
-			if e.ok {
+			if e.ok && w.grants(e.r) {
 				ex = append(ex, e.r)
 			}
 		}
@@ -268,7 +268,7 @@ func (w *world) check(runErr error) error {
 			continue
 		}
 		after := ex
-		if !w.converged(id) { // the README's gap: an eviction now may lose the last write
+		if !w.converged(id) && w.grants(unconverged) { // the README's gap: an eviction now may lose the last write
 			after = append(ex[:len(ex):len(ex)], unconverged)
 		}
 		gotAfter, okAfter := w.read(id, true)

@@ -67,6 +67,12 @@ var relaxationNames = [numRelaxations]string{
 
 func (r relaxation) String() string { return relaxationNames[r] }
 
+// eviction reports whether r is an excuse of evictions, which let
+// invariant 5 lose a completed write: -sim.strict grants none.
+func (r relaxation) eviction() bool {
+	return r == laggedEviction || r == hotEviction || r == unconverged
+}
+
 // relaxCount is what a relaxation did in one run or more.
 type relaxCount struct {
 	granted, needed, alone int
@@ -91,6 +97,9 @@ func (c *relaxCounts) lines() []string {
 	}
 	return lines
 }
+
+// grants reports whether the run grants r.
+func (w *world) grants(r relaxation) bool { return !w.strict || !r.eviction() }
 
 // excuse counts one check: the excuses that applied to it, and whether it
 // would have failed without them (failed). It reports whether the check
