@@ -52,12 +52,14 @@ func TestSimulation(t *testing.T) {
 	}
 	failed, lagged, hot := 0, 0, 0
 	var relax relaxCounts
+	var jumps jumpStats
 	byInv := map[string]int{}
 	check := func(seed uint64) {
 		stats, err := simulate(seed, false)
 		lagged += stats.lagged
 		hot += stats.hot
 		relax.add(&stats.relax)
+		jumps.add(&stats.jumpStats)
 		if err != nil {
 			failed++
 			byInv[invOf(err)]++
@@ -86,6 +88,7 @@ func TestSimulation(t *testing.T) {
 	for _, l := range relax.lines() {
 		t.Log(l)
 	}
+	t.Logf("horizon jumps: %s", jumps.String())
 }
 
 // simStats is what a run counts.
@@ -93,6 +96,7 @@ type simStats struct {
 	lagged int         // evictions of a session the durable tier was behind on
 	hot    int         // evictions during a write-back, or a second within a request
 	relax  relaxCounts // what each relaxation of the invariants did
+	jumpStats
 }
 
 // simUser is a user of the run, with the limit its logins pass.
@@ -107,6 +111,7 @@ type simUser struct {
 type world struct {
 	seed   uint64
 	rng    *rand.Rand // the scenario's and the chaos's choices
+	hrng   *rand.Rand // the jumps to horizons' (simhorizon_test.go)
 	model  *storetest.Model
 	sched  *sched
 	clock  *simClock
@@ -168,7 +173,7 @@ func (c *simClock) advance(d time.Duration) {
 // simulate runs the scenario of one seed and checks the invariants.
 func simulate(seed uint64, verbose bool) (simStats, error) {
 	w := &world{
-		seed: seed, rng: rand.New(rand.NewPCG(seed, 1)), sched: newSched(seed), prefix: "k:", strict: *simStrict,
+		seed: seed, rng: rand.New(rand.NewPCG(seed, 1)), hrng: rand.New(rand.NewPCG(seed, 2)), sched: newSched(seed), prefix: "k:", strict: *simStrict,
 		clock: &simClock{now: time.Now()},
 		sess:  map[string]*simSess{}, byTask: map[string]*request{}, seq: map[string]int{}, short: map[string]string{},
 		faults: map[string]*fault{}, after: map[string]error{}, tookEffect: map[string]bool{},
@@ -199,7 +204,9 @@ func simulate(seed uint64, verbose bool) (simStats, error) {
 		w.touch = w.timeout / 10
 	}
 	if w.rng.IntN(4) == 0 {
-		w.opts.MaxLifetime = 20 * time.Minute
+		// Shorter than the timeouts but 5 minutes, or (2h) only shorter
+		// than 31 days.
+		w.opts.MaxLifetime = []time.Duration{20 * time.Minute, 20 * time.Minute, 2 * time.Hour}[w.hrng.IntN(3)]
 	}
 	w.note("setup timeout %v, timeout %v, async %v, touch %v, max lifetime %v, memcache rules %v",
 		w.setupTimeout, w.timeout, w.opts.AsyncDatastoreSave, w.opts.TouchInterval, w.opts.MaxLifetime, memcacheRules)

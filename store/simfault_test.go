@@ -27,7 +27,10 @@ import (
 //     tombstones, then the deletes), so a fault of the second leaves the
 //     first done. A third of the faults stay for the task's next two
 //     calls, so that retries fail too.
-//   - The clock moves by up to a minute, or rarely by 5 to 10.
+//   - The clock moves by up to a minute, or rarely by 5 to 10; more
+//     rarely it jumps to just below or just above a horizon: an hour, a
+//     tombstone's life, a timeout, MaxLifetime, an expiry
+//     (simhorizon_test.go).
 //
 // Evicting a session the durable tier is behind on, with no write-back to
 // it in flight, may lose a write (the README's Security section, "The
@@ -106,11 +109,12 @@ func (w *world) chaos(step string) {
 	}
 	switch n := w.rng.IntN(400); {
 	case n == 0:
-		w.clock.advance(time.Duration(5+w.rng.IntN(6)) * time.Minute)
+		w.advance(time.Duration(5+w.rng.IntN(6)) * time.Minute)
 		w.notef("clock +5..10m before %s", step)
 	case n < 20:
-		w.clock.advance(time.Duration(1+w.rng.IntN(60)) * time.Second)
+		w.advance(time.Duration(1+w.rng.IntN(60)) * time.Second)
 	}
+	w.jump(step)
 	parts := strings.SplitN(step, " ", 3)
 	if len(parts) < 2 || parts[1] == "sleep" || strings.HasPrefix(parts[1], "~") || w.rng.IntN(15) != 0 {
 		return
