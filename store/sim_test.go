@@ -50,7 +50,7 @@ func TestSimulation(t *testing.T) {
 		}
 		return
 	}
-	failed, lagged, hot := 0, 0, 0
+	failed, lagged, hot, pastFault := 0, 0, 0, 0
 	var relax relaxCounts
 	var jumps jumpStats
 	byInv := map[string]int{}
@@ -60,6 +60,9 @@ func TestSimulation(t *testing.T) {
 		hot += stats.hot
 		relax.add(&stats.relax)
 		jumps.add(&stats.jumpStats)
+		if stats.pastFailed+stats.pastAmbiguous > 0 {
+			pastFault++
+		}
 		if err != nil {
 			failed++
 			byInv[invOf(err)]++
@@ -89,6 +92,7 @@ func TestSimulation(t *testing.T) {
 		t.Log(l)
 	}
 	t.Logf("horizon jumps: %s", jumps.String())
+	t.Logf("%d runs moved the clock past the expiry of a record, or of its cache copy, after a durable write to it reported a fault", pastFault)
 }
 
 // simStats is what a run counts.
@@ -146,6 +150,7 @@ type world struct {
 	lagged     map[string]bool            // IDs evicted while the durable tier was behind
 	hot        map[string]bool            // IDs evicted hot (see evict)
 	evictedIn  map[string][]string        // cache key to the requests in progress at its last eviction
+	faulted    []faulted                  // Durable writes that reported a fault, by key
 	failures   []string                   // invariant failures seen during the run
 	events     []string
 	logs       strings.Builder // every log line, for invariant 6

@@ -319,7 +319,15 @@ func (d watchDurable) PutMulti(ctx context.Context, keys []string, recs []store.
 	}
 	d.w.mu.Unlock()
 	err := d.Durable.PutMulti(ctx, keys, recs)
+	d.w.durableFault(keys, err)
 	d.w.notef("%s durable.PutMulti %v: %v", taskOf(ctx), d.w.labelsOf(keys), err)
+	return err
+}
+
+// Update notes a fault it reports.
+func (d watchDurable) Update(ctx context.Context, id string, f func(store.Record, bool) (store.Record, error)) error {
+	err := d.Durable.Update(ctx, id, f)
+	d.w.durableFault([]string{id}, err)
 	return err
 }
 

@@ -1,10 +1,14 @@
 package store_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/gaesession/gaesession/store"
 )
 
 // Horizons: besides its small moves (simfault_test.go), the chaos rarely
@@ -19,7 +23,8 @@ import (
 //   - a session's timeout: icza/session stamps accesses with the wall
 //     clock, so sessions expire at the run's start plus their timeout;
 //   - MaxLifetime from the run's start, when the run sets it;
-//   - the expiry of a Cache item or a Durable record.
+//   - the expiry of a Cache item or a Durable record, that of one a
+//     Durable write failed on or was ambiguous about first, if any.
 //
 // The jumps draw from a generator of their own, so that a run without
 // one is the run it was before they existed. The clock stays on whole
@@ -47,20 +52,33 @@ const horizonOdds = 200
 // jumpStats is what the jumps of a run did.
 type jumpStats struct {
 	jumps [numHorizons]int
+	// Clock moves past the expiry of a record, or of its Cache copy,
+	// after a Durable write to it failed (with no effect), or was
+	// ambiguous (took effect, or may have, and reported a failure).
+	pastFailed, pastAmbiguous int
 }
 
 func (j *jumpStats) add(o *jumpStats) {
 	for i := range j.jumps {
 		j.jumps[i] += o.jumps[i]
 	}
+	j.pastFailed += o.pastFailed
+	j.pastAmbiguous += o.pastAmbiguous
 }
 
 func (j *jumpStats) String() string {
 	var b strings.Builder
 	for h, n := range j.jumps {
-		fmt.Fprintf(&b, " %s=%d", horizonNames[h], n)
+		fmt.Fprintf(&b, "%s=%d ", horizonNames[h], n)
 	}
-	return b.String()[1:]
+	fmt.Fprintf(&b, "(moves past an expiry after a failed durable write %d, after an ambiguous one %d)", j.pastFailed, j.pastAmbiguous)
+	return b.String()
+}
+
+// faulted is a Durable write that reported a fault.
+type faulted struct {
+	key       string
+	ambiguous bool
 }
 
 // jump may move the clock to a horizon, before step.
@@ -116,9 +134,22 @@ func (w *world) jump(step string) {
 }
 
 // anExpiry returns the expiry of a Cache item or a Durable record after
-// now; zero if none.
+// now, one a Durable write reported a fault on first; zero if none.
 func (w *world) anExpiry(now time.Time) time.Time {
-	var all []time.Time
+	var all, after []time.Time
+	w.mu.Lock()
+	faults := w.faulted
+	w.mu.Unlock()
+	for _, f := range faults {
+		for _, exp := range w.expiriesOf(f.key) {
+			if exp.After(now) {
+				after = append(after, exp)
+			}
+		}
+	}
+	if len(after) > 0 && w.hrng.IntN(2) == 0 {
+		return w.pick(after)
+	}
 	for _, k := range w.model.Keys() {
 		if it, ok := w.model.CacheItem(k); ok && it.Expires.After(now) {
 			all = append(all, it.Expires)
@@ -151,7 +182,54 @@ func (w *world) onGrid(t time.Time) time.Time {
 	return w.epoch.Add(t.Sub(w.epoch).Round(time.Second))
 }
 
-// advance moves the clock by d.
+// expiriesOf returns the expiries of the Durable record key and of its
+// Cache copy (a tombstone record's is the session's Cache item).
+func (w *world) expiriesOf(key string) []time.Time {
+	var exps []time.Time
+	if rec, ok := w.model.Record(key); ok {
+		exps = append(exps, rec.Expires)
+	}
+	if it, ok := w.model.CacheItem(w.prefix + strings.TrimSuffix(key, store.EndSuffix)); ok && !it.Expires.IsZero() {
+		exps = append(exps, it.Expires)
+	}
+	return exps
+}
+
+// advance moves the clock by d, counting the moves past the expiry of a
+// record a Durable write reported a fault on, or of its Cache copy.
 func (w *world) advance(d time.Duration) {
+	w.mu.Lock()
+	faults := w.faulted
+	w.mu.Unlock()
+	before := w.clock.Now()
+	after := before.Add(d)
+	for _, f := range faults {
+		for _, exp := range w.expiriesOf(f.key) {
+			if exp.After(before) && !exp.After(after) {
+				if f.ambiguous {
+					w.stats.pastAmbiguous++
+				} else {
+					w.stats.pastFailed++
+				}
+				break
+			}
+		}
+	}
 	w.clock.advance(d)
+}
+
+// durableFault notes the keys of a Durable write that reported a fault
+// (err), once each.
+func (w *world) durableFault(keys []string, err error) {
+	if err == nil || !errors.Is(err, errInjected) && !errors.Is(err, errAmbiguous) && !errors.Is(err, context.DeadlineExceeded) {
+		return
+	}
+	ambiguous := strings.Contains(err.Error(), "took effect")
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, k := range keys {
+		if f := (faulted{k, ambiguous}); !slices.Contains(w.faulted, f) {
+			w.faulted = append(w.faulted, f)
+		}
+	}
 }
