@@ -224,8 +224,8 @@ func simulate(seed uint64, verbose bool) (simStats, error) {
 	for _, r := range w.scenario() {
 		w.sched.start(context.Background(), r.name, func(ctx context.Context) { w.serve(ctx, r) })
 	}
-	runErr := w.sched.run(50000, w.chaos)
-	return w.stats, w.check(runErr)
+	err := w.check(w.sched.run(50000, w.chaos))
+	return w.stats, err
 }
 
 // setup logs each user in on one to Max devices, and adds a device with
