@@ -149,6 +149,7 @@ type world struct {
 	mayEnd     map[string]bool            // IDs a revocation, a limit or a logout tried to end
 	lagged     map[string]bool            // IDs evicted while the durable tier was behind
 	hot        map[string]bool            // IDs evicted hot (see evict)
+	expired    map[string]bool            // IDs whose Cache copy expired as a lagged or hot eviction would (see expire)
 	evictedIn  map[string][]string        // cache key to the requests in progress at its last eviction
 	faulted    []faulted                  // Durable writes that reported a fault, by key
 	failures   []string                   // invariant failures seen during the run
@@ -182,7 +183,7 @@ func simulate(seed uint64, verbose bool) (simStats, error) {
 		clock: &simClock{now: time.Now()},
 		sess:  map[string]*simSess{}, byTask: map[string]*request{}, seq: map[string]int{}, short: map[string]string{},
 		faults: map[string]*fault{}, after: map[string]error{}, tookEffect: map[string]bool{},
-		busy: map[string]map[string]bool{}, origin: map[string]*request{}, mayEnd: map[string]bool{}, lagged: map[string]bool{}, hot: map[string]bool{}, evictedIn: map[string][]string{},
+		busy: map[string]map[string]bool{}, origin: map[string]*request{}, mayEnd: map[string]bool{}, lagged: map[string]bool{}, hot: map[string]bool{}, expired: map[string]bool{}, evictedIn: map[string][]string{},
 	}
 	defer func() {
 		if verbose {

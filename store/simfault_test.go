@@ -180,6 +180,29 @@ func (w *world) evict(key, step string) {
 	w.note("evict %s before %s", w.label(key), step)
 }
 
+// expire notes the session items that a move of the clock to after makes
+// the Cache forget while their sessions live on (Memcache keeps an item
+// 30 days at most): such an expiry loses what an eviction would. One that
+// an eviction now would mark lagged or hot marks its session expired,
+// which excuses invariant 5 as those do.
+func (w *world) expire(after time.Time) {
+	inFlight := w.sched.requests()
+	for _, key := range w.model.Keys() {
+		item, ok := w.model.CacheItem(key)
+		id := strings.TrimPrefix(key, w.prefix)
+		if !ok || item.Expires.IsZero() || item.Expires.After(after) || store.IsTombstone(item.Flags) || !w.liveValue(item.Value, id, after) {
+			continue
+		}
+		rec, found := w.model.Record(id)
+		w.mu.Lock()
+		if !found || !bytes.Equal(rec.Value, item.Value) || w.hotLocked(key, inFlight) {
+			w.expired[id] = true
+			w.note("%s expired, as a lagged or hot eviction", w.label(key))
+		}
+		w.mu.Unlock()
+	}
+}
+
 // isHot reports whether evicting key now would be a hot eviction.
 func (w *world) isHot(key string, inFlight []string) bool {
 	w.mu.Lock()

@@ -195,14 +195,16 @@ func (w *world) expiriesOf(key string) []time.Time {
 	return exps
 }
 
-// advance moves the clock by d, counting the moves past the expiry of a
-// record a Durable write reported a fault on, or of its Cache copy.
+// advance moves the clock by d, noting the Cache items it makes expire
+// (see expire) and counting the moves past the expiry of a record a
+// Durable write reported a fault on, or of its Cache copy.
 func (w *world) advance(d time.Duration) {
 	w.mu.Lock()
 	faults := w.faulted
 	w.mu.Unlock()
 	before := w.clock.Now()
 	after := before.Add(d)
+	w.expire(after)
 	for _, f := range faults {
 		for _, exp := range w.expiriesOf(f.key) {
 			if exp.After(before) && !exp.After(after) {

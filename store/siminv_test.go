@@ -223,15 +223,15 @@ func (w *world) check(runErr error) error {
 	}
 	// lossy are the excuses of a session that may lack a write (5 alone).
 	lossy := func(s *simSess) []relaxation {
-		var deg, lag, hot bool
+		var deg, lag, hot, exp bool
 		for a := s; a != nil; a = a.parent {
-			deg, lag, hot = deg || isDegraded[a.id], lag || w.lagged[a.id], hot || w.hot[a.id]
+			deg, lag, hot, exp = deg || isDegraded[a.id], lag || w.lagged[a.id], hot || w.hot[a.id], exp || w.expired[a.id]
 		}
 		var ex []relaxation
 		for _, e := range []struct {
 			r  relaxation
 			ok bool
-		}{{degraded, deg}, {laggedEviction, lag}, {hotEviction, hot}} {
+		}{{degraded, deg}, {laggedEviction, lag}, {hotEviction, hot}, {cacheExpiry, exp}} {
 			if e.ok && w.grants(e.r) {
 				ex = append(ex, e.r)
 			}

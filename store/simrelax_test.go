@@ -35,6 +35,13 @@ const (
 	// was evicted during a write-back to it, or twice within a request
 	// (5).
 	hotEviction
+	// cacheExpiry: the Cache copy of the session, or of one it was renewed
+	// or logged in from, expired on a move of the clock while the Durable
+	// tier was behind it or a write to it was in flight (5): as an
+	// eviction. Only the simulation's jumps do that: Memcache keeps a
+	// 31-day session's copy 30 days (its cap), and a jump within a request
+	// can pass that between a write's compare-and-swap and its Durable Put.
+	cacheExpiry
 	// unconverged: at the end, the Durable tier is behind the Cache on the
 	// session; an eviction now may lose the last write (5, the read after
 	// an eviction).
@@ -59,6 +66,7 @@ var relaxationNames = [numRelaxations]string{
 	degraded:         "degraded",
 	laggedEviction:   "lagged-eviction",
 	hotEviction:      "hot-eviction",
+	cacheExpiry:      "cache-expiry",
 	unconverged:      "unconverged",
 	mayEnd:           "may-end",
 	mayExpire:        "may-expire",
@@ -70,7 +78,7 @@ func (r relaxation) String() string { return relaxationNames[r] }
 // eviction reports whether r is an excuse of evictions, which let
 // invariant 5 lose a completed write: -sim.strict grants none.
 func (r relaxation) eviction() bool {
-	return r == laggedEviction || r == hotEviction || r == unconverged
+	return r == laggedEviction || r == hotEviction || r == cacheExpiry || r == unconverged
 }
 
 // relaxCount is what a relaxation did in one run or more.
