@@ -19,11 +19,21 @@ type simSess struct {
 	want             map[string]any // completed writes: attribute to value, nil when deleted
 	timeout          time.Duration
 	ended            string // why it must stay unreadable: "removed", "renewed", "revoked"; "" live
-	unsure           bool   // a request on it reported a failure: it may be gone
+	unsure           bool   // a request on it was told it failed: it may be gone
+	bgFailed         bool   // a background write of a request on it failed (logged): it may be gone
 	// Attributes of writes that found it logged out (a FlagRemoved
 	// tombstone) and were dropped without a failure: they may be missing
 	// in the sessions renewed or logged in from it (see serve).
 	dropped map[string]bool
+	// Attributes whose latest write may or may not be there, for
+	// counting: what was written, and the relaxation that excuses it.
+	maybe map[string]maybeWrite
+}
+
+// maybeWrite is a write that may be missing, and why.
+type maybeWrite struct {
+	v   any
+	why relaxation
 }
 
 // device is a client: the session ID its cookie holds ("" none) and the
@@ -43,7 +53,10 @@ type request struct {
 	sawRemoved       map[string]bool // IDs whose FlagRemoved tombstone it read from the cache
 }
 
-func (r *request) failed() bool { return len(r.errs) > 0 || len(r.returned) > 0 || r.logged }
+func (r *request) failed() bool { return r.told() || r.logged }
+
+// told reports whether the request itself was told it failed.
+func (r *request) told() bool { return len(r.errs) > 0 || len(r.returned) > 0 }
 
 // Request kinds, with their weights.
 var simKinds = []struct {
@@ -216,9 +229,15 @@ func (w *world) serve(ctx context.Context, r *request) {
 	defer w.mu.Unlock()
 	if r.failed() {
 		for _, s := range []*simSess{r.target, r.fresh} {
-			if s != nil {
+			if s == nil {
+				continue
+			}
+			if r.told() {
 				s.unsure = true
-				w.mayHave(s, writes)
+				w.mayHave(s, writes, toldFailed)
+			} else {
+				s.bgFailed = true
+				w.mayHave(s, writes, backgroundFailed)
 			}
 		}
 		return
@@ -239,13 +258,14 @@ func (w *world) serve(ctx context.Context, r *request) {
 		// relaxed, and only in its descendants.
 		for k, v := range writes {
 			s.want[k] = v
+			delete(s.maybe, k)
 			if s.dropped == nil {
 				s.dropped = map[string]bool{}
 			}
 			s.dropped[k] = true
 		}
 		for _, kid := range s.kids {
-			w.mayHave(kid, writes)
+			w.mayHave(kid, writes, logoutWins)
 		}
 		return
 	}
@@ -271,12 +291,17 @@ func (w *world) failedNow(r *request) bool {
 // newSess records a session handed out. Callers hold w.mu, or run alone.
 func (w *world) newSess(id, user, handle string, parent *simSess, byRenew bool) *simSess {
 	w.see(id)
-	s := &simSess{id: id, user: user, handle: handle, parent: parent, byRenew: byRenew, want: map[string]any{}}
+	s := &simSess{id: id, user: user, handle: handle, parent: parent, byRenew: byRenew, want: map[string]any{}, maybe: map[string]maybeWrite{}}
 	if parent != nil {
 		for k, v := range parent.want {
 			if !parent.dropped[k] { // a dropped write may not have been taken over (see serve)
 				s.want[k] = v
+			} else {
+				s.maybe[k] = maybeWrite{v, logoutWins}
 			}
+		}
+		for k, m := range parent.maybe {
+			s.maybe[k] = m
 		}
 		parent.kids = append(parent.kids, s)
 		if byRenew && parent.ended == "revoked" {
@@ -296,22 +321,24 @@ func (w *world) wrote(s *simSess, writes map[string]any) {
 	}
 	for k, v := range writes {
 		s.want[k] = v
+		delete(s.maybe, k)
 	}
 	for _, kid := range s.kids {
 		w.wrote(kid, writes)
 	}
 }
 
-// mayHave records writes of a request that failed: each may have landed
-// or not, in the session and in those renewed or logged in from it, so
-// invariant 5 asks nothing of those attributes until a later completed
-// write. Callers hold w.mu.
-func (w *world) mayHave(s *simSess, writes map[string]any) {
-	for k := range writes {
+// mayHave records writes that may have landed or not (a request that
+// failed, why), in the session and in those renewed or logged in from it,
+// so invariant 5 asks nothing of those attributes until a later completed
+// write; it only counts whether they are there. Callers hold w.mu.
+func (w *world) mayHave(s *simSess, writes map[string]any, why relaxation) {
+	for k, v := range writes {
 		delete(s.want, k)
+		s.maybe[k] = maybeWrite{v, why}
 	}
 	for _, kid := range s.kids {
-		w.mayHave(kid, writes)
+		w.mayHave(kid, writes, why)
 	}
 }
 
