@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/gaesession/gaesession"
 	"github.com/gaesession/gaesession/gaesessiontest"
+	"github.com/gaesession/gaesession/store"
 	"github.com/icza/session"
 	"google.golang.org/appengine/v2/datastore"
 	"google.golang.org/appengine/v2/memcache"
@@ -41,6 +43,13 @@ func BenchmarkRequest(b *testing.B) {
 			memcache.Set(ctx, &memcache.Item{Key: key + "-limit", Value: v})
 			datastore.Put(ctx, ds, &storedEntity{Expires: time.Now().Add(time.Hour), Value: v})
 		}, seedSave(true)},
+		// StrictWrites: the same write, its Put a transaction and a
+		// memcache.Get after it; against the same limit.
+		{"write-strict", false, func(i int) string { return fmt.Sprintf("/?op=set&n=%d", i) }, func(ctx context.Context, key string, ds *datastore.Key, v []byte) {
+			memcache.Get(ctx, key)
+			memcache.Set(ctx, &memcache.Item{Key: key + "-limit", Value: v})
+			datastore.Put(ctx, ds, &storedEntity{Expires: time.Now().Add(time.Hour), Value: v})
+		}, seedSave(true)},
 		{"new-session", true, func(int) string { return "/?op=new&a=1" }, slower, func(ctx context.Context, key string, ds *datastore.Key, v []byte) {
 			memcache.Set(ctx, &memcache.Item{Key: key + "-seed", Value: v}) // the seed's Add
 			seedSave(false)(ctx, key, ds, v)
@@ -48,7 +57,7 @@ func BenchmarkRequest(b *testing.B) {
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
-			opts, c := setup(b, gaesession.Options{})
+			opts, c := setup(b, gaesession.Options{Store: store.Options{StrictWrites: strings.HasSuffix(tc.name, "-strict")}})
 			get(b, c, "/?op=new&a=1")
 			id := sessionID(b, c)
 			ctx := gaesessiontest.Context(b)

@@ -37,6 +37,28 @@ func TestRPCCounts(t *testing.T) {
 	}
 }
 
+// TestRPCCountsStrictWrites: with StrictWrites a write's Datastore Put is
+// a transaction (4 calls), followed by a memcache.Get; reads cost the same.
+func TestRPCCountsStrictWrites(t *testing.T) {
+	_, c := setup(t, gaesession.Options{Store: store.Options{StrictWrites: true}})
+	var rec rpcs
+	steps := []struct {
+		name, target string
+		want         []string
+	}{
+		{"new session", "/?op=new&a=1", []string{"datastore_v3.Put", "memcache.Set"}},
+		{"first read", "/", []string{"datastore_v3.Get", "memcache.Get", "memcache.Set"}},
+		{"read only", "/", []string{"memcache.Get"}},
+		{"write", "/?op=set&b=2", []string{"datastore_v3.BeginTransaction", "datastore_v3.Commit", "datastore_v3.Get", "datastore_v3.Put", "memcache.Get", "memcache.Get", "memcache.Set"}},
+	}
+	for _, s := range steps {
+		rec.do(t, c, s.target)
+		if got := rec.take(); !slices.Equal(got, s.want) {
+			t.Errorf("%s: RPCs %v, want %v", s.name, got, s.want)
+		}
+	}
+}
+
 // TestTouch: a read-only request writes the session back only when its
 // stored access time is older than TouchInterval. The clock is placed
 // relative to that stamp, so the time the requests take does not count.

@@ -29,7 +29,7 @@ const soakCookie = "sessid"
 
 var (
 	soakFor    = flag.Duration("soak", 0, "run TestSoak this long (0 skips it; .ci/run gives it 2m)")
-	soakStrict = flag.Bool("soak.strict", false, "TestSoak fails on a lost write too, not only on an ended session read again")
+	soakStrict = flag.Bool("soak.strictwrites", true, "TestSoak runs with store.Options.StrictWrites, and fails on a lost write too, not only on an ended session read again")
 )
 
 // TestSoak runs browsers of a few users against a real redis-server and
@@ -39,7 +39,7 @@ var (
 // its login, and counts completed writes a later read of the same browser
 // does not see (a write is completed when its response came and the store
 // reported no failure for its request). It fails on a session read again;
-// with -soak.strict, on a lost write too.
+// with StrictWrites (-soak.strictwrites, the default), on a lost write too.
 func TestSoak(t *testing.T) {
 	if *soakFor == 0 {
 		t.Skip("run with -soak=2m (or longer)")
@@ -59,7 +59,7 @@ func TestSoak(t *testing.T) {
 	kind := newKind()
 	w := &soakWorld{failed: map[string]bool{}, ended: map[string]bool{}}
 	sessions := gaesession.New(gaesession.Options{
-		Store:     store.Options{Cache: cloud.Redis(rc), Durable: cloud.Datastore(dsc, kind), KeyPrefix: kind + ":"},
+		Store:     store.Options{Cache: cloud.Redis(rc), Durable: cloud.Datastore(dsc, kind), KeyPrefix: kind + ":", StrictWrites: *soakStrict},
 		Cookie:    gaesession.CookieOptions{AllowHTTP: true},
 		ErrorFunc: func(_ http.ResponseWriter, r *http.Request, _ error) { w.fail(r.Header.Get("X-Soak")) },
 	})
@@ -86,8 +86,8 @@ func TestSoak(t *testing.T) {
 	}
 	wg.Wait()
 	w.probe(srv.URL)
-	t.Logf("soak: %v, %d requests, %d completed writes, %d faults (%s), %d lost writes (%d of them beside another write), %d ended sessions read again, %d probes of ended cookies",
-		*soakFor, w.requests.Load(), w.writes.Load(), w.faults.Load(), w.faultKinds(), w.lost.Load(), w.lostPaired.Load(), w.revived.Load(), w.probes.Load())
+	t.Logf("soak: %v, StrictWrites %v, %d requests, %d completed writes, %d faults (%s), %d lost writes (%d of them beside another write), %d ended sessions read again, %d probes of ended cookies",
+		*soakFor, *soakStrict, w.requests.Load(), w.writes.Load(), w.faults.Load(), w.faultKinds(), w.lost.Load(), w.lostPaired.Load(), w.revived.Load(), w.probes.Load())
 	if w.revived.Load() > 0 {
 		t.Errorf("%d ended sessions read again", w.revived.Load())
 	}

@@ -168,9 +168,10 @@ func (s *Store) put(ctx context.Context, id string, w written, recheck bool, rep
 }
 
 // recheck reads the Cache after a Durable write of value. It returns the
-// item and its session when that holds another value; nil when it holds
-// value, nothing, a tombstone (ended: its Durable tombstone hides what was
-// written) or a value that does not decode, or fails (reported).
+// item and its session when that holds another value; no session when it
+// holds value, nothing, a tombstone (returned: ended, its Durable
+// tombstone hides what was written) or a value that does not decode, or
+// fails (reported).
 func (s *Store) recheck(ctx context.Context, key, id string, value []byte, report func(op, tier, id string, err error)) (*Item, session.Session) {
 	item, err := s.t.cache.Get(ctx, key)
 	switch {
@@ -179,7 +180,9 @@ func (s *Store) recheck(ctx context.Context, key, id string, value []byte, repor
 	case err != nil:
 		report("save", tierCache, id, err)
 		return nil, nil
-	case isTombstone(item.Flags), bytes.Equal(item.Value, value):
+	case isTombstone(item.Flags):
+		return item, nil
+	case bytes.Equal(item.Value, value):
 		return nil, nil
 	}
 	theirs, err := s.decode(item.Value, id)
@@ -227,6 +230,12 @@ func (s *Store) putStrict(ctx context.Context, id string, w written, report func
 	key := s.o.KeyPrefix + id
 	for range maxSwaps {
 		item, theirs := s.recheck(ctx, key, id, final.Value, report)
+		if theirs == nil && item != nil && item.Flags == FlagRenewed {
+			// Renewed: the value it took over may have been made from an
+			// older copy put back, without the write, and the record
+			// deleted by a logout before it could be read.
+			report("save", "", id, errMayBeRenewed)
+		}
 		if theirs == nil || covers(theirs, stored) {
 			return
 		}
@@ -276,6 +285,10 @@ func (s *Store) store(ctx context.Context, id string, w written) (final Record, 
 	}
 	return final, found, err
 }
+
+// errMayBeRenewed: with StrictWrites, a write found its session renewed
+// after its Durable transaction.
+var errMayBeRenewed = fmt.Errorf("%w: after the write reached the Datastore: the new ID may lack it", ErrRenewed)
 
 // errNoRecord: with StrictWrites, a write found no Durable record.
 var errNoRecord = fmt.Errorf("%w: its Durable record was gone when the write reached it", ErrGone)

@@ -51,6 +51,20 @@ type request struct {
 	returned         []error         // returned by the store's methods
 	logged           bool            // a failure was logged for it (background writes)
 	sawRemoved       map[string]bool // IDs whose FlagRemoved tombstone it read from the cache
+	done             bool            // serve has recorded its outcome
+	writes           map[string]any  // the attributes it set, once done
+}
+
+// backgroundFailed records that a background write of a request that was
+// done failed (logged): its writes may be missing, in its sessions and in
+// those renewed or logged in from them. Callers hold w.mu.
+func (w *world) backgroundFailed(r *request) {
+	for _, s := range []*simSess{r.target, r.fresh} {
+		if s != nil {
+			s.bgFailed = true
+			w.mayHave(s, r.writes, backgroundFailed)
+		}
+	}
 }
 
 func (r *request) failed() bool { return r.told() || r.logged }
@@ -227,6 +241,7 @@ func (w *world) serve(ctx context.Context, r *request) {
 	st.Close()
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	r.done, r.writes = true, writes
 	if r.failed() {
 		for _, s := range []*simSess{r.target, r.fresh} {
 			if s == nil {

@@ -406,6 +406,9 @@ func (h *logCapture) Handle(_ context.Context, rec slog.Record) error {
 	defer h.w.mu.Unlock()
 	if rec.Level >= slog.LevelError && h.r != nil {
 		h.r.logged = true
+		if h.r.done {
+			h.w.backgroundFailed(h.r)
+		}
 	}
 	b := &h.w.logs
 	b.WriteString(rec.Level.String() + " " + rec.Message)

@@ -78,11 +78,16 @@ func newRevT(t *testing.T, opts store.Options, ctx context.Context, run string) 
 	return rt
 }
 
+// with returns Tiers on the same hooked backends with the options set.
+func (rt *revT) with(set func(o *store.Options)) *store.Tiers {
+	opts := rt.opts
+	set(&opts)
+	return store.NewTiers(opts)
+}
+
 // async returns Tiers on the same hooked backends with AsyncDatastoreSave.
 func (rt *revT) async() *store.Tiers {
-	opts := rt.opts
-	opts.AsyncDatastoreSave = true
-	return store.NewTiers(opts)
+	return rt.with(func(o *store.Options) { o.AsyncDatastoreSave = true })
 }
 
 func (rt *revT) report(err error) {

@@ -41,6 +41,8 @@ var revocationCases = []struct {
 	{"LateFirstAddOfALogin", func(rt *revT) { lateFirstAdd(rt, true) }},
 	{"LateBackgroundPutKeepsItsWrite", func(rt *revT) { lateBackgroundPut(rt, false) }},
 	{"LateBackgroundPutMergesWithAWriteOnTheOlderCopy", func(rt *revT) { lateBackgroundPut(rt, true) }},
+	{"StrictWritesLandingOutOfOrder", func(rt *revT) { outOfOrder(rt, true) }},
+	{"StrictWritesThenFlush", strictThenFlush},
 }
 
 // renewBeforeRevocation: Renew's index move lands just before the
