@@ -145,6 +145,9 @@ func (d *dsDurable) Update(ctx context.Context, id string, f func(store.Record, 
 		_, err = tx.Put(d.key(id), &entity{Expires: rec.Expires, Value: rec.Value})
 		return err
 	})
+	if errors.Is(err, datastore.ErrConcurrentTransaction) {
+		err = fmt.Errorf("%w: %w", store.ErrContention, err)
+	}
 	return dsErr(ctx, "update", err)
 }
 

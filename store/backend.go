@@ -68,8 +68,10 @@ type Durable interface {
 	// Update reads a record (found reports whether it exists) and writes
 	// what f returns, in one transaction; f may run more than once. A
 	// returned record with a nil Value deletes the record; an error from
-	// f writes nothing and is returned. For the per-user index of
-	// sessions.
+	// f writes nothing and is returned. When concurrent transactions on
+	// the key keep it from committing, it fails with ErrContention
+	// (wrapped): the store tries again later. For the per-user index of
+	// sessions, and the session writes of StrictWrites.
 	Update(ctx context.Context, key string, f func(rec Record, found bool) (Record, error)) error
 	// Expired finds the records that expired before the given time and
 	// calls batch with their keys, at most MaxBatch at a time, until there
@@ -91,6 +93,7 @@ var (
 	ErrNotStored   = errors.New("item not stored")
 	ErrCASConflict = errors.New("compare-and-swap conflict")
 	ErrNotFound    = errors.New("no such record")
+	ErrContention  = errors.New("concurrent transactions on the record")
 )
 
 // Storage names and limits, shared with icza/gaesession.

@@ -195,3 +195,25 @@ func TestErrorsNameSessionsByShortIDOnly(t *testing.T) {
 		t.Errorf("background failure logged as %q, want the short ID only", log)
 	}
 }
+
+// With StrictWrites, a write whose transaction loses to concurrent ones
+// (ErrContention) tries again after a pause, and is not reported.
+func TestStrictWriteRetriesContention(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.Options{StrictWrites: true, Retries: 1})
+	id := r.create(0, "a", "1")
+	left := 2
+	r.setFault(func(_ context.Context, op, key string) error {
+		if op == "durable.Update" && key == id && left > 0 {
+			left--
+			return fmt.Errorf("injected: %w", store.ErrContention)
+		}
+		return nil
+	})
+	r.set(id, "b", "2")
+	r.wantCalls("write", "cache.Get", "cache.CompareAndSwap", "durable.Update", "durable.Update", "durable.Update", "cache.Get")
+	r.wantErrs("write", 0, "", nil)
+	if got := r.stored(id); got != "a=1,b=2" {
+		t.Errorf("durable tier holds %q", got)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"time"
 
 	"github.com/icza/session"
@@ -209,11 +210,14 @@ func (s *Store) swapIn(ctx context.Context, item *Item, id string, report func(o
 }
 
 // putStrict writes w to the Durable tier in a transaction (see store),
-// then reads the Cache: an item that lacks a write the record now holds
-// (made from an older copy put back) takes the record's value, its flags
-// kept. Writes the item holds and the record lacks are in flight: their
-// writers check after their own transactions. Without a record (the
-// session ended, or its record was lost) the write is reported.
+// then reads the Cache. An item that lacks a write the record held (put
+// back from an older copy, or made from one) is made whole: when the
+// record, read again, holds all it holds and more, it takes the record's
+// value (see behind); else it holds writes whose transactions are in
+// flight, whose writers check after them, and only this write's changes
+// go onto it. The item's flags stay. Without a record (the session ended,
+// or its record was lost), or when a Renew may have missed the write, the
+// write is reported.
 func (s *Store) putStrict(ctx context.Context, id string, w written, report func(op, tier, id string, err error)) {
 	final, found, err := s.store(ctx, id, w)
 	if err != nil {
@@ -239,7 +243,30 @@ func (s *Store) putStrict(ctx context.Context, id string, w written, report func
 		if theirs == nil || covers(theirs, stored) {
 			return
 		}
-		item.Value, item.Expires = final.Value, final.Expires
+		rec, err := s.t.durable.Get(ctx, id)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			return // ended since
+		case err != nil:
+			report("save", tierDurable, id, err)
+			return
+		}
+		if now, err := s.decode(rec.Value, id); err == nil && behind(theirs, now) {
+			item.Value, item.Expires = rec.Value, rec.Expires
+		} else if !holds(theirs, w.wid) {
+			for k, v := range w.changes {
+				theirs.SetAttr(k, v)
+			}
+			theirs.Access()
+			v, err := s.encode(theirs, w.wid)
+			if err != nil {
+				report("save", "", id, err)
+				return
+			}
+			item.Value, item.Expires = v, s.expiry(theirs)
+		} else {
+			return
+		}
 		if s.swapIn(ctx, item, id, report) || item.Token == nil {
 			return
 		}
@@ -257,7 +284,7 @@ func (s *Store) store(ctx context.Context, id string, w written) (final Record, 
 		return final, true, s.t.durable.Put(ctx, id, final)
 	}
 	ours := final
-	err = s.t.durable.Update(ctx, id, func(rec Record, ok bool) (Record, error) {
+	update := func(rec Record, ok bool) (Record, error) {
 		if found, final = ok, ours; !ok {
 			return ours, nil
 		}
@@ -279,7 +306,17 @@ func (s *Store) store(ctx context.Context, id string, w written) (final Record, 
 		}
 		final = Record{Value: v, Expires: s.expiry(sess)}
 		return final, nil
-	})
+	}
+	// Concurrent writes of one session contend for its record: try again
+	// after a short random pause, as many times as compare-and-swap.
+	for i := range maxSwaps {
+		if i > 0 {
+			_ = s.t.rt.sleep(ctx, time.Duration(rand.Int64N(int64(time.Millisecond)<<min(i, 6))))
+		}
+		if err = s.t.durable.Update(ctx, id, update); !errors.Is(err, ErrContention) {
+			break
+		}
+	}
 	if errors.Is(err, errUnchanged) {
 		err = nil
 	}

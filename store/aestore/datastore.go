@@ -3,6 +3,8 @@ package aestore
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"google.golang.org/appengine/v2"
@@ -101,7 +103,7 @@ func (d aeDurable) DeleteMulti(ctx context.Context, names []string) error {
 }
 
 func (d aeDurable) Update(ctx context.Context, id string, f func(store.Record, bool) (store.Record, error)) error {
-	return datastore.RunInTransaction(ctx, func(tx context.Context) error {
+	err := datastore.RunInTransaction(ctx, func(tx context.Context) error {
 		var e entity
 		err := datastore.Get(tx, d.key(tx, id), &e)
 		if err != nil && !errors.Is(err, datastore.ErrNoSuchEntity) {
@@ -117,6 +119,19 @@ func (d aeDurable) Update(ctx context.Context, id string, f func(store.Record, b
 		_, err = datastore.Put(tx, d.key(tx, id), &entity{Expires: rec.Expires, Value: rec.Value})
 		return err
 	}, nil)
+	if errors.Is(err, datastore.ErrConcurrentTransaction) || lostTransaction(err) {
+		return fmt.Errorf("%w: %w", store.ErrContention, err)
+	}
+	return err
+}
+
+// lostTransaction reports whether err says the transaction is gone: the
+// dev server's answer when a retry of a transaction that lost to a
+// concurrent one names it as the previous one (Datastore says "expired or
+// no longer valid"). Nothing was committed; a new transaction may succeed.
+func lostTransaction(err error) bool {
+	msg := fmt.Sprint(err)
+	return err != nil && strings.Contains(msg, "BAD_REQUEST") && strings.Contains(msg, "Transaction(") && strings.Contains(msg, "not found")
 }
 
 func (d aeDurable) Expired(ctx context.Context, before time.Time, batch func(ids []string) error) error {
