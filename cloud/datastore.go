@@ -31,6 +31,9 @@ type dsDurable struct {
 	kind string
 }
 
+// Name implements store.Named.
+func (*dsDurable) Name() string { return "datastore" }
+
 // entity is a session record; its property names are store.PropExpires and
 // store.PropValue (struct tags must be constants).
 type entity struct {

@@ -61,6 +61,9 @@ type dsCache struct {
 	kind, prefix string
 }
 
+// Name implements store.Named.
+func (*dsCache) Name() string { return "datastore-cache" }
+
 var _ store.PrefixedCache = (*dsCache)(nil)
 
 // KeyPrefix implements store.PrefixedCache.

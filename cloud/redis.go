@@ -35,6 +35,9 @@ func Redis(client redis.UniversalClient) store.Cache {
 
 type redisCache struct{ c redis.UniversalClient }
 
+// Name implements store.Named.
+func (redisCache) Name() string { return "redis" }
+
 // The stored value: header, then the item's value. The header is the
 // format byte, the version (8 bytes) and the flags (4 bytes, big-endian).
 const (

@@ -36,6 +36,13 @@ type PrefixedCache interface {
 	KeyPrefix() string
 }
 
+// Named is a Cache or Durable that gives its name ("memcache", "redis",
+// "datastore") to the errors and logs of its failures. Others are called
+// "cache" and "durable".
+type Named interface {
+	Name() string
+}
+
 // Item is a Cache entry.
 type Item struct {
 	Key     string

@@ -45,7 +45,7 @@ var (
 // non-secret form of the session ID.
 type Error struct {
 	Op      string // "get", "save", "add", "remove", "renew", "login", "reauthenticated", "set-attr", "delete-expired"; from the middleware "set-cookie", "revoke", "revoke-all"
-	Tier    string // "memcache", "datastore" or "" when before any tier
+	Tier    string // the tier that failed, named by its backend (see Named): "memcache", "redis", "datastore", ...; "" when before any tier
 	Session string // ShortID of the session ID
 	Err     error
 }

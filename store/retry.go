@@ -11,6 +11,7 @@ import (
 type retrier struct {
 	tries int
 	sleep func(context.Context, time.Duration) error
+	tier  string // tierCache or tierDurable: failures are tagged with it
 }
 
 // retry calls f until it succeeds, fails with an answer rather than a
@@ -27,10 +28,23 @@ func retry[T any](ctx context.Context, r retrier, f func() (T, error)) (T, error
 			}
 		}
 		if v, err = f(); !transient(err) {
-			return v, err
+			return v, r.tag(err)
 		}
 	}
-	return v, err
+	return v, r.tag(err)
+}
+
+// tag marks a failure (not an answer such as ErrCacheMiss) with the tier
+// that failed, for errTier.
+func (r retrier) tag(err error) error {
+	var te *tierError
+	switch {
+	case err == nil, r.tier == "", errors.As(err, &te),
+		errors.Is(err, ErrCacheMiss), errors.Is(err, ErrNotStored), errors.Is(err, ErrCASConflict),
+		errors.Is(err, ErrNotFound), errors.Is(err, errUnchanged), isGone(err):
+		return err
+	}
+	return &tierError{r.tier, err}
 }
 
 // transient reports whether err is worth another try.

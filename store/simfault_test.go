@@ -277,6 +277,9 @@ type watchCache struct {
 	w *world
 }
 
+// Name is the model's: errors name the tier as they would unwatched.
+func (c watchCache) Name() string { return c.Cache.(store.Named).Name() }
+
 func (c watchCache) Get(ctx context.Context, key string) (*store.Item, error) {
 	c.w.seeing(key)
 	it, err := c.Cache.Get(ctx, key)
@@ -332,6 +335,9 @@ type watchDurable struct {
 	store.Durable
 	w *world
 }
+
+// Name is the model's.
+func (d watchDurable) Name() string { return d.Durable.(store.Named).Name() }
 
 func (d watchDurable) GetMulti(ctx context.Context, keys []string) ([]store.Record, error) {
 	d.w.seeing(keys...)

@@ -150,11 +150,12 @@ func (s *Store) Discard() {
 	s.over.Store(true)
 }
 
-// Tier names in errors and logs.
+// The tiers as the code names them; errors and logs name them after their
+// backends (see Named and Tiers.name).
 const (
-	tierCache   = "memcache"
-	tierDurable = "datastore"
-	tierBoth    = "memcache,datastore"
+	tierCache   = "cache"
+	tierDurable = "durable"
+	tierBoth    = "cache,durable"
 )
 
 // tiers names the tiers a write goes to.
@@ -171,16 +172,16 @@ func (s *Store) debug(op, tiers, id string, start time.Time, fact slog.Attr) {
 	if !s.log.Enabled(s.ctx, slog.LevelDebug) {
 		return
 	}
-	s.log.LogAttrs(s.ctx, slog.LevelDebug, "gaesession: "+op, slog.String("op", op), slog.String("tier", tiers),
+	s.log.LogAttrs(s.ctx, slog.LevelDebug, "gaesession: "+op, slog.String("op", op), slog.String("tier", s.t.name(tiers)),
 		slog.String("session", ShortID(id)), slog.Duration("duration", time.Since(start)), fact)
 }
 
 // report sends a failure to the store's error function.
 func (s *Store) report(op, tier, id string, err error) {
-	s.errf(&Error{Op: op, Tier: tier, Session: ShortID(id), Err: err})
+	s.errf(&Error{Op: op, Tier: s.t.name(tier), Session: ShortID(id), Err: err})
 }
 
 // logFailure logs a failure that happened after the request, at level Error.
 func (s *Store) logFailure(op, tier, id string, err error) {
-	logFailure(s.log, &Error{Op: op, Tier: tier, Session: ShortID(id), Err: err})
+	logFailure(s.log, &Error{Op: op, Tier: s.t.name(tier), Session: ShortID(id), Err: err})
 }

@@ -272,14 +272,11 @@ type tierError struct {
 func (e *tierError) Error() string { return e.err.Error() }
 func (e *tierError) Unwrap() error { return e.err }
 
-// errTier names the tier that failed: none for encoding errors.
+// errTier names the tier that failed (its calls tag their failures, see
+// retrier.tag): none for encoding errors and ends.
 func errTier(err error) string {
-	var te *tierError
-	switch {
-	case errors.As(err, &te):
+	if te := (*tierError)(nil); errors.As(err, &te) {
 		return te.tier
-	case errors.Is(err, ErrEncode), errors.Is(err, ErrTooLarge), isGone(err):
-		return ""
 	}
-	return tierCache
+	return ""
 }

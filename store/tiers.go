@@ -15,6 +15,7 @@ import (
 // safe for concurrent use.
 type Tiers struct {
 	o       Options
+	names   [2]string // of the Cache and the Durable tier, see Named
 	cache   Cache        // retrying
 	durable *durableTier // sessions by ID, retrying; nil with OnlyMemcache
 	rt      runtime
@@ -74,9 +75,11 @@ func newTiers(opts Options, rt runtime) *Tiers {
 		panic(fmt.Sprintf("gaesession/store: the Cache takes keys with the prefix %q but Options.KeyPrefix is %q: give both the same prefix", c.KeyPrefix(), o.KeyPrefix))
 	}
 	r := retrier{tries: o.Retries, sleep: rt.sleep}
-	t := &Tiers{o: o, cache: retryCache{o.Cache, r}, rt: rt}
+	rc, rd := r, r
+	rc.tier, rd.tier = tierCache, tierDurable
+	t := &Tiers{o: o, cache: retryCache{o.Cache, rc}, rt: rt, names: [2]string{nameOf(o.Cache, "cache"), nameOf(o.Durable, "durable")}}
 	if !o.OnlyMemcache {
-		t.durable = &durableTier{o.Durable, r}
+		t.durable = &durableTier{o.Durable, rd}
 	}
 	t.bg.slots = make(chan struct{}, o.MaxBackground)
 	return t
@@ -161,4 +164,26 @@ func (b *background) wait(ctx context.Context) error {
 // Tiers to do that, and to give its stores an error function or logger.
 func New(ctx context.Context, opts Options) *Store {
 	return NewTiers(opts).Open(ctx, nil, nil)
+}
+
+// name returns what errors and logs call a tier (tierCache, tierDurable,
+// tierBoth): its backend's name.
+func (t *Tiers) name(tier string) string {
+	switch tier {
+	case tierCache:
+		return t.names[0]
+	case tierDurable:
+		return t.names[1]
+	case tierBoth:
+		return t.names[0] + "," + t.names[1]
+	}
+	return tier
+}
+
+// nameOf returns a backend's name (see Named), else def.
+func nameOf(backend any, def string) string {
+	if n, ok := backend.(Named); ok && n.Name() != "" {
+		return n.Name()
+	}
+	return def
 }

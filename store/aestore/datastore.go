@@ -25,6 +25,9 @@ func Datastore(kind string) store.Durable {
 
 type aeDurable struct{ kind string }
 
+// Name implements store.Named.
+func (aeDurable) Name() string { return "datastore" }
+
 // entity is a session in Datastore, in icza/gaesession's format: the key
 // name is the session ID.
 type entity struct {

@@ -17,6 +17,9 @@ func Memcache() store.Cache { return aeCache{} }
 
 type aeCache struct{}
 
+// Name implements store.Named.
+func (aeCache) Name() string { return "memcache" }
+
 // maxMemcacheTTL is the longest relative expiration Memcache takes: it reads
 // more than 30 days as an absolute Unix time.
 const maxMemcacheTTL = 30 * 24 * time.Hour

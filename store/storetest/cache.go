@@ -13,6 +13,9 @@ import (
 // modelCache is the Model's store.Cache.
 type modelCache struct{ m *Model }
 
+// Name implements store.Named: the model stands for App Engine's Memcache.
+func (modelCache) Name() string { return "memcache" }
+
 // token is a modelCache CAS token: the version Get saw.
 type token struct {
 	m       *Model

@@ -13,6 +13,9 @@ import (
 // modelDurable is the Model's store.Durable: a plain key-value store.
 type modelDurable struct{ m *Model }
 
+// Name implements store.Named: the model stands for App Engine's Datastore.
+func (modelDurable) Name() string { return "datastore" }
+
 // errNoID is the answer to an empty key, which names no Datastore entity.
 var errNoID = errors.New("empty key")
 

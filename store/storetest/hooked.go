@@ -124,6 +124,17 @@ type hookedCache struct {
 	h *hooks
 }
 
+// Name is the wrapped Cache's (see store.Named).
+func (c hookedCache) Name() string { return nameOf(c.c, "cache") }
+
+// nameOf returns a backend's name (store.Named), else def.
+func nameOf(backend any, def string) string {
+	if n, ok := backend.(store.Named); ok {
+		return n.Name()
+	}
+	return def
+}
+
 func (c hookedCache) Get(ctx context.Context, key string) (*store.Item, error) {
 	done := c.h.call("cache.Get", key)
 	it, err := c.c.Get(ctx, key)
@@ -160,6 +171,9 @@ type hookedDurable struct {
 	d store.Durable
 	h *hooks
 }
+
+// Name is the wrapped Durable tier's (see store.Named).
+func (d hookedDurable) Name() string { return nameOf(d.d, "durable") }
 
 func (d hookedDurable) GetMulti(ctx context.Context, keys []string) ([]store.Record, error) {
 	done := d.h.call("durable.GetMulti", firstKey(keys))
