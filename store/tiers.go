@@ -15,7 +15,7 @@ import (
 // safe for concurrent use.
 type Tiers struct {
 	o       Options
-	names   [2]string // of the Cache and the Durable tier, see Named
+	names   [2]string    // of the Cache and the Durable tier, see Named
 	cache   Cache        // retrying
 	durable *durableTier // sessions by ID, retrying; nil with OnlyMemcache
 	rt      runtime
