@@ -14,11 +14,12 @@ func (s *Store) load(id string) (*entry, string) {
 	key := s.o.KeyPrefix + id
 	item, err := s.t.cache.Get(s.ctx, key)
 	var corrupt *Item // an unreadable Cache value to replace
-	missed := errors.Is(err, ErrCacheMiss)
-	switch {
-	case err == nil && isTombstone(item.Flags):
+	read := found(item, err)
+	missed := read == readMiss
+	switch read {
+	case readEnded:
 		return nil, tierCache
-	case err == nil && item.Flags == FlagUnconfirmed:
+	case readUnconfirmed:
 		// Put back from the Durable tier, whose record may have ended
 		// since: trust it only while the record lives.
 		stored, rec := s.fromDurable("get", id)
@@ -40,14 +41,14 @@ func (s *Store) load(id string) (*entry, string) {
 		}
 		s.report("get", tierCache, id, err)
 		corrupt = item
-	case err == nil:
+	case readSession:
 		sess, err := s.decode(item.Value, id)
 		if err == nil {
 			return s.admit(sess, item), tierCache
 		}
 		s.report("get", tierCache, id, err)
 		corrupt = item
-	case !missed:
+	case readFailed:
 		s.report("get", tierCache, id, err)
 	}
 	if s.t.durable == nil {

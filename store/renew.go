@@ -107,14 +107,14 @@ func (s *Store) retire(id string, timeout time.Duration, loaded bool) (newest []
 	tomb := s.o.tombstone(id, FlagRenewed, s.o.tombstoneExpiry(timeout))
 	for i := 0; i < maxSwaps && !retired; i++ {
 		item, err := s.t.cache.Get(s.ctx, key)
-		switch {
-		case err == nil && isTombstone(item.Flags):
+		switch found(item, err) {
+		case readEnded:
 			return nil, false, tombstoneErr(item) // ErrRenewed to a second Renew
-		case err == nil:
+		case readSession, readUnconfirmed:
 			newest = item.Value
 			tomb.Token = item.Token
 			err = s.t.cache.CompareAndSwap(s.ctx, tomb)
-		case errors.Is(err, ErrCacheMiss):
+		case readMiss:
 			// Tombstone first: a write-back that lands in the Durable tier
 			// after the read below found the tombstone and was refused.
 			if err = s.t.cache.Add(s.ctx, tomb); err == nil {
@@ -188,12 +188,10 @@ func (s *Store) retire(id string, timeout time.Duration, loaded bool) (newest []
 func (s *Store) retireAgain(tomb *Item) ([]byte, error) {
 	for range maxSwaps {
 		item, err := s.t.cache.Get(s.ctx, tomb.Key)
-		switch {
-		case errors.Is(err, ErrCacheMiss):
+		switch found(item, err) {
+		case readMiss, readEnded:
 			return nil, nil
-		case err == nil && isTombstone(item.Flags):
-			return nil, nil
-		case err == nil:
+		case readSession, readUnconfirmed:
 			tomb.Token = item.Token
 			switch err = s.t.cache.CompareAndSwap(s.ctx, tomb); {
 			case err == nil:

@@ -175,15 +175,16 @@ func (s *Store) put(ctx context.Context, id string, w written, recheck bool, rep
 // fails (reported).
 func (s *Store) recheck(ctx context.Context, key, id string, value []byte, report func(op, tier, id string, err error)) (*Item, session.Session) {
 	item, err := s.t.cache.Get(ctx, key)
-	switch {
-	case errors.Is(err, ErrCacheMiss):
+	switch found(item, err) {
+	case readMiss:
 		return nil, nil
-	case err != nil:
+	case readFailed:
 		report("save", tierCache, id, err)
 		return nil, nil
-	case isTombstone(item.Flags):
+	case readEnded:
 		return item, nil
-	case bytes.Equal(item.Value, value):
+	}
+	if bytes.Equal(item.Value, value) {
 		return nil, nil
 	}
 	theirs, err := s.decode(item.Value, id)

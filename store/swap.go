@@ -131,14 +131,13 @@ func (s *Store) newer(key string, attempt int) (*Item, error) {
 		s.t.rt.sleep(s.ctx, time.Duration(rand.Int64N(int64(time.Millisecond)<<min(attempt, 5))))
 	}
 	item, err := s.t.cache.Get(s.ctx, key)
-	switch {
-	case errors.Is(err, ErrCacheMiss):
+	switch found(item, err) {
+	case readMiss:
 		return nil, nil
-	case err != nil:
+	case readFailed:
 		return nil, err
-	}
-	if err := tombstoneErr(item); err != nil {
-		return nil, err
+	case readEnded:
+		return nil, tombstoneErr(item)
 	}
 	return item, nil
 }

@@ -34,6 +34,33 @@ func isTombstone(flags uint32) bool {
 	return flags != 0 && flags != FlagUnconfirmed
 }
 
+// cacheRead is what a Cache Get found, as every reader of the Cache tells
+// it apart (see found).
+type cacheRead int
+
+const (
+	readMiss        cacheRead = iota // nothing: evicted, expired or never written
+	readFailed                       // the call failed: the Cache may hold anything
+	readEnded                        // a tombstone: the session ended
+	readUnconfirmed                  // a session put in with Add, not yet vouched for
+	readSession                      // a session
+)
+
+// found tells what a Cache Get's answer (item, err) is.
+func found(item *Item, err error) cacheRead {
+	switch {
+	case errors.Is(err, ErrCacheMiss):
+		return readMiss
+	case err != nil:
+		return readFailed
+	case isTombstone(item.Flags):
+		return readEnded
+	case item.Flags == FlagUnconfirmed:
+		return readUnconfirmed
+	}
+	return readSession
+}
+
 // tombstoneErr returns what a tombstone says to a writer, nil for a
 // session.
 func tombstoneErr(item *Item) error {
