@@ -245,15 +245,6 @@ func holds(sess session.Session, wid string) bool {
 	return slices.Contains(writes(sess), wid)
 }
 
-// latest returns the newest write ID a session holds, or "".
-func latest(sess session.Session) string {
-	w := writes(sess)
-	if len(w) == 0 {
-		return ""
-	}
-	return w[len(w)-1]
-}
-
 // stamp adds the write wid to the IDs sess holds, keeping the latest
 // maxWrites. It is not a change to merge.
 func stamp(sess session.Session, wid string) {

@@ -136,21 +136,12 @@ func covers(v, stored session.Session) bool {
 	return true
 }
 
-// behind reports whether a value put back into the Cache (put) lacks a
-// write the stored record holds (see AttrWrites), and holds none the
-// record lacks: the record is newer, and replaces it. A write the record
-// has not got yet is its writer's to check for.
+// behind reports whether a Cache value (put) lacks a write the stored
+// record holds (see AttrWrites), and holds none the record lacks: the
+// record is newer, and replaces it. A write the record has not got yet is
+// its writer's to check for.
 func behind(put, stored session.Session) bool {
-	last := latest(stored)
-	if last == "" || holds(put, last) {
-		return false
-	}
-	for _, w := range writes(put) {
-		if !holds(stored, w) {
-			return false
-		}
-	}
-	return true
+	return !covers(put, stored) && covers(stored, put)
 }
 
 // coversRecord reports whether an encoded value holds every write the
