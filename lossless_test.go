@@ -2,6 +2,7 @@ package gaesession_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"github.com/gaesession/gaesession/gaesessiontest"
@@ -297,8 +298,18 @@ func TestMaxSizeEdge(t *testing.T) {
 func sized(t *testing.T, sess session.Session, n int) string {
 	t.Helper()
 	probe := session.NewSessionOptions(&session.SessOptions{Attrs: sess.Attrs(), Timeout: sess.Timeout()})
-	ids, _ := probe.Attr(store.AttrWrites).(string) // the save stamps one more write ID, 12 characters
-	probe.SetAttr(store.AttrWrites, strings.TrimSpace(ids+" "+strings.Repeat("w", 12)))
+	// The save stamps its write ID, 12 characters, and records it as the
+	// setter of "big".
+	wid := strings.Repeat("w", 12)
+	ids, _ := probe.Attr(store.AttrWrites).(string)
+	probe.SetAttr(store.AttrWrites, strings.TrimSpace(ids+" "+wid))
+	by := map[string]string{}
+	if s, ok := probe.Attr(store.AttrSetBy).(string); ok {
+		_ = json.Unmarshal([]byte(s), &by)
+	}
+	by["big"] = wid
+	b, _ := json.Marshal(by)
+	probe.SetAttr(store.AttrSetBy, string(b))
 	pad := n - 100
 	for range 10 {
 		probe.SetAttr("big", strings.Repeat("x", pad))

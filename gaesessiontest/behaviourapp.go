@@ -86,7 +86,7 @@ var App http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Requ
 })
 
 // Attrs formats a session's attributes as sorted k=v pairs, those of the
-// binding (store.ReservedPrefix) included but store.AttrWrites, or "none"
+// binding (store.ReservedPrefix) included but store.AttrWrites and store.AttrSetBy, or "none"
 // for no session.
 func Attrs(sess session.Session) string { return attrs(sess, true) }
 
@@ -97,7 +97,7 @@ func attrs(sess session.Session, binding bool) string {
 	}
 	var kv []string
 	for k, v := range sess.Attrs() {
-		if k != store.AttrWrites && (binding || !isBound(k)) {
+		if k != store.AttrWrites && k != store.AttrSetBy && (binding || !isBound(k)) {
 			kv = append(kv, fmt.Sprintf("%s=%v", k, v))
 		}
 	}

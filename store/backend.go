@@ -100,8 +100,12 @@ var (
 	ErrNotStored   = errors.New("item not stored")
 	ErrCASConflict = errors.New("compare-and-swap conflict")
 	ErrNotFound    = errors.New("no such record")
-	ErrContention  = errors.New("concurrent transactions on the record")
 )
+
+// ErrContention is the failure of a Durable Update that concurrent
+// transactions on its record kept from committing: the store tries it
+// again after a short random pause.
+var ErrContention = errors.New("concurrent transactions on the record")
 
 // Storage names and limits, shared with icza/gaesession.
 const (

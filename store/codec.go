@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/icza/session"
 )
@@ -227,11 +228,60 @@ const AttrWrites = ReservedPrefix + "w"
 // one write's Durable call is in flight.
 const maxWrites = 16
 
-// newWriteID returns a random write ID: 12 base64url characters.
-func newWriteID() string {
+// newWriteID returns a write ID: 12 base64url characters for the
+// millisecond the write was made (Options.Now) and 3 random bytes, so that
+// of two writes of one attribute that did not see each other the later
+// one wins (see setBy).
+func newWriteID(now time.Time) string {
 	var b [9]byte
-	_, _ = rand.Read(b[:]) // never fails (crypto/rand)
+	ms := uint64(now.UnixMilli())
+	for i := 5; i >= 0; i-- {
+		b[i], ms = byte(ms), ms>>8
+	}
+	_, _ = rand.Read(b[6:]) // never fails (crypto/rand)
 	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// later reports whether write ID a was made after b (by their times, then
+// their random bytes).
+func later(a, b string) bool {
+	x, errx := base64.RawURLEncoding.DecodeString(a)
+	y, erry := base64.RawURLEncoding.DecodeString(b)
+	if errx != nil || erry != nil {
+		return a > b
+	}
+	return bytes.Compare(x, y) > 0
+}
+
+// AttrSetBy is the reserved attribute that names, for each attribute a
+// write set or deleted, the write (its ID, see AttrWrites) that did it
+// last, as a JSON object in a string. A write that lands late onto a
+// value that lacks it changes an attribute only when it saw the write
+// that set it there, or was made after it.
+const AttrSetBy = ReservedPrefix + "by"
+
+// setBy returns which write last set each attribute of sess.
+func setBy(sess session.Session) map[string]string {
+	s, _ := unwrap(sess).Attr(AttrSetBy).(string)
+	m := map[string]string{}
+	_ = json.Unmarshal([]byte(s), &m) // a value without it, or a bad one: none known
+	return m
+}
+
+// markSet records that the write wid set the given attributes of sess,
+// and forgets deleted attributes no write it holds deleted.
+func markSet(sess session.Session, names []string, wid string) {
+	by := setBy(sess)
+	for _, name := range names {
+		by[name] = wid
+	}
+	for name, w := range by {
+		if unwrap(sess).Attr(name) == nil && w != wid && !holds(sess, w) {
+			delete(by, name)
+		}
+	}
+	b, _ := json.Marshal(by) // strings only: never fails
+	unwrap(sess).SetAttr(AttrSetBy, string(b))
 }
 
 // writes returns the write IDs a session holds, oldest first.

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 )
 
@@ -99,9 +101,20 @@ func (d *durableTier) End(ctx context.Context, ids []string, until time.Time) er
 	return d.DeleteMulti(ctx, ids)
 }
 
-// Update is the backend's Update of a record, retried.
+// Update is the backend's Update of a record, retried; one that lost to
+// concurrent transactions (ErrContention) is tried again after a short
+// random pause, as many times as a compare-and-swap.
 func (d *durableTier) Update(ctx context.Context, id string, f func(Record, bool) (Record, error)) error {
-	return do(ctx, d.r, func() error { return d.d.Update(ctx, id, f) })
+	var err error
+	for i := range maxSwaps {
+		if i > 0 && d.r.sleep(ctx, time.Duration(rand.Int64N(int64(time.Millisecond)<<min(i, 6)))) != nil {
+			break
+		}
+		if err = do(ctx, d.r, func() error { return d.d.Update(ctx, id, f) }); !errors.Is(err, ErrContention) {
+			break
+		}
+	}
+	return err
 }
 
 // DeleteMulti removes up to MaxBatch records.

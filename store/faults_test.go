@@ -200,7 +200,7 @@ func TestErrorsNameSessionsByShortIDOnly(t *testing.T) {
 // (ErrContention) tries again after a pause, and is not reported.
 func TestStrictWriteRetriesContention(t *testing.T) {
 	t.Parallel()
-	r := newRig(t, store.Options{StrictWrites: true, Retries: 1})
+	r := newRig(t, store.Options{StrictWrites: true}) // Retries as by default: contention has one owner
 	id := r.create(0, "a", "1")
 	left := 2
 	r.setFault(func(_ context.Context, op, key string) error {

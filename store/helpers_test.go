@@ -231,14 +231,14 @@ func decode(t testing.TB, b []byte) session.Session {
 }
 
 // attrs formats a session's attributes as sorted k=v pairs (but
-// store.AttrWrites), or "none".
+// store.AttrWrites and store.AttrSetBy), or "none".
 func attrs(sess session.Session) string {
 	if sess == nil {
 		return "none"
 	}
 	var kv []string
 	for k, v := range sess.Attrs() {
-		if k != store.AttrWrites {
+		if k != store.AttrWrites && k != store.AttrSetBy {
 			kv = append(kv, fmt.Sprintf("%s=%v", k, v))
 		}
 	}

@@ -126,7 +126,7 @@ func deviceIP(ip string) string {
 // op.
 func (s *Store) listed(fresh session.Session, op string, index func(exp time.Time) error) (session.Session, error) {
 	id := fresh.ID()
-	value, err := s.encode(fresh, newWriteID())
+	value, err := s.encode(fresh, newWriteID(s.o.Now()))
 	exp := s.expiry(fresh)
 	if err == nil {
 		err = s.create(op, id, value, exp)
@@ -140,11 +140,7 @@ func (s *Store) listed(fresh session.Session, op string, index func(exp time.Tim
 		}
 	}
 	if err != nil {
-		tier := errTier(err)
-		if tier == tierCache {
-			tier = tierDurable // create and index fail in the Durable tier only
-		}
-		s.report(op, tier, id, err)
+		s.report(op, errTier(err), id, err)
 		return nil, err
 	}
 	t := s.track(fresh)

@@ -24,7 +24,7 @@ func retry[T any](ctx context.Context, r retrier, f func() (T, error)) (T, error
 	for i := range r.tries {
 		if i > 0 {
 			if r.sleep(ctx, 10*time.Millisecond<<(i-1)) != nil {
-				return v, err
+				return v, r.tag(err)
 			}
 		}
 		if v, err = f(); !transient(err) {
@@ -56,6 +56,7 @@ func transient(err error) bool {
 		errors.Is(err, ErrCASConflict),
 		errors.Is(err, ErrNotFound),
 		errors.Is(err, ErrCorrupt),
+		errors.Is(err, ErrContention), // Durable.Update tries again itself, after a pause
 		errors.Is(err, errUnchanged),
 		errors.Is(err, context.Canceled),
 		errors.Is(err, context.DeadlineExceeded):

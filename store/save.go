@@ -6,7 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/icza/session"
@@ -29,7 +30,10 @@ func (s *Store) save(id string, e *entry) {
 		s.unreserve("save", e.sess) // a session the app made binds no user
 	}
 	defer s.debug("save", s.tiers(), id, time.Now(), slog.Bool("async", s.o.AsyncDatastoreSave))
-	wid := newWriteID()
+	wid, seen := newWriteID(s.o.Now()), writes(e.sess)
+	if changes != nil {
+		markSet(e.sess, slices.Collect(maps.Keys(changes)), wid)
+	}
 	value, err := s.encode(e.sess, wid)
 	if err != nil {
 		s.report("save", "", id, err)
@@ -40,7 +44,7 @@ func (s *Store) save(id string, e *entry) {
 		s.saveWhole(id, e, written{value: value, exp: exp, wid: wid})
 		return
 	}
-	w, err := s.swap(id, e, written{value: value, exp: exp, wid: wid}, changes)
+	w, err := s.swap(id, e, written{value: value, exp: exp, wid: wid, seen: seen}, changes)
 	switch {
 	case errors.Is(err, errRemoved):
 		return // logout wins
@@ -146,19 +150,15 @@ func (s *Store) put(ctx context.Context, id string, w written, recheck bool, rep
 			return
 		}
 		if holds(theirs, w.wid) {
-			w, write = written{value: item.Value, exp: s.expiry(theirs), changes: w.changes, wid: w.wid}, true
+			w.value, w.exp, write = item.Value, s.expiry(theirs), true
 			continue
 		}
-		for k, v := range w.changes {
-			theirs.SetAttr(k, v)
-		}
-		theirs.Access()
-		v, err := s.encode(theirs, w.wid)
+		v, err := s.late(theirs, w)
 		if err != nil {
 			report("save", "", id, err)
 			return
 		}
-		w = written{value: v, exp: s.expiry(theirs), changes: w.changes, wid: w.wid}
+		w.value, w.exp = v, s.expiry(theirs)
 		// The item's flags stay. A write meanwhile makes the swap fail:
 		// look again.
 		item.Value, item.Expires = w.value, w.exp
@@ -235,7 +235,7 @@ func (s *Store) putStrict(ctx context.Context, id string, w written, report func
 	key := s.o.KeyPrefix + id
 	for range maxSwaps {
 		item, theirs := s.recheck(ctx, key, id, final.Value, report)
-		if theirs == nil && item != nil && item.Flags == FlagRenewed {
+		if theirs == nil && item != nil && item.Flags == FlagRenewed && found {
 			// Renewed: the value it took over may have been made from an
 			// older copy put back, without the write, and the record
 			// deleted by a logout before it could be read.
@@ -255,11 +255,7 @@ func (s *Store) putStrict(ctx context.Context, id string, w written, report func
 		if now, err := s.decode(rec.Value, id); err == nil && behind(theirs, now) {
 			item.Value, item.Expires = rec.Value, rec.Expires
 		} else if !holds(theirs, w.wid) {
-			for k, v := range w.changes {
-				theirs.SetAttr(k, v)
-			}
-			theirs.Access()
-			v, err := s.encode(theirs, w.wid)
+			v, err := s.late(theirs, w)
 			if err != nil {
 				report("save", "", id, err)
 				return
@@ -297,27 +293,14 @@ func (s *Store) store(ctx context.Context, id string, w written) (final Record, 
 			final = rec
 			return Record{}, errUnchanged
 		}
-		for k, v := range w.changes {
-			sess.SetAttr(k, v)
-		}
-		sess.Access()
-		v, err := s.encode(sess, w.wid)
+		v, err := s.late(sess, w)
 		if err != nil {
 			return Record{}, err
 		}
 		final = Record{Value: v, Expires: s.expiry(sess)}
 		return final, nil
 	}
-	// Concurrent writes of one session contend for its record: try again
-	// after a short random pause, as many times as compare-and-swap.
-	for i := range maxSwaps {
-		if i > 0 {
-			_ = s.t.rt.sleep(ctx, time.Duration(rand.Int64N(int64(time.Millisecond)<<min(i, 6))))
-		}
-		if err = s.t.durable.Update(ctx, id, update); !errors.Is(err, ErrContention) {
-			break
-		}
-	}
+	err = s.t.durable.Update(ctx, id, update)
 	if errors.Is(err, errUnchanged) {
 		err = nil
 	}
@@ -326,7 +309,16 @@ func (s *Store) store(ctx context.Context, id string, w written) (final Record, 
 
 // errMayBeRenewed: with StrictWrites, a write found its session renewed
 // after its Durable transaction.
-var errMayBeRenewed = fmt.Errorf("%w: after the write reached the Datastore: the new ID may lack it", ErrRenewed)
+var errMayBeRenewed = fmt.Errorf("%w: after the write reached the Durable tier: the new ID may lack it", ErrRenewed)
 
 // errNoRecord: with StrictWrites, a write found no Durable record.
 var errNoRecord = fmt.Errorf("%w: its Durable record was gone when the write reached it", ErrGone)
+
+// late puts a write that landed late onto a value that lacks it (see
+// written.onto), marks it accessed and stamps it with the write, and
+// returns it encoded.
+func (s *Store) late(theirs session.Session, w written) ([]byte, error) {
+	w.onto(theirs)
+	theirs.Access()
+	return s.encode(theirs, w.wid)
+}

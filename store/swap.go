@@ -3,7 +3,9 @@ package store
 import (
 	"bytes"
 	"errors"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/icza/session"
@@ -31,6 +33,25 @@ type written struct {
 	unconfirmed bool
 	changes     map[string]any // the request's, for a check after the Durable write (put)
 	wid         string         // the write's ID (see AttrWrites)
+	seen        []string       // the write IDs of the value the changes went onto
+}
+
+// onto applies the write's changes to a value found in a tier that lacks
+// the write (see AttrWrites), after it landed late: each attribute that
+// the value holds as set by a write this one saw, or by none, or by a
+// write made before this one (see later); so of two writes of an
+// attribute that did not see each other the later one wins, in both tiers
+// whatever the order they land in. The caller stamps the result.
+func (w written) onto(theirs session.Session) {
+	by := setBy(theirs)
+	var set []string
+	for k, v := range w.changes {
+		if b := by[k]; b == "" || b == w.wid || slices.Contains(w.seen, b) || later(w.wid, b) {
+			theirs.SetAttr(k, v)
+			set = append(set, k)
+		}
+	}
+	markSet(theirs, set, w.wid)
 }
 
 // swap writes w to the Cache with compare-and-swap, never over a version
@@ -231,17 +252,23 @@ func (s *Store) merge(id string, stored []byte, e *entry, w written, changes map
 	if e.whole {
 		return w, nil
 	}
-	base, ok := s.onto(id, stored, changes)
-	if !ok {
+	base, err := s.decode(stored, id)
+	if err != nil {
 		return w, nil
 	}
+	seen := writes(base)
+	for k, v := range changes {
+		base.SetAttr(k, v)
+	}
+	markSet(base, slices.Collect(maps.Keys(changes)), w.wid)
 	storedExp := s.expiry(base) // changes leave the times alone
 	base.Access()
 	v, err := s.encode(base, w.wid)
+	m := written{value: v, exp: s.expiry(base), merged: true, from: stored, wid: w.wid, seen: seen}
 	if err != nil {
-		return written{value: stored, exp: storedExp, merged: true, from: stored, wid: w.wid}, err
+		m.value, m.exp = stored, storedExp
 	}
-	return written{value: v, exp: s.expiry(base), merged: true, from: stored, wid: w.wid}, nil
+	return m, err
 }
 
 // onto decodes a stored value and applies a request's changes to it, for

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/icza/session"
 )
@@ -24,7 +25,7 @@ func TestWrites(t *testing.T) {
 	}
 	var ids []string
 	for range maxWrites + 2 {
-		id := newWriteID()
+		id := newWriteID(time.Now())
 		ids = append(ids, id)
 		if _, err := s.encode(sess, id); err != nil {
 			t.Fatal(err)
@@ -41,7 +42,7 @@ func TestWrites(t *testing.T) {
 	if last() != ids[2] || len(writes(sess)) != maxWrites {
 		t.Errorf("stamping a held ID again: last %q, %d IDs; want it last, %d IDs", last(), len(writes(sess)), maxWrites)
 	}
-	if a, b := newWriteID(), newWriteID(); a == b || len(a) != 12 {
+	if a, b := newWriteID(time.Now()), newWriteID(time.Now()); a == b || len(a) != 12 {
 		t.Errorf("write IDs %q, %q: want 12 characters, distinct", a, b)
 	}
 }
@@ -78,6 +79,55 @@ func TestBehind(t *testing.T) {
 		}
 		if got := behind(c, r); got != tc.wantBeh {
 			t.Errorf("%s: behind = %v, want %v", tc.name, got, tc.wantBeh)
+		}
+	}
+}
+
+// TestLater: write IDs order by the millisecond they were made.
+func TestLater(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
+	a, b := newWriteID(t0), newWriteID(t0.Add(time.Millisecond))
+	if !later(b, a) || later(a, b) {
+		t.Errorf("later(%q, %q) = %v, later(%q, %q) = %v; want the second write later", b, a, later(b, a), a, b, later(a, b))
+	}
+	c := newWriteID(t0.Add(1000 * 24 * time.Hour))
+	if !later(c, b) {
+		t.Errorf("a write 1000 days later is not later")
+	}
+}
+
+// TestOnto: a write landing late changes an attribute of a value that
+// lacks it when it saw the write that set it there, or none did, or it was
+// made after that write; never otherwise. It records itself as the setter.
+func TestOnto(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
+	seen, before, after := newWriteID(t0), newWriteID(t0.Add(-time.Second)), newWriteID(t0.Add(time.Second))
+	ours := newWriteID(t0)
+	for _, tc := range []struct {
+		name  string
+		setBy string // the write that set k in the value found, "" none
+		want  any
+	}{
+		{"set by no write", "", "ours"},
+		{"set by a write it saw", seen, "ours"},
+		{"set by a write made before it, unseen", before, "ours"},
+		{"set by a write made after it, unseen", after, "theirs"},
+	} {
+		theirs := session.NewSession()
+		theirs.SetAttr("k", "theirs")
+		if tc.setBy != "" {
+			markSet(theirs, []string{"k"}, tc.setBy)
+		}
+		w := written{wid: ours, seen: []string{seen}, changes: map[string]any{"k": "ours", "j": "ours"}}
+		w.onto(theirs)
+		if got := theirs.Attr("k"); got != tc.want {
+			t.Errorf("%s: k = %v, want %v", tc.name, got, tc.want)
+		}
+		if got := theirs.Attr("j"); got != "ours" {
+			t.Errorf("%s: j (set by no write) = %v, want ours", tc.name, got)
+		}
+		if by := setBy(theirs); (tc.want == "ours") != (by["k"] == ours) || by["j"] != ours {
+			t.Errorf("%s: set by %v", tc.name, by)
 		}
 	}
 }

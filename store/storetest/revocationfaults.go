@@ -328,23 +328,29 @@ func (rt *revT) takeBack(key string) *store.Item {
 }
 
 // lateBackgroundPut: a write's response is out, its background Durable
-// Put (AsyncDatastoreSave) not yet landed, when the Cache loses the
-// session and a request puts the older Durable copy back. The Put's check
-// afterwards finds that older version in the Cache and writes its own over
-// it, rather than copying it into the Durable tier: the completed write
-// stays in both tiers, and survives another eviction. With write, another
-// request writes onto the older copy first, making a value of the same
-// version: the late write's changes go onto it, and both writes stay.
-func lateBackgroundPut(rt *revT, write bool) {
+// write (AsyncDatastoreSave) not yet landed, when the Cache loses the
+// session and a request puts the older Durable copy back. The check after
+// the late write finds that older copy and puts the write onto it, rather
+// than copying it into the Durable tier: the completed write stays in both
+// tiers, and survives another eviction. With other, another request then
+// writes onto the older copy first: its attribute "x" (the late write's
+// changes go onto it), or "k" itself (a later write of the attribute: it
+// wins). With strict, under StrictWrites.
+func lateBackgroundPut(rt *revT, other string, strict bool) {
 	a := rt.longLogin()
 	rt.visit(a.ID())
-	tiers := rt.async()
-	rt.h.on("durable.PutMulti", a.ID(), func() {
+	tiers := rt.with(func(o *store.Options) { o.AsyncDatastoreSave, o.StrictWrites = true, strict })
+	op := "durable.PutMulti"
+	if strict {
+		op = "durable.Update"
+	}
+	rt.h.on(op, a.ID(), func() {
 		rt.evict(a.ID())
-		s := rt.open() // puts back the Durable copy, without k
+		rt.advance(time.Second)                 // the other request comes later
+		s := tiers.Open(rt.ctx, rt.report, nil) // puts back the Durable copy, without k
 		defer s.Close()
-		if sess := s.Get(a.ID()); write && sess != nil {
-			sess.SetAttr("x", "1")
+		if sess := s.Get(a.ID()); other != "" && sess != nil {
+			sess.SetAttr(other, "w")
 		}
 	}, nil)
 	s := tiers.Open(rt.ctx, rt.report, nil)
@@ -354,11 +360,17 @@ func lateBackgroundPut(rt *revT, write bool) {
 		rt.Fatal(err)
 	}
 	rt.fired()
-	rt.wantAttr("after the late Put", a.ID(), "k", "v")
-	rt.evict(a.ID())
-	rt.wantAttr("after another eviction", a.ID(), "k", "v")
-	if write {
-		rt.wantAttr("the other write, after another eviction", a.ID(), "x", "1")
+	want := map[string]any{"k": "v"}
+	if other != "" {
+		want[other] = "w"
+	}
+	for _, evicted := range []bool{false, true} {
+		if evicted {
+			rt.evict(a.ID())
+		}
+		for name, v := range want {
+			rt.wantAttr(fmt.Sprintf("evicted %v", evicted), a.ID(), name, v)
+		}
 	}
 	rt.wantErrs("writes, reads", 0, nil)
 }
