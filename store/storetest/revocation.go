@@ -85,11 +85,6 @@ func (rt *revT) with(set func(o *store.Options)) *store.Tiers {
 	return store.NewTiers(opts)
 }
 
-// async returns Tiers on the same hooked backends with AsyncDatastoreSave.
-func (rt *revT) async() *store.Tiers {
-	return rt.with(func(o *store.Options) { o.AsyncDatastoreSave = true })
-}
-
 func (rt *revT) report(err error) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
