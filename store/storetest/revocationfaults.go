@@ -346,8 +346,9 @@ func lateBackgroundPut(rt *revT, other string, strict bool) {
 	}
 	rt.h.on(op, a.ID(), func() {
 		rt.evict(a.ID())
-		rt.advance(time.Second)                 // the other request comes later
-		s := tiers.Open(rt.ctx, rt.report, nil) // puts back the Durable copy, without k
+		rt.advance(time.Second) // the other request comes later
+		rt.visit(a.ID())        // puts back the Durable copy, without k
+		s := tiers.Open(rt.ctx, rt.report, nil)
 		defer s.Close()
 		if sess := s.Get(a.ID()); other != "" && sess != nil {
 			sess.SetAttr(other, "w")
