@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gaesession/gaesession/store"
 )
@@ -215,5 +216,48 @@ func TestStrictWriteRetriesContention(t *testing.T) {
 	r.wantErrs("write", 0, "", nil)
 	if got := r.stored(id); got != "a=1,b=2" {
 		t.Errorf("durable tier holds %q", got)
+	}
+}
+
+// With StrictWrites, a write whose check after its transaction finds its
+// session renewed reports ErrRenewed: the Renew may have taken over an
+// older copy without it. Once: not again when it found no record.
+func TestStrictWriteFindingARenewReportsIt(t *testing.T) {
+	t.Parallel()
+	for _, recordGone := range []bool{false, true} {
+		r := newRig(t, store.Options{StrictWrites: true})
+		id := r.create(0, "a", "1")
+		stage := 0
+		r.setFault(func(ctx context.Context, op, key string) error {
+			switch {
+			case op == "durable.Update" && key == id && stage == 0:
+				stage = 1
+				if recordGone {
+					return nil
+				}
+			case op == "cache.Get" && key == prefix+id && stage == 1:
+				stage = 2
+				tomb := &store.Item{Key: prefix + id, Value: []byte{}, Flags: store.FlagRenewed, Expires: time.Now().Add(time.Hour)}
+				if err := r.m.Cache().Set(ctx, tomb); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if recordGone {
+			// The Cache keeps it; the Durable record is lost.
+			if err := r.m.Durable().DeleteMulti(context.Background(), []string{id}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s := r.open()
+		if sess := s.Get(id); sess != nil {
+			sess.SetAttr("b", "2")
+		}
+		s.Close()
+		errs := r.takeErrs()
+		if len(errs) != 1 || !errors.Is(errs[0], store.ErrRenewed) && !recordGone || !errors.Is(errs[0], store.ErrGone) && recordGone {
+			t.Errorf("record gone %v: reported %v, want one ErrRenewed (ErrGone when the record was gone)", recordGone, errs)
+		}
 	}
 }
