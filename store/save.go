@@ -216,10 +216,9 @@ func (s *Store) swapIn(ctx context.Context, item *Item, id string, report func(o
 // record, read again, holds all it holds and more, it takes the record's
 // value (see behind); else it holds writes whose transactions are in
 // flight, whose writers check after them, and only this write's changes
-// go onto it. The item's flags stay. A transaction that found no record
-// wrote nothing: when the session ended, that is reported by what ended it
-// (see errMayBeRenewed, errNoRecord); when only the record was lost, it is written again. A
-// Renew found after the transaction may have missed the write: reported.
+// go onto it. The item's flags stay. Without a record (the session ended,
+// or its record was lost), or when a Renew may have missed the write, the
+// write is reported.
 func (s *Store) putStrict(ctx context.Context, id string, w written, report func(op, tier, id string, err error)) {
 	final, found, err := s.store(ctx, id, w)
 	if err != nil {
@@ -227,16 +226,15 @@ func (s *Store) putStrict(ctx context.Context, id string, w written, report func
 		return
 	}
 	if !found {
-		// Ended, and a tombstone record says so; or only the record was
-		// lost (an Add whose Put failed, a purge): written again.
+		// Ended (then a tombstone says so), or the record was lost (an
+		// Add whose Put failed, a purge): written again, unreported.
 		switch ended, err := s.t.durable.Ended(ctx, id); {
 		case err != nil:
 			report("save", tierDurable, id, err)
 			return
 		case ended:
-			// A logout wins silently; a Renew may have taken over an
-			// older copy put back, without the write; by an unknown end,
-			// the write is lost.
+			// A logout wins; a Renew may have taken over an older copy
+			// put back, without the write; unknown, it may be lost.
 			item, err := s.t.cache.Get(ctx, s.o.KeyPrefix+id)
 			switch {
 			case err == nil && item.Flags == FlagRemoved:
