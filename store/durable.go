@@ -51,13 +51,6 @@ func (d *durableTier) Get(ctx context.Context, id string) (Record, error) {
 	return resolve(recs[0], recs[1])
 }
 
-// Ended reports whether session id has a tombstone record (was ended by
-// End), in one backend call.
-func (d *durableTier) Ended(ctx context.Context, id string) (bool, error) {
-	recs, err := d.getMulti(ctx, []string{id + EndSuffix})
-	return err == nil && recs[0].Value != nil, err
-}
-
 // GetMulti is Get of several sessions, idsPerGet to a backend call; a
 // record Get would not find has a nil Value.
 func (d *durableTier) GetMulti(ctx context.Context, ids []string) ([]Record, error) {

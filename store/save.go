@@ -226,29 +226,7 @@ func (s *Store) putStrict(ctx context.Context, id string, w written, report func
 		return
 	}
 	if !found {
-		// Ended (then a tombstone says so), or the record was lost (an
-		// Add whose Put failed, a purge): written again, unreported.
-		switch ended, err := s.t.durable.Ended(ctx, id); {
-		case err != nil:
-			report("save", tierDurable, id, err)
-			return
-		case ended:
-			// A logout wins; a Renew may have taken over an older copy
-			// put back, without the write; unknown, it may be lost.
-			item, err := s.t.cache.Get(ctx, s.o.KeyPrefix+id)
-			switch {
-			case err == nil && item.Flags == FlagRemoved:
-			case err == nil && item.Flags == FlagRenewed:
-				report("save", "", id, errMayBeRenewed)
-			default:
-				report("save", "", id, errNoRecord)
-			}
-			return
-		}
-		if err := s.t.durable.Put(ctx, id, final); err != nil {
-			report("save", tierDurable, id, err)
-			return
-		}
+		report("save", "", id, errNoRecord)
 	}
 	stored, err := s.decode(final.Value, id)
 	if err != nil {
@@ -257,10 +235,10 @@ func (s *Store) putStrict(ctx context.Context, id string, w written, report func
 	key := s.o.KeyPrefix + id
 	for range maxSwaps {
 		item, theirs := s.recheck(ctx, key, id, final.Value, report)
-		if theirs == nil && item != nil && item.Flags == FlagRenewed {
+		if theirs == nil && item != nil && item.Flags == FlagRenewed && found {
 			// Renewed: the value it took over may have been made from an
 			// older copy put back, without the write, and the record
-			// deleted (by a logout, or its End) before it could be read.
+			// deleted by a logout before it could be read.
 			report("save", "", id, errMayBeRenewed)
 		}
 		if theirs == nil || covers(theirs, stored) {
@@ -295,9 +273,8 @@ func (s *Store) putStrict(ctx context.Context, id string, w written, report func
 // store writes w to the Durable tier: a Put, last writer wins; or, with
 // StrictWrites, a transaction that leaves a record holding the write (see
 // AttrWrites) as it is and merges the write's changes onto any other, so
-// that a write landing late never takes a completed one away; one that
-// finds no record writes nothing. It returns the record it left (or would
-// have written), and whether it found one (always true for a Put).
+// that a write landing late never takes a completed one away. It returns
+// the record it left, and whether it found one (always true for a Put).
 func (s *Store) store(ctx context.Context, id string, w written) (final Record, found bool, err error) {
 	final = Record{Value: w.value, Expires: w.exp}
 	if !s.o.StrictWrites {
@@ -306,7 +283,7 @@ func (s *Store) store(ctx context.Context, id string, w written) (final Record, 
 	ours := final
 	update := func(rec Record, ok bool) (Record, error) {
 		if found, final = ok, ours; !ok {
-			return Record{}, errUnchanged // see putStrict
+			return ours, nil
 		}
 		sess, err := s.decode(rec.Value, id)
 		switch {
@@ -334,6 +311,9 @@ func (s *Store) store(ctx context.Context, id string, w written) (final Record, 
 // after its Durable transaction.
 var errMayBeRenewed = fmt.Errorf("%w: after the write reached the Durable tier: the new ID may lack it", ErrRenewed)
 
+// errNoRecord: with StrictWrites, a write found no Durable record.
+var errNoRecord = fmt.Errorf("%w: its Durable record was gone when the write reached it", ErrGone)
+
 // late puts a write that landed late onto a value that lacks it (see
 // written.onto), marks it accessed and stamps it with the write, and
 // returns it encoded.
@@ -342,7 +322,3 @@ func (s *Store) late(theirs session.Session, w written) ([]byte, error) {
 	theirs.Access()
 	return s.encode(theirs, w.wid)
 }
-
-// errNoRecord: with StrictWrites, a write found its session ended, and no
-// Cache tombstone saying how.
-var errNoRecord = fmt.Errorf("%w: it was ended when the write reached the Durable tier", ErrGone)
