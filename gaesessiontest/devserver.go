@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/gaesession/gaesession/gaesessiontest/internal/devapp"
-	"github.com/gaesession/gaesession/gaesessiontest/internal/reaper"
+	"github.com/gaesession/gaesession/internal/reaper"
 	"google.golang.org/appengine/v2/aetest"
 )
 

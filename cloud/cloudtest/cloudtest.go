@@ -25,7 +25,10 @@ import (
 	"os/exec"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
+
+	"github.com/gaesession/gaesession/internal/reaper"
 )
 
 // ErrNotInstalled is returned (wrapped, with what to install) when a
@@ -37,7 +40,7 @@ type Server struct {
 	// Addr is the server's host:port.
 	Addr string
 
-	group *group // the process group of the server and its children
+	group *reaper.Group // the process group of the server and its children
 	out   *tail
 	done  chan struct{} // closed when the process has exited
 	err   error         // Wait's error, set before done closes
@@ -47,18 +50,18 @@ type Server struct {
 }
 
 // start runs cmd for a server at addr, in a process group that dies with
-// this process (see group), and waits until ready says it serves, the
+// this process (see internal/reaper), and waits until ready says it serves, the
 // process exits, or ctx ends.
 func start(ctx context.Context, name string, cmd *exec.Cmd, addr string, ready func(context.Context, string) bool) (*Server, error) {
-	g, err := startGroup()
+	g, err := reaper.Start()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("cloudtest: %w", err)
 	}
 	s := &Server{Addr: addr, group: g, out: &tail{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = s.out, s.out
-	g.add(cmd)
+	g.Add(cmd)
 	if err := cmd.Start(); err != nil {
-		g.close()
+		g.Close()
 		return nil, fmt.Errorf("cloudtest: starting %s: %w", name, err)
 	}
 	go func() { s.err = cmd.Wait(); close(s.done) }()
@@ -68,7 +71,7 @@ func start(ctx context.Context, name string, cmd *exec.Cmd, addr string, ready f
 		}
 		select {
 		case <-s.done:
-			g.close() // its children, if any
+			g.Close() // its children, if any
 			return nil, fmt.Errorf("cloudtest: %s exited (%v) before serving; its output ends:\n%s", name, s.err, s.out)
 		case <-ctx.Done():
 			s.Stop()
@@ -84,12 +87,12 @@ func start(ctx context.Context, name string, cmd *exec.Cmd, addr string, ready f
 // panic) takes the server with it all the same.
 func (s *Server) Stop() {
 	s.once.Do(func() {
-		s.group.terminate()
+		s.group.Signal(syscall.SIGTERM)
 		select {
 		case <-s.done:
 		case <-time.After(10 * time.Second):
 		}
-		s.group.close() // SIGKILL to what is left: children that outlived the server
+		s.group.Close() // SIGKILL to what is left: children that outlived the server
 		<-s.done
 		if s.cleanup != nil {
 			s.cleanup()

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/gaesession/gaesession/cloud/cloudtest"
+	"github.com/gaesession/gaesession/internal/proctest"
 )
 
 // requireEnv, set to 1, makes a missing server a failure, not a skip, as in
@@ -21,20 +22,20 @@ const requireEnv = "GAESESSION_REQUIRE_DEVSERVER"
 // case starts Redis alone: the emulator takes seconds to start.
 func TestServersDieWithTestBinary(t *testing.T) {
 	t.Run("kill", func(t *testing.T) {
-		cmd, stdin := helper(t, "TestHelperAllServers")
-		checkNothingLeft(t, cmd, stdin, "kill", "redis-server", "[cluster]", "cloud_datastore_emulator", "java")
+		cmd, stdin := proctest.Helper(t, "TestHelperAllServers")
+		proctest.CheckNothingLeft(t, cmd, stdin, "kill", "redis-server", "[cluster]", "cloud_datastore_emulator", "java")
 	})
 	t.Run("panic", func(t *testing.T) {
-		cmd, stdin := helper(t, "TestHelperRedis")
-		checkNothingLeft(t, cmd, stdin, "panic", "redis-server")
+		cmd, stdin := proctest.Helper(t, "TestHelperRedis")
+		proctest.CheckNothingLeft(t, cmd, stdin, "panic", "redis-server")
 	})
 }
 
 // TestHelperAllServers starts a Redis, a Redis Cluster and the Datastore
-// emulator, says so, and waits (see helperWait). It runs only as
+// emulator, says so, and waits (see proctest.Wait). It runs only as
 // TestServersDieWithTestBinary's helper.
 func TestHelperAllServers(t *testing.T) {
-	if os.Getenv(helperEnv) != t.Name() {
+	if os.Getenv(proctest.Env) != t.Name() {
 		return
 	}
 	ctx := context.Background()
@@ -50,10 +51,10 @@ func TestHelperAllServers(t *testing.T) {
 	helperReady(t, errors.Join(errs[:]...))
 }
 
-// TestHelperRedis starts a Redis, says so, and waits (see helperWait). It
+// TestHelperRedis starts a Redis, says so, and waits (see proctest.Wait). It
 // runs only as TestServersDieWithTestBinary's helper.
 func TestHelperRedis(t *testing.T) {
-	if os.Getenv(helperEnv) != t.Name() {
+	if os.Getenv(proctest.Env) != t.Name() {
 		return
 	}
 	_, err := cloudtest.StartRedis(context.Background())
@@ -67,7 +68,7 @@ func helperReady(t *testing.T, err error) {
 	switch {
 	case err == nil:
 		fmt.Println("ready")
-		helperWait()
+		proctest.Wait()
 	case errors.Is(err, cloudtest.ErrNotInstalled) && os.Getenv(requireEnv) != "1":
 		fmt.Println("skip:", err)
 	default:

@@ -1,4 +1,8 @@
-package cloudtest_test
+// Package proctest checks that the servers a test binary starts die with
+// it: it runs a helper test in a child test binary, ends that binary
+// without cleanup and waits until none of the processes it started is
+// left. Linux only: it reads /proc.
+package proctest
 
 import (
 	"bufio"
@@ -15,13 +19,10 @@ import (
 	"time"
 )
 
-// This file runs a helper test in a child test binary, ends that binary
-// without cleanup and checks that none of the processes it started is left.
-// The core module's gaesessiontest has the same.
-
-// helperEnv names the variable that makes a helper test run; its value is
-// the helper's name.
-const helperEnv = "CLOUDTEST_HELPER"
+// Env names the variable that makes a helper test run; its value is the
+// helper's name: a helper test returns at once unless
+// os.Getenv(Env) == t.Name().
+const Env = "GAESESSION_HELPER"
 
 // proc is a process, named by its id and its start time, which a reused id
 // does not share.
@@ -114,15 +115,15 @@ func left(ps []proc) []proc {
 	return out
 }
 
-// helper runs the test named by name in a child test binary of its own
-// process group, with helperEnv set to name, and returns it once it has
+// Helper runs the test named by name in a child test binary of its own
+// process group, with Env set to name, and returns it once it has
 // printed "ready", with its stdin to write to. It skips t when the helper
 // prints "skip: reason" instead, and fails t when the helper ends first.
-func helper(t *testing.T, name string) (*exec.Cmd, io.WriteCloser) {
+func Helper(t *testing.T, name string) (*exec.Cmd, io.WriteCloser) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^"+name+"$", "-test.v", "-test.timeout=0")
 	// Its temp folder is ours, removed after it: no cleanup of its own runs.
-	cmd.Env = append(os.Environ(), helperEnv+"="+name, "TMPDIR="+t.TempDir())
+	cmd.Env = append(os.Environ(), Env+"="+name, "TMPDIR="+t.TempDir())
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	// A pipe of our own, drained to its end: the servers inherit it, and
 	// one that wrote to it after the helper died must not die of SIGPIPE.
@@ -171,13 +172,13 @@ func helper(t *testing.T, name string) (*exec.Cmd, io.WriteCloser) {
 	return nil, nil
 }
 
-// checkNothingLeft ends the helper as how says, with SIGKILL ("kill") or a
+// CheckNothingLeft ends the helper as how says, with SIGKILL ("kill") or a
 // panic of one of its goroutines, as -timeout ends a test binary ("panic"),
 // and waits until none of the processes it started is left, nor any process
 // in their groups; want are words of which each must be in the command
 // line of one of those processes, so that the test checks the servers it
 // means to.
-func checkNothingLeft(t *testing.T, cmd *exec.Cmd, stdin io.Writer, how string, want ...string) {
+func CheckNothingLeft(t *testing.T, cmd *exec.Cmd, stdin io.Writer, how string, want ...string) {
 	t.Helper()
 	started := descendants(cmd.Process.Pid)
 	for _, w := range want {
@@ -226,10 +227,10 @@ func checkNothingLeft(t *testing.T, cmd *exec.Cmd, stdin io.Writer, how string, 
 	}
 }
 
-// helperWait makes a helper wait for a line on stdin: "panic" panics in a
+// Wait makes a helper wait for a line on stdin: "panic" panics in a
 // goroutine of its own, the way -timeout ends a test binary, with no
 // deferred call or cleanup run; end of file returns.
-func helperWait() {
+func Wait() {
 	line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
 	if strings.TrimSpace(line) == "panic" {
 		done := make(chan struct{})
