@@ -46,12 +46,9 @@ func TestAsyncSaveWaitWaitsForTheBackgroundPut(t *testing.T) {
 func TestAsyncSaveWritesANewSessionInTheRequest(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, store.Options{AsyncDatastoreSave: true})
-	sess := r.newSession(0, "a", "1")
-	s := r.open()
-	s.Add(sess)
-	s.Close()
+	id := r.add(0, "a", "1")
 	r.wantCalls("async new session", "durable.PutMulti", "cache.Add")
-	if got := r.stored(sess.ID()); got != "a=1" {
+	if got := r.stored(id); got != "a=1" {
 		t.Errorf("durable tier holds %q when the request closed", got)
 	}
 }

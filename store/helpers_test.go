@@ -135,17 +135,23 @@ func (r *rig) newSession(timeout time.Duration, kv ...string) session.Session {
 	return sess
 }
 
-// create stores a new session as a request does (Add, Close), reads it
-// once so that its Cache item is vouched for (flag 0), and forgets the
-// calls it made. It returns the ID.
-func (r *rig) create(timeout time.Duration, kv ...string) string {
+// add stores a new session as a request does (Add, Close), its Cache item
+// not yet vouched for, and returns the ID.
+func (r *rig) add(timeout time.Duration, kv ...string) string {
 	sess := r.newSession(timeout, kv...)
 	s := r.open()
 	s.Add(sess)
 	s.Close()
-	r.read(sess.ID())
-	r.take()
 	return sess.ID()
+}
+
+// create is add, then a read that vouches for the Cache item (flag 0); it
+// forgets the calls they made.
+func (r *rig) create(timeout time.Duration, kv ...string) string {
+	id := r.add(timeout, kv...)
+	r.read(id)
+	r.take()
+	return id
 }
 
 // accessed returns the access time of the durable record of id.

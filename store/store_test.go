@@ -34,19 +34,16 @@ func TestNewSessionWritesBothTiersOnce(t *testing.T) {
 func TestFirstReadVouchesForANewSession(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, store.Options{})
-	sess := r.newSession(0, "a", "1")
-	s := r.open()
-	s.Add(sess)
-	s.Close()
+	id := r.add(0, "a", "1")
 	r.take()
-	if got := r.read(sess.ID()); got != "a=1" {
+	if got := r.read(id); got != "a=1" {
 		t.Fatalf("first read: %q", got)
 	}
 	r.wantCalls("first read", "cache.Get", "durable.GetMulti", "cache.CompareAndSwap")
-	if got := r.cached(sess.ID()); got != "a=1" {
+	if got := r.cached(id); got != "a=1" {
 		t.Errorf("cache holds %q after the first read, want a=1 vouched for", got)
 	}
-	r.read(sess.ID())
+	r.read(id)
 	r.wantCalls("second read", "cache.Get")
 }
 
@@ -55,14 +52,11 @@ func TestFirstReadVouchesForANewSession(t *testing.T) {
 func TestFirstWriteVouchesForANewSession(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, store.Options{})
-	sess := r.newSession(0, "a", "1")
-	s := r.open()
-	s.Add(sess)
-	s.Close()
+	id := r.add(0, "a", "1")
 	r.take()
-	r.set(sess.ID(), "b", "2")
+	r.set(id, "b", "2")
 	r.wantCalls("first write", "cache.Get", "durable.GetMulti", "cache.CompareAndSwap", "durable.PutMulti")
-	if got := r.cached(sess.ID()); got != "a=1,b=2" {
+	if got := r.cached(id); got != "a=1,b=2" {
 		t.Errorf("cache holds %q after the first write, want a=1,b=2 vouched for", got)
 	}
 }
