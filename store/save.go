@@ -101,7 +101,7 @@ func (s *Store) backup(id string, w written) {
 		return
 	}
 	if !s.o.AsyncDatastoreSave || w.unconfirmed { // confirmed after the write
-		s.put(s.ctx, id, w, w.merged || s.o.StrictWrites, s.report)
+		s.put(s.ctx, id, w, w.merged, s.report)
 		return
 	}
 	if !s.t.bg.start() {
