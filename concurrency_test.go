@@ -12,6 +12,7 @@ import (
 	"github.com/gaesession/gaesession/gaesessiontest"
 	"github.com/gaesession/gaesession/store"
 	"github.com/gaesession/gaesession/store/aestore"
+	"github.com/gaesession/gaesession/store/tier"
 )
 
 // TestManyRequestsOneSession runs readers and writers on one session and one
@@ -129,7 +130,7 @@ func TestLateAsyncBackup(t *testing.T) {
 			_, err := store.ReadRecord(gaesessiontest.Context(t), aestore.Datastore(opts.Store.DSEntityName), id)
 			evict(t, opts, id)
 			setCookie(t, c, id)
-			if got := get(t, c, "/"); !errors.Is(err, store.ErrNotFound) || got != "none" {
+			if got := get(t, c, "/"); !errors.Is(err, tier.ErrNotFound) || got != "none" {
 				t.Errorf("after the logout: Datastore read %v, session %q; want ErrNotFound and none", err, got)
 			}
 			continue

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gaesession/gaesession/store"
 	"github.com/gaesession/gaesession/store/aestore"
+	"github.com/gaesession/gaesession/store/tier"
 )
 
 // Options configures Middleware. The zero value gives the defaults stated
@@ -60,10 +61,10 @@ type Sessions struct {
 // key shorter than 32 bytes, a "__Host-" cookie with a Domain, another
 // Path or AllowHTTP, a Users.MaxSessions over store.MaxSessionsLimit, a
 // Store.Cache without a Store.Durable (unless Store.OnlyMemcache) or the
-// reverse, or a Cache that takes another key prefix (store.PrefixedCache).
+// reverse, or a Cache that takes another key prefix (tier.PrefixedCache).
 func New(opts Options) *Sessions {
 	c := &config{Options: opts, cookie: opts.Cookie.withDefaults()}
-	if store.MaxKeyLen-len(opts.Store.KeyPrefix) < store.MinIDLen {
+	if tier.MaxKeyLen-len(opts.Store.KeyPrefix) < store.MinIDLen {
 		panic("gaesession: Store.KeyPrefix leaves no room for session IDs in a 250-byte Memcache key")
 	}
 	if opts.Users.MaxSessions > store.MaxSessionsLimit {

@@ -13,6 +13,7 @@ import (
 	"github.com/gaesession/gaesession"
 	"github.com/gaesession/gaesession/store"
 	"github.com/gaesession/gaesession/store/storetest"
+	"github.com/gaesession/gaesession/store/tier"
 	"github.com/icza/session"
 )
 
@@ -97,8 +98,8 @@ func TestKeyPrefixLimit(t *testing.T) {
 		n     int
 		panic bool
 	}{
-		{store.MaxKeyLen - store.MinIDLen, false},
-		{store.MaxKeyLen - store.MinIDLen + 1, true},
+		{tier.MaxKeyLen - store.MinIDLen, false},
+		{tier.MaxKeyLen - store.MinIDLen + 1, true},
 	} {
 		func() {
 			defer func() {

@@ -7,11 +7,12 @@ import (
 	"github.com/gaesession/gaesession/cloud"
 	"github.com/gaesession/gaesession/store"
 	"github.com/gaesession/gaesession/store/storetest"
+	"github.com/gaesession/gaesession/store/tier"
 )
 
 func TestRedisConformance(t *testing.T) {
 	servers(t)
-	storetest.TestCache(t, func(t *testing.T) (store.Cache, context.Context) {
+	storetest.TestCache(t, func(t *testing.T) (tier.Cache, context.Context) {
 		return cloud.Redis(rdb), testContext(t)
 	})
 }
@@ -20,14 +21,14 @@ func TestRedisConformance(t *testing.T) {
 // through a ClusterClient: its items spread over the nodes by hash slot.
 func TestRedisClusterConformance(t *testing.T) {
 	servers(t)
-	storetest.TestCache(t, func(t *testing.T) (store.Cache, context.Context) {
+	storetest.TestCache(t, func(t *testing.T) (tier.Cache, context.Context) {
 		return cloud.Redis(cdb), testContext(t)
 	})
 }
 
 func TestDatastoreConformance(t *testing.T) {
 	servers(t)
-	storetest.TestDurable(t, func(t *testing.T) (store.Durable, context.Context) {
+	storetest.TestDurable(t, func(t *testing.T) (tier.Durable, context.Context) {
 		return cloud.Datastore(dsc, newKind()), testContext(t)
 	})
 }

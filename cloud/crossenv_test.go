@@ -13,6 +13,7 @@ import (
 	"github.com/gaesession/gaesession/cloud"
 	"github.com/gaesession/gaesession/gaesessiontest"
 	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/tier"
 	"github.com/redis/go-redis/v9"
 	aeds "google.golang.org/appengine/v2/datastore"
 	"google.golang.org/appengine/v2/memcache"
@@ -100,7 +101,7 @@ func (x *crossTest) fromAppEngine(id string) (aeds.PropertyList, []byte) {
 		return props, nil
 	}
 	ok(x.t, err)
-	if it.Flags != 0 && it.Flags != store.FlagUnconfirmed {
+	if it.Flags != 0 && it.Flags != tier.FlagUnconfirmed {
 		x.t.Fatalf("Memcache holds a tombstone (flags %d)", it.Flags)
 	}
 	return props, it.Value
@@ -126,7 +127,7 @@ func (x *crossTest) fromCloud(id string) (datastore.PropertyList, []byte) {
 	var props datastore.PropertyList
 	ok(x.t, dsc.Get(ctx, datastore.NameKey(x.kind, id, nil), &props))
 	it, err := cloud.Redis(rdb).Get(ctx, x.prefix+id)
-	if errors.Is(err, store.ErrCacheMiss) {
+	if errors.Is(err, tier.ErrCacheMiss) {
 		return props, nil
 	}
 	ok(x.t, err)
@@ -146,11 +147,11 @@ func (x *crossTest) toCloud(id string, props datastore.PropertyList, value []byt
 	if value != nil {
 		var exp time.Time // the session's, as the store writes it
 		for _, p := range props {
-			if p.Name == store.PropExpires {
+			if p.Name == tier.PropExpires {
 				exp = p.Value.(time.Time)
 			}
 		}
-		ok(x.t, cloud.Redis(rdb).Set(ctx, &store.Item{Key: x.prefix + id, Value: value, Expires: exp}))
+		ok(x.t, cloud.Redis(rdb).Set(ctx, &tier.Item{Key: x.prefix + id, Value: value, Expires: exp}))
 	}
 }
 
@@ -163,11 +164,11 @@ func wantSessionEntity(t *testing.T, props aeds.PropertyList) {
 		names = append(names, p.Name)
 		_, isTime := p.Value.(time.Time)
 		_, isBytes := p.Value.([]byte)
-		if p.Name == store.PropExpires && (!isTime || p.NoIndex) || p.Name == store.PropValue && (!isBytes || !p.NoIndex) {
+		if p.Name == tier.PropExpires && (!isTime || p.NoIndex) || p.Name == tier.PropValue && (!isBytes || !p.NoIndex) {
 			t.Errorf("property %s = %T, NoIndex %v", p.Name, p.Value, p.NoIndex)
 		}
 	}
-	if slices.Sort(names); !slices.Equal(names, []string{store.PropExpires, store.PropValue}) {
+	if slices.Sort(names); !slices.Equal(names, []string{tier.PropExpires, tier.PropValue}) {
 		t.Errorf("entity properties %q, want exp and val", names)
 	}
 }

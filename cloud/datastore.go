@@ -7,21 +7,21 @@ import (
 	"time"
 
 	"cloud.google.com/go/datastore"
-	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/tier"
 	"google.golang.org/api/iterator"
 )
 
-// Datastore returns a store.Durable on Firestore in Datastore mode (or the
+// Datastore returns a tier.Durable on Firestore in Datastore mode (or the
 // Datastore emulator), through a client the app created once, with
-// records of the given kind (store.DefaultKind when ""). It writes the
+// records of the given kind (tier.DefaultKind when ""). It writes the
 // entities App Engine's bundled Datastore backend (aestore.Datastore)
 // writes, in the client's project and its default namespace: key name =
-// session ID, no ancestor, property store.PropExpires (a time, indexed)
-// and store.PropValue (bytes, not indexed). Sessions written by either
+// session ID, no ancestor, property tier.PropExpires (a time, indexed)
+// and tier.PropValue (bytes, not indexed). Sessions written by either
 // backend are read by the other.
-func Datastore(client *datastore.Client, kind string) store.Durable {
+func Datastore(client *datastore.Client, kind string) tier.Durable {
 	if kind == "" {
-		kind = store.DefaultKind
+		kind = tier.DefaultKind
 	}
 	return &dsDurable{c: client, kind: kind}
 }
@@ -31,11 +31,11 @@ type dsDurable struct {
 	kind string
 }
 
-// Name implements store.Named.
+// Name implements tier.Named.
 func (*dsDurable) Name() string { return "datastore" }
 
-// entity is a session record; its property names are store.PropExpires and
-// store.PropValue (struct tags must be constants).
+// entity is a session record; its property names are tier.PropExpires and
+// tier.PropValue (struct tags must be constants).
 type entity struct {
 	Expires time.Time `datastore:"exp"`
 	Value   []byte    `datastore:"val,noindex"`
@@ -54,7 +54,7 @@ func (d *dsDurable) keys(names []string) []*datastore.Key {
 }
 
 // GetMulti reads the records in one call; a missing one has a nil Value.
-func (d *dsDurable) GetMulti(ctx context.Context, names []string) ([]store.Record, error) {
+func (d *dsDurable) GetMulti(ctx context.Context, names []string) ([]tier.Record, error) {
 	if err := overMax("get-multi", len(names)); err != nil {
 		return nil, err
 	}
@@ -68,7 +68,7 @@ func (d *dsDurable) GetMulti(ctx context.Context, names []string) ([]store.Recor
 		return nil, dsErr(ctx, "get-multi", err)
 	}
 	loaded(errs)
-	recs := make([]store.Record, len(names))
+	recs := make([]tier.Record, len(names))
 	for i, err := range errs {
 		switch {
 		case errors.Is(err, datastore.ErrNoSuchEntity):
@@ -76,7 +76,7 @@ func (d *dsDurable) GetMulti(ctx context.Context, names []string) ([]store.Recor
 		case err != nil:
 			return nil, dsErr(ctx, "get-multi", err)
 		}
-		recs[i] = store.Record{Value: present(ents[i].Value), Expires: ents[i].Expires}
+		recs[i] = tier.Record{Value: present(ents[i].Value), Expires: ents[i].Expires}
 	}
 	return recs, nil
 }
@@ -90,7 +90,7 @@ func present(v []byte) []byte {
 }
 
 // PutMulti writes the records in one call.
-func (d *dsDurable) PutMulti(ctx context.Context, names []string, recs []store.Record) error {
+func (d *dsDurable) PutMulti(ctx context.Context, names []string, recs []tier.Record) error {
 	if err := overMax("put-multi", len(names)); err != nil {
 		return err
 	}
@@ -110,11 +110,11 @@ func (d *dsDurable) DeleteMulti(ctx context.Context, names []string) error {
 	return dsErr(ctx, "delete-multi", d.c.DeleteMulti(ctx, d.keys(names)))
 }
 
-// overMax refuses more than store.MaxBatch records in one call, which the
+// overMax refuses more than tier.MaxBatch records in one call, which the
 // emulator would take and Firestore would not.
 func overMax(op string, n int) error {
-	if n > store.MaxBatch {
-		return fmt.Errorf("datastore %s: %d records, over %d", op, n, store.MaxBatch)
+	if n > tier.MaxBatch {
+		return fmt.Errorf("datastore %s: %d records, over %d", op, n, tier.MaxBatch)
 	}
 	return nil
 }
@@ -131,14 +131,14 @@ func loaded(errs []error) {
 }
 
 // Update reads and writes a record in one transaction.
-func (d *dsDurable) Update(ctx context.Context, id string, f func(store.Record, bool) (store.Record, error)) error {
+func (d *dsDurable) Update(ctx context.Context, id string, f func(tier.Record, bool) (tier.Record, error)) error {
 	_, err := d.c.RunInTransaction(ctx, func(tx *datastore.Transaction) error {
 		var e entity
 		err := tx.Get(d.key(id), &e)
 		if err != nil && !errors.Is(err, datastore.ErrNoSuchEntity) {
 			return err
 		}
-		rec, ferr := f(store.Record{Value: e.Value, Expires: e.Expires}, err == nil)
+		rec, ferr := f(tier.Record{Value: e.Value, Expires: e.Expires}, err == nil)
 		switch {
 		case ferr != nil:
 			return ferr
@@ -149,15 +149,15 @@ func (d *dsDurable) Update(ctx context.Context, id string, f func(store.Record, 
 		return err
 	})
 	if errors.Is(err, datastore.ErrConcurrentTransaction) {
-		err = fmt.Errorf("%w: %w", store.ErrContention, err)
+		err = fmt.Errorf("%w: %w", tier.ErrContention, err)
 	}
 	return dsErr(ctx, "update", err)
 }
 
 func (d *dsDurable) Expired(ctx context.Context, before time.Time, batch func(ids []string) error) error {
-	q := datastore.NewQuery(d.kind).FilterField(store.PropExpires, "<", before).KeysOnly()
+	q := datastore.NewQuery(d.kind).FilterField(tier.PropExpires, "<", before).KeysOnly()
 	it := d.c.Run(ctx, q)
-	return store.InBatches(func() (string, bool, error) {
+	return tier.InBatches(func() (string, bool, error) {
 		k, err := it.Next(nil)
 		switch {
 		case errors.Is(err, iterator.Done):

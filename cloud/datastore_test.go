@@ -7,11 +7,11 @@ import (
 
 	"cloud.google.com/go/datastore"
 	"github.com/gaesession/gaesession/cloud"
-	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/tier"
 )
 
 // TestDatastoreEntity: the records are App Engine's entities: the kind
-// (store.DefaultKind by default), the session ID as key name, no ancestor,
+// (tier.DefaultKind by default), the session ID as key name, no ancestor,
 // the default namespace, and exactly the properties exp (a time, indexed)
 // and val (bytes, unindexed).
 func TestDatastoreEntity(t *testing.T) {
@@ -21,24 +21,24 @@ func TestDatastoreEntity(t *testing.T) {
 	id := newKind() + "-TestDatastoreEntity"
 	exp := time.Now().Add(time.Hour).Truncate(time.Microsecond)
 	d := cloud.Datastore(dsc, "")
-	ok(t, d.PutMulti(ctx, []string{id}, []store.Record{{Value: []byte("v"), Expires: exp}}))
+	ok(t, d.PutMulti(ctx, []string{id}, []tier.Record{{Value: []byte("v"), Expires: exp}}))
 	t.Cleanup(func() { _ = d.DeleteMulti(ctx, []string{id}) })
 
 	var got datastore.PropertyList
-	k := datastore.NameKey(store.DefaultKind, id, nil)
+	k := datastore.NameKey(tier.DefaultKind, id, nil)
 	ok(t, dsc.Get(ctx, k, &got))
 	props := map[string]datastore.Property{}
 	for _, p := range got {
 		props[p.Name] = p
 	}
-	e, v := props[store.PropExpires], props[store.PropValue]
+	e, v := props[tier.PropExpires], props[tier.PropValue]
 	if et, ok := e.Value.(time.Time); len(got) != 2 || !ok || !et.Equal(exp) || e.NoIndex {
-		t.Errorf("entity %+v: want %s a time %v, indexed", got, store.PropExpires, exp)
+		t.Errorf("entity %+v: want %s a time %v, indexed", got, tier.PropExpires, exp)
 	}
 	if vb, ok := v.Value.([]byte); len(got) != 2 || !ok || string(vb) != "v" || !v.NoIndex {
-		t.Errorf("entity %+v: want %s the bytes %q, unindexed", got, store.PropValue, "v")
+		t.Errorf("entity %+v: want %s the bytes %q, unindexed", got, tier.PropValue, "v")
 	}
-	q := datastore.NewQuery(store.DefaultKind).FilterField("__key__", "=", k).KeysOnly()
+	q := datastore.NewQuery(tier.DefaultKind).FilterField("__key__", "=", k).KeysOnly()
 	keys, err := dsc.GetAll(ctx, q, nil)
 	ok(t, err)
 	if len(keys) != 1 || keys[0].Parent != nil || keys[0].Namespace != "" || keys[0].Name != id {
@@ -69,7 +69,7 @@ func TestDatastoreReadsAppEngineEntity(t *testing.T) {
 func TestDatastoreDeleteMultiLimit(t *testing.T) {
 	servers(t)
 	t.Parallel()
-	ids := make([]string, store.MaxBatch+1)
+	ids := make([]string, tier.MaxBatch+1)
 	for i := range ids {
 		ids[i] = "id"
 	}
@@ -77,7 +77,7 @@ func TestDatastoreDeleteMultiLimit(t *testing.T) {
 	if err == nil {
 		t.Errorf("DeleteMulti of %d IDs succeeded", len(ids))
 	}
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, tier.ErrNotFound) {
 		t.Errorf("DeleteMulti over the limit: %v", err)
 	}
 }

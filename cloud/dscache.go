@@ -10,11 +10,12 @@ import (
 
 	"cloud.google.com/go/datastore"
 	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/tier"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
 
-// DatastoreCache returns a store.Cache whose items are the session
+// DatastoreCache returns a tier.Cache whose items are the session
 // entities themselves, for apps without Redis (Datastore-only mode). Use
 // it as the only tier, with the same key prefix (or, for sessions per
 // user, in a kind of its own beside cloud.Datastore as the Durable tier;
@@ -30,17 +31,17 @@ import (
 // a keyPrefix that is not store.Options.KeyPrefix.
 //
 // The item under keyPrefix+ID is the entity of the given kind
-// (store.DefaultKind when "") named ID: properties store.PropExpires and
-// store.PropValue, as the App Engine backend writes them, plus "ver", an
+// (tier.DefaultKind when "") named ID: properties tier.PropExpires and
+// tier.PropValue, as the App Engine backend writes them, plus "ver", an
 // unindexed version. A tombstone (an item with Flags) is the entity
-// ID+store.EndSuffix, where the store keeps an ended session's tombstone
+// ID+tier.EndSuffix, where the store keeps an ended session's tombstone
 // record in the Durable tier, whose value is the flag byte followed by
 // the item's value; writing it deletes the record, and writing a session
 // deletes the tombstone. Get is one lookup of both entities and answers
 // the live tombstone, else the live record (expired ones are misses, by
 // the wall clock, as Memcache and Redis expire items, not by
 // store.Options.Now; the store's Durable tombstone, an empty value, reads
-// as store.FlagGone). Add, CompareAndSwap and Set each run in a
+// as tier.FlagGone). Add, CompareAndSwap and Set each run in a
 // transaction that reads both (Set does not), checks, and writes with a
 // new random version (never reused, so a token read before a Delete and
 // an Add does not match); SetMulti puts all entities, then deletes the
@@ -49,9 +50,9 @@ import (
 // whose Set reported a failure but landed is never undone. Items are never evicted; the zero Expires is stored as the end
 // of year 9999. Purge with purge.Options{Durable: cloud.Datastore(dc,
 // kind)}: it deletes expired records and tombstones alike.
-func DatastoreCache(client *datastore.Client, kind, keyPrefix string) store.Cache {
+func DatastoreCache(client *datastore.Client, kind, keyPrefix string) tier.Cache {
 	if kind == "" {
-		kind = store.DefaultKind
+		kind = tier.DefaultKind
 	}
 	return &dsCache{c: client, kind: kind, prefix: keyPrefix}
 }
@@ -61,12 +62,12 @@ type dsCache struct {
 	kind, prefix string
 }
 
-// Name implements store.Named.
+// Name implements tier.Named.
 func (*dsCache) Name() string { return "datastore-cache" }
 
-var _ store.PrefixedCache = (*dsCache)(nil)
+var _ tier.PrefixedCache = (*dsCache)(nil)
 
-// KeyPrefix implements store.PrefixedCache.
+// KeyPrefix implements tier.PrefixedCache.
 func (d *dsCache) KeyPrefix() string { return d.prefix }
 
 // versioned is a session entity with the version DatastoreCache adds.
@@ -91,19 +92,19 @@ var never = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
 func (d *dsCache) keys(key string) ([]*datastore.Key, error) {
 	id, ok := strings.CutPrefix(key, d.prefix)
 	switch {
-	case !ok || id == "" || len(key) > store.MaxKeyLen:
+	case !ok || id == "" || len(key) > tier.MaxKeyLen:
 		// The key holds a session ID, a credential: errors name its ShortID.
 		return nil, fmt.Errorf("datastore cache: key of session %s (%d bytes): want the prefix %q and an ID, at most %d bytes",
-			store.ShortID(id), len(key), d.prefix, store.MaxKeyLen)
-	case strings.HasSuffix(id, store.EndSuffix):
-		return nil, fmt.Errorf("datastore cache: key of session %s ends with %q", store.ShortID(id), store.EndSuffix)
+			store.ShortID(id), len(key), d.prefix, tier.MaxKeyLen)
+	case strings.HasSuffix(id, tier.EndSuffix):
+		return nil, fmt.Errorf("datastore cache: key of session %s ends with %q", store.ShortID(id), tier.EndSuffix)
 	}
-	return []*datastore.Key{datastore.NameKey(d.kind, id, nil), datastore.NameKey(d.kind, id+store.EndSuffix, nil)}, nil
+	return []*datastore.Key{datastore.NameKey(d.kind, id, nil), datastore.NameKey(d.kind, id+tier.EndSuffix, nil)}, nil
 }
 
 // read looks up the record and the tombstone of a key (with the client or
 // in a transaction) and returns the item they make, nil when neither lives.
-func read(key string, keys []*datastore.Key, getMulti func([]*datastore.Key, any) error) (*store.Item, error) {
+func read(key string, keys []*datastore.Key, getMulti func([]*datastore.Key, any) error) (*tier.Item, error) {
 	ents := make([]versioned, 2)
 	errs := []error{nil, nil}
 	var me datastore.MultiError
@@ -130,13 +131,13 @@ func read(key string, keys []*datastore.Key, getMulti func([]*datastore.Key, any
 }
 
 // item is the Item an entity read holds.
-func item(key string, e *versioned, tomb bool) *store.Item {
-	it := &store.Item{Key: key, Value: e.Value, Expires: e.Expires, Token: dsToken{tomb, e.Version}}
+func item(key string, e *versioned, tomb bool) *tier.Item {
+	it := &tier.Item{Key: key, Value: e.Value, Expires: e.Expires, Token: dsToken{tomb, e.Version}}
 	if e.Expires.Equal(never) {
 		it.Expires = time.Time{}
 	}
 	if tomb {
-		it.Flags, it.Value = store.FlagGone, nil // the store's Durable tombstone says no more
+		it.Flags, it.Value = tier.FlagGone, nil // the store's Durable tombstone says no more
 		if len(e.Value) > 0 {
 			it.Flags, it.Value = uint32(e.Value[0]), e.Value[1:]
 		}
@@ -147,7 +148,7 @@ func item(key string, e *versioned, tomb bool) *store.Item {
 	return it
 }
 
-func (d *dsCache) Get(ctx context.Context, key string) (*store.Item, error) {
+func (d *dsCache) Get(ctx context.Context, key string) (*tier.Item, error) {
 	keys, err := d.keys(key)
 	if err != nil {
 		return nil, err
@@ -157,37 +158,37 @@ func (d *dsCache) Get(ctx context.Context, key string) (*store.Item, error) {
 	case err != nil:
 		return nil, dsErr(ctx, "cache get", err)
 	case it == nil:
-		return nil, store.ErrCacheMiss
+		return nil, tier.ErrCacheMiss
 	}
 	return it, nil
 }
 
-func (d *dsCache) Add(ctx context.Context, it *store.Item) error {
-	return d.write(ctx, "add", it, func(cur *store.Item) error {
+func (d *dsCache) Add(ctx context.Context, it *tier.Item) error {
+	return d.write(ctx, "add", it, func(cur *tier.Item) error {
 		if cur != nil {
-			return store.ErrNotStored
+			return tier.ErrNotStored
 		}
 		return nil
 	})
 }
 
-func (d *dsCache) CompareAndSwap(ctx context.Context, it *store.Item) error {
+func (d *dsCache) CompareAndSwap(ctx context.Context, it *tier.Item) error {
 	tok, ok := it.Token.(dsToken)
 	if !ok {
 		return errors.New("datastore cache compare-and-swap: the item was not read with this cache's Get")
 	}
-	return d.write(ctx, "compare-and-swap", it, func(cur *store.Item) error {
+	return d.write(ctx, "compare-and-swap", it, func(cur *tier.Item) error {
 		switch {
 		case cur == nil:
-			return store.ErrNotStored
+			return tier.ErrNotStored
 		case cur.Token != tok:
-			return store.ErrCASConflict
+			return tier.ErrCASConflict
 		}
 		return nil
 	})
 }
 
-func (d *dsCache) Set(ctx context.Context, it *store.Item) error {
+func (d *dsCache) Set(ctx context.Context, it *tier.Item) error {
 	return d.write(ctx, "set", it, nil)
 }
 
@@ -208,7 +209,7 @@ func (d *dsCache) Delete(ctx context.Context, key string) error {
 // call: the emulator ignores a transaction begun by a Lookup, so the
 // reads would be outside the transaction there (TestDatastoreCacheOneWinner
 // then sees seven winners of eight).
-func (d *dsCache) write(ctx context.Context, op string, it *store.Item, check func(cur *store.Item) error) error {
+func (d *dsCache) write(ctx context.Context, op string, it *tier.Item, check func(cur *tier.Item) error) error {
 	w, err := d.writeOf(op, it)
 	if err != nil {
 		return err
@@ -229,26 +230,26 @@ func (d *dsCache) write(ctx context.Context, op string, it *store.Item, check fu
 		return tx.Delete(w.del)
 	})
 	switch {
-	case err == nil, errors.Is(err, store.ErrNotStored), errors.Is(err, store.ErrCASConflict):
+	case err == nil, errors.Is(err, tier.ErrNotStored), errors.Is(err, tier.ErrCASConflict):
 		return err
 	case check != nil && (errors.Is(err, datastore.ErrConcurrentTransaction) || status.Code(err) == codes.Aborted):
 		if op == "add" {
-			return store.ErrNotStored
+			return tier.ErrNotStored
 		}
-		return store.ErrCASConflict
+		return tier.ErrCASConflict
 	}
 	return dsErr(ctx, "cache "+op, err)
 }
 
 // SetMulti puts the items' entities in one call, then deletes the other
-// entities of their keys in another, store.MaxBatch at a time, as the
+// entities of their keys in another, tier.MaxBatch at a time, as the
 // store ends sessions in the Durable tier: one transaction could not hold
 // them (the emulator takes 25 entities in one). A failure stops before the
 // deletes of its batch, so a session ended by a tombstone that landed
 // stays ended.
-func (d *dsCache) SetMulti(ctx context.Context, items []*store.Item) error {
-	for start := 0; start < len(items); start += store.MaxBatch {
-		batch := items[start:min(start+store.MaxBatch, len(items))]
+func (d *dsCache) SetMulti(ctx context.Context, items []*tier.Item) error {
+	for start := 0; start < len(items); start += tier.MaxBatch {
+		batch := items[start:min(start+tier.MaxBatch, len(items))]
 		puts, dels := make([]*datastore.Key, len(batch)), make([]*datastore.Key, len(batch))
 		ents := make([]*versioned, len(batch))
 		for i, it := range batch {
@@ -276,7 +277,7 @@ type itemWrite struct {
 	ent      *versioned
 }
 
-func (d *dsCache) writeOf(op string, it *store.Item) (itemWrite, error) {
+func (d *dsCache) writeOf(op string, it *tier.Item) (itemWrite, error) {
 	keys, err := d.keys(it.Key)
 	switch {
 	case err != nil:

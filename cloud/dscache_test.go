@@ -13,6 +13,7 @@ import (
 	"github.com/gaesession/gaesession/cloud"
 	"github.com/gaesession/gaesession/store"
 	"github.com/gaesession/gaesession/store/storetest"
+	"github.com/gaesession/gaesession/store/tier"
 )
 
 // TestDatastoreCacheConformance runs the Cache suite on DatastoreCache,
@@ -20,7 +21,7 @@ import (
 // holds the flag byte, then the value) and nothing is evicted.
 func TestDatastoreCacheConformance(t *testing.T) {
 	servers(t)
-	storetest.TestCache(t, func(t *testing.T) (store.Cache, context.Context) {
+	storetest.TestCache(t, func(t *testing.T) (tier.Cache, context.Context) {
 		return cloud.DatastoreCache(dsc, newKind(), ""), testContext(t)
 	})
 }
@@ -35,7 +36,7 @@ func TestDatastoreCacheEntities(t *testing.T) {
 	ctx, kind := testContext(t), newKind()
 	c := cloud.DatastoreCache(dsc, kind, "p:")
 	exp := time.Now().Add(time.Hour).Truncate(time.Microsecond)
-	ok(t, c.Add(ctx, &store.Item{Key: "p:abc", Value: []byte("session"), Expires: exp}))
+	ok(t, c.Add(ctx, &tier.Item{Key: "p:abc", Value: []byte("session"), Expires: exp}))
 	props := entityProps(t, kind, "abc")
 	if len(props) != 3 || !props["exp"].Value.(time.Time).Equal(exp) || props["exp"].NoIndex ||
 		string(props["val"].Value.([]byte)) != "session" || !props["val"].NoIndex ||
@@ -48,15 +49,15 @@ func TestDatastoreCacheEntities(t *testing.T) {
 	}
 
 	until := exp.Add(time.Hour)
-	ok(t, c.Set(ctx, &store.Item{Key: "p:abc", Value: []byte{}, Flags: store.FlagRemoved, Expires: until}))
+	ok(t, c.Set(ctx, &tier.Item{Key: "p:abc", Value: []byte{}, Flags: tier.FlagRemoved, Expires: until}))
 	if props := entityProps(t, kind, "abc"); props != nil {
 		t.Errorf("the record is still there after a tombstone: %v", props)
 	}
-	tomb := entityProps(t, kind, "abc"+store.EndSuffix)
-	if v := tomb["val"].Value.([]byte); len(v) != 1 || v[0] != store.FlagRemoved || !tomb["exp"].Value.(time.Time).Equal(until) {
-		t.Errorf("tombstone %v: want val [%d], exp %v", tomb, store.FlagRemoved, until)
+	tomb := entityProps(t, kind, "abc"+tier.EndSuffix)
+	if v := tomb["val"].Value.([]byte); len(v) != 1 || v[0] != tier.FlagRemoved || !tomb["exp"].Value.(time.Time).Equal(until) {
+		t.Errorf("tombstone %v: want val [%d], exp %v", tomb, tier.FlagRemoved, until)
 	}
-	if _, err := store.ReadRecord(ctx, cloud.Datastore(dsc, kind), "abc"); !errors.Is(err, store.ErrNotFound) {
+	if _, err := store.ReadRecord(ctx, cloud.Datastore(dsc, kind), "abc"); !errors.Is(err, tier.ErrNotFound) {
 		t.Errorf("cloud.Datastore reads an ended session: %v", err)
 	}
 }
@@ -88,7 +89,7 @@ func TestDatastoreCacheOtherWriters(t *testing.T) {
 	c, d := cloud.DatastoreCache(dsc, kind, ""), cloud.Datastore(dsc, kind)
 	exp := time.Now().Add(time.Hour)
 
-	ok(t, d.PutMulti(ctx, []string{"plain"}, []store.Record{{Value: []byte("v"), Expires: exp}}))
+	ok(t, d.PutMulti(ctx, []string{"plain"}, []tier.Record{{Value: []byte("v"), Expires: exp}}))
 	it, err := c.Get(ctx, "plain")
 	ok(t, err)
 	if string(it.Value) != "v" || it.Flags != 0 {
@@ -98,7 +99,7 @@ func TestDatastoreCacheOtherWriters(t *testing.T) {
 	ok(t, c.CompareAndSwap(ctx, it))
 
 	end(t, d, "plain", exp)
-	if it, err := c.Get(ctx, "plain"); err != nil || it.Flags != store.FlagGone || len(it.Value) != 0 {
+	if it, err := c.Get(ctx, "plain"); err != nil || it.Flags != tier.FlagGone || len(it.Value) != 0 {
 		t.Errorf("after the store ended it: %+v, %v; want a FlagGone tombstone", it, err)
 	}
 	ok(t, c.Delete(ctx, "plain")) // deletes the record, not the tombstone
@@ -106,14 +107,14 @@ func TestDatastoreCacheOtherWriters(t *testing.T) {
 		t.Errorf("after Delete of an ended session: %+v, %v; want the tombstone", it, err)
 	}
 
-	ok(t, d.PutMulti(ctx, []string{"old"}, []store.Record{{Value: []byte("v"), Expires: time.Now().Add(-time.Second)}}))
-	if _, err := c.Get(ctx, "old"); !errors.Is(err, store.ErrCacheMiss) {
+	ok(t, d.PutMulti(ctx, []string{"old"}, []tier.Record{{Value: []byte("v"), Expires: time.Now().Add(-time.Second)}}))
+	if _, err := c.Get(ctx, "old"); !errors.Is(err, tier.ErrCacheMiss) {
 		t.Errorf("expired record: %v, want a miss", err)
 	}
-	ok(t, c.Add(ctx, &store.Item{Key: "old", Value: []byte("new"), Expires: exp}))
+	ok(t, c.Add(ctx, &tier.Item{Key: "old", Value: []byte("new"), Expires: exp}))
 	end(t, d, "gone", time.Now().Add(-time.Second))
-	ok(t, c.Add(ctx, &store.Item{Key: "gone", Value: []byte("new"), Expires: exp})) // tombstone expired
-	if errs := []error{keyErr(c, "x"+store.EndSuffix), keyErr(c, "")}; errs[0] == nil || errs[1] == nil {
+	ok(t, c.Add(ctx, &tier.Item{Key: "gone", Value: []byte("new"), Expires: exp})) // tombstone expired
+	if errs := []error{keyErr(c, "x"+tier.EndSuffix), keyErr(c, "")}; errs[0] == nil || errs[1] == nil {
 		t.Errorf("keys naming a tombstone or nothing: %v", errs)
 	}
 	if err := keyErr(cloud.DatastoreCache(dsc, kind, "p:"), "q:abc"); err == nil {
@@ -122,16 +123,16 @@ func TestDatastoreCacheOtherWriters(t *testing.T) {
 }
 
 // end ends a session in the Durable tier as the store does: its tombstone
-// (an empty record under the ID plus store.EndSuffix), then the record's
+// (an empty record under the ID plus tier.EndSuffix), then the record's
 // deletion.
-func end(t *testing.T, d store.Durable, id string, until time.Time) {
+func end(t *testing.T, d tier.Durable, id string, until time.Time) {
 	t.Helper()
 	ctx := context.Background()
-	ok(t, d.PutMulti(ctx, []string{id + store.EndSuffix}, []store.Record{{Value: []byte{}, Expires: until}}))
+	ok(t, d.PutMulti(ctx, []string{id + tier.EndSuffix}, []tier.Record{{Value: []byte{}, Expires: until}}))
 	ok(t, d.DeleteMulti(ctx, []string{id}))
 }
 
-func keyErr(c store.Cache, key string) error {
+func keyErr(c tier.Cache, key string) error {
 	_, err := c.Get(context.Background(), key)
 	return err
 }
@@ -143,7 +144,7 @@ func TestDatastoreCacheOneWinner(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
 	c := cloud.DatastoreCache(dsc, newKind(), "")
-	ok(t, c.Add(ctx, &store.Item{Key: "k", Value: []byte("0"), Expires: time.Now().Add(time.Hour)}))
+	ok(t, c.Add(ctx, &tier.Item{Key: "k", Value: []byte("0"), Expires: time.Now().Add(time.Hour)}))
 	for round := range 3 {
 		base, err := c.Get(ctx, "k")
 		ok(t, err)
@@ -159,7 +160,7 @@ func TestDatastoreCacheOneWinner(t *testing.T) {
 				defer mu.Unlock()
 				if err == nil {
 					wins++
-				} else if !errors.Is(err, store.ErrCASConflict) {
+				} else if !errors.Is(err, tier.ErrCASConflict) {
 					errs = append(errs, err)
 				}
 			})
@@ -178,20 +179,20 @@ func TestDatastoreCacheSetMultiBatches(t *testing.T) {
 	t.Parallel()
 	ctx, kind := testContext(t), newKind()
 	c := cloud.DatastoreCache(dsc, kind, "")
-	items := make([]*store.Item, store.MaxBatch)
+	items := make([]*tier.Item, tier.MaxBatch)
 	for i := range items {
-		items[i] = &store.Item{Key: fmt.Sprint("id", i), Value: []byte{}, Flags: store.FlagRemoved, Expires: time.Now().Add(time.Hour)}
+		items[i] = &tier.Item{Key: fmt.Sprint("id", i), Value: []byte{}, Flags: tier.FlagRemoved, Expires: time.Now().Add(time.Hour)}
 	}
 	ok(t, c.SetMulti(ctx, items))
 	keys, err := dsc.GetAll(ctx, datastore.NewQuery(kind).KeysOnly(), nil)
 	ok(t, err)
 	tombs := 0
 	for _, k := range keys {
-		if strings.HasSuffix(k.Name, store.EndSuffix) {
+		if strings.HasSuffix(k.Name, tier.EndSuffix) {
 			tombs++
 		}
 	}
-	if len(keys) != store.MaxBatch || tombs != store.MaxBatch {
-		t.Errorf("after SetMulti of %d tombstones the kind holds %d entities, %d tombstones", store.MaxBatch, len(keys), tombs)
+	if len(keys) != tier.MaxBatch || tombs != tier.MaxBatch {
+		t.Errorf("after SetMulti of %d tombstones the kind holds %d entities, %d tombstones", tier.MaxBatch, len(keys), tombs)
 	}
 }

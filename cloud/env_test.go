@@ -15,7 +15,7 @@ import (
 	"github.com/gaesession/gaesession"
 	"github.com/gaesession/gaesession/cloud"
 	"github.com/gaesession/gaesession/gaesessiontest"
-	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/tier"
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/api/option"
 	"google.golang.org/grpc"
@@ -171,16 +171,16 @@ func (c *calls) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Proces
 
 // countedDurable logs the calls to a Durable.
 type countedDurable struct {
-	store.Durable
+	tier.Durable
 	c *calls
 }
 
-func (d countedDurable) GetMulti(ctx context.Context, keys []string) ([]store.Record, error) {
+func (d countedDurable) GetMulti(ctx context.Context, keys []string) ([]tier.Record, error) {
 	d.c.add("datastore.GetMulti")
 	return d.Durable.GetMulti(ctx, keys)
 }
 
-func (d countedDurable) PutMulti(ctx context.Context, keys []string, recs []store.Record) error {
+func (d countedDurable) PutMulti(ctx context.Context, keys []string, recs []tier.Record) error {
 	d.c.add("datastore.PutMulti")
 	return d.Durable.PutMulti(ctx, keys, recs)
 }

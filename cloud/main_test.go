@@ -15,7 +15,7 @@ import (
 	"github.com/gaesession/gaesession/cloud"
 	"github.com/gaesession/gaesession/cloud/cloudtest"
 	"github.com/gaesession/gaesession/gaesessiontest"
-	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/tier"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -105,7 +105,7 @@ func run(m *testing.M) int {
 // that has been running, not EVALSHA and the EVAL after its NOSCRIPT.
 func loadScript(ctx context.Context, rc *redis.Client, cc *redis.ClusterClient) error {
 	const k = "loadscript"
-	if err := cloud.Redis(rc).Set(ctx, &store.Item{Key: k}); err != nil {
+	if err := cloud.Redis(rc).Set(ctx, &tier.Item{Key: k}); err != nil {
 		return fmt.Errorf("loading the script: %w", err)
 	}
 	masters := map[string]bool{}
@@ -122,7 +122,7 @@ func loadScript(ctx context.Context, rc *redis.Client, cc *redis.ClusterClient) 
 			continue
 		}
 		masters[m.Options().Addr] = true
-		if err := cloud.Redis(cc).Set(ctx, &store.Item{Key: k}); err != nil {
+		if err := cloud.Redis(cc).Set(ctx, &tier.Item{Key: k}); err != nil {
 			return fmt.Errorf("loading the script on %s: %w", m.Options().Addr, err)
 		}
 	}

@@ -8,7 +8,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 
-	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/tier"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -16,7 +16,7 @@ import (
 // 1 MiB, so that a session that fits one tier of either backend fits all.
 const MaxValueLen = 1 << 20
 
-// Redis returns a store.Cache on Redis or Valkey (Memorystore for Redis,
+// Redis returns a tier.Cache on Redis or Valkey (Memorystore for Redis,
 // Memorystore for Valkey, or a server of your own), through a client the
 // app created once. Each item is one string value: a header holding a
 // version and the flags, then the item's value. Get is one GET;
@@ -29,13 +29,13 @@ const MaxValueLen = 1 << 20
 // of it, which the store finds corrupt and replaces.
 // Each script touches one key only, so Redis Cluster works too: pass a
 // redis.ClusterClient.
-func Redis(client redis.UniversalClient) store.Cache {
+func Redis(client redis.UniversalClient) tier.Cache {
 	return &redisCache{c: client}
 }
 
 type redisCache struct{ c redis.UniversalClient }
 
-// Name implements store.Named.
+// Name implements tier.Named.
 func (redisCache) Name() string { return "redis" }
 
 // The stored value: header, then the item's value. The header is the
@@ -67,13 +67,13 @@ if ARGV[4] ~= '0' then redis.call('PEXPIREAT', KEYS[1], ARGV[4]) end
 return 1
 `)
 
-func (c *redisCache) Get(ctx context.Context, key string) (*store.Item, error) {
+func (c *redisCache) Get(ctx context.Context, key string) (*tier.Item, error) {
 	if err := checkKey(key); err != nil {
 		return nil, err
 	}
 	b, err := c.c.Get(ctx, key).Bytes()
 	if errors.Is(err, redis.Nil) {
-		return nil, store.ErrCacheMiss
+		return nil, tier.ErrCacheMiss
 	}
 	if err != nil {
 		return nil, fmt.Errorf("redis get: %w", err)
@@ -81,9 +81,9 @@ func (c *redisCache) Get(ctx context.Context, key string) (*store.Item, error) {
 	if len(b) < headerLen || b[0] != formatV1 {
 		// Not written by this cache: the store finds it corrupt and
 		// replaces it by compare-and-swap, as on Memcache.
-		return &store.Item{Key: key, Value: b, Token: token(b[:min(len(b), versionEnd)])}, nil
+		return &tier.Item{Key: key, Value: b, Token: token(b[:min(len(b), versionEnd)])}, nil
 	}
-	return &store.Item{
+	return &tier.Item{
 		Key:   key,
 		Value: b[headerLen:],
 		Flags: binary.BigEndian.Uint32(b[versionEnd:headerLen]),
@@ -91,11 +91,11 @@ func (c *redisCache) Get(ctx context.Context, key string) (*store.Item, error) {
 	}, nil
 }
 
-func (c *redisCache) Add(ctx context.Context, it *store.Item) error {
+func (c *redisCache) Add(ctx context.Context, it *tier.Item) error {
 	return c.write(ctx, "add", "", it)
 }
 
-func (c *redisCache) CompareAndSwap(ctx context.Context, it *store.Item) error {
+func (c *redisCache) CompareAndSwap(ctx context.Context, it *tier.Item) error {
 	t, ok := it.Token.(token)
 	if !ok {
 		return errors.New("redis compare-and-swap: the item was not read with this cache's Get")
@@ -103,7 +103,7 @@ func (c *redisCache) CompareAndSwap(ctx context.Context, it *store.Item) error {
 	return c.write(ctx, "cas", string(t), it)
 }
 
-func (c *redisCache) Set(ctx context.Context, it *store.Item) error {
+func (c *redisCache) Set(ctx context.Context, it *tier.Item) error {
 	return c.write(ctx, "set", "", it)
 }
 
@@ -122,7 +122,7 @@ func (c *redisCache) Delete(ctx context.Context, key string) error {
 // one such pipeline to each node concurrently, so keys in different hash
 // slots, which no transaction or script could touch together, are fine.
 // Every item is checked before anything is sent.
-func (c *redisCache) SetMulti(ctx context.Context, items []*store.Item) error {
+func (c *redisCache) SetMulti(ctx context.Context, items []*tier.Item) error {
 	args := make([][]any, len(items))
 	for i, it := range items {
 		v, exp, err := encodeItem("set", it)
@@ -145,7 +145,7 @@ func (c *redisCache) SetMulti(ctx context.Context, items []*store.Item) error {
 
 // encodeItem returns an item's Redis value, with a new version, and its
 // expiry in Unix milliseconds ("0": none).
-func encodeItem(mode string, it *store.Item) ([]byte, string, error) {
+func encodeItem(mode string, it *tier.Item) ([]byte, string, error) {
 	if err := checkKey(it.Key); err != nil {
 		return nil, "", err
 	}
@@ -165,7 +165,7 @@ func encodeItem(mode string, it *store.Item) ([]byte, string, error) {
 }
 
 // write runs writeScript in the given mode with a new version.
-func (c *redisCache) write(ctx context.Context, mode, want string, it *store.Item) error {
+func (c *redisCache) write(ctx context.Context, mode, want string, it *tier.Item) error {
 	v, exp, err := encodeItem(mode, it)
 	if err != nil {
 		return err
@@ -175,17 +175,17 @@ func (c *redisCache) write(ctx context.Context, mode, want string, it *store.Ite
 	case err != nil:
 		return fmt.Errorf("redis %s: %w", mode, err)
 	case n == 0:
-		return store.ErrNotStored
+		return tier.ErrNotStored
 	case n < 0:
-		return store.ErrCASConflict
+		return tier.ErrCASConflict
 	}
 	return nil
 }
 
 // checkKey refuses keys that Memcache would refuse for their length.
 func checkKey(key string) error {
-	if key == "" || len(key) > store.MaxKeyLen {
-		return fmt.Errorf("redis: key of %d bytes, want 1 to %d", len(key), store.MaxKeyLen)
+	if key == "" || len(key) > tier.MaxKeyLen {
+		return fmt.Errorf("redis: key of %d bytes, want 1 to %d", len(key), tier.MaxKeyLen)
 	}
 	return nil
 }

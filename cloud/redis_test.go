@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/gaesession/gaesession/cloud"
-	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/tier"
 )
 
 // Edges of the Redis cache beyond the conformance suite.
@@ -50,8 +50,8 @@ func TestRedisExpiry(t *testing.T) {
 					t.Errorf("after %s, PTTL = %v, want %v", op, got, tc.ttl)
 				}
 			}
-			ok(t, c.Add(ctx, &store.Item{Key: k, Value: []byte("a"), Expires: now.Add(time.Minute)}))
-			ok(t, c.Set(ctx, &store.Item{Key: k, Value: []byte("s"), Expires: tc.expires}))
+			ok(t, c.Add(ctx, &tier.Item{Key: k, Value: []byte("a"), Expires: now.Add(time.Minute)}))
+			ok(t, c.Set(ctx, &tier.Item{Key: k, Value: []byte("s"), Expires: tc.expires}))
 			check("Set")
 			it, err := c.Get(ctx, k)
 			ok(t, err)
@@ -63,7 +63,7 @@ func TestRedisExpiry(t *testing.T) {
 			ok(t, c.CompareAndSwap(ctx, it))
 			check("CompareAndSwap")
 			ok(t, c.Delete(ctx, k))
-			ok(t, c.Add(ctx, &store.Item{Key: k, Value: []byte("a"), Expires: tc.expires}))
+			ok(t, c.Add(ctx, &tier.Item{Key: k, Value: []byte("a"), Expires: tc.expires}))
 			check("Add")
 		})
 	}
@@ -75,12 +75,12 @@ func TestRedisPastExpiry(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
 	c, k := cloud.Redis(rdb), key(t)
-	ok(t, c.Set(ctx, &store.Item{Key: k, Value: []byte("v"), Expires: time.Now().Add(-time.Second)}))
-	if _, err := c.Get(ctx, k); !errors.Is(err, store.ErrCacheMiss) {
+	ok(t, c.Set(ctx, &tier.Item{Key: k, Value: []byte("v"), Expires: time.Now().Add(-time.Second)}))
+	if _, err := c.Get(ctx, k); !errors.Is(err, tier.ErrCacheMiss) {
 		t.Errorf("Get of an expired item: %v, want a miss", err)
 	}
-	ok(t, c.Add(ctx, &store.Item{Key: k, Value: []byte("v"), Expires: time.Unix(0, 0)}))
-	if _, err := c.Get(ctx, k); !errors.Is(err, store.ErrCacheMiss) {
+	ok(t, c.Add(ctx, &tier.Item{Key: k, Value: []byte("v"), Expires: time.Unix(0, 0)}))
+	if _, err := c.Get(ctx, k); !errors.Is(err, tier.ErrCacheMiss) {
 		t.Errorf("Get of an item that expired in 1970: %v, want a miss", err)
 	}
 }
@@ -92,9 +92,9 @@ func TestRedisOneWinner(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
 	c, k := cloud.Redis(rdb), key(t)
-	ok(t, c.Add(ctx, &store.Item{Key: k, Value: []byte("v0")}))
+	ok(t, c.Add(ctx, &tier.Item{Key: k, Value: []byte("v0")}))
 	const n = 20
-	errs, items := make([]error, n), make([]*store.Item, n)
+	errs, items := make([]error, n), make([]*tier.Item, n)
 	for i := range items {
 		var err error
 		items[i], err = c.Get(ctx, k)
@@ -113,7 +113,7 @@ func TestRedisOneWinner(t *testing.T) {
 		switch {
 		case err == nil:
 			won++
-		case !errors.Is(err, store.ErrCASConflict):
+		case !errors.Is(err, tier.ErrCASConflict):
 			t.Errorf("CompareAndSwap: %v", err)
 		}
 	}
@@ -136,7 +136,7 @@ func TestRedisForeignValue(t *testing.T) {
 	if string(it.Value) != "plain" || it.Flags != 0 {
 		t.Fatalf("Get = %q, flags %d; want the whole value, flags 0", it.Value, it.Flags)
 	}
-	if err := c.Add(ctx, &store.Item{Key: k, Value: []byte("x")}); !errors.Is(err, store.ErrNotStored) {
+	if err := c.Add(ctx, &tier.Item{Key: k, Value: []byte("x")}); !errors.Is(err, tier.ErrNotStored) {
 		t.Errorf("Add over it: %v, want ErrNotStored", err)
 	}
 	it.Value = []byte("mine")
@@ -147,10 +147,10 @@ func TestRedisForeignValue(t *testing.T) {
 
 	h := key(t) + ":hash"
 	ok(t, rdb.HSet(ctx, h, "f", "v").Err())
-	if _, err := c.Get(ctx, h); err == nil || errors.Is(err, store.ErrCacheMiss) {
+	if _, err := c.Get(ctx, h); err == nil || errors.Is(err, tier.ErrCacheMiss) {
 		t.Errorf("Get of a hash: %v, want an error", err)
 	}
-	if err := c.Set(ctx, &store.Item{Key: h, Value: []byte("x")}); err == nil {
+	if err := c.Set(ctx, &tier.Item{Key: h, Value: []byte("x")}); err == nil {
 		t.Error("Set over a hash succeeded")
 	}
 }
@@ -162,10 +162,10 @@ func TestRedisForeignToken(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
 	c, k := cloud.Redis(rdb), key(t)
-	ok(t, c.Add(ctx, &store.Item{Key: k, Value: []byte("v")}))
+	ok(t, c.Add(ctx, &tier.Item{Key: k, Value: []byte("v")}))
 	for _, tok := range []any{nil, "version", 42} {
-		err := c.CompareAndSwap(ctx, &store.Item{Key: k, Value: []byte("x"), Token: tok})
-		if err == nil || errors.Is(err, store.ErrCASConflict) || errors.Is(err, store.ErrNotStored) {
+		err := c.CompareAndSwap(ctx, &tier.Item{Key: k, Value: []byte("x"), Token: tok})
+		if err == nil || errors.Is(err, tier.ErrCASConflict) || errors.Is(err, tier.ErrNotStored) {
 			t.Errorf("CompareAndSwap with token %v: %v, want a failure", tok, err)
 		}
 	}
@@ -178,7 +178,7 @@ func TestRedisScriptFlushed(t *testing.T) {
 	ctx := testContext(t)
 	c, k := cloud.Redis(rdb), key(t)
 	ok(t, rdb.ScriptFlush(ctx).Err())
-	ok(t, c.Add(ctx, &store.Item{Key: k, Value: []byte("v")}))
+	ok(t, c.Add(ctx, &tier.Item{Key: k, Value: []byte("v")}))
 	it, err := c.Get(ctx, k)
 	ok(t, err)
 	ok(t, rdb.ScriptFlush(ctx).Err())
@@ -192,8 +192,8 @@ func TestRedisCanceled(t *testing.T) {
 	cancel()
 	c, k := cloud.Redis(rdb), key(t)
 	for name, err := range map[string]error{
-		"Add":    c.Add(ctx, &store.Item{Key: k, Value: []byte("v")}),
-		"Set":    c.Set(ctx, &store.Item{Key: k, Value: []byte("v")}),
+		"Add":    c.Add(ctx, &tier.Item{Key: k, Value: []byte("v")}),
+		"Set":    c.Set(ctx, &tier.Item{Key: k, Value: []byte("v")}),
 		"Delete": c.Delete(ctx, k),
 	} {
 		if !errors.Is(err, context.Canceled) {
@@ -217,7 +217,7 @@ func TestRedisClusterSetMulti(t *testing.T) {
 	t.Parallel()
 	ctx := testContext(t)
 	c, prefix := cloud.Redis(cdb), key(t)
-	var items []*store.Item
+	var items []*tier.Item
 	nodes := map[string]bool{}
 	for i := 0; len(nodes) < len(clusterAddr) || len(items) < 6; i++ {
 		if i == 1000 {
@@ -227,7 +227,7 @@ func TestRedisClusterSetMulti(t *testing.T) {
 		m, err := cdb.MasterForKey(ctx, k)
 		ok(t, err)
 		nodes[m.Options().Addr] = true
-		items = append(items, &store.Item{Key: k, Value: []byte(k), Flags: uint32(i), Expires: time.Now().Add(time.Hour)})
+		items = append(items, &tier.Item{Key: k, Value: []byte(k), Flags: uint32(i), Expires: time.Now().Add(time.Hour)})
 	}
 	ok(t, c.SetMulti(ctx, items))
 	for _, want := range items {

@@ -14,6 +14,7 @@ import (
 	"github.com/gaesession/gaesession/purge"
 	"github.com/gaesession/gaesession/store"
 	"github.com/gaesession/gaesession/store/storetest"
+	"github.com/gaesession/gaesession/store/tier"
 	"github.com/icza/session"
 )
 
@@ -259,12 +260,12 @@ func (e *env) tiers(id string) (cache, durable string) {
 	cache, durable = "gone", "-"
 	it, err := o.Cache.Get(e.ctx, o.KeyPrefix+id)
 	switch {
-	case errors.Is(err, store.ErrCacheMiss):
+	case errors.Is(err, tier.ErrCacheMiss):
 	case err != nil:
 		e.Fatalf("Cache.Get: %v", err)
 	case it.Flags == 0:
 		cache = attrs(e.decode(it.Value), false)
-	case it.Flags == store.FlagUnconfirmed:
+	case it.Flags == tier.FlagUnconfirmed:
 		cache = "unconfirmed:" + attrs(e.decode(it.Value), false)
 	default:
 		cache = "tombstone"
@@ -274,7 +275,7 @@ func (e *env) tiers(id string) (cache, durable string) {
 	}
 	rec, err := store.ReadRecord(e.ctx, o.Durable, id)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
+	case errors.Is(err, tier.ErrNotFound):
 		durable = "gone"
 	case err != nil:
 		e.Fatalf("reading the Durable tier: %v", err)

@@ -11,6 +11,7 @@ import (
 	"github.com/gaesession/gaesession"
 	"github.com/gaesession/gaesession/purge"
 	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/tier"
 	"github.com/icza/session"
 )
 
@@ -235,7 +236,7 @@ func purgeExpired(s *suite) {
 	}
 	// An expiry in the wall clock's future that the test clock passes:
 	// purge runs on the store's clock.
-	if err := po.Durable.PutMulti(e.ctx, []string{expired.ID()}, []store.Record{{Value: v, Expires: e.clock.Now().Add(time.Minute)}}); err != nil {
+	if err := po.Durable.PutMulti(e.ctx, []string{expired.ID()}, []tier.Record{{Value: v, Expires: e.clock.Now().Add(time.Minute)}}); err != nil {
 		e.Fatal(err)
 	}
 	e.clock.Advance(2 * time.Minute)
@@ -244,8 +245,8 @@ func purgeExpired(s *suite) {
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"deleted":1,`) {
 		e.Fatalf("purge: %d %s, want 1 deleted", rec.Code, rec.Body)
 	}
-	if _, err := store.ReadRecord(e.ctx, po.Durable, expired.ID()); !errors.Is(err, store.ErrNotFound) {
-		e.Errorf("the expired record after purge: %v, want store.ErrNotFound", err)
+	if _, err := store.ReadRecord(e.ctx, po.Durable, expired.ID()); !errors.Is(err, tier.ErrNotFound) {
+		e.Errorf("the expired record after purge: %v, want tier.ErrNotFound", err)
 	}
 	e.steps([2]string{"/", "who=live"})
 	out.setID(outID)

@@ -16,16 +16,17 @@ import (
 	"github.com/gaesession/gaesession/purge"
 	"github.com/gaesession/gaesession/store"
 	"github.com/gaesession/gaesession/store/storetest"
+	"github.com/gaesession/gaesession/store/tier"
 )
 
 // Tests of the handler on the model of the Durable tier: no dev server.
 
 // put stores n records named prefix-000000... expiring at exp.
-func put(tb testing.TB, d store.Durable, prefix string, n int, exp time.Time) {
+func put(tb testing.TB, d tier.Durable, prefix string, n int, exp time.Time) {
 	tb.Helper()
 	for i := range n {
 		key := fmt.Sprintf("%s-%06d", prefix, i)
-		if err := d.PutMulti(context.Background(), []string{key}, []store.Record{{Value: []byte("v"), Expires: exp}}); err != nil {
+		if err := d.PutMulti(context.Background(), []string{key}, []tier.Record{{Value: []byte("v"), Expires: exp}}); err != nil {
 			tb.Fatal(err)
 		}
 	}
@@ -103,7 +104,7 @@ func TestModelPurgeKeepsIndexesOfLiveSessions(t *testing.T) {
 	}
 	// Bob's session was ended in both tiers before its entry went: its
 	// tombstone record stays until it expires.
-	want := []string{ids["ann"], store.IndexID("ann"), ids["bob"] + store.EndSuffix}
+	want := []string{ids["ann"], store.IndexID("ann"), ids["bob"] + tier.EndSuffix}
 	slices.Sort(want)
 	if got := m.IDs(); !slices.Equal(got, want) {
 		t.Errorf("%d records left, want ann's session and index, and bob's tombstone", len(got))
@@ -138,7 +139,7 @@ func loginAll(t *testing.T, tiers *store.Tiers, users ...string) map[string]stri
 // expire makes the records expired a minute ago.
 func expire(t *testing.T, m *storetest.Model, ids ...string) {
 	t.Helper()
-	past := func(rec store.Record, _ bool) (store.Record, error) {
+	past := func(rec tier.Record, _ bool) (tier.Record, error) {
 		rec.Expires = time.Now().Add(-time.Minute)
 		return rec, nil
 	}
@@ -276,7 +277,7 @@ func TestModelPurgeDeleteFailure(t *testing.T) {
 
 // batchSizes is a Durable that records the size of each DeleteMulti.
 type batchSizes struct {
-	store.Durable
+	tier.Durable
 	mu    sync.Mutex
 	sizes []int
 }
@@ -297,7 +298,7 @@ func TestModelPurgeDeletesInBatches(t *testing.T) {
 		}
 		return nil
 	}})
-	const n = 2*store.MaxBatch + 1
+	const n = 2*tier.MaxBatch + 1
 	put(t, m.Durable(), "expired", n, time.Now().Add(-time.Hour))
 	put(t, m.Durable(), "live", 3, time.Now().Add(time.Hour))
 	d := &batchSizes{Durable: m.Durable()}
@@ -306,8 +307,8 @@ func TestModelPurgeDeletesInBatches(t *testing.T) {
 		t.Errorf("answer = %d %+v, want 200, completed, %d deleted", code, rep, n)
 	}
 	slices.Sort(d.sizes)
-	if fmt.Sprint(d.sizes) != fmt.Sprint([]int{1, store.MaxBatch, store.MaxBatch}) || calls.Load() != 3 {
-		t.Errorf("DeleteMulti batches %v (%d calls), want 1, %d and %d", d.sizes, calls.Load(), store.MaxBatch, store.MaxBatch)
+	if fmt.Sprint(d.sizes) != fmt.Sprint([]int{1, tier.MaxBatch, tier.MaxBatch}) || calls.Load() != 3 {
+		t.Errorf("DeleteMulti batches %v (%d calls), want 1, %d and %d", d.sizes, calls.Load(), tier.MaxBatch, tier.MaxBatch)
 	}
 	if left := len(m.IDs()); left != 3 {
 		t.Errorf("%d records left, want the 3 live", left)
@@ -341,7 +342,7 @@ func TestModelPurgeWithoutCacheKeepsEntries(t *testing.T) {
 	if _, ok := m.Record(store.IndexID("cy")); !ok {
 		t.Error("without a Cache the index went, want it kept")
 	}
-	if it, ok := m.CacheItem(sess); !ok || it.Flags != 0 && it.Flags != store.FlagUnconfirmed {
+	if it, ok := m.CacheItem(sess); !ok || it.Flags != 0 && it.Flags != tier.FlagUnconfirmed {
 		t.Errorf("without a Cache the session's Cache item is %+v, %v; want it untouched", it, ok)
 	}
 	code, rep = run(t, purge.Options{Durable: m.Durable(), Cache: m.Cache(), AllowNonCron: true, Now: hoursLater(2)})
@@ -351,7 +352,7 @@ func TestModelPurgeWithoutCacheKeepsEntries(t *testing.T) {
 	if _, ok := m.Record(store.IndexID("cy")); ok {
 		t.Error("with the Cache the index is still stored")
 	}
-	if it, ok := m.CacheItem(sess); !ok || it.Flags != store.FlagRemoved {
+	if it, ok := m.CacheItem(sess); !ok || it.Flags != tier.FlagRemoved {
 		t.Errorf("with the Cache the session's Cache item is %+v, %v; want a tombstone", it, ok)
 	}
 }
@@ -375,7 +376,7 @@ func TestModelPurgeRefusesAnotherKeyPrefix(t *testing.T) {
 	if _, ok := m.Record(store.IndexID("kit")); !ok {
 		t.Fatal("with another KeyPrefix the index went, want it kept")
 	}
-	if it, ok := m.CacheItem("app:" + sess); !ok || it.Flags != 0 && it.Flags != store.FlagUnconfirmed {
+	if it, ok := m.CacheItem("app:" + sess); !ok || it.Flags != 0 && it.Flags != tier.FlagUnconfirmed {
 		t.Errorf("with another KeyPrefix the session's Cache item is %+v, %v; want it untouched", it, ok)
 	}
 	for _, now := range []func() time.Time{nil, hoursLater(2)} {
@@ -387,7 +388,7 @@ func TestModelPurgeRefusesAnotherKeyPrefix(t *testing.T) {
 	if _, ok := m.Record(store.IndexID("kit")); ok {
 		t.Error("with the store's KeyPrefix the index is still stored")
 	}
-	if it, ok := m.CacheItem("app:" + sess); !ok || it.Flags != store.FlagRemoved {
+	if it, ok := m.CacheItem("app:" + sess); !ok || it.Flags != tier.FlagRemoved {
 		t.Errorf("with the store's KeyPrefix the session's Cache item is %+v, %v; want a tombstone", it, ok)
 	}
 }

@@ -13,17 +13,18 @@ import (
 	"github.com/gaesession/gaesession/purge"
 	"github.com/gaesession/gaesession/store"
 	"github.com/gaesession/gaesession/store/storetest"
+	"github.com/gaesession/gaesession/store/tier"
 )
 
 // Tests that kill mutants that lived through the fast tests
 // (scripts/mutation.sh): each pins an outcome the others left open.
 
 // TestModelPurgeLogsItsKind: the handler names the kind it purges, the one
-// given or store.DefaultKind.
+// given or tier.DefaultKind.
 func TestModelPurgeLogsItsKind(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct{ name, kind, want string }{
-		{"default", "", store.DefaultKind},
+		{"default", "", tier.DefaultKind},
 		{"given", "custom_", "custom_"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -62,7 +63,7 @@ func TestModelPurgeKeepsWithoutDeleting(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	past := func(rec store.Record, _ bool) (store.Record, error) {
+	past := func(rec tier.Record, _ bool) (tier.Record, error) {
 		rec.Expires = time.Now().Add(-time.Minute)
 		return rec, nil
 	}
@@ -113,7 +114,7 @@ func TestModelPurgeLogsBatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	past := func(rec store.Record, _ bool) (store.Record, error) {
+	past := func(rec tier.Record, _ bool) (tier.Record, error) {
 		rec.Expires = time.Now().Add(-time.Minute)
 		return rec, nil
 	}

@@ -12,18 +12,19 @@ import (
 
 	"github.com/gaesession/gaesession/store"
 	"github.com/gaesession/gaesession/store/aestore"
+	"github.com/gaesession/gaesession/store/tier"
 )
 
 // Options configures Handler. The zero value means the defaults.
 type Options struct {
 	// DSEntityName is the Datastore kind of the session records, for the
 	// default Durable tier. It must match store.Options.DSEntityName.
-	// Default: store.DefaultKind, "sess_".
+	// Default: tier.DefaultKind, "sess_".
 	DSEntityName string
 
 	// Durable is the tier to purge; it must be the store's.
 	// Default: aestore.Datastore(DSEntityName), App Engine's Datastore.
-	Durable store.Durable
+	Durable tier.Durable
 
 	// Cache is the store's Cache tier: before it drops a session from a
 	// user's index (revoked, logged out, or expired: any bound session in
@@ -32,7 +33,7 @@ type Options struct {
 	// none: then such entries stay, and every run that finds one goes on
 	// but answers with an error naming this field (a kind without users'
 	// indexes, such as cloud.DatastoreCache's, needs none).
-	Cache store.Cache
+	Cache tier.Cache
 
 	// KeyPrefix must be the store's store.Options.KeyPrefix: the Cache
 	// keys purge ends sessions under. Default: "".
@@ -104,7 +105,7 @@ func Handler(opts Options) http.Handler {
 		h.now = time.Now
 	}
 	if h.kind == "" {
-		h.kind = store.DefaultKind
+		h.kind = tier.DefaultKind
 	}
 	cache := opts.Cache
 	if h.durable == nil {
@@ -129,7 +130,7 @@ func Handler(opts Options) http.Handler {
 }
 
 type handler struct {
-	durable  store.Durable
+	durable  tier.Durable
 	tiers    *store.Tiers // the Cache and Durable, for Sweep
 	kind     string       // for logs
 	deadline time.Duration
@@ -232,9 +233,9 @@ var errNoCache = errors.New("purge: Options.Cache is not set: give purge the sto
 // noCache is the Cache of a purge without Options.Cache: every call fails.
 type noCache struct{}
 
-func (noCache) Get(context.Context, string) (*store.Item, error)  { return nil, errNoCache }
-func (noCache) Add(context.Context, *store.Item) error            { return errNoCache }
-func (noCache) CompareAndSwap(context.Context, *store.Item) error { return errNoCache }
-func (noCache) Set(context.Context, *store.Item) error            { return errNoCache }
-func (noCache) SetMulti(context.Context, []*store.Item) error     { return errNoCache }
-func (noCache) Delete(context.Context, string) error              { return errNoCache }
+func (noCache) Get(context.Context, string) (*tier.Item, error)  { return nil, errNoCache }
+func (noCache) Add(context.Context, *tier.Item) error            { return errNoCache }
+func (noCache) CompareAndSwap(context.Context, *tier.Item) error { return errNoCache }
+func (noCache) Set(context.Context, *tier.Item) error            { return errNoCache }
+func (noCache) SetMulti(context.Context, []*tier.Item) error     { return errNoCache }
+func (noCache) Delete(context.Context, string) error             { return errNoCache }

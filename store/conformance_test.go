@@ -9,6 +9,7 @@ import (
 	"github.com/gaesession/gaesession/gaesessiontest"
 	"github.com/gaesession/gaesession/store"
 	"github.com/gaesession/gaesession/store/storetest"
+	"github.com/gaesession/gaesession/store/tier"
 )
 
 // TestMain stops the dev server that the App Engine tests start.
@@ -24,7 +25,7 @@ func TestMain(m *testing.M) {
 func TestModelCacheConformance(t *testing.T) {
 	for _, mc := range []bool{true, false} {
 		t.Run(fmt.Sprint("Memcache=", mc), func(t *testing.T) {
-			storetest.TestCache(t, func(*testing.T) (store.Cache, context.Context) {
+			storetest.TestCache(t, func(*testing.T) (tier.Cache, context.Context) {
 				return storetest.NewModel(storetest.ModelOptions{Memcache: mc}).Cache(), context.Background()
 			})
 		})
@@ -32,7 +33,7 @@ func TestModelCacheConformance(t *testing.T) {
 }
 
 func TestModelDurableConformance(t *testing.T) {
-	storetest.TestDurable(t, func(*testing.T) (store.Durable, context.Context) {
+	storetest.TestDurable(t, func(*testing.T) (tier.Durable, context.Context) {
 		return storetest.NewModel(storetest.ModelOptions{Memcache: true}).Durable(), context.Background()
 	})
 }

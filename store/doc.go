@@ -25,7 +25,7 @@
 // Store (store.go) is one request: what it loaded, which attributes it set
 // (tracked, codec.go), what it must write. The protocol between the two
 // tiers is in load.go, save.go, swap.go, renew.go and login.go. It reaches
-// the tiers only through the Cache and Durable interfaces (backend.go),
+// the tiers only through the Cache and Durable interfaces of package tier,
 // wrapped with retries (retry.go). The Durable tier is a plain key-value
 // store: the store's view of it (durable.go) reads and ends sessions there,
 // applying the tombstone rule (see Ending sessions). Package aestore

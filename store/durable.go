@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"time"
+
+	"github.com/gaesession/gaesession/store/tier"
 )
 
 // durableTier is the Durable tier as the rest of the store sees it:
@@ -14,27 +16,27 @@ import (
 // its record under the ID, and its tombstone under the ID plus EndSuffix,
 // which End writes and purge deletes once it has expired.
 type durableTier struct {
-	d Durable
+	d tier.Durable
 	r retrier
 }
 
 // idsPerGet is the most sessions one backend GetMulti reads: two keys each.
-const idsPerGet = MaxBatch / 2
+const idsPerGet = tier.MaxBatch / 2
 
 // resolve answers a read of a session from its record rec and its
 // tombstone tomb, as one GetMulti read them (a nil Value: missing). A
 // tombstone, live or expired, hides the record: it stays until purge
 // deletes it, so that reading needs no clock.
-func resolve(rec, tomb Record) (Record, error) {
+func resolve(rec, tomb tier.Record) (tier.Record, error) {
 	if tomb.Value != nil || rec.Value == nil {
-		return Record{}, ErrNotFound
+		return tier.Record{}, tier.ErrNotFound
 	}
 	return rec, nil
 }
 
 // getMulti reads keys in one backend call, retried.
-func (d *durableTier) getMulti(ctx context.Context, keys []string) ([]Record, error) {
-	recs, err := retry(ctx, d.r, func() ([]Record, error) { return d.d.GetMulti(ctx, keys) })
+func (d *durableTier) getMulti(ctx context.Context, keys []string) ([]tier.Record, error) {
+	recs, err := retry(ctx, d.r, func() ([]tier.Record, error) { return d.d.GetMulti(ctx, keys) })
 	if err == nil && len(recs) != len(keys) {
 		err = fmt.Errorf("gaesession/store: Durable.GetMulti returned %d records for %d keys", len(recs), len(keys))
 	}
@@ -43,23 +45,23 @@ func (d *durableTier) getMulti(ctx context.Context, keys []string) ([]Record, er
 
 // Get returns a session's record, or ErrNotFound when there is none or the
 // session was ended: one backend call reads the record and its tombstone.
-func (d *durableTier) Get(ctx context.Context, id string) (Record, error) {
-	recs, err := d.getMulti(ctx, []string{id, id + EndSuffix})
+func (d *durableTier) Get(ctx context.Context, id string) (tier.Record, error) {
+	recs, err := d.getMulti(ctx, []string{id, id + tier.EndSuffix})
 	if err != nil {
-		return Record{}, err
+		return tier.Record{}, err
 	}
 	return resolve(recs[0], recs[1])
 }
 
 // GetMulti is Get of several sessions, idsPerGet to a backend call; a
 // record Get would not find has a nil Value.
-func (d *durableTier) GetMulti(ctx context.Context, ids []string) ([]Record, error) {
-	out := make([]Record, 0, len(ids))
+func (d *durableTier) GetMulti(ctx context.Context, ids []string) ([]tier.Record, error) {
+	out := make([]tier.Record, 0, len(ids))
 	for start := 0; start < len(ids); start += idsPerGet {
 		batch := ids[start:min(start+idsPerGet, len(ids))]
 		keys := make([]string, 0, 2*len(batch))
 		for _, id := range batch {
-			keys = append(keys, id, id+EndSuffix)
+			keys = append(keys, id, id+tier.EndSuffix)
 		}
 		recs, err := d.getMulti(ctx, keys)
 		if err != nil {
@@ -74,8 +76,8 @@ func (d *durableTier) GetMulti(ctx context.Context, ids []string) ([]Record, err
 }
 
 // Put writes a session's record.
-func (d *durableTier) Put(ctx context.Context, id string, rec Record) error {
-	return do(ctx, d.r, func() error { return d.d.PutMulti(ctx, []string{id}, []Record{rec}) })
+func (d *durableTier) Put(ctx context.Context, id string, rec tier.Record) error {
+	return do(ctx, d.r, func() error { return d.d.PutMulti(ctx, []string{id}, []tier.Record{rec}) })
 }
 
 // Delete removes a session's record; a missing one is not an error.
@@ -91,9 +93,9 @@ func (d *durableTier) Delete(ctx context.Context, id string) error {
 // Get needs no clock: the store's (Options.Now) sets until, purge's
 // decides.
 func (d *durableTier) End(ctx context.Context, ids []string, until time.Time) error {
-	tombs, recs := make([]string, len(ids)), make([]Record, len(ids))
+	tombs, recs := make([]string, len(ids)), make([]tier.Record, len(ids))
 	for i, id := range ids {
-		tombs[i], recs[i] = id+EndSuffix, Record{Value: []byte{}, Expires: until}
+		tombs[i], recs[i] = id+tier.EndSuffix, tier.Record{Value: []byte{}, Expires: until}
 	}
 	if err := do(ctx, d.r, func() error { return d.d.PutMulti(ctx, tombs, recs) }); err != nil {
 		return err
@@ -104,13 +106,13 @@ func (d *durableTier) End(ctx context.Context, ids []string, until time.Time) er
 // Update is the backend's Update of a record, retried; one that lost to
 // concurrent transactions (ErrContention) is tried again after a short
 // random pause, as many times as a compare-and-swap.
-func (d *durableTier) Update(ctx context.Context, id string, f func(Record, bool) (Record, error)) error {
+func (d *durableTier) Update(ctx context.Context, id string, f func(tier.Record, bool) (tier.Record, error)) error {
 	var err error
 	for i := range maxSwaps {
 		if i > 0 && d.r.sleep(ctx, time.Duration(rand.Int64N(int64(time.Millisecond)<<min(i, 6)))) != nil {
 			break
 		}
-		if err = do(ctx, d.r, func() error { return d.d.Update(ctx, id, f) }); !errors.Is(err, ErrContention) {
+		if err = do(ctx, d.r, func() error { return d.d.Update(ctx, id, f) }); !errors.Is(err, tier.ErrContention) {
 			break
 		}
 	}
@@ -127,6 +129,6 @@ func (d *durableTier) DeleteMulti(ctx context.Context, ids []string) error {
 // there is none or the session was ended (its tombstone, live or expired,
 // hides the record until purge deletes it). For tests and tools that look
 // into a Durable tier.
-func ReadRecord(ctx context.Context, d Durable, id string) (Record, error) {
+func ReadRecord(ctx context.Context, d tier.Durable, id string) (tier.Record, error) {
 	return (&durableTier{d: d, r: retrier{tries: 1}}).Get(ctx, id)
 }

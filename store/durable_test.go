@@ -8,18 +8,20 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gaesession/gaesession/store/tier"
 )
 
 // kv is a Durable on a map that records its calls and fails any call that
 // names a key of fail, with that key's error.
 type kv struct {
-	recs  map[string]Record
+	recs  map[string]tier.Record
 	fail  map[string]error
 	calls []string // "GetMulti a a!", ...
 	short bool     // GetMulti returns one record too few
 }
 
-func newKV() *kv { return &kv{recs: map[string]Record{}, fail: map[string]error{}} }
+func newKV() *kv { return &kv{recs: map[string]tier.Record{}, fail: map[string]error{}} }
 
 func (d *kv) call(op string, keys []string) error {
 	d.calls = append(d.calls, strings.Join(append([]string{op}, keys...), " "))
@@ -31,11 +33,11 @@ func (d *kv) call(op string, keys []string) error {
 	return nil
 }
 
-func (d *kv) GetMulti(_ context.Context, keys []string) ([]Record, error) {
+func (d *kv) GetMulti(_ context.Context, keys []string) ([]tier.Record, error) {
 	if err := d.call("GetMulti", keys); err != nil {
 		return nil, err
 	}
-	recs := make([]Record, len(keys))
+	recs := make([]tier.Record, len(keys))
 	for i, k := range keys {
 		recs[i] = d.recs[k]
 	}
@@ -45,7 +47,7 @@ func (d *kv) GetMulti(_ context.Context, keys []string) ([]Record, error) {
 	return recs, nil
 }
 
-func (d *kv) PutMulti(_ context.Context, keys []string, recs []Record) error {
+func (d *kv) PutMulti(_ context.Context, keys []string, recs []tier.Record) error {
 	if err := d.call("PutMulti", keys); err != nil {
 		return err
 	}
@@ -65,7 +67,7 @@ func (d *kv) DeleteMulti(_ context.Context, keys []string) error {
 	return nil
 }
 
-func (d *kv) Update(context.Context, string, func(Record, bool) (Record, error)) error {
+func (d *kv) Update(context.Context, string, func(tier.Record, bool) (tier.Record, error)) error {
 	return errors.New("kv: no Update")
 }
 
@@ -87,46 +89,46 @@ func (d *kv) tier() *durableTier {
 func TestResolve(t *testing.T) {
 	t.Parallel()
 	now := time.Now()
-	rec := Record{Value: []byte("session"), Expires: now.Add(time.Hour)}
-	live := Record{Value: []byte{}, Expires: now.Add(time.Hour)}
-	expired := Record{Value: []byte{}, Expires: now.Add(-time.Hour)}
+	rec := tier.Record{Value: []byte("session"), Expires: now.Add(time.Hour)}
+	live := tier.Record{Value: []byte{}, Expires: now.Add(time.Hour)}
+	expired := tier.Record{Value: []byte{}, Expires: now.Add(-time.Hour)}
 	failed := errors.New("injected read failure")
 	const id = "abc"
 	for _, tc := range []struct {
 		name      string
-		rec, tomb *Record // nil: missing
-		recErr    bool    // reading the record fails
-		tombErr   bool    // reading the tombstone fails
-		want      error   // nil: rec is found
+		rec, tomb *tier.Record // nil: missing
+		recErr    bool         // reading the record fails
+		tombErr   bool         // reading the tombstone fails
+		want      error        // nil: rec is found
 	}{
-		{name: "record present, tombstone present", rec: &rec, tomb: &live, want: ErrNotFound},
-		{name: "record present, tombstone expired", rec: &rec, tomb: &expired, want: ErrNotFound},
+		{name: "record present, tombstone present", rec: &rec, tomb: &live, want: tier.ErrNotFound},
+		{name: "record present, tombstone expired", rec: &rec, tomb: &expired, want: tier.ErrNotFound},
 		{name: "record present, tombstone missing", rec: &rec},
 		{name: "record present, tombstone failing", rec: &rec, tombErr: true, want: failed},
-		{name: "record missing, tombstone present", tomb: &live, want: ErrNotFound},
-		{name: "record missing, tombstone missing", want: ErrNotFound},
+		{name: "record missing, tombstone present", tomb: &live, want: tier.ErrNotFound},
+		{name: "record missing, tombstone missing", want: tier.ErrNotFound},
 		{name: "record missing, tombstone failing", tombErr: true, want: failed},
 		{name: "record failing, tombstone present", tomb: &live, recErr: true, want: failed},
 		{name: "record failing, tombstone missing", recErr: true, want: failed},
 		{name: "record failing, tombstone failing", recErr: true, tombErr: true, want: failed},
-		{name: "empty record, tombstone missing", rec: &Record{Value: []byte{}, Expires: now}},
-		{name: "expired record, tombstone missing", rec: &Record{Value: []byte("old"), Expires: now.Add(-time.Hour)}}, // the caller judges expiry
+		{name: "empty record, tombstone missing", rec: &tier.Record{Value: []byte{}, Expires: now}},
+		{name: "expired record, tombstone missing", rec: &tier.Record{Value: []byte("old"), Expires: now.Add(-time.Hour)}}, // the caller judges expiry
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			d := newKV()
-			var r, tomb Record // as GetMulti gives them
+			var r, tomb tier.Record // as GetMulti gives them
 			if tc.rec != nil {
 				r, d.recs[id] = *tc.rec, *tc.rec
 			}
 			if tc.tomb != nil {
-				tomb, d.recs[id+EndSuffix] = *tc.tomb, *tc.tomb
+				tomb, d.recs[id+tier.EndSuffix] = *tc.tomb, *tc.tomb
 			}
 			if tc.recErr {
 				d.fail[id] = failed
 			}
 			if tc.tombErr {
-				d.fail[id+EndSuffix] = failed
+				d.fail[id+tier.EndSuffix] = failed
 			}
 			if !tc.recErr && !tc.tombErr {
 				got, err := resolve(r, tomb)
@@ -147,7 +149,7 @@ func TestResolve(t *testing.T) {
 }
 
 // checkRead fails the test unless a read gave rec (want nil) or want.
-func checkRead(t *testing.T, what string, got Record, err error, rec *Record, want error) {
+func checkRead(t *testing.T, what string, got tier.Record, err error, rec *tier.Record, want error) {
 	t.Helper()
 	switch {
 	case want != nil && (!errors.Is(err, want) || got.Value != nil):
@@ -165,14 +167,14 @@ func TestDurableTierCalls(t *testing.T) {
 	until := time.Now().Add(time.Hour)
 
 	d := newKV()
-	tier := d.tier()
-	if err := tier.Put(ctx, "a", Record{Value: []byte("va"), Expires: until}); err != nil {
+	dt := d.tier()
+	if err := dt.Put(ctx, "a", tier.Record{Value: []byte("va"), Expires: until}); err != nil {
 		t.Fatal(err)
 	}
-	if err := tier.Delete(ctx, "b"); err != nil {
+	if err := dt.Delete(ctx, "b"); err != nil {
 		t.Fatal(err)
 	}
-	if err := tier.End(ctx, []string{"b", "c"}, until); err != nil {
+	if err := dt.End(ctx, []string{"b", "c"}, until); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"PutMulti a", "DeleteMulti b", "PutMulti b! c!", "DeleteMulti b c"}
@@ -187,8 +189,8 @@ func TestDurableTierCalls(t *testing.T) {
 
 	// An End whose tombstones fail deletes nothing.
 	d.calls, d.fail["d!"] = nil, errors.New("injected")
-	d.recs["d"] = Record{Value: []byte("vd")}
-	if err := tier.End(ctx, []string{"d"}, until); err == nil {
+	d.recs["d"] = tier.Record{Value: []byte("vd")}
+	if err := dt.End(ctx, []string{"d"}, until); err == nil {
 		t.Error("End with its tombstones failing succeeded")
 	}
 	if want := []string{"PutMulti d!", "PutMulti d!"}; !slices.Equal(d.calls, want) {
@@ -197,12 +199,12 @@ func TestDurableTierCalls(t *testing.T) {
 
 	// GetMulti reads MaxBatch/2 sessions per call, two keys each.
 	d.calls = nil
-	ids := make([]string, MaxBatch+1)
+	ids := make([]string, tier.MaxBatch+1)
 	for i := range ids {
 		ids[i] = fmt.Sprint("id", i)
 	}
-	ids[1], ids[MaxBatch] = "a", "b"
-	recs, err := tier.GetMulti(ctx, ids)
+	ids[1], ids[tier.MaxBatch] = "a", "b"
+	recs, err := dt.GetMulti(ctx, ids)
 	if err != nil || len(recs) != len(ids) {
 		t.Fatalf("GetMulti = %d records, %v; want %d", len(recs), err, len(ids))
 	}
@@ -215,17 +217,17 @@ func TestDurableTierCalls(t *testing.T) {
 	for _, c := range d.calls {
 		keys := strings.Fields(c)[1:]
 		sizes = append(sizes, len(keys))
-		if keys[0] != ids[0] && keys[0] != ids[idsPerGet] && keys[0] != ids[2*idsPerGet] || keys[1] != keys[0]+EndSuffix {
+		if keys[0] != ids[0] && keys[0] != ids[idsPerGet] && keys[0] != ids[2*idsPerGet] || keys[1] != keys[0]+tier.EndSuffix {
 			t.Errorf("call %.40q..., want a session's key and its tombstone's first", c)
 		}
 	}
-	if want := []int{MaxBatch, MaxBatch, 2}; !slices.Equal(sizes, want) {
+	if want := []int{tier.MaxBatch, tier.MaxBatch, 2}; !slices.Equal(sizes, want) {
 		t.Errorf("GetMulti of %d IDs: calls of %v keys, want %v", len(ids), sizes, want)
 	}
 
 	// A backend that answers with too few records fails the read.
 	d.short = true
-	if _, err := tier.Get(ctx, "a"); err == nil || errors.Is(err, ErrNotFound) {
+	if _, err := dt.Get(ctx, "a"); err == nil || errors.Is(err, tier.ErrNotFound) {
 		t.Errorf("Get from a backend answering too few records = %v, want a failure", err)
 	}
 }
@@ -235,11 +237,11 @@ func TestReadRecord(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	d := newKV()
-	d.recs["a"], d.recs["b"], d.recs["b!"] = Record{Value: []byte("va")}, Record{Value: []byte("vb")}, Record{Value: []byte{}}
+	d.recs["a"], d.recs["b"], d.recs["b!"] = tier.Record{Value: []byte("va")}, tier.Record{Value: []byte("vb")}, tier.Record{Value: []byte{}}
 	if r, err := ReadRecord(ctx, d, "a"); err != nil || string(r.Value) != "va" {
 		t.Errorf("ReadRecord(a) = %q, %v; want va", r.Value, err)
 	}
-	if _, err := ReadRecord(ctx, d, "b"); !errors.Is(err, ErrNotFound) {
+	if _, err := ReadRecord(ctx, d, "b"); !errors.Is(err, tier.ErrNotFound) {
 		t.Errorf("ReadRecord of an ended session = %v, want ErrNotFound", err)
 	}
 	d.calls, d.fail["c"] = nil, errors.New("injected")

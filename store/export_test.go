@@ -31,3 +31,6 @@ func IndexEntries(value []byte) (handles, ids []string, ending []bool, err error
 
 // IsTombstone reports whether an Item with these flags holds no session.
 var IsTombstone = isTombstone
+
+// IsIndexID reports whether a Durable ID names a user's index.
+var IsIndexID = isIndexID

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/tier"
 )
 
 // Failures of the tiers, retries, and background writes, on the model.
@@ -207,7 +208,7 @@ func TestStrictWriteRetriesContention(t *testing.T) {
 	r.setFault(func(_ context.Context, op, key string) error {
 		if op == "durable.Update" && key == id && left > 0 {
 			left--
-			return fmt.Errorf("injected: %w", store.ErrContention)
+			return fmt.Errorf("injected: %w", tier.ErrContention)
 		}
 		return nil
 	})
@@ -237,7 +238,7 @@ func TestStrictWriteFindingARenewReportsIt(t *testing.T) {
 				}
 			case op == "cache.Get" && key == prefix+id && stage == 1:
 				stage = 2
-				tomb := &store.Item{Key: prefix + id, Value: []byte{}, Flags: store.FlagRenewed, Expires: time.Now().Add(time.Hour)}
+				tomb := &tier.Item{Key: prefix + id, Value: []byte{}, Flags: tier.FlagRenewed, Expires: time.Now().Add(time.Hour)}
 				if err := r.m.Cache().Set(ctx, tomb); err != nil {
 					return err
 				}

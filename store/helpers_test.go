@@ -13,6 +13,7 @@ import (
 
 	"github.com/gaesession/gaesession/store"
 	"github.com/gaesession/gaesession/store/storetest"
+	"github.com/gaesession/gaesession/store/tier"
 	"github.com/icza/session"
 )
 
@@ -192,7 +193,7 @@ func (r *rig) cached(id string) string {
 	switch {
 	case !ok:
 		return "gone"
-	case it.Flags == store.FlagUnconfirmed:
+	case it.Flags == tier.FlagUnconfirmed:
 		return attrs(decode(r.t, it.Value)) + " unconfirmed"
 	case it.Flags != 0:
 		return fmt.Sprint("flags ", it.Flags)
@@ -253,10 +254,10 @@ func attrs(sess session.Session) string {
 }
 
 // isEnd reports whether a call is the first of a Durable End: PutMulti of
-// tombstones (their keys end with store.EndSuffix), before DeleteMulti of
+// tombstones (their keys end with tier.EndSuffix), before DeleteMulti of
 // the records.
 func isEnd(op, key string) bool {
-	return op == "durable.PutMulti" && strings.HasSuffix(key, store.EndSuffix)
+	return op == "durable.PutMulti" && strings.HasSuffix(key, tier.EndSuffix)
 }
 
 // logBuffer is a log destination that tests read.

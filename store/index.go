@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/gaesession/gaesession/store/tier"
 )
 
 // The per-user index is a state machine over one Durable record, changed
@@ -282,7 +284,7 @@ func (ix *index) ending(o observed) ends {
 // readIndex returns a user's index, empty when there is none.
 func readIndex(ctx context.Context, d *durableTier, id string) (index, error) {
 	rec, err := d.Get(ctx, id)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, tier.ErrNotFound) {
 		return index{}, nil
 	}
 	if err != nil {
@@ -311,30 +313,30 @@ var errUnchanged = errors.New("index unchanged")
 // written.
 func updateIndex(ctx context.Context, d *durableTier, id string, exp time.Time, f func(*index)) (index, error) {
 	var out index
-	err := d.Update(ctx, id, func(rec Record, found bool) (Record, error) {
+	err := d.Update(ctx, id, func(rec tier.Record, found bool) (tier.Record, error) {
 		ix, err := decodeIndex(rec.Value)
 		if err != nil {
-			return Record{}, err
+			return tier.Record{}, err
 		}
 		f(&ix)
 		out = ix
 		if len(ix.Sessions) == 0 {
 			if !found {
-				return Record{}, errUnchanged
+				return tier.Record{}, errUnchanged
 			}
-			return Record{}, nil // deletes
+			return tier.Record{}, nil // deletes
 		}
 		b, err := json.Marshal(ix)
 		if err != nil {
-			return Record{}, err
+			return tier.Record{}, err
 		}
 		if rec.Expires.After(exp) {
 			exp = rec.Expires
 		}
 		if found && string(b) == string(rec.Value) && exp.Equal(rec.Expires) {
-			return Record{}, errUnchanged
+			return tier.Record{}, errUnchanged
 		}
-		return Record{Value: b, Expires: exp}, nil
+		return tier.Record{Value: b, Expires: exp}, nil
 	})
 	if errors.Is(err, errUnchanged) {
 		err = nil

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gaesession/gaesession/store/tier"
 )
 
 // TestIndexEntryBound: an index entry with every field at its cap (an ID
@@ -19,7 +21,7 @@ func TestIndexEntryBound(t *testing.T) {
 	for _, ua := range []string{strings.Repeat("\xff", 300), strings.Repeat("<", 300), strings.Repeat("\x01", 300)} {
 		e := indexEntry{
 			Handle:  newHandle(),
-			ID:      strings.Repeat("A", MaxKeyLen),
+			ID:      strings.Repeat("A", tier.MaxKeyLen),
 			Created: time.Date(9999, 12, 31, 23, 59, 59, 999999999, zone),
 			UA:      cut(ua, MaxUserAgent),
 			IP:      deviceIP("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff%eth0"),

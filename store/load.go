@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/gaesession/gaesession/store/tier"
 	"github.com/icza/session"
 )
 
@@ -13,7 +14,7 @@ import (
 func (s *Store) load(id string) (*entry, string) {
 	key := s.o.KeyPrefix + id
 	item, err := s.t.cache.Get(s.ctx, key)
-	var corrupt *Item // an unreadable Cache value to replace
+	var corrupt *tier.Item // an unreadable Cache value to replace
 	read := found(item, err)
 	missed := read == readMiss
 	switch read {
@@ -72,7 +73,7 @@ func (s *Store) load(id string) (*entry, string) {
 	// session may have ended since it was read, with its tombstone
 	// evicted: it goes back unconfirmed, and is confirmed after a second
 	// read of the Durable tier.
-	it := &Item{Key: key, Value: rec.Value, Flags: FlagUnconfirmed, Expires: rec.Expires}
+	it := &tier.Item{Key: key, Value: rec.Value, Flags: tier.FlagUnconfirmed, Expires: rec.Expires}
 	put := s.t.cache.Add
 	if corrupt != nil {
 		corrupt.Value, corrupt.Flags, corrupt.Expires = it.Value, it.Flags, it.Expires
@@ -83,7 +84,7 @@ func (s *Store) load(id string) (*entry, string) {
 		if err := s.confirm(id, rec.Value); err != nil {
 			return nil, tierBoth // ended meanwhile
 		}
-	case !errors.Is(err, ErrNotStored) && !errors.Is(err, ErrCASConflict):
+	case !errors.Is(err, tier.ErrNotStored) && !errors.Is(err, tier.ErrCASConflict):
 		s.report("get", tierCache, id, err)
 	}
 	return e, tierBoth
@@ -104,18 +105,18 @@ func (s *Store) confirm(id string, value []byte) error {
 	item, gerr := s.t.cache.Get(s.ctx, key)
 	rec, err := s.t.durable.Get(s.ctx, id)
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, tier.ErrNotFound):
 		if gerr == nil && isTombstone(item.Flags) {
 			return tombstoneErr(item)
 		}
-		if err := s.bury(s.ctx, id, FlagGone, minTombstone); err != nil {
+		if err := s.bury(s.ctx, id, tier.FlagGone, minTombstone); err != nil {
 			s.report("save", tierCache, id, err)
 		}
 		return ErrGone
 	case err != nil:
 		return nil
 	}
-	if gerr == nil && item.Flags == FlagUnconfirmed && bytes.Equal(item.Value, value) {
+	if gerr == nil && item.Flags == tier.FlagUnconfirmed && bytes.Equal(item.Value, value) {
 		if s.behindRecord(id, value, rec) {
 			item.Value, item.Expires = rec.Value, rec.Expires
 		}
@@ -146,7 +147,7 @@ func behind(put, stored session.Session) bool {
 
 // coversRecord reports whether an encoded value holds every write the
 // stored record holds; true when one does not decode.
-func (s *Store) coversRecord(id string, value []byte, rec Record) bool {
+func (s *Store) coversRecord(id string, value []byte, rec tier.Record) bool {
 	v, err := s.decode(value, id)
 	if err != nil {
 		return true
@@ -157,7 +158,7 @@ func (s *Store) coversRecord(id string, value []byte, rec Record) bool {
 
 // behindRecord is behind for encoded values; false when one does not
 // decode.
-func (s *Store) behindRecord(id string, value []byte, rec Record) bool {
+func (s *Store) behindRecord(id string, value []byte, rec tier.Record) bool {
 	put, err := s.decode(value, id)
 	if err != nil {
 		return false
@@ -171,17 +172,17 @@ func (s *Store) behindRecord(id string, value []byte, rec Record) bool {
 // compare-and-swap to flag 0, so that later readers need not read the
 // Durable tier. An end after that read replaced the item, and the swap
 // fails; so does a write since, which vouches for itself.
-func (s *Store) vouch(item *Item) {
+func (s *Store) vouch(item *tier.Item) {
 	_ = s.t.cache.CompareAndSwap(s.ctx, item) // flag 0 since load
 }
 
 // fromDurable reads a session from the Durable tier. It returns nil when
 // there is none or it has expired (then it deletes the record); failures
 // are reported under op.
-func (s *Store) fromDurable(op, id string) (session.Session, Record) {
+func (s *Store) fromDurable(op, id string) (session.Session, tier.Record) {
 	rec, err := s.t.durable.Get(s.ctx, id)
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, tier.ErrNotFound):
 		return nil, rec
 	case err != nil:
 		s.report(op, tierDurable, id, err)
@@ -203,7 +204,7 @@ func (s *Store) fromDurable(op, id string) (session.Session, Record) {
 // admit wraps a stored session for the request, or returns nil when it has
 // expired. It marks the session accessed now; the access time is written
 // back only when TouchInterval has passed since the stored one.
-func (s *Store) admit(sess session.Session, item *Item) *entry {
+func (s *Store) admit(sess session.Session, item *tier.Item) *entry {
 	now := s.o.Now()
 	if !now.Before(s.expiry(sess)) {
 		return nil

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/tier"
 )
 
 // TestRenewHoldsTheStoreLock: a request's goroutines may renew one session
@@ -47,8 +48,8 @@ func TestRenewHoldsTheStoreLock(t *testing.T) {
 func TestListReadsInBatches(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, store.Options{})
-	for range store.MaxBatch + 1 {
-		r.login("many", "", store.MaxBatch+1)
+	for range tier.MaxBatch + 1 {
+		r.login("many", "", tier.MaxBatch+1)
 	}
 	r.take()
 	devs, err := r.tiers.Devices(context.Background(), "many", "")

@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/gaesession/gaesession/store/tier"
 	"github.com/icza/session"
 )
 
@@ -155,9 +156,9 @@ func (s *Store) listed(fresh session.Session, op string, index func(exp time.Tim
 func (s *Store) create(op, id string, value []byte, exp time.Time) error {
 	var putErr error
 	join := s.t.rt.fork(s.ctx, func(ctx context.Context) {
-		putErr = s.t.durable.Put(ctx, id, Record{Value: value, Expires: exp})
+		putErr = s.t.durable.Put(ctx, id, tier.Record{Value: value, Expires: exp})
 	})
-	addErr := s.t.cache.Add(s.ctx, &Item{Key: s.o.KeyPrefix + id, Value: value, Flags: FlagUnconfirmed, Expires: exp})
+	addErr := s.t.cache.Add(s.ctx, &tier.Item{Key: s.o.KeyPrefix + id, Value: value, Flags: tier.FlagUnconfirmed, Expires: exp})
 	join()
 	if addErr != nil && putErr == nil {
 		s.report(op, tierCache, id, addErr)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/tier"
 	"github.com/icza/session"
 	"google.golang.org/appengine/v2/memcache"
 )
@@ -90,7 +91,7 @@ func TestPutBackEndedBeforeConfirmIsBuried(t *testing.T) {
 				return
 			}
 			r.wantErrs("read", 0, "", nil)
-			if got, want := r.cached(id), fmt.Sprint("flags ", store.FlagGone); got != want {
+			if got, want := r.cached(id), fmt.Sprint("flags ", tier.FlagGone); got != want {
 				t.Errorf("cache holds %s, want %s", got, want)
 			}
 		})
@@ -279,7 +280,7 @@ func conflicts(n int) func(context.Context, string, string) error {
 	return func(_ context.Context, op, _ string) error {
 		if op == "cache.CompareAndSwap" && n > 0 {
 			n--
-			return store.ErrCASConflict
+			return tier.ErrCASConflict
 		}
 		return nil
 	}
@@ -353,7 +354,7 @@ func TestRevocationWithoutTombstones(t *testing.T) {
 // onto its version.
 func TestWriteAfterEvictionIsConfirmed(t *testing.T) {
 	t.Parallel()
-	gone := fmt.Sprint("flags ", store.FlagGone)
+	gone := fmt.Sprint("flags ", tier.FlagGone)
 	for _, tc := range []struct {
 		name string
 		at   int    // the Durable Get before which the session ends or is written (0: none)
@@ -393,7 +394,7 @@ func TestWriteAfterEvictionIsConfirmed(t *testing.T) {
 				if err != nil {
 					t.Error(err)
 				}
-				r.m.SetRecord(id, store.Record{Value: v, Expires: rec.Expires})
+				r.m.SetRecord(id, tier.Record{Value: v, Expires: rec.Expires})
 				return nil
 			})
 			s.Close()

@@ -1,10 +1,14 @@
 package store
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/gaesession/gaesession/store/tier"
+)
 
 // namedCache is a Cache that names itself.
 type namedCache struct {
-	Cache
+	tier.Cache
 	name string
 }
 
@@ -15,7 +19,7 @@ func (c namedCache) Name() string { return c.name }
 func TestTierNames(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
-		cache      Cache
+		cache      tier.Cache
 		tier, want string
 	}{
 		{"a named Cache", namedCache{name: "redis"}, tierCache, "redis"},

@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"time"
+
+	"github.com/gaesession/gaesession/store/tier"
 )
 
 // Options configures the store. The zero value gives the defaults stated on
@@ -25,13 +27,13 @@ type Options struct {
 	// Cache is the fast tier. Required: NewTiers panics without it.
 	// gaesession.New sets it to App Engine's bundled Memcache
 	// (aestore.Memcache) when Cache and Durable are both nil.
-	Cache Cache
+	Cache tier.Cache
 
 	// Durable is the tier that keeps sessions until they expire. Required
 	// unless OnlyMemcache: NewTiers panics without it. gaesession.New sets it
 	// to App Engine's bundled Datastore (aestore.Datastore(DSEntityName))
 	// when Cache and Durable are both nil.
-	Durable Durable
+	Durable tier.Durable
 
 	// OnlyMemcache keeps sessions in the Cache only: no Durable tier.
 	// Default: false.
@@ -112,7 +114,7 @@ func (o Options) withDefaults() Options {
 		o.MaxBackground = defaultMaxBackground
 	}
 	if o.DSEntityName == "" {
-		o.DSEntityName = DefaultKind
+		o.DSEntityName = tier.DefaultKind
 	}
 	if o.Now == nil {
 		o.Now = time.Now

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gaesession/gaesession/store"
 	"github.com/gaesession/gaesession/store/storetest"
+	"github.com/gaesession/gaesession/store/tier"
 )
 
 // Options and limits that need no backend, and OnlyMemcache on the model.
@@ -73,7 +74,7 @@ func TestValidID(t *testing.T) {
 		{"dot", id24[:10] + "." + id24[11:], 0, false},
 		{"space", id24[:10] + " " + id24[11:], 0, false},
 		{"non-ASCII", id24[:22] + "é", 0, false},
-		{"tombstone key suffix", id24 + store.EndSuffix, 0, false},
+		{"tombstone key suffix", id24 + tier.EndSuffix, 0, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -121,7 +122,7 @@ func TestHalfSetTiersPanic(t *testing.T) {
 
 // prefixed is a Cache that takes keys with a fixed prefix only.
 type prefixed struct {
-	store.Cache
+	tier.Cache
 	prefix string
 }
 

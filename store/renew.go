@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/gaesession/gaesession/store/tier"
 	"github.com/icza/session"
 )
 
@@ -104,7 +105,7 @@ func (s *Store) renew(sess session.Session, timeout time.Duration) (session.Sess
 // Cache could not retire a value put back and confirmed meanwhile.
 func (s *Store) retire(id string, timeout time.Duration, loaded bool) (newest []byte, retired bool, err error) {
 	key := s.o.KeyPrefix + id
-	tomb := s.o.tombstone(id, FlagRenewed, s.o.tombstoneExpiry(timeout))
+	tomb := s.o.tombstone(id, tier.FlagRenewed, s.o.tombstoneExpiry(timeout))
 	for i := 0; i < maxSwaps && !retired; i++ {
 		item, err := s.t.cache.Get(s.ctx, key)
 		switch found(item, err) {
@@ -130,7 +131,7 @@ func (s *Store) retire(id string, timeout time.Duration, loaded bool) (newest []
 		switch {
 		case err == nil:
 			retired = true
-		case errors.Is(err, ErrCASConflict), errors.Is(err, ErrNotStored):
+		case errors.Is(err, tier.ErrCASConflict), errors.Is(err, tier.ErrNotStored):
 		default:
 			// Without the Cache's compare-and-swap the old ID cannot be
 			// retired in one step: nothing is changed.
@@ -149,11 +150,11 @@ func (s *Store) retire(id string, timeout time.Duration, loaded bool) (newest []
 			// follow, find no record, and report it, see put). Read and
 			// deleted in one transaction, so that a write's transaction
 			// lands before (and is taken over) or finds no record.
-			err := s.t.durable.Update(s.ctx, id, func(rec Record, found bool) (Record, error) {
+			err := s.t.durable.Update(s.ctx, id, func(rec tier.Record, found bool) (tier.Record, error) {
 				if found && !s.coversRecord(id, newest, rec) {
 					newest = rec.Value
 				}
-				return Record{}, nil
+				return tier.Record{}, nil
 			})
 			if err != nil {
 				return nil, true, &tierError{tierDurable, fmt.Errorf("%w: %w", ErrStillReadable, err)}
@@ -170,7 +171,7 @@ func (s *Store) retire(id string, timeout time.Duration, loaded bool) (newest []
 		// one that holds its writes and more (writes it holds that the
 		// record lacks are in flight, and report that they found no
 		// record).
-		if v != nil && (!s.o.StrictWrites || newest == nil || s.coversRecord(id, v, Record{Value: newest})) {
+		if v != nil && (!s.o.StrictWrites || newest == nil || s.coversRecord(id, v, tier.Record{Value: newest})) {
 			newest = v
 		}
 	}
@@ -185,7 +186,7 @@ func (s *Store) retire(id string, timeout time.Duration, loaded bool) (newest []
 // retired, or nil; when the Cache fails, so that such a value may still be
 // readable (or after maxSwaps conflicts), it deletes the key instead and
 // fails with ErrStillReadable either way.
-func (s *Store) retireAgain(tomb *Item) ([]byte, error) {
+func (s *Store) retireAgain(tomb *tier.Item) ([]byte, error) {
 	for range maxSwaps {
 		item, err := s.t.cache.Get(s.ctx, tomb.Key)
 		switch found(item, err) {
@@ -196,13 +197,13 @@ func (s *Store) retireAgain(tomb *Item) ([]byte, error) {
 			switch err = s.t.cache.CompareAndSwap(s.ctx, tomb); {
 			case err == nil:
 				return item.Value, nil
-			case errors.Is(err, ErrCASConflict), errors.Is(err, ErrNotStored):
+			case errors.Is(err, tier.ErrCASConflict), errors.Is(err, tier.ErrNotStored):
 				continue
 			}
 		}
-		return nil, &tierError{tierCache, s.t.deleteInstead(s.ctx, []*Item{tomb}, err)}
+		return nil, &tierError{tierCache, s.t.deleteInstead(s.ctx, []*tier.Item{tomb}, err)}
 	}
-	return nil, &tierError{tierCache, s.t.deleteInstead(s.ctx, []*Item{tomb}, ErrConflict)}
+	return nil, &tierError{tierCache, s.t.deleteInstead(s.ctx, []*tier.Item{tomb}, ErrConflict)}
 }
 
 // durableValue returns a session's value in the Durable tier, nil if none.
@@ -211,7 +212,7 @@ func (s *Store) durableValue(id string) ([]byte, error) {
 		return nil, nil
 	}
 	rec, err := s.t.durable.Get(s.ctx, id)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, tier.ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {

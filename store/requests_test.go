@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/tier"
 	"github.com/icza/session"
 )
 
@@ -49,7 +50,7 @@ func TestRemoveLeavesTombstonesThatAnEarlierRequestCannotUndo(t *testing.T) {
 	if got := r.cached(id); got != "flags 1" {
 		t.Errorf("cache holds %q, want a FlagRemoved tombstone", got)
 	}
-	if _, ok := r.m.Record(id + store.EndSuffix); !ok {
+	if _, ok := r.m.Record(id + tier.EndSuffix); !ok {
 		t.Error("no durable tombstone")
 	}
 	logout.Close()
@@ -329,7 +330,7 @@ func TestTombstoneLifetimes(t *testing.T) {
 			}
 			after := r.clock.Now()
 			item, _ := r.m.CacheItem(prefix + id)
-			rec, _ := r.m.Record(id + store.EndSuffix)
+			rec, _ := r.m.Record(id + tier.EndSuffix)
 			for _, c := range []struct {
 				tier string
 				exp  time.Time
@@ -345,9 +346,9 @@ func TestTombstoneLifetimes(t *testing.T) {
 
 // dropEntryTimeouts rewrites a user's index as an earlier release wrote
 // it: its entries record no timeout.
-func dropEntryTimeouts(t *testing.T, d store.Durable, ix string) {
+func dropEntryTimeouts(t *testing.T, d tier.Durable, ix string) {
 	t.Helper()
-	err := d.Update(context.Background(), ix, func(rec store.Record, _ bool) (store.Record, error) {
+	err := d.Update(context.Background(), ix, func(rec tier.Record, _ bool) (tier.Record, error) {
 		var v struct {
 			S  []map[string]any `json:"s"`
 			KP *string          `json:"kp,omitempty"`

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/gaesession/gaesession/store/tier"
 )
 
 // retrier retries calls that fail with a service error, backing off in
@@ -40,8 +42,8 @@ func (r retrier) tag(err error) error {
 	var te *tierError
 	switch {
 	case err == nil, r.tier == "", errors.As(err, &te),
-		errors.Is(err, ErrCacheMiss), errors.Is(err, ErrNotStored), errors.Is(err, ErrCASConflict),
-		errors.Is(err, ErrNotFound), errors.Is(err, errUnchanged), isGone(err):
+		errors.Is(err, tier.ErrCacheMiss), errors.Is(err, tier.ErrNotStored), errors.Is(err, tier.ErrCASConflict),
+		errors.Is(err, tier.ErrNotFound), errors.Is(err, errUnchanged), isGone(err):
 		return err
 	}
 	return &tierError{r.tier, err}
@@ -51,12 +53,12 @@ func (r retrier) tag(err error) error {
 func transient(err error) bool {
 	switch {
 	case err == nil,
-		errors.Is(err, ErrCacheMiss),
-		errors.Is(err, ErrNotStored),
-		errors.Is(err, ErrCASConflict),
-		errors.Is(err, ErrNotFound),
+		errors.Is(err, tier.ErrCacheMiss),
+		errors.Is(err, tier.ErrNotStored),
+		errors.Is(err, tier.ErrCASConflict),
+		errors.Is(err, tier.ErrNotFound),
 		errors.Is(err, ErrCorrupt),
-		errors.Is(err, ErrContention), // Durable.Update tries again itself, after a pause
+		errors.Is(err, tier.ErrContention), // Durable.Update tries again itself, after a pause
 		errors.Is(err, errUnchanged),
 		errors.Is(err, context.Canceled),
 		errors.Is(err, context.DeadlineExceeded):
@@ -67,27 +69,27 @@ func transient(err error) bool {
 
 // retryCache is a Cache whose calls are retried.
 type retryCache struct {
-	c Cache
+	c tier.Cache
 	r retrier
 }
 
-func (c retryCache) Get(ctx context.Context, key string) (*Item, error) {
-	return retry(ctx, c.r, func() (*Item, error) { return c.c.Get(ctx, key) })
+func (c retryCache) Get(ctx context.Context, key string) (*tier.Item, error) {
+	return retry(ctx, c.r, func() (*tier.Item, error) { return c.c.Get(ctx, key) })
 }
 
-func (c retryCache) Add(ctx context.Context, it *Item) error {
+func (c retryCache) Add(ctx context.Context, it *tier.Item) error {
 	return c.do(ctx, func() error { return c.c.Add(ctx, it) })
 }
 
-func (c retryCache) CompareAndSwap(ctx context.Context, it *Item) error {
+func (c retryCache) CompareAndSwap(ctx context.Context, it *tier.Item) error {
 	return c.do(ctx, func() error { return c.c.CompareAndSwap(ctx, it) })
 }
 
-func (c retryCache) Set(ctx context.Context, it *Item) error {
+func (c retryCache) Set(ctx context.Context, it *tier.Item) error {
 	return c.do(ctx, func() error { return c.c.Set(ctx, it) })
 }
 
-func (c retryCache) SetMulti(ctx context.Context, items []*Item) error {
+func (c retryCache) SetMulti(ctx context.Context, items []*tier.Item) error {
 	return c.do(ctx, func() error { return c.c.SetMulti(ctx, items) })
 }
 

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/gaesession/gaesession/store/tier"
 )
 
 // TestRetryBacksOff: a call that keeps failing with a service error is
@@ -24,8 +26,8 @@ func TestRetryBacksOff(t *testing.T) {
 		t.Errorf("%d calls, waits %v, %v; want 4 calls, waits [10ms 20ms 40ms], the error", calls, waits, err)
 	}
 	calls, waits = 0, nil
-	_, err = retry(context.Background(), r, func() (int, error) { calls++; return 0, ErrCacheMiss })
-	if !errors.Is(err, ErrCacheMiss) || calls != 1 || waits != nil {
+	_, err = retry(context.Background(), r, func() (int, error) { calls++; return 0, tier.ErrCacheMiss })
+	if !errors.Is(err, tier.ErrCacheMiss) || calls != 1 || waits != nil {
 		t.Errorf("a miss: %d calls, waits %v, %v; want one call, no wait", calls, waits, err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/gaesession/gaesession/store/tier"
 	"github.com/icza/session"
 )
 
@@ -79,7 +80,7 @@ func (s *Store) confirmed(id string, w written, report bool) {
 func (s *Store) saveWhole(id string, e *entry, w written) {
 	w.unconfirmed = s.t.durable != nil
 	if s.t.durable != nil {
-		if err := s.t.durable.Put(s.ctx, id, Record{Value: w.value, Expires: w.exp}); err != nil {
+		if err := s.t.durable.Put(s.ctx, id, tier.Record{Value: w.value, Expires: w.exp}); err != nil {
 			// No record to vouch for it: the session lives in the Cache
 			// until a write-back reaches the Durable tier.
 			s.report("save", tierDurable, id, err)
@@ -137,7 +138,7 @@ func (s *Store) put(ctx context.Context, id string, w written, recheck bool, rep
 	write := true
 	for range maxSwaps {
 		if write {
-			if err := s.t.durable.Put(ctx, id, Record{Value: w.value, Expires: w.exp}); err != nil {
+			if err := s.t.durable.Put(ctx, id, tier.Record{Value: w.value, Expires: w.exp}); err != nil {
 				report("save", tierDurable, id, err)
 				return
 			}
@@ -173,7 +174,7 @@ func (s *Store) put(ctx context.Context, id string, w written, recheck bool, rep
 // holds value, nothing, a tombstone (returned: ended, its Durable
 // tombstone hides what was written) or a value that does not decode, or
 // fails (reported).
-func (s *Store) recheck(ctx context.Context, key, id string, value []byte, report func(op, tier, id string, err error)) (*Item, session.Session) {
+func (s *Store) recheck(ctx context.Context, key, id string, value []byte, report func(op, tier, id string, err error)) (*tier.Item, session.Session) {
 	item, err := s.t.cache.Get(ctx, key)
 	switch found(item, err) {
 	case readMiss:
@@ -197,11 +198,11 @@ func (s *Store) recheck(ctx context.Context, key, id string, value []byte, repor
 // swapIn writes item to the Cache with compare-and-swap: true when it
 // did, false on a conflict (look again); on a failure, reported, false
 // and item's Token cleared.
-func (s *Store) swapIn(ctx context.Context, item *Item, id string, report func(op, tier, id string, err error)) bool {
+func (s *Store) swapIn(ctx context.Context, item *tier.Item, id string, report func(op, tier, id string, err error)) bool {
 	switch err := s.t.cache.CompareAndSwap(ctx, item); {
 	case err == nil:
 		return true
-	case errors.Is(err, ErrNotStored), errors.Is(err, ErrCASConflict):
+	case errors.Is(err, tier.ErrNotStored), errors.Is(err, tier.ErrCASConflict):
 		return false
 	default:
 		report("save", tierCache, id, err)
@@ -235,7 +236,7 @@ func (s *Store) putStrict(ctx context.Context, id string, w written, report func
 	key := s.o.KeyPrefix + id
 	for range maxSwaps {
 		item, theirs := s.recheck(ctx, key, id, final.Value, report)
-		if theirs == nil && item != nil && item.Flags == FlagRenewed && found {
+		if theirs == nil && item != nil && item.Flags == tier.FlagRenewed && found {
 			// Renewed: the value it took over may have been made from an
 			// older copy put back, without the write, and the record
 			// deleted by a logout before it could be read.
@@ -246,7 +247,7 @@ func (s *Store) putStrict(ctx context.Context, id string, w written, report func
 		}
 		rec, err := s.t.durable.Get(ctx, id)
 		switch {
-		case errors.Is(err, ErrNotFound):
+		case errors.Is(err, tier.ErrNotFound):
 			return // ended since
 		case err != nil:
 			report("save", tierDurable, id, err)
@@ -275,13 +276,13 @@ func (s *Store) putStrict(ctx context.Context, id string, w written, report func
 // AttrWrites) as it is and merges the write's changes onto any other, so
 // that a write landing late never takes a completed one away. It returns
 // the record it left, and whether it found one (always true for a Put).
-func (s *Store) store(ctx context.Context, id string, w written) (final Record, found bool, err error) {
-	final = Record{Value: w.value, Expires: w.exp}
+func (s *Store) store(ctx context.Context, id string, w written) (final tier.Record, found bool, err error) {
+	final = tier.Record{Value: w.value, Expires: w.exp}
 	if !s.o.StrictWrites {
 		return final, true, s.t.durable.Put(ctx, id, final)
 	}
 	ours := final
-	update := func(rec Record, ok bool) (Record, error) {
+	update := func(rec tier.Record, ok bool) (tier.Record, error) {
 		if found, final = ok, ours; !ok {
 			return ours, nil
 		}
@@ -291,13 +292,13 @@ func (s *Store) store(ctx context.Context, id string, w written) (final Record, 
 			return ours, nil
 		case holds(sess, w.wid):
 			final = rec
-			return Record{}, errUnchanged
+			return tier.Record{}, errUnchanged
 		}
 		v, err := s.late(sess, w)
 		if err != nil {
-			return Record{}, err
+			return tier.Record{}, err
 		}
-		final = Record{Value: v, Expires: s.expiry(sess)}
+		final = tier.Record{Value: v, Expires: s.expiry(sess)}
 		return final, nil
 	}
 	err = s.t.durable.Update(ctx, id, update)

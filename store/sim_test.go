@@ -15,6 +15,7 @@ import (
 
 	"github.com/gaesession/gaesession/store"
 	"github.com/gaesession/gaesession/store/storetest"
+	"github.com/gaesession/gaesession/store/tier"
 )
 
 var (
@@ -300,8 +301,8 @@ func (w *world) label(id string) string {
 	if n, ok := w.seq[id]; ok {
 		return fmt.Sprintf("#%d", n)
 	}
-	if strings.HasSuffix(id, store.EndSuffix) {
-		return w.label(strings.TrimSuffix(id, store.EndSuffix)) + store.EndSuffix
+	if strings.HasSuffix(id, tier.EndSuffix) {
+		return w.label(strings.TrimSuffix(id, tier.EndSuffix)) + tier.EndSuffix
 	}
 	if store.IsIndexID(id) {
 		return "index"
@@ -312,7 +313,7 @@ func (w *world) label(id string) string {
 // see registers an ID (or cache key) the first time it is seen. Callers
 // hold w.mu.
 func (w *world) see(id string) {
-	id = strings.TrimSuffix(strings.TrimPrefix(id, w.prefix), store.EndSuffix)
+	id = strings.TrimSuffix(strings.TrimPrefix(id, w.prefix), tier.EndSuffix)
 	if id == "" || store.IsIndexID(id) {
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/tier"
 	"github.com/icza/session"
 )
 
@@ -44,7 +45,7 @@ func simRevokeAll(ctx context.Context, t *store.Tiers, user, keep string) error 
 // time: the records expired before now, less what Tiers.Sweep keeps,
 // deleted with DeleteMulti (Sweep deletes the indexes it finds empty
 // itself).
-func simPurge(ctx context.Context, t *store.Tiers, d store.Durable, now time.Time) error {
+func simPurge(ctx context.Context, t *store.Tiers, d tier.Durable, now time.Time) error {
 	return d.Expired(ctx, now, func(ids []string) error {
 		del, _, endErr, err := t.Sweep(ctx, now, ids)
 		if err == nil && len(del) > 0 {

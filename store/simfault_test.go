@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/tier"
 )
 
 // The chaos of a run, chosen before each step by the seed:
@@ -273,17 +274,17 @@ func (w *world) seeing(ids ...string) {
 
 // watchCache registers keys and marks them busy when a request writes them.
 type watchCache struct {
-	store.Cache
+	tier.Cache
 	w *world
 }
 
 // Name is the model's: errors name the tier as they would unwatched.
-func (c watchCache) Name() string { return c.Cache.(store.Named).Name() }
+func (c watchCache) Name() string { return c.Cache.(tier.Named).Name() }
 
-func (c watchCache) Get(ctx context.Context, key string) (*store.Item, error) {
+func (c watchCache) Get(ctx context.Context, key string) (*tier.Item, error) {
 	c.w.seeing(key)
 	it, err := c.Cache.Get(ctx, key)
-	if err == nil && it.Flags == store.FlagRemoved {
+	if err == nil && it.Flags == tier.FlagRemoved {
 		// The request now knows its session logged out: its writes to
 		// it may be dropped without a failure (see serve).
 		c.w.mu.Lock()
@@ -298,23 +299,23 @@ func (c watchCache) Get(ctx context.Context, key string) (*store.Item, error) {
 	return it, err
 }
 
-func (c watchCache) Add(ctx context.Context, it *store.Item) error {
+func (c watchCache) Add(ctx context.Context, it *tier.Item) error {
 	c.w.seeing(it.Key)
 	return c.w.wroteKey(ctx, it.Key, c.Cache.Add(ctx, it))
 }
 
-func (c watchCache) CompareAndSwap(ctx context.Context, it *store.Item) error {
+func (c watchCache) CompareAndSwap(ctx context.Context, it *tier.Item) error {
 	c.w.seeing(it.Key)
 	return c.w.wroteKey(ctx, it.Key, c.Cache.CompareAndSwap(ctx, it))
 }
 
-func (c watchCache) Set(ctx context.Context, it *store.Item) error {
+func (c watchCache) Set(ctx context.Context, it *tier.Item) error {
 	c.w.seeing(it.Key)
 	return c.w.wroteKey(ctx, it.Key, c.Cache.Set(ctx, it))
 }
 
 // SetMulti is a revocation's: the sessions it names may end.
-func (c watchCache) SetMulti(ctx context.Context, items []*store.Item) error {
+func (c watchCache) SetMulti(ctx context.Context, items []*tier.Item) error {
 	c.w.mu.Lock()
 	for _, it := range items {
 		c.w.see(it.Key)
@@ -332,24 +333,24 @@ func (c watchCache) Delete(ctx context.Context, key string) error {
 // watchDurable registers IDs, notes who wrote each first and which may
 // have ended (their tombstones written), and notes writes for traces.
 type watchDurable struct {
-	store.Durable
+	tier.Durable
 	w *world
 }
 
 // Name is the model's.
-func (d watchDurable) Name() string { return d.Durable.(store.Named).Name() }
+func (d watchDurable) Name() string { return d.Durable.(tier.Named).Name() }
 
-func (d watchDurable) GetMulti(ctx context.Context, keys []string) ([]store.Record, error) {
+func (d watchDurable) GetMulti(ctx context.Context, keys []string) ([]tier.Record, error) {
 	d.w.seeing(keys...)
 	return d.Durable.GetMulti(ctx, keys)
 }
 
-func (d watchDurable) PutMulti(ctx context.Context, keys []string, recs []store.Record) error {
+func (d watchDurable) PutMulti(ctx context.Context, keys []string, recs []tier.Record) error {
 	d.w.mu.Lock()
 	r := d.w.byTask[rootOf2(taskOf(ctx))]
 	for _, k := range keys {
 		d.w.see(k)
-		if id, tomb := strings.CutSuffix(k, store.EndSuffix); tomb {
+		if id, tomb := strings.CutSuffix(k, tier.EndSuffix); tomb {
 			d.w.mayEnd[id] = true
 		} else if r != nil && d.w.origin[k] == nil {
 			d.w.origin[k] = r
@@ -363,7 +364,7 @@ func (d watchDurable) PutMulti(ctx context.Context, keys []string, recs []store.
 }
 
 // Update notes a fault it reports.
-func (d watchDurable) Update(ctx context.Context, id string, f func(store.Record, bool) (store.Record, error)) error {
+func (d watchDurable) Update(ctx context.Context, id string, f func(tier.Record, bool) (tier.Record, error)) error {
 	err := d.Durable.Update(ctx, id, f)
 	d.w.durableFault([]string{id}, err)
 	return err

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/tier"
 )
 
 // Horizons: besides its small moves (simfault_test.go), the chaos rarely
@@ -189,7 +189,7 @@ func (w *world) expiriesOf(key string) []time.Time {
 	if rec, ok := w.model.Record(key); ok {
 		exps = append(exps, rec.Expires)
 	}
-	if it, ok := w.model.CacheItem(w.prefix + strings.TrimSuffix(key, store.EndSuffix)); ok && !it.Expires.IsZero() {
+	if it, ok := w.model.CacheItem(w.prefix + strings.TrimSuffix(key, tier.EndSuffix)); ok && !it.Expires.IsZero() {
 		exps = append(exps, it.Expires)
 	}
 	return exps

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/tier"
 	"github.com/icza/session"
 )
 
@@ -116,11 +117,11 @@ func (w *world) checkEnded(step string) {
 func (w *world) peek(id string) string {
 	now := w.clock.Now()
 	it, ok := w.model.CacheItem(w.prefix + id)
-	// An unconfirmed item (store.FlagUnconfirmed) is read only while the
+	// An unconfirmed item (tier.FlagUnconfirmed) is read only while the
 	// durable tier has the session: not readable from the cache alone.
 	cache := ok && it.Flags == 0 && w.liveValue(it.Value, id, now)
 	rec, ok := w.model.Record(id)
-	tomb, ended := w.model.Record(id + store.EndSuffix)
+	tomb, ended := w.model.Record(id + tier.EndSuffix)
 	durable := ok && !(ended && now.Before(tomb.Expires)) && now.Before(rec.Expires) && w.liveValue(rec.Value, id, now)
 	switch {
 	case cache && durable:

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gaesession/gaesession/store/tier"
 	"github.com/icza/session"
 )
 
@@ -31,11 +32,11 @@ type Store struct {
 // entry is what the store knows of one session the request touched.
 type entry struct {
 	sess    session.Session
-	item    *Item // as read from the Cache, for compare-and-swap; nil if not
-	missed  bool  // the Cache answered that it had lost the session (a miss)
-	whole   bool  // Add was called: write the whole session, not just changes
-	touch   bool  // the stored access time is old: write back even if unchanged
-	vouch   bool  // item was unconfirmed and found alive: write it back with flag 0
+	item    *tier.Item // as read from the Cache, for compare-and-swap; nil if not
+	missed  bool       // the Cache answered that it had lost the session (a miss)
+	whole   bool       // Add was called: write the whole session, not just changes
+	touch   bool       // the stored access time is old: write back even if unchanged
+	vouch   bool       // item was unconfirmed and found alive: write it back with flag 0
 	removed bool
 }
 
@@ -110,7 +111,7 @@ func (s *Store) Remove(sess session.Session) {
 			s.report("remove", tierDurable, id, err)
 		}
 	}
-	if err := s.bury(ctx, id, FlagRemoved, sess.Timeout()); err != nil {
+	if err := s.bury(ctx, id, tier.FlagRemoved, sess.Timeout()); err != nil {
 		s.report("remove", tierCache, id, err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gaesession/gaesession/store/tier"
 	"github.com/icza/session"
 )
 
@@ -96,13 +97,13 @@ func TestCoversRecordUndecodable(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := sess.ID()
-	if !s.coversRecord(id, []byte("junk"), Record{Value: good}) {
+	if !s.coversRecord(id, []byte("junk"), tier.Record{Value: good}) {
 		t.Error("a value that does not decode: covers = false")
 	}
-	if !s.coversRecord(id, good, Record{Value: []byte("junk")}) {
+	if !s.coversRecord(id, good, tier.Record{Value: []byte("junk")}) {
 		t.Error("a record that does not decode: covers = false")
 	}
-	if s.behindRecord(id, []byte("junk"), Record{Value: good}) || s.behindRecord(id, good, Record{Value: []byte("junk")}) {
+	if s.behindRecord(id, []byte("junk"), tier.Record{Value: good}) || s.behindRecord(id, good, tier.Record{Value: []byte("junk")}) {
 		t.Error("an undecodable value or record is behind")
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/gaesession/gaesession/store/tier"
 	"github.com/icza/session"
 )
 
@@ -93,12 +94,12 @@ func (s *Store) swap(id string, e *entry, w written, changes map[string]any) (wr
 		case item != nil:
 			// A value put back unconfirmed stays so until its session is
 			// known to live after this write.
-			w.unconfirmed = item.Flags == FlagUnconfirmed
+			w.unconfirmed = item.Flags == tier.FlagUnconfirmed
 			item.Value, item.Expires = w.value, w.exp
 			if !w.unconfirmed {
 				item.Flags = 0
 			}
-			if err = s.t.cache.CompareAndSwap(s.ctx, item); errors.Is(err, ErrNotStored) {
+			if err = s.t.cache.CompareAndSwap(s.ctx, item); errors.Is(err, tier.ErrNotStored) {
 				item = nil // evicted since we read it
 				continue
 			}
@@ -107,9 +108,9 @@ func (s *Store) swap(id string, e *entry, w written, changes map[string]any) (wr
 			// from our Durable write) whose tombstone was evicted since.
 			// So it goes unconfirmed, for a reader to vouch for.
 			w.unconfirmed = addUnconfirmed
-			it := &Item{Key: key, Value: w.value, Expires: w.exp}
+			it := &tier.Item{Key: key, Value: w.value, Expires: w.exp}
 			if w.unconfirmed {
-				it.Flags = FlagUnconfirmed
+				it.Flags = tier.FlagUnconfirmed
 			}
 			err = s.t.cache.Add(s.ctx, it)
 		default:
@@ -123,7 +124,7 @@ func (s *Store) swap(id string, e *entry, w written, changes map[string]any) (wr
 		switch {
 		case err == nil:
 			return w, nil
-		case errors.Is(err, ErrNotStored), errors.Is(err, ErrCASConflict):
+		case errors.Is(err, tier.ErrNotStored), errors.Is(err, tier.ErrCASConflict):
 		case e.whole || s.t.durable == nil:
 			return w, err // the Cache fails: back up our value
 		default:
@@ -147,7 +148,7 @@ func (s *Store) swap(id string, e *entry, w written, changes map[string]any) (wr
 // newer reads the version that made a Cache write fail, after a short
 // random pause on retries. It returns nil and no error when the Cache has
 // lost the session, and the tombstone's error for an ended one.
-func (s *Store) newer(key string, attempt int) (*Item, error) {
+func (s *Store) newer(key string, attempt int) (*tier.Item, error) {
 	if attempt > 0 {
 		s.t.rt.sleep(s.ctx, time.Duration(rand.Int64N(int64(time.Millisecond)<<min(attempt, 5))))
 	}
@@ -167,7 +168,7 @@ func (s *Store) newer(key string, attempt int) (*Item, error) {
 // or, with again, the item to compare-and-swap w with (nil: refill again).
 type refilled struct {
 	w     written
-	item  *Item
+	item  *tier.Item
 	err   error
 	again bool
 }
@@ -188,8 +189,8 @@ func (s *Store) refill(id string, e *entry, w written, changes map[string]any) r
 	}
 	key := s.o.KeyPrefix + id
 	w.unconfirmed = true
-	if err := s.t.cache.Add(s.ctx, &Item{Key: key, Value: w.value, Flags: FlagUnconfirmed, Expires: w.exp}); err != nil {
-		if errors.Is(err, ErrNotStored) { // someone put it back first
+	if err := s.t.cache.Add(s.ctx, &tier.Item{Key: key, Value: w.value, Flags: tier.FlagUnconfirmed, Expires: w.exp}); err != nil {
+		if errors.Is(err, tier.ErrNotStored) { // someone put it back first
 			item, err := s.newer(key, 0)
 			if err != nil {
 				return refilled{err: err}
@@ -207,8 +208,8 @@ func (s *Store) refill(id string, e *entry, w written, changes map[string]any) r
 	}
 	rec, err := s.t.durable.Get(s.ctx, id)
 	switch {
-	case errors.Is(err, ErrNotFound):
-		if err := s.bury(s.ctx, id, FlagGone, minTombstone); err != nil {
+	case errors.Is(err, tier.ErrNotFound):
+		if err := s.bury(s.ctx, id, tier.FlagGone, minTombstone); err != nil {
 			return refilled{err: &tierError{tierCache, err}}
 		}
 		return refilled{err: ErrGone}
@@ -234,7 +235,7 @@ func (s *Store) refill(id string, e *entry, w written, changes map[string]any) r
 func (s *Store) ontoDurable(id string, e *entry, w written, changes map[string]any) (written, error) {
 	rec, err := s.t.durable.Get(s.ctx, id)
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, tier.ErrNotFound):
 		return written{}, ErrGone
 	case err != nil:
 		return written{}, &tierError{tierDurable, err}

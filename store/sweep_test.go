@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/tier"
 )
 
 // expire moves the Expires of the durable record id into the past, as
@@ -21,7 +22,7 @@ func (r *rig) expire(id string) {
 		r.t.Fatalf("no record %s to expire", store.ShortID(id))
 	}
 	rec.Expires = time.Now().Add(-time.Minute)
-	if err := r.m.Durable().PutMulti(context.Background(), []string{id}, []store.Record{rec}); err != nil {
+	if err := r.m.Durable().PutMulti(context.Background(), []string{id}, []tier.Record{rec}); err != nil {
 		r.t.Fatal(err)
 	}
 }
@@ -47,7 +48,7 @@ func TestSweepKeepsAnIndexWithALiveSession(t *testing.T) {
 	ix := store.IndexID("lee")
 	r.expire(b.ID())
 	r.expire(ix)
-	others := []string{"AAAAAAAAAAAAAAAAAAAAAAAA", b.ID(), b.ID() + store.EndSuffix}
+	others := []string{"AAAAAAAAAAAAAAAAAAAAAAAA", b.ID(), b.ID() + tier.EndSuffix}
 	del, swept, err := r.sweep(others[0], ix, others[1], others[2])
 	r.wantCalls("Sweep (the expired session marked)", "durable.GetMulti", "durable.GetMulti", "durable.Update")
 	if err != nil || fmt.Sprint(del) != fmt.Sprint(others) || swept != 0 {
@@ -93,7 +94,7 @@ func TestSweepUnmarksASessionLiveAgain(t *testing.T) {
 	if got := handles(r.list("liv", "")); len(got) != 0 {
 		t.Fatalf("a session found expired is listed %q, want it hidden (marked)", got)
 	}
-	if err := r.m.Durable().PutMulti(context.Background(), []string{a.ID()}, []store.Record{rec}); err != nil { // the late Put
+	if err := r.m.Durable().PutMulti(context.Background(), []string{a.ID()}, []tier.Record{rec}); err != nil { // the late Put
 		t.Fatal(err)
 	}
 	r.clock.Advance(time.Hour + time.Minute)
@@ -134,7 +135,7 @@ func TestSweepDeletesAnIndexWithoutLiveSessions(t *testing.T) {
 	if _, ok := r.m.Record(ix); ok {
 		t.Error("the index without live sessions is still stored")
 	}
-	if !store.IsIndexID(ix) || store.IsIndexID(ix+store.EndSuffix) || store.IsIndexID(a.ID()) {
+	if !store.IsIndexID(ix) || store.IsIndexID(ix+tier.EndSuffix) || store.IsIndexID(a.ID()) {
 		t.Error("IsIndexID does not tell indexes from sessions and tombstones")
 	}
 }

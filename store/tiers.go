@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/gaesession/gaesession/store/tier"
 )
 
 // Tiers is what the requests of an app share: the two tiers with their
@@ -16,7 +18,7 @@ import (
 type Tiers struct {
 	o       Options
 	names   [2]string    // of the Cache and the Durable tier, see Named
-	cache   Cache        // retrying
+	cache   tier.Cache   // retrying
 	durable *durableTier // sessions by ID, retrying; nil with OnlyMemcache
 	rt      runtime
 	bg      background
@@ -71,7 +73,7 @@ func newTiers(opts Options, rt runtime) *Tiers {
 		panic(err.Error())
 	}
 	o := opts.withDefaults()
-	if c, ok := o.Cache.(PrefixedCache); ok && c.KeyPrefix() != o.KeyPrefix {
+	if c, ok := o.Cache.(tier.PrefixedCache); ok && c.KeyPrefix() != o.KeyPrefix {
 		panic(fmt.Sprintf("gaesession/store: the Cache takes keys with the prefix %q but Options.KeyPrefix is %q: give both the same prefix", c.KeyPrefix(), o.KeyPrefix))
 	}
 	r := retrier{tries: o.Retries, sleep: rt.sleep}
@@ -182,7 +184,7 @@ func (t *Tiers) name(tier string) string {
 
 // nameOf returns a backend's name (see Named), else def.
 func nameOf(backend any, def string) string {
-	if n, ok := backend.(Named); ok && n.Name() != "" {
+	if n, ok := backend.(tier.Named); ok && n.Name() != "" {
 		return n.Name()
 	}
 	return def

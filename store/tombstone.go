@@ -5,33 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"time"
-)
 
-// Item flags. With a tombstone flag (FlagRemoved, FlagRenewed, FlagGone) an
-// Item holds no session: a request that loaded the session earlier finds
-// it and writes nothing back.
-const (
-	// FlagRemoved marks a session ended by Remove (logout).
-	FlagRemoved = 1
-	// FlagRenewed marks an ID retired by Renew.
-	FlagRenewed = 2
-	// FlagGone marks a session found ended with no tombstone left to say
-	// how (a logout or Renew whose tombstone was evicted).
-	FlagGone = 3
-	// FlagUnconfirmed marks a session that went into the Cache with Add:
-	// a new one, or one put back from the Durable tier (by a read or a
-	// write after a miss). An Add may land late, after the session ended
-	// and its Cache tombstone was evicted. Readers and writers trust it
-	// only after reading the Durable tier; the first to find the record
-	// alive sets flag 0 (compare-and-swap). Never written without a
-	// Durable tier.
-	FlagUnconfirmed = 4
+	"github.com/gaesession/gaesession/store/tier"
 )
 
 // isTombstone reports whether an Item with these flags holds no session:
 // any flags but 0 and FlagUnconfirmed.
 func isTombstone(flags uint32) bool {
-	return flags != 0 && flags != FlagUnconfirmed
+	return flags != 0 && flags != tier.FlagUnconfirmed
 }
 
 // cacheRead is what a Cache Get found, as every reader of the Cache tells
@@ -47,15 +28,15 @@ const (
 )
 
 // found tells what a Cache Get's answer (item, err) is.
-func found(item *Item, err error) cacheRead {
+func found(item *tier.Item, err error) cacheRead {
 	switch {
-	case errors.Is(err, ErrCacheMiss):
+	case errors.Is(err, tier.ErrCacheMiss):
 		return readMiss
 	case err != nil:
 		return readFailed
 	case isTombstone(item.Flags):
 		return readEnded
-	case item.Flags == FlagUnconfirmed:
+	case item.Flags == tier.FlagUnconfirmed:
 		return readUnconfirmed
 	}
 	return readSession
@@ -63,13 +44,13 @@ func found(item *Item, err error) cacheRead {
 
 // tombstoneErr returns what a tombstone says to a writer, nil for a
 // session.
-func tombstoneErr(item *Item) error {
+func tombstoneErr(item *tier.Item) error {
 	switch item.Flags {
-	case 0, FlagUnconfirmed:
+	case 0, tier.FlagUnconfirmed:
 		return nil
-	case FlagRemoved:
+	case tier.FlagRemoved:
 		return errRemoved
-	case FlagRenewed:
+	case tier.FlagRenewed:
 		return ErrRenewed
 	}
 	return ErrGone
@@ -110,8 +91,8 @@ func (o *Options) tombstoneExpiry(timeout time.Duration) time.Time {
 
 // tombstone is the Cache item, flagged flag until until, that says the
 // session id ended.
-func (o *Options) tombstone(id string, flag uint32, until time.Time) *Item {
-	return &Item{Key: o.KeyPrefix + id, Value: []byte{}, Flags: flag, Expires: until}
+func (o *Options) tombstone(id string, flag uint32, until time.Time) *tier.Item {
+	return &tier.Item{Key: o.KeyPrefix + id, Value: []byte{}, Flags: flag, Expires: until}
 }
 
 // bury puts a tombstone with the given flag in the Cache for a session of
@@ -121,7 +102,7 @@ func (o *Options) tombstone(id string, flag uint32, until time.Time) *Item {
 func (s *Store) bury(ctx context.Context, id string, flag uint32, timeout time.Duration) error {
 	tomb := s.o.tombstone(id, flag, s.o.tombstoneExpiry(timeout))
 	if err := s.t.cache.Set(ctx, tomb); err != nil {
-		return s.t.deleteInstead(ctx, []*Item{tomb}, err)
+		return s.t.deleteInstead(ctx, []*tier.Item{tomb}, err)
 	}
 	return nil
 }
@@ -133,8 +114,8 @@ func (s *Store) bury(ctx context.Context, id string, flag uint32, timeout time.D
 // since is then overwritten.
 func (t *Tiers) end(ctx context.Context, ids []string, why endReason, timeout time.Duration) error {
 	until := t.o.tombstoneExpiry(timeout)
-	for start := 0; start < len(ids); start += MaxBatch {
-		batch := ids[start:min(start+MaxBatch, len(ids))]
+	for start := 0; start < len(ids); start += tier.MaxBatch {
+		batch := ids[start:min(start+tier.MaxBatch, len(ids))]
 		derr := t.durable.End(ctx, batch, until)
 		if derr != nil {
 			derr = &tierError{tierDurable, derr}
@@ -145,9 +126,9 @@ func (t *Tiers) end(ctx context.Context, ids []string, why endReason, timeout ti
 			}
 			continue
 		}
-		items := make([]*Item, len(batch))
+		items := make([]*tier.Item, len(batch))
 		for i, id := range batch {
-			items[i] = t.o.tombstone(id, FlagRemoved, until)
+			items[i] = t.o.tombstone(id, tier.FlagRemoved, until)
 		}
 		if err := t.cache.SetMulti(ctx, items); err != nil {
 			return errors.Join(derr, &tierError{tierCache, t.deleteInstead(ctx, items, err)})
@@ -163,7 +144,7 @@ func (t *Tiers) end(ctx context.Context, ids []string, why endReason, timeout ti
 // be written (err). It fails with ErrStillReadable either way: without a
 // tombstone, a request that read a session from the Durable tier just
 // before may put it back.
-func (t *Tiers) deleteInstead(ctx context.Context, tombs []*Item, err error) error {
+func (t *Tiers) deleteInstead(ctx context.Context, tombs []*tier.Item, err error) error {
 	for _, it := range tombs {
 		if derr := t.cache.Delete(ctx, it.Key); derr != nil {
 			return fmt.Errorf("%w: %w", ErrStillReadable, errors.Join(err, derr))

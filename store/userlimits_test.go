@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/tier"
 	"github.com/icza/session"
 )
 
@@ -35,7 +36,7 @@ func TestLoginBeyondMaxEndsTheLeastRecentlySeen(t *testing.T) {
 			c := r.login("ivy", "", 2)
 			r.wantCalls("login beyond Max, then the request's end", "cache.Add", "durable.PutMulti", "durable.GetMulti",
 				"durable.GetMulti", "durable.Update", "cache.SetMulti", "durable.PutMulti", "durable.DeleteMulti")
-			if got := r.cached(ended.ID()); got != fmt.Sprint("flags ", store.FlagRemoved) {
+			if got := r.cached(ended.ID()); got != fmt.Sprint("flags ", tier.FlagRemoved) {
 				t.Errorf("the least recently seen session is cached as %s, want a FlagRemoved tombstone", got)
 			}
 			if r.read(ended.ID()) != "none" || r.read(kept.ID()) == "none" || r.read(c.ID()) == "none" {
@@ -143,7 +144,7 @@ func TestFullIndexEndsTheLeastRecentlySeen(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, store.Options{})
 	ctx := context.Background()
-	const idLen = store.MaxKeyLen - len(prefix)
+	const idLen = tier.MaxKeyLen - len(prefix)
 	ua, ip := strings.Repeat("<", store.MaxUserAgent), "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"
 	base := r.clock.Now().Add(-time.Hour)
 	id := func(kind byte, i int) string {
@@ -155,7 +156,7 @@ func TestFullIndexEndsTheLeastRecentlySeen(t *testing.T) {
 	add := func(e ixEntry) {
 		entries = append(entries, e)
 		size += ixEntryBytes(t, e) + 1
-		if err := r.m.Durable().PutMulti(ctx, []string{e.ID}, []store.Record{{Value: []byte("live"), Expires: base.Add(24 * time.Hour)}}); err != nil {
+		if err := r.m.Durable().PutMulti(ctx, []string{e.ID}, []tier.Record{{Value: []byte("live"), Expires: base.Add(24 * time.Hour)}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -180,7 +181,7 @@ func TestFullIndexEndsTheLeastRecentlySeen(t *testing.T) {
 	if err != nil || len(b) != size {
 		t.Fatalf("index of %d bytes, counted %d: %v", len(b), size, err)
 	}
-	if err := r.m.Durable().PutMulti(ctx, []string{store.IndexID("max")}, []store.Record{{Value: b, Expires: base.Add(24 * time.Hour)}}); err != nil {
+	if err := r.m.Durable().PutMulti(ctx, []string{store.IndexID("max")}, []tier.Record{{Value: b, Expires: base.Add(24 * time.Hour)}}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -220,7 +221,7 @@ func TestMaxSessionsIsClamped(t *testing.T) {
 	if n := len(r.list("cap", "")); n != store.MaxSessionsLimit {
 		t.Errorf("%d sessions listed, want MaxSessionsLimit (%d)", n, store.MaxSessionsLimit)
 	}
-	if got := r.cached(first.ID()); got != fmt.Sprint("flags ", store.FlagRemoved) {
+	if got := r.cached(first.ID()); got != fmt.Sprint("flags ", tier.FlagRemoved) {
 		t.Errorf("the least recently seen session is cached as %q, want it ended", got)
 	}
 }

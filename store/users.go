@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gaesession/gaesession/store/tier"
 	"github.com/icza/session"
 )
 
@@ -96,7 +97,7 @@ type Device struct {
 
 // indexPrefix starts the Durable ID of a user's index; no session ID
 // contains EndSuffix.
-const indexPrefix = "user" + EndSuffix
+const indexPrefix = "user" + tier.EndSuffix
 
 // IndexID returns the Durable ID of a user's index: a hash, so that any
 // user ID fits a key name and none is stored in the clear there.
@@ -105,9 +106,9 @@ func IndexID(user string) string {
 	return indexPrefix + hex.EncodeToString(sum[:16])
 }
 
-// IsIndexID reports whether a Durable ID names a user's index.
-func IsIndexID(id string) bool {
-	return strings.HasPrefix(id, indexPrefix) && !strings.HasSuffix(id, EndSuffix)
+// isIndexID reports whether a Durable ID names a user's index.
+func isIndexID(id string) bool {
+	return strings.HasPrefix(id, indexPrefix) && !strings.HasSuffix(id, tier.EndSuffix)
 }
 
 // newHandle returns a random handle.
@@ -124,8 +125,8 @@ func newHandle() string {
 // With a codec it also decodes when each was last seen.
 func observe(ctx context.Context, d *durableTier, ix index, now time.Time, codec *Codec) (observed, error) {
 	o := make(observed, len(ix.Sessions))
-	for start := 0; start < len(ix.Sessions); start += MaxBatch {
-		batch := ix.Sessions[start:min(start+MaxBatch, len(ix.Sessions))]
+	for start := 0; start < len(ix.Sessions); start += tier.MaxBatch {
+		batch := ix.Sessions[start:min(start+tier.MaxBatch, len(ix.Sessions))]
 		ids := make([]string, len(batch))
 		for i, e := range batch {
 			ids[i] = e.ID
@@ -147,7 +148,7 @@ func observe(ctx context.Context, d *durableTier, ix index, now time.Time, codec
 }
 
 // lastSeen is a stored session's access time, or its creation.
-func lastSeen(codec *Codec, rec Record, e indexEntry) time.Time {
+func lastSeen(codec *Codec, rec tier.Record, e indexEntry) time.Time {
 	sess := session.NewSession()
 	if err := codec.Unmarshal(rec.Value, sess); err != nil {
 		return e.Created
@@ -236,7 +237,7 @@ func (t *Tiers) Sweep(ctx context.Context, now time.Time, ids []string) (del []s
 	}
 	del = make([]string, 0, len(ids))
 	for _, id := range ids {
-		if !IsIndexID(id) {
+		if !isIndexID(id) {
 			del = append(del, id)
 			continue
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/tier"
 	"github.com/icza/session"
 )
 
@@ -136,15 +137,15 @@ func TestRevokeEndsTheSessionInBothTiers(t *testing.T) {
 	if !ok || err != nil {
 		t.Fatalf("Revoke = %v, %v; want true", ok, err)
 	}
-	if c := r.cached(a.ID()); c != fmt.Sprint("flags ", store.FlagRemoved) {
+	if c := r.cached(a.ID()); c != fmt.Sprint("flags ", tier.FlagRemoved) {
 		t.Errorf("cache holds %s, want a FlagRemoved tombstone", c)
 	}
 	// A write-back that read the session before lands after.
 	ctx := context.Background()
-	if err := r.m.Durable().PutMulti(ctx, []string{a.ID()}, []store.Record{late}); err != nil {
+	if err := r.m.Durable().PutMulti(ctx, []string{a.ID()}, []tier.Record{late}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.ReadRecord(ctx, r.m.Durable(), a.ID()); !errors.Is(err, store.ErrNotFound) {
+	if _, err := store.ReadRecord(ctx, r.m.Durable(), a.ID()); !errors.Is(err, tier.ErrNotFound) {
 		t.Errorf("durable read after a late Put: %v, want ErrNotFound", err)
 	}
 	r.m.Evict(prefix + a.ID())

@@ -49,7 +49,7 @@ func configFromEnv() config {
 }
 
 // cacheKind holds the cache's entities in Datastore-only mode, apart from
-// the Durable tier's kind (store.DefaultKind), which keeps the sessions'
+// the Durable tier's kind (tier.DefaultKind), which keeps the sessions'
 // copies and the users' indexes, so that logins work there too.
 const cacheKind = "sess_cache"
 

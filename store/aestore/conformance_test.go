@@ -13,6 +13,7 @@ import (
 	"github.com/gaesession/gaesession/store"
 	"github.com/gaesession/gaesession/store/aestore"
 	"github.com/gaesession/gaesession/store/storetest"
+	"github.com/gaesession/gaesession/store/tier"
 )
 
 // TestMain stops the dev server that the tests start.
@@ -27,7 +28,7 @@ func TestMain(m *testing.M) {
 
 func TestMemcacheConformance(t *testing.T) {
 	gaesessiontest.Start(t) // every subtest needs the dev server
-	storetest.TestCache(t, func(t *testing.T) (store.Cache, context.Context) {
+	storetest.TestCache(t, func(t *testing.T) (tier.Cache, context.Context) {
 		return aestore.Memcache(), gaesessiontest.Context(t)
 	})
 }
@@ -35,7 +36,7 @@ func TestMemcacheConformance(t *testing.T) {
 func TestDatastoreConformance(t *testing.T) {
 	gaesessiontest.Start(t) // every subtest needs the dev server
 	run := strconv.FormatInt(time.Now().UnixNano(), 36)
-	storetest.TestDurable(t, func(t *testing.T) (store.Durable, context.Context) {
+	storetest.TestDurable(t, func(t *testing.T) (tier.Durable, context.Context) {
 		// A kind per subtest and run, so that Expired sees only its own.
 		sum := sha256.Sum256([]byte(t.Name()))
 		return aestore.Datastore(fmt.Sprintf("conf_%s_%x", run, sum[:6])), gaesessiontest.Context(t)

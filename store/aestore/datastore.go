@@ -10,22 +10,22 @@ import (
 	"google.golang.org/appengine/v2"
 	"google.golang.org/appengine/v2/datastore"
 
-	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/tier"
 )
 
-// Datastore returns the store.Durable tier on App Engine's bundled
-// Datastore, with records of the given kind (store.DefaultKind when ""). Its
+// Datastore returns the tier.Durable tier on App Engine's bundled
+// Datastore, with records of the given kind (tier.DefaultKind when ""). Its
 // calls need an App Engine context.
-func Datastore(kind string) store.Durable {
+func Datastore(kind string) tier.Durable {
 	if kind == "" {
-		kind = store.DefaultKind
+		kind = tier.DefaultKind
 	}
 	return aeDurable{kind: kind}
 }
 
 type aeDurable struct{ kind string }
 
-// Name implements store.Named.
+// Name implements tier.Named.
 func (aeDurable) Name() string { return "datastore" }
 
 // entity is a session in Datastore, in icza/gaesession's format: the key
@@ -48,7 +48,7 @@ func (d aeDurable) keys(ctx context.Context, names []string) []*datastore.Key {
 }
 
 // GetMulti reads the records in one call; a missing one has a nil Value.
-func (d aeDurable) GetMulti(ctx context.Context, names []string) ([]store.Record, error) {
+func (d aeDurable) GetMulti(ctx context.Context, names []string) ([]tier.Record, error) {
 	ents := make([]entity, len(names))
 	errs := make([]error, len(names))
 	var me appengine.MultiError
@@ -58,7 +58,7 @@ func (d aeDurable) GetMulti(ctx context.Context, names []string) ([]store.Record
 	case err != nil:
 		return nil, err
 	}
-	recs := make([]store.Record, len(names))
+	recs := make([]tier.Record, len(names))
 	for i, e := range errs {
 		var fm *datastore.ErrFieldMismatch
 		switch {
@@ -67,7 +67,7 @@ func (d aeDurable) GetMulti(ctx context.Context, names []string) ([]store.Record
 		case e != nil && !errors.As(e, &fm): // more properties than exp and val (cloud.DatastoreCache's ver): both were loaded
 			return nil, e
 		}
-		recs[i] = store.Record{Value: present(ents[i].Value), Expires: ents[i].Expires}
+		recs[i] = tier.Record{Value: present(ents[i].Value), Expires: ents[i].Expires}
 	}
 	return recs, nil
 }
@@ -81,7 +81,7 @@ func present(v []byte) []byte {
 }
 
 // PutMulti writes the records in one call.
-func (d aeDurable) PutMulti(ctx context.Context, names []string, recs []store.Record) error {
+func (d aeDurable) PutMulti(ctx context.Context, names []string, recs []tier.Record) error {
 	ents := make([]entity, len(recs))
 	for i, r := range recs {
 		ents[i] = entity{Expires: r.Expires, Value: present(r.Value)}
@@ -105,14 +105,14 @@ func (d aeDurable) DeleteMulti(ctx context.Context, names []string) error {
 	return err
 }
 
-func (d aeDurable) Update(ctx context.Context, id string, f func(store.Record, bool) (store.Record, error)) error {
+func (d aeDurable) Update(ctx context.Context, id string, f func(tier.Record, bool) (tier.Record, error)) error {
 	err := datastore.RunInTransaction(ctx, func(tx context.Context) error {
 		var e entity
 		err := datastore.Get(tx, d.key(tx, id), &e)
 		if err != nil && !errors.Is(err, datastore.ErrNoSuchEntity) {
 			return err
 		}
-		rec, err2 := f(store.Record{Value: e.Value, Expires: e.Expires}, err == nil)
+		rec, err2 := f(tier.Record{Value: e.Value, Expires: e.Expires}, err == nil)
 		switch {
 		case err2 != nil:
 			return err2
@@ -123,7 +123,7 @@ func (d aeDurable) Update(ctx context.Context, id string, f func(store.Record, b
 		return err
 	}, nil)
 	if errors.Is(err, datastore.ErrConcurrentTransaction) || lostTransaction(err) {
-		return fmt.Errorf("%w: %w", store.ErrContention, err)
+		return fmt.Errorf("%w: %w", tier.ErrContention, err)
 	}
 	return err
 }
@@ -138,9 +138,9 @@ func lostTransaction(err error) bool {
 }
 
 func (d aeDurable) Expired(ctx context.Context, before time.Time, batch func(ids []string) error) error {
-	q := datastore.NewQuery(d.kind).Filter(store.PropExpires+" <", before).KeysOnly().BatchSize(store.MaxBatch)
+	q := datastore.NewQuery(d.kind).Filter(tier.PropExpires+" <", before).KeysOnly().BatchSize(tier.MaxBatch)
 	it := q.Run(ctx)
-	return store.InBatches(func() (string, bool, error) {
+	return tier.InBatches(func() (string, bool, error) {
 		k, err := it.Next(nil)
 		switch {
 		case errors.Is(err, datastore.Done):

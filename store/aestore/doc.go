@@ -1,5 +1,5 @@
 // Package aestore implements the store's two tiers on App Engine's bundled
-// services: Memcache (store.Cache) and Datastore (store.Durable, records
+// services: Memcache (tier.Cache) and Datastore (tier.Durable, records
 // by key name), in icza/gaesession's storage format; the store keeps the
 // rules of what it stores (such as ended sessions' tombstone records)
 // itself. Their calls need an App Engine context (appengine.NewContext(r)).

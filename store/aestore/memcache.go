@@ -5,19 +5,18 @@ import (
 	"errors"
 	"time"
 
+	"github.com/gaesession/gaesession/store/tier"
 	"google.golang.org/appengine/v2"
 	"google.golang.org/appengine/v2/memcache"
-
-	"github.com/gaesession/gaesession/store"
 )
 
-// Memcache returns the store.Cache on App Engine's bundled Memcache. Its calls
+// Memcache returns the tier.Cache on App Engine's bundled Memcache. Its calls
 // need an App Engine context (appengine.NewContext(r)).
-func Memcache() store.Cache { return aeCache{} }
+func Memcache() tier.Cache { return aeCache{} }
 
 type aeCache struct{}
 
-// Name implements store.Named.
+// Name implements tier.Named.
 func (aeCache) Name() string { return "memcache" }
 
 // maxMemcacheTTL is the longest relative expiration Memcache takes: it reads
@@ -38,7 +37,7 @@ func MemcacheTTL(exp, now time.Time) time.Duration {
 
 // toMemcache returns it as a memcache.Item; for compare-and-swap, the one
 // Get returned, which carries the CAS id.
-func toMemcache(it *store.Item, cas bool) *memcache.Item {
+func toMemcache(it *tier.Item, cas bool) *memcache.Item {
 	m, _ := it.Token.(*memcache.Item)
 	if m == nil || !cas {
 		m = &memcache.Item{}
@@ -47,30 +46,30 @@ func toMemcache(it *store.Item, cas bool) *memcache.Item {
 	return m
 }
 
-func (aeCache) Get(ctx context.Context, key string) (*store.Item, error) {
+func (aeCache) Get(ctx context.Context, key string) (*tier.Item, error) {
 	m, err := memcache.Get(ctx, key)
 	if err != nil {
 		return nil, mcErr(err)
 	}
-	return &store.Item{Key: key, Value: m.Value, Flags: m.Flags, Token: m}, nil
+	return &tier.Item{Key: key, Value: m.Value, Flags: m.Flags, Token: m}, nil
 }
 
-func (aeCache) Add(ctx context.Context, it *store.Item) error {
+func (aeCache) Add(ctx context.Context, it *tier.Item) error {
 	return mcErr(memcache.Add(ctx, toMemcache(it, false)))
 }
 
-func (aeCache) CompareAndSwap(ctx context.Context, it *store.Item) error {
+func (aeCache) CompareAndSwap(ctx context.Context, it *tier.Item) error {
 	if it.Token == nil {
 		return errors.New("memcache: compare-and-swap of an item not read with Get")
 	}
 	return mcErr(memcache.CompareAndSwap(ctx, toMemcache(it, true)))
 }
 
-func (aeCache) Set(ctx context.Context, it *store.Item) error {
+func (aeCache) Set(ctx context.Context, it *tier.Item) error {
 	return mcErr(memcache.Set(ctx, toMemcache(it, false)))
 }
 
-func (aeCache) SetMulti(ctx context.Context, items []*store.Item) error {
+func (aeCache) SetMulti(ctx context.Context, items []*tier.Item) error {
 	ms := make([]*memcache.Item, len(items))
 	for i, it := range items {
 		ms[i] = toMemcache(it, false)
@@ -93,21 +92,21 @@ func firstErr(err error) error {
 }
 
 func (aeCache) Delete(ctx context.Context, key string) error {
-	if err := mcErr(memcache.Delete(ctx, key)); !errors.Is(err, store.ErrCacheMiss) {
+	if err := mcErr(memcache.Delete(ctx, key)); !errors.Is(err, tier.ErrCacheMiss) {
 		return err
 	}
 	return nil
 }
 
-// mcErr maps memcache's answers to the store.Cache ones.
+// mcErr maps memcache's answers to the tier.Cache ones.
 func mcErr(err error) error {
 	switch {
 	case errors.Is(err, memcache.ErrCacheMiss):
-		return store.ErrCacheMiss
+		return tier.ErrCacheMiss
 	case errors.Is(err, memcache.ErrNotStored):
-		return store.ErrNotStored
+		return tier.ErrNotStored
 	case errors.Is(err, memcache.ErrCASConflict):
-		return store.ErrCASConflict
+		return tier.ErrCASConflict
 	}
 	return err
 }

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/tier"
 )
 
 func TestModelBefore(t *testing.T) {
@@ -24,19 +24,19 @@ func TestModelBefore(t *testing.T) {
 		return nil
 	}})
 	c, d := m.Cache(), m.Durable()
-	_ = c.Add(ctx, &store.Item{Key: "a", Value: []byte("1")})
+	_ = c.Add(ctx, &tier.Item{Key: "a", Value: []byte("1")})
 	it, _ := c.Get(ctx, "a")
 	_ = c.CompareAndSwap(ctx, it)
-	if err := c.Set(ctx, &store.Item{Key: "bad", Value: []byte("1")}); !errors.Is(err, fault) {
+	if err := c.Set(ctx, &tier.Item{Key: "bad", Value: []byte("1")}); !errors.Is(err, fault) {
 		t.Errorf("Set with a fault = %v, want %v", err, fault)
 	}
 	if _, ok := m.CacheItem("bad"); ok {
 		t.Error("a failed Set stored its item")
 	}
 	_ = c.Delete(ctx, "a")
-	_ = putOne(ctx, d, "s", store.Record{Value: []byte("1")}) // expired long ago
+	_ = putOne(ctx, d, "s", tier.Record{Value: []byte("1")}) // expired long ago
 	_, _ = d.GetMulti(ctx, []string{"s", "t"})
-	_ = d.Update(ctx, "u", func(store.Record, bool) (store.Record, error) { return store.Record{}, nil })
+	_ = d.Update(ctx, "u", func(tier.Record, bool) (tier.Record, error) { return tier.Record{}, nil })
 	_ = d.Expired(ctx, time.Now(), func([]string) error { return nil })
 	_ = d.DeleteMulti(ctx, []string{"t", "s"})
 	_ = d.DeleteMulti(ctx, nil)
@@ -60,15 +60,15 @@ func TestModelExpiredBatches(t *testing.T) {
 		return nil
 	}})
 	d := m.Durable()
-	n := 2*store.MaxBatch + 2
+	n := 2*tier.MaxBatch + 2
 	for i := range n {
-		_ = putOne(ctx, d, fmt.Sprintf("id%04d", i), store.Record{Value: []byte("v")})
+		_ = putOne(ctx, d, fmt.Sprintf("id%04d", i), tier.Record{Value: []byte("v")})
 	}
 	var sizes []int
 	err := d.Expired(ctx, time.Now(), func(ids []string) error {
 		sizes = append(sizes, len(ids))
 		if len(sizes) == 1 { // touched after the query began
-			_ = putOne(ctx, d, "id0999", store.Record{Value: []byte("v"), Expires: time.Now().Add(time.Hour)})
+			_ = putOne(ctx, d, "id0999", tier.Record{Value: []byte("v"), Expires: time.Now().Add(time.Hour)})
 		}
 		return nil
 	})
@@ -76,7 +76,7 @@ func TestModelExpiredBatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantKeys := []string{"", "id0499", "id1000"}
-	if !slices.Equal(sizes, []int{store.MaxBatch, store.MaxBatch, 1}) || !slices.Equal(keys, wantKeys) {
+	if !slices.Equal(sizes, []int{tier.MaxBatch, tier.MaxBatch, 1}) || !slices.Equal(keys, wantKeys) {
 		t.Errorf("batches of %v after Before keys %q, want [500 500 1] after %q", sizes, keys, wantKeys)
 	}
 }
@@ -87,22 +87,22 @@ func TestModelInspection(t *testing.T) {
 	m := NewModel(ModelOptions{Memcache: true, Now: clk.Now})
 	c := m.Cache()
 	for _, k := range []string{"b", "a", "c"} {
-		_ = c.Set(ctx, &store.Item{Key: k, Value: []byte(k), Flags: store.FlagRemoved, Expires: t0.Add(time.Minute)})
+		_ = c.Set(ctx, &tier.Item{Key: k, Value: []byte(k), Flags: tier.FlagRemoved, Expires: t0.Add(time.Minute)})
 	}
 	m.Evict("c")
 	if got := m.Keys(); !slices.Equal(got, []string{"a", "b"}) {
 		t.Errorf("Keys = %q, want [a b]", got)
 	}
 	it, ok := m.CacheItem("a")
-	if !ok || string(it.Value) != "a" || it.Flags != store.FlagRemoved || !it.Expires.Equal(t0.Add(time.Minute)) {
+	if !ok || string(it.Value) != "a" || it.Flags != tier.FlagRemoved || !it.Expires.Equal(t0.Add(time.Minute)) {
 		t.Fatalf("CacheItem = %+v, %v", it, ok)
 	}
 	it.Value = []byte("a2")
 	if err := c.CompareAndSwap(ctx, &it); err != nil {
 		t.Errorf("CompareAndSwap with CacheItem's token: %v", err)
 	}
-	_ = putOne(ctx, m.Durable(), "y", store.Record{Value: []byte("v"), Expires: t0.Add(1500)})
-	_ = putOne(ctx, m.Durable(), "x", store.Record{Value: []byte("v"), Expires: t0})
+	_ = putOne(ctx, m.Durable(), "y", tier.Record{Value: []byte("v"), Expires: t0.Add(1500)})
+	_ = putOne(ctx, m.Durable(), "x", tier.Record{Value: []byte("v"), Expires: t0})
 	if r, ok := m.Record("y"); !ok || string(r.Value) != "v" || !r.Expires.Equal(t0.Add(1000)) {
 		t.Errorf("Record = %+v, %v; want v, expiring %v", r, ok, t0.Add(1000))
 	}
@@ -116,7 +116,7 @@ func TestModelInspection(t *testing.T) {
 func TestModelConcurrent(t *testing.T) {
 	ctx := context.Background()
 	c := NewModel(ModelOptions{Memcache: true}).Cache()
-	_ = c.Add(ctx, &store.Item{Key: "n", Value: []byte{0}})
+	_ = c.Add(ctx, &tier.Item{Key: "n", Value: []byte{0}})
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Add(1)
@@ -131,7 +131,7 @@ func TestModelConcurrent(t *testing.T) {
 				it.Value[0]++
 				if err := c.CompareAndSwap(ctx, it); err == nil {
 					done++
-				} else if !errors.Is(err, store.ErrCASConflict) {
+				} else if !errors.Is(err, tier.ErrCASConflict) {
 					t.Error(err)
 					return
 				}

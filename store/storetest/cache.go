@@ -6,14 +6,14 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/gaesession/gaesession/store"
 	"github.com/gaesession/gaesession/store/aestore"
+	"github.com/gaesession/gaesession/store/tier"
 )
 
-// modelCache is the Model's store.Cache.
+// modelCache is the Model's tier.Cache.
 type modelCache struct{ m *Model }
 
-// Name implements store.Named: the model stands for App Engine's Memcache.
+// Name implements tier.Named: the model stands for App Engine's Memcache.
 func (modelCache) Name() string { return "memcache" }
 
 // token is a modelCache CAS token: the version Get saw.
@@ -22,34 +22,34 @@ type token struct {
 	version uint64
 }
 
-func (c modelCache) Get(ctx context.Context, key string) (*store.Item, error) {
-	var it *store.Item
+func (c modelCache) Get(ctx context.Context, key string) (*tier.Item, error) {
+	var it *tier.Item
 	err := c.m.do(ctx, "cache.Get", key, func(now time.Time) error {
 		e := c.m.live(key, now)
 		if e == nil {
-			return store.ErrCacheMiss
+			return tier.ErrCacheMiss
 		}
 		// Like Memcache, Get does not report Expires.
-		it = &store.Item{Key: key, Value: clone(e.value), Flags: e.flags, Token: token{c.m, e.version}}
+		it = &tier.Item{Key: key, Value: clone(e.value), Flags: e.flags, Token: token{c.m, e.version}}
 		return nil
 	})
 	return it, err
 }
 
-func (c modelCache) Add(ctx context.Context, it *store.Item) error {
+func (c modelCache) Add(ctx context.Context, it *tier.Item) error {
 	return c.m.do(ctx, "cache.Add", it.Key, func(now time.Time) error {
 		if err := c.check("cache.Add", it); err != nil {
 			return err
 		}
 		if c.m.live(it.Key, now) != nil {
-			return store.ErrNotStored
+			return tier.ErrNotStored
 		}
 		c.store(it, now)
 		return nil
 	})
 }
 
-func (c modelCache) CompareAndSwap(ctx context.Context, it *store.Item) error {
+func (c modelCache) CompareAndSwap(ctx context.Context, it *tier.Item) error {
 	return c.m.do(ctx, "cache.CompareAndSwap", it.Key, func(now time.Time) error {
 		tok, ok := it.Token.(token)
 		if !ok || tok.m != c.m {
@@ -61,16 +61,16 @@ func (c modelCache) CompareAndSwap(ctx context.Context, it *store.Item) error {
 		e := c.m.live(it.Key, now)
 		switch {
 		case e == nil:
-			return store.ErrNotStored
+			return tier.ErrNotStored
 		case e.version != tok.version:
-			return store.ErrCASConflict
+			return tier.ErrCASConflict
 		}
 		c.store(it, now)
 		return nil
 	})
 }
 
-func (c modelCache) Set(ctx context.Context, it *store.Item) error {
+func (c modelCache) Set(ctx context.Context, it *tier.Item) error {
 	return c.m.do(ctx, "cache.Set", it.Key, func(now time.Time) error {
 		if err := c.check("cache.Set", it); err != nil {
 			return err
@@ -81,7 +81,7 @@ func (c modelCache) Set(ctx context.Context, it *store.Item) error {
 }
 
 // SetMulti stores the items in one step, or none if one is refused.
-func (c modelCache) SetMulti(ctx context.Context, items []*store.Item) error {
+func (c modelCache) SetMulti(ctx context.Context, items []*tier.Item) error {
 	return c.m.do(ctx, "cache.SetMulti", "", func(now time.Time) error {
 		for _, it := range items {
 			if err := c.check("cache.SetMulti", it); err != nil {
@@ -103,13 +103,13 @@ func (c modelCache) Delete(ctx context.Context, key string) error {
 }
 
 // check refuses what Memcache refuses: a key that is empty or longer than
-// store.MaxKeyLen, a nil value, a value over MaxValue.
-func (c modelCache) check(op string, it *store.Item) error {
+// tier.MaxKeyLen, a nil value, a value over MaxValue.
+func (c modelCache) check(op string, it *tier.Item) error {
 	switch {
 	case it.Value == nil:
 		return fmt.Errorf("%s: nil value (use []byte{})", op)
-	case it.Key == "" || len(it.Key) > store.MaxKeyLen:
-		return fmt.Errorf("%s: key of %d bytes (1 to %d)", op, len(it.Key), store.MaxKeyLen)
+	case it.Key == "" || len(it.Key) > tier.MaxKeyLen:
+		return fmt.Errorf("%s: key of %d bytes (1 to %d)", op, len(it.Key), tier.MaxKeyLen)
 	case len(it.Value) > c.m.opts.MaxValue:
 		return fmt.Errorf("%s: value of %d bytes exceeds %d", op, len(it.Value), c.m.opts.MaxValue)
 	}
@@ -117,7 +117,7 @@ func (c modelCache) check(op string, it *store.Item) error {
 }
 
 // store writes it under a new version. Callers hold the lock.
-func (c modelCache) store(it *store.Item, now time.Time) {
+func (c modelCache) store(it *tier.Item, now time.Time) {
 	c.m.version++
 	deadline := it.Expires
 	if c.m.opts.Memcache {

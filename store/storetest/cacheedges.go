@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/tier"
 )
 
 // Sizes of the size subtests: one fits Memcache's 1 MB with a full-length
@@ -31,9 +31,9 @@ func testExpires(ct *cacheT) {
 			exp = time.Now().Add(d)
 		}
 		k := ct.key(i)
-		ct.ok(ct.c.Add(ct.ctx, &store.Item{Key: k, Value: []byte("a"), Expires: exp}))
+		ct.ok(ct.c.Add(ct.ctx, &tier.Item{Key: k, Value: []byte("a"), Expires: exp}))
 		ct.want(k, "a", 0)
-		ct.ok(ct.c.Set(ct.ctx, &store.Item{Key: k, Value: []byte("s"), Expires: exp}))
+		ct.ok(ct.c.Set(ct.ctx, &tier.Item{Key: k, Value: []byte("s"), Expires: exp}))
 		ct.want(k, "s", 0)
 		it := ct.get(k)
 		it.Value, it.Expires = []byte("c"), exp
@@ -42,11 +42,11 @@ func testExpires(ct *cacheT) {
 	}
 }
 
-// testLargeValue stores a large value under a key of store.MaxKeyLen bytes.
+// testLargeValue stores a large value under a key of tier.MaxKeyLen bytes.
 func testLargeValue(ct *cacheT) {
-	k := ct.longKey(store.MaxKeyLen)
+	k := ct.longKey(tier.MaxKeyLen)
 	v := bytes.Repeat([]byte("0123456789"), fitSize/10)
-	ct.ok(ct.c.Set(ct.ctx, &store.Item{Key: k, Value: v}))
+	ct.ok(ct.c.Set(ct.ctx, &tier.Item{Key: k, Value: v}))
 	if got := ct.get(k).Value; !bytes.Equal(got, v) {
 		ct.Fatalf("got %d bytes back, want the %d stored", len(got), len(v))
 	}
@@ -57,7 +57,7 @@ func testLargeValue(ct *cacheT) {
 func testTooLarge(ct *cacheT) {
 	k := ct.add("v1")
 	big := bytes.Repeat([]byte("x"), overSize)
-	if err := ct.c.Set(ct.ctx, &store.Item{Key: k, Value: big}); err == nil {
+	if err := ct.c.Set(ct.ctx, &tier.Item{Key: k, Value: big}); err == nil {
 		ct.Fatalf("Set of %d bytes succeeded", overSize)
 	}
 	ct.want(k, "v1", 0)
@@ -68,26 +68,26 @@ func testTooLarge(ct *cacheT) {
 	}
 	ct.want(k, "v1", 0)
 	k2 := ct.key(1)
-	if err := ct.c.Add(ct.ctx, &store.Item{Key: k2, Value: big}); err == nil {
+	if err := ct.c.Add(ct.ctx, &tier.Item{Key: k2, Value: big}); err == nil {
 		ct.Fatalf("Add of %d bytes succeeded", overSize)
 	}
 	ct.wantMiss(k2)
 }
 
-// testKeyTooLong checks that a key over store.MaxKeyLen bytes fails.
+// testKeyTooLong checks that a key over tier.MaxKeyLen bytes fails.
 // Production Memcache and the Model refuse it; the dev server does not, so
 // a success skips rather than fails.
 func testKeyTooLong(ct *cacheT) {
-	k := ct.longKey(store.MaxKeyLen + 1)
-	if ct.c.Set(ct.ctx, &store.Item{Key: k, Value: []byte("v")}) == nil {
-		ct.Skipf("Set with a key of %d bytes succeeded: this backend does not enforce store.MaxKeyLen", len(k))
+	k := ct.longKey(tier.MaxKeyLen + 1)
+	if ct.c.Set(ct.ctx, &tier.Item{Key: k, Value: []byte("v")}) == nil {
+		ct.Skipf("Set with a key of %d bytes succeeded: this backend does not enforce tier.MaxKeyLen", len(k))
 	}
 }
 
 // cacheT is a subtest of TestCache.
 type cacheT struct {
 	*testing.T
-	c   store.Cache
+	c   tier.Cache
 	ctx context.Context
 	run string
 }
@@ -108,11 +108,11 @@ func (ct *cacheT) longKey(n int) string {
 func (ct *cacheT) add(value string) string {
 	ct.Helper()
 	k := ct.key(0)
-	ct.ok(ct.c.Add(ct.ctx, &store.Item{Key: k, Value: []byte(value)}))
+	ct.ok(ct.c.Add(ct.ctx, &tier.Item{Key: k, Value: []byte(value)}))
 	return k
 }
 
-func (ct *cacheT) get(key string) *store.Item {
+func (ct *cacheT) get(key string) *tier.Item {
 	ct.Helper()
 	it, err := ct.c.Get(ct.ctx, key)
 	if err != nil {
@@ -136,7 +136,7 @@ func (ct *cacheT) wantMiss(key string) {
 	if err == nil {
 		ct.Fatalf("Get(%q) = %q, want a miss", key, it.Value)
 	}
-	ct.is(err, store.ErrCacheMiss)
+	ct.is(err, tier.ErrCacheMiss)
 }
 
 func (ct *cacheT) ok(err error) {

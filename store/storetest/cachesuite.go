@@ -5,10 +5,10 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/tier"
 )
 
-// TestCache runs the conformance suite of a store.Cache: every call and
+// TestCache runs the conformance suite of a tier.Cache: every call and
 // the edges the store's protocol relies on, as named subtests in parallel.
 // newCache returns the Cache for one subtest and the context of its calls;
 // the subtests use keys of their own, so one Cache may serve them all.
@@ -16,7 +16,7 @@ import (
 // It only uses expirations a day or more ahead: short ones would need a
 // clock that real services do not take (the Model's are tested with its
 // ModelOptions.Now).
-func TestCache(t *testing.T, newCache func(t *testing.T) (store.Cache, context.Context)) {
+func TestCache(t *testing.T, newCache func(t *testing.T) (tier.Cache, context.Context)) {
 	t.Helper()
 	run := nonce()
 	for _, tc := range cacheCases {
@@ -35,38 +35,38 @@ var cacheCases = []struct {
 	{"GetMiss", func(ct *cacheT) { ct.wantMiss(ct.key(0)) }},
 	{"AddThenGet", func(ct *cacheT) {
 		k := ct.key(0)
-		ct.ok(ct.c.Add(ct.ctx, &store.Item{Key: k, Value: []byte("v1"), Flags: 7}))
+		ct.ok(ct.c.Add(ct.ctx, &tier.Item{Key: k, Value: []byte("v1"), Flags: 7}))
 		ct.want(k, "v1", 7)
 	}},
 	{"AddOverExisting", func(ct *cacheT) {
 		k := ct.add("v1")
-		ct.is(ct.c.Add(ct.ctx, &store.Item{Key: k, Value: []byte("v2")}), store.ErrNotStored)
+		ct.is(ct.c.Add(ct.ctx, &tier.Item{Key: k, Value: []byte("v2")}), tier.ErrNotStored)
 		ct.want(k, "v1", 0)
 	}},
 	{"AddAfterDelete", func(ct *cacheT) {
 		k := ct.add("v1")
 		ct.ok(ct.c.Delete(ct.ctx, k))
-		ct.ok(ct.c.Add(ct.ctx, &store.Item{Key: k, Value: []byte("v2")}))
+		ct.ok(ct.c.Add(ct.ctx, &tier.Item{Key: k, Value: []byte("v2")}))
 		ct.want(k, "v2", 0)
 	}},
 	{"SetMulti", func(ct *cacheT) {
 		k0 := ct.add("v1")
 		k1 := ct.key(1)
-		ct.ok(ct.c.SetMulti(ct.ctx, []*store.Item{
-			{Key: k0, Value: []byte{}, Flags: store.FlagRemoved},
+		ct.ok(ct.c.SetMulti(ct.ctx, []*tier.Item{
+			{Key: k0, Value: []byte{}, Flags: tier.FlagRemoved},
 			{Key: k1, Value: []byte("v2")},
 		}))
-		ct.want(k0, "", store.FlagRemoved)
+		ct.want(k0, "", tier.FlagRemoved)
 		ct.want(k1, "v2", 0)
 	}},
 	{"SetMissing", func(ct *cacheT) {
 		k := ct.key(0)
-		ct.ok(ct.c.Set(ct.ctx, &store.Item{Key: k, Value: []byte("v1"), Flags: 3}))
+		ct.ok(ct.c.Set(ct.ctx, &tier.Item{Key: k, Value: []byte("v1"), Flags: 3}))
 		ct.want(k, "v1", 3)
 	}},
 	{"SetOverExisting", func(ct *cacheT) {
 		k := ct.add("v1")
-		ct.ok(ct.c.Set(ct.ctx, &store.Item{Key: k, Value: []byte("v2")}))
+		ct.ok(ct.c.Set(ct.ctx, &tier.Item{Key: k, Value: []byte("v2")}))
 		ct.want(k, "v2", 0)
 	}},
 	{"CompareAndSwap", func(ct *cacheT) {
@@ -82,20 +82,20 @@ var cacheCases = []struct {
 		b.Value = []byte("v2")
 		ct.ok(ct.c.CompareAndSwap(ct.ctx, b))
 		a.Value = []byte("v3")
-		ct.is(ct.c.CompareAndSwap(ct.ctx, a), store.ErrCASConflict)
+		ct.is(ct.c.CompareAndSwap(ct.ctx, a), tier.ErrCASConflict)
 		ct.want(k, "v2", 0)
 	}},
 	{"CompareAndSwapAfterSet", func(ct *cacheT) {
 		k := ct.add("v1")
 		a := ct.get(k)
-		ct.ok(ct.c.Set(ct.ctx, &store.Item{Key: k, Value: []byte("v1")}))
-		ct.is(ct.c.CompareAndSwap(ct.ctx, a), store.ErrCASConflict)
+		ct.ok(ct.c.Set(ct.ctx, &tier.Item{Key: k, Value: []byte("v1")}))
+		ct.is(ct.c.CompareAndSwap(ct.ctx, a), tier.ErrCASConflict)
 	}},
 	{"CompareAndSwapAfterDelete", func(ct *cacheT) {
 		k := ct.add("v1")
 		a := ct.get(k)
 		ct.ok(ct.c.Delete(ct.ctx, k))
-		ct.is(ct.c.CompareAndSwap(ct.ctx, a), store.ErrNotStored)
+		ct.is(ct.c.CompareAndSwap(ct.ctx, a), tier.ErrNotStored)
 		ct.wantMiss(k)
 	}},
 	{"CompareAndSwapAfterReAdd", func(ct *cacheT) {
@@ -103,19 +103,19 @@ var cacheCases = []struct {
 		k := ct.add("v1")
 		a := ct.get(k)
 		ct.ok(ct.c.Delete(ct.ctx, k))
-		ct.ok(ct.c.Add(ct.ctx, &store.Item{Key: k, Value: []byte("v1")}))
-		ct.is(ct.c.CompareAndSwap(ct.ctx, a), store.ErrCASConflict)
+		ct.ok(ct.c.Add(ct.ctx, &tier.Item{Key: k, Value: []byte("v1")}))
+		ct.is(ct.c.CompareAndSwap(ct.ctx, a), tier.ErrCASConflict)
 	}},
 	{"Tombstones", func(ct *cacheT) {
-		for _, flags := range []uint32{store.FlagRemoved, store.FlagRenewed} {
+		for _, flags := range []uint32{tier.FlagRemoved, tier.FlagRenewed} {
 			k := ct.key(int(flags))
-			ct.ok(ct.c.Set(ct.ctx, &store.Item{Key: k, Value: []byte("session")}))
+			ct.ok(ct.c.Set(ct.ctx, &tier.Item{Key: k, Value: []byte("session")}))
 			it := ct.get(k)
 			it.Value, it.Flags = []byte{}, flags
 			ct.ok(ct.c.CompareAndSwap(ct.ctx, it))
 			ct.want(k, "", flags)
 			ct.ok(ct.c.CompareAndSwap(ct.ctx, ct.get(k))) // written back as read
-			ct.is(ct.c.Add(ct.ctx, &store.Item{Key: k, Value: []byte("new")}), store.ErrNotStored)
+			ct.is(ct.c.Add(ct.ctx, &tier.Item{Key: k, Value: []byte("new")}), tier.ErrNotStored)
 		}
 	}},
 	{"DeleteMissing", func(ct *cacheT) { ct.ok(ct.c.Delete(ct.ctx, ct.key(0))) }},
@@ -126,7 +126,7 @@ var cacheCases = []struct {
 	}},
 	{"ValuesCopied", func(ct *cacheT) {
 		k, v := ct.key(0), []byte("abc")
-		ct.ok(ct.c.Set(ct.ctx, &store.Item{Key: k, Value: v}))
+		ct.ok(ct.c.Set(ct.ctx, &tier.Item{Key: k, Value: v}))
 		v[0] = 'x'
 		ct.get(k).Value[0] = 'y'
 		ct.want(k, "abc", 0)

@@ -6,7 +6,7 @@
 // A backend's tests run the suites on it:
 //
 //	func TestMemcache(t *testing.T) {
-//		storetest.TestCache(t, func(t *testing.T) (store.Cache, context.Context) {
+//		storetest.TestCache(t, func(t *testing.T) (tier.Cache, context.Context) {
 //			return aestore.Memcache(), gaesessiontest.Context(t)
 //		})
 //	}

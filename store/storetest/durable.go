@@ -7,13 +7,13 @@ import (
 	"slices"
 	"time"
 
-	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/tier"
 )
 
-// modelDurable is the Model's store.Durable: a plain key-value store.
+// modelDurable is the Model's tier.Durable: a plain key-value store.
 type modelDurable struct{ m *Model }
 
-// Name implements store.Named: the model stands for App Engine's Datastore.
+// Name implements tier.Named: the model stands for App Engine's Datastore.
 func (modelDurable) Name() string { return "datastore" }
 
 // errNoID is the answer to an empty key, which names no Datastore entity.
@@ -28,10 +28,10 @@ func firstKey(keys []string) string {
 	return keys[0]
 }
 
-// checkKeys refuses more than store.MaxBatch keys, or an empty one.
+// checkKeys refuses more than tier.MaxBatch keys, or an empty one.
 func checkKeys(op string, keys []string) error {
-	if len(keys) > store.MaxBatch {
-		return fmt.Errorf("%s: %d keys, at most %d", op, len(keys), store.MaxBatch)
+	if len(keys) > tier.MaxBatch {
+		return fmt.Errorf("%s: %d keys, at most %d", op, len(keys), tier.MaxBatch)
 	}
 	for _, k := range keys {
 		if k == "" {
@@ -42,16 +42,16 @@ func checkKeys(op string, keys []string) error {
 }
 
 // GetMulti reads the records in one step; a missing one has a nil Value.
-func (d modelDurable) GetMulti(ctx context.Context, keys []string) ([]store.Record, error) {
-	var recs []store.Record
+func (d modelDurable) GetMulti(ctx context.Context, keys []string) ([]tier.Record, error) {
+	var recs []tier.Record
 	err := d.m.do(ctx, "durable.GetMulti", firstKey(keys), func(time.Time) error {
 		if err := checkKeys("durable.GetMulti", keys); err != nil {
 			return err
 		}
-		recs = make([]store.Record, len(keys))
+		recs = make([]tier.Record, len(keys))
 		for i, k := range keys {
 			if r, ok := d.m.records[k]; ok {
-				recs[i] = store.Record{Value: clone(r.Value), Expires: r.Expires}
+				recs[i] = tier.Record{Value: clone(r.Value), Expires: r.Expires}
 			}
 		}
 		return nil
@@ -63,7 +63,7 @@ func (d modelDurable) GetMulti(ctx context.Context, keys []string) ([]store.Reco
 }
 
 // PutMulti writes the records in one step.
-func (d modelDurable) PutMulti(ctx context.Context, keys []string, recs []store.Record) error {
+func (d modelDurable) PutMulti(ctx context.Context, keys []string, recs []tier.Record) error {
 	return d.m.do(ctx, "durable.PutMulti", firstKey(keys), func(time.Time) error {
 		if err := checkKeys("durable.PutMulti", keys); err != nil {
 			return err
@@ -80,8 +80,8 @@ func (d modelDurable) PutMulti(ctx context.Context, keys []string, recs []store.
 
 // stored is a record as the Datastore keeps it: a copy of the value,
 // Expires to the microsecond, in UTC.
-func stored(r store.Record) store.Record {
-	return store.Record{Value: clone(r.Value), Expires: time.UnixMicro(r.Expires.UnixMicro()).UTC()}
+func stored(r tier.Record) tier.Record {
+	return tier.Record{Value: clone(r.Value), Expires: time.UnixMicro(r.Expires.UnixMicro()).UTC()}
 }
 
 // DeleteMulti deletes the records in one step.
@@ -98,10 +98,10 @@ func (d modelDurable) DeleteMulti(ctx context.Context, keys []string) error {
 }
 
 // Update runs f on the record and stores its result, in one step.
-func (d modelDurable) Update(ctx context.Context, id string, f func(store.Record, bool) (store.Record, error)) error {
+func (d modelDurable) Update(ctx context.Context, id string, f func(tier.Record, bool) (tier.Record, error)) error {
 	return d.m.do(ctx, "durable.Update", id, func(time.Time) error {
 		rec, ok := d.m.records[id]
-		out, err := f(store.Record{Value: clone(rec.Value), Expires: rec.Expires}, ok)
+		out, err := f(tier.Record{Value: clone(rec.Value), Expires: rec.Expires}, ok)
 		if err != nil {
 			return err
 		}
@@ -129,7 +129,7 @@ func (d modelDurable) Expired(ctx context.Context, before time.Time, batch func(
 				}
 			}
 			slices.Sort(ids)
-			ids = ids[:min(len(ids), store.MaxBatch)]
+			ids = ids[:min(len(ids), tier.MaxBatch)]
 			return nil
 		})
 		if err != nil || len(ids) == 0 {
@@ -138,7 +138,7 @@ func (d modelDurable) Expired(ctx context.Context, before time.Time, batch func(
 		if err := batch(ids); err != nil {
 			return err
 		}
-		if len(ids) < store.MaxBatch {
+		if len(ids) < tier.MaxBatch {
 			return nil
 		}
 		after = ids[len(ids)-1]

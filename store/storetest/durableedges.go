@@ -8,14 +8,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/tier"
 )
 
-// testExpiredBatches deletes store.MaxBatch+1 expired records batch by
+// testExpiredBatches deletes tier.MaxBatch+1 expired records batch by
 // batch, as purge does, while the query runs.
 func testExpiredBatches(dt *durableT) {
 	now := time.Now()
-	n := store.MaxBatch + 1
+	n := tier.MaxBatch + 1
 	dt.putMany(n, now.Add(-time.Minute))
 	dt.put("live", "v", now.Add(time.Hour))
 	got := dt.expired(now, func(ids []string) { dt.ok(dt.d.DeleteMulti(dt.ctx, ids)) })
@@ -27,8 +27,8 @@ func testExpiredBatches(dt *durableT) {
 			seen[id] = true
 		}
 	}
-	if len(seen) != n || !slices.Equal(sizes, []int{store.MaxBatch, 1}) {
-		dt.Fatalf("Expired gave %d IDs in batches of %v, want %d in [%d 1]", len(seen), sizes, n, store.MaxBatch)
+	if len(seen) != n || !slices.Equal(sizes, []int{tier.MaxBatch, 1}) {
+		dt.Fatalf("Expired gave %d IDs in batches of %v, want %d in [%d 1]", len(seen), sizes, n, tier.MaxBatch)
 	}
 	if again := dt.expired(now, nil); len(again) != 0 {
 		dt.Fatalf("Expired after deleting its batches gave %d more", len(again))
@@ -60,7 +60,7 @@ func (dt *durableT) putMany(n int, exp time.Time) {
 		go func() {
 			defer wg.Done()
 			for i := w; i < n; i += 8 {
-				errs <- dt.d.PutMulti(dt.ctx, []string{fmt.Sprint("id", i)}, []store.Record{{Value: []byte("v"), Expires: exp}})
+				errs <- dt.d.PutMulti(dt.ctx, []string{fmt.Sprint("id", i)}, []tier.Record{{Value: []byte("v"), Expires: exp}})
 			}
 		}()
 	}
@@ -71,21 +71,21 @@ func (dt *durableT) putMany(n int, exp time.Time) {
 	}
 }
 
-// testMaxBatch writes, reads and deletes store.MaxBatch records at a time.
+// testMaxBatch writes, reads and deletes tier.MaxBatch records at a time.
 func testMaxBatch(dt *durableT) {
 	exp := time.Now().Add(time.Hour)
-	keys := make([]string, 2*store.MaxBatch)
+	keys := make([]string, 2*tier.MaxBatch)
 	for i := range keys {
 		keys[i] = fmt.Sprint("id", i)
 	}
-	written := keys[:store.MaxBatch]
-	recs := make([]store.Record, len(written))
+	written := keys[:tier.MaxBatch]
+	recs := make([]tier.Record, len(written))
 	for i, k := range written {
-		recs[i] = store.Record{Value: []byte(k), Expires: exp}
+		recs[i] = tier.Record{Value: []byte(k), Expires: exp}
 	}
 	dt.ok(dt.d.PutMulti(dt.ctx, written, recs))
-	half := store.MaxBatch / 2
-	got := dt.getMulti(keys[half : half+store.MaxBatch]...) // half written, half missing
+	half := tier.MaxBatch / 2
+	got := dt.getMulti(keys[half : half+tier.MaxBatch]...) // half written, half missing
 	for i, r := range got {
 		k := keys[half+i]
 		if want := slices.Contains(written, k); want != (r.Value != nil) || want && string(r.Value) != k {
@@ -103,17 +103,17 @@ func testMaxBatch(dt *durableT) {
 // durableT is a subtest of TestDurable.
 type durableT struct {
 	*testing.T
-	d   store.Durable
+	d   tier.Durable
 	ctx context.Context
 }
 
 func (dt *durableT) put(key, value string, exp time.Time) {
 	dt.Helper()
-	dt.ok(dt.d.PutMulti(dt.ctx, []string{key}, []store.Record{{Value: []byte(value), Expires: exp}}))
+	dt.ok(dt.d.PutMulti(dt.ctx, []string{key}, []tier.Record{{Value: []byte(value), Expires: exp}}))
 }
 
 // getMulti reads keys, checking that it gets a record for each.
-func (dt *durableT) getMulti(keys ...string) []store.Record {
+func (dt *durableT) getMulti(keys ...string) []tier.Record {
 	dt.Helper()
 	recs, err := dt.d.GetMulti(dt.ctx, keys)
 	dt.ok(err)
@@ -124,7 +124,7 @@ func (dt *durableT) getMulti(keys ...string) []store.Record {
 }
 
 // get reads a record that must be there.
-func (dt *durableT) get(key string) store.Record {
+func (dt *durableT) get(key string) tier.Record {
 	dt.Helper()
 	r := dt.getMulti(key)[0]
 	if r.Value == nil {

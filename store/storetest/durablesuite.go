@@ -9,14 +9,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/tier"
 )
 
-// TestDurable runs the conformance suite of a store.Durable as named
+// TestDurable runs the conformance suite of a tier.Durable as named
 // subtests in parallel. newDurable returns the Durable for one subtest and
 // the context of its calls; it must hold no records (for the Datastore:
 // a kind of its own), since Expired sees them all.
-func TestDurable(t *testing.T, newDurable func(t *testing.T) (store.Durable, context.Context)) {
+func TestDurable(t *testing.T, newDurable func(t *testing.T) (tier.Durable, context.Context)) {
 	t.Helper()
 	for _, tc := range durableCases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -48,7 +48,7 @@ var durableCases = []struct {
 		// A present record has a non-nil Value, also when it is empty:
 		// the store's tombstones are empty records.
 		exp := time.Now().Add(time.Hour)
-		dt.ok(dt.d.PutMulti(dt.ctx, []string{"a", "b"}, []store.Record{{Value: []byte{}, Expires: exp}, {Expires: exp}}))
+		dt.ok(dt.d.PutMulti(dt.ctx, []string{"a", "b"}, []tier.Record{{Value: []byte{}, Expires: exp}, {Expires: exp}}))
 		recs := dt.getMulti("a", "b")
 		for i, r := range recs {
 			if r.Value == nil || len(r.Value) != 0 || !r.Expires.Equal(exp.Truncate(time.Microsecond)) {
@@ -58,7 +58,7 @@ var durableCases = []struct {
 	}},
 	{"MultiInOrder", func(dt *durableT) {
 		exp := time.Now().Add(time.Hour)
-		dt.ok(dt.d.PutMulti(dt.ctx, []string{"b", "a", "c"}, []store.Record{
+		dt.ok(dt.d.PutMulti(dt.ctx, []string{"b", "a", "c"}, []tier.Record{
 			{Value: []byte("vb"), Expires: exp}, {Value: []byte("va"), Expires: exp.Add(time.Minute)}, {Value: []byte("vc"), Expires: exp},
 		}))
 		recs := dt.getMulti("c", "missing", "a", "b", "a")
@@ -73,14 +73,14 @@ var durableCases = []struct {
 		}
 	}},
 	{"SuffixedKeys", func(dt *durableT) {
-		// A key and that key plus store.EndSuffix are two records.
+		// A key and that key plus tier.EndSuffix are two records.
 		exp := time.Now().Add(time.Hour)
-		dt.put("a"+store.EndSuffix, "", exp)
+		dt.put("a"+tier.EndSuffix, "", exp)
 		dt.wantMissing("a")
 		dt.put("a", "v", exp)
-		dt.ok(dt.d.DeleteMulti(dt.ctx, []string{"a" + store.EndSuffix}))
+		dt.ok(dt.d.DeleteMulti(dt.ctx, []string{"a" + tier.EndSuffix}))
 		dt.want("a", "v", exp)
-		dt.wantMissing("a" + store.EndSuffix)
+		dt.wantMissing("a" + tier.EndSuffix)
 	}},
 	{"DeleteMissing", func(dt *durableT) { dt.ok(dt.d.DeleteMulti(dt.ctx, []string{"a"})) }},
 	{"DeleteThenGet", func(dt *durableT) {
@@ -100,42 +100,42 @@ var durableCases = []struct {
 	}},
 	{"MaxBatch", testMaxBatch},
 	{"DeleteMultiOverMaxBatch", func(dt *durableT) {
-		ids := make([]string, store.MaxBatch+1)
+		ids := make([]string, tier.MaxBatch+1)
 		for i := range ids {
 			ids[i] = fmt.Sprint("id", i)
 		}
 		// Production Datastore and the Model refuse; the dev server does
 		// not, so a success skips rather than fails.
 		if dt.d.DeleteMulti(dt.ctx, ids) == nil {
-			dt.Skipf("DeleteMulti of %d IDs succeeded: this backend does not enforce store.MaxBatch", len(ids))
+			dt.Skipf("DeleteMulti of %d IDs succeeded: this backend does not enforce tier.MaxBatch", len(ids))
 		}
 	}},
 	{"Update", func(dt *durableT) {
 		exp := time.Now().Add(time.Hour)
-		add := func(rec store.Record, found bool) (store.Record, error) {
-			return store.Record{Value: append(rec.Value, 'x'), Expires: exp}, nil
+		add := func(rec tier.Record, found bool) (tier.Record, error) {
+			return tier.Record{Value: append(rec.Value, 'x'), Expires: exp}, nil
 		}
 		dt.ok(dt.d.Update(dt.ctx, "a", add))
 		dt.ok(dt.d.Update(dt.ctx, "a", add))
 		dt.want("a", "xx", exp)
 		refuse := errors.New("refused")
-		err := dt.d.Update(dt.ctx, "a", func(store.Record, bool) (store.Record, error) { return store.Record{}, refuse })
+		err := dt.d.Update(dt.ctx, "a", func(tier.Record, bool) (tier.Record, error) { return tier.Record{}, refuse })
 		if !errors.Is(err, refuse) {
 			dt.Fatalf("Update returned %v, want f's error", err)
 		}
 		dt.want("a", "xx", exp)
-		del := func(rec store.Record, found bool) (store.Record, error) {
+		del := func(rec tier.Record, found bool) (tier.Record, error) {
 			if !found || string(rec.Value) != "xx" {
-				return store.Record{}, fmt.Errorf("read %q, found %v; want \"xx\"", rec.Value, found)
+				return tier.Record{}, fmt.Errorf("read %q, found %v; want \"xx\"", rec.Value, found)
 			}
-			return store.Record{}, nil
+			return tier.Record{}, nil
 		}
 		dt.ok(dt.d.Update(dt.ctx, "a", del))
 		dt.wantMissing("a")
 		var again bool
-		dt.ok(dt.d.Update(dt.ctx, "a", func(_ store.Record, found bool) (store.Record, error) {
+		dt.ok(dt.d.Update(dt.ctx, "a", func(_ tier.Record, found bool) (tier.Record, error) {
 			again = found
-			return store.Record{}, nil // deleting what is not there
+			return tier.Record{}, nil // deleting what is not there
 		}))
 		if again {
 			dt.Fatalf("Update found a deleted record")
@@ -144,14 +144,14 @@ var durableCases = []struct {
 	}},
 	{"ValuesCopied", func(dt *durableT) {
 		v, exp := []byte("abc"), time.Now().Add(time.Hour)
-		dt.ok(dt.d.PutMulti(dt.ctx, []string{"a"}, []store.Record{{Value: v, Expires: exp}}))
+		dt.ok(dt.d.PutMulti(dt.ctx, []string{"a"}, []tier.Record{{Value: v, Expires: exp}}))
 		v[0] = 'x'
 		dt.get("a").Value[0] = 'y'
 		dt.want("a", "abc", exp)
 	}},
 	{"LargeValue", func(dt *durableT) {
 		v := bytes.Repeat([]byte("0123456789"), fitSize/10)
-		dt.ok(dt.d.PutMulti(dt.ctx, []string{"a"}, []store.Record{{Value: v, Expires: time.Now().Add(time.Hour)}}))
+		dt.ok(dt.d.PutMulti(dt.ctx, []string{"a"}, []tier.Record{{Value: v, Expires: time.Now().Add(time.Hour)}}))
 		if got := dt.get("a").Value; !bytes.Equal(got, v) {
 			dt.Fatalf("got %d bytes back, want the %d stored", len(got), len(v))
 		}
@@ -171,9 +171,9 @@ var durableCases = []struct {
 			}
 			dt.put(fmt.Sprint("id", i), "v", exp)
 		}
-		dt.put("id0"+store.EndSuffix, "", now.Add(-time.Minute)) // an expired tombstone: a record like any other
+		dt.put("id0"+tier.EndSuffix, "", now.Add(-time.Minute)) // an expired tombstone: a record like any other
 		got := dt.expired(now, nil)
-		want := [][]string{{"id0", "id0" + store.EndSuffix, "id1", "id3", "id4", "id6"}}
+		want := [][]string{{"id0", "id0" + tier.EndSuffix, "id1", "id3", "id4", "id6"}}
 		if !slices.EqualFunc(got, want, slices.Equal) {
 			dt.Fatalf("Expired gave batches %q, want %q", got, want)
 		}

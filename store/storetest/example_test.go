@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/gaesession/gaesession/store"
 	"github.com/gaesession/gaesession/store/storetest"
+	"github.com/gaesession/gaesession/store/tier"
 )
 
 // ExampleNewModel injects a fault into a Cache call and inspects the
@@ -23,8 +23,8 @@ func ExampleNewModel() {
 		},
 	})
 	ctx := context.Background()
-	fmt.Println(m.Cache().Set(ctx, &store.Item{Key: "s1", Value: []byte("a")}))
-	fmt.Println(m.Cache().Set(ctx, &store.Item{Key: "s2", Value: []byte("b")}))
+	fmt.Println(m.Cache().Set(ctx, &tier.Item{Key: "s1", Value: []byte("a")}))
+	fmt.Println(m.Cache().Set(ctx, &tier.Item{Key: "s2", Value: []byte("b")}))
 	fmt.Println(m.Keys())
 	m.Evict("s1")
 	_, err := m.Cache().Get(ctx, "s1")

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/tier"
 )
 
 // hooks sit between the store and any backend: they record every call
@@ -118,45 +118,45 @@ func (h *hooks) call(op, key string) func(error) error {
 	return tr.after
 }
 
-// hookedCache is a store.Cache that calls its hooks around each call.
+// hookedCache is a tier.Cache that calls its hooks around each call.
 type hookedCache struct {
-	c store.Cache
+	c tier.Cache
 	h *hooks
 }
 
-// Name is the wrapped Cache's (see store.Named).
+// Name is the wrapped Cache's (see tier.Named).
 func (c hookedCache) Name() string { return nameOf(c.c, "cache") }
 
-// nameOf returns a backend's name (store.Named), else def.
+// nameOf returns a backend's name (tier.Named), else def.
 func nameOf(backend any, def string) string {
-	if n, ok := backend.(store.Named); ok {
+	if n, ok := backend.(tier.Named); ok {
 		return n.Name()
 	}
 	return def
 }
 
-func (c hookedCache) Get(ctx context.Context, key string) (*store.Item, error) {
+func (c hookedCache) Get(ctx context.Context, key string) (*tier.Item, error) {
 	done := c.h.call("cache.Get", key)
 	it, err := c.c.Get(ctx, key)
 	return it, done(err)
 }
 
-func (c hookedCache) Add(ctx context.Context, it *store.Item) error {
+func (c hookedCache) Add(ctx context.Context, it *tier.Item) error {
 	done := c.h.call("cache.Add", it.Key)
 	return done(c.h.write(func() error { return c.c.Add(ctx, it) }))
 }
 
-func (c hookedCache) CompareAndSwap(ctx context.Context, it *store.Item) error {
+func (c hookedCache) CompareAndSwap(ctx context.Context, it *tier.Item) error {
 	done := c.h.call("cache.CompareAndSwap", it.Key)
 	return done(c.h.write(func() error { return c.c.CompareAndSwap(ctx, it) }))
 }
 
-func (c hookedCache) Set(ctx context.Context, it *store.Item) error {
+func (c hookedCache) Set(ctx context.Context, it *tier.Item) error {
 	done := c.h.call("cache.Set", it.Key)
 	return done(c.h.write(func() error { return c.c.Set(ctx, it) }))
 }
 
-func (c hookedCache) SetMulti(ctx context.Context, items []*store.Item) error {
+func (c hookedCache) SetMulti(ctx context.Context, items []*tier.Item) error {
 	done := c.h.call("cache.SetMulti", "")
 	return done(c.h.write(func() error { return c.c.SetMulti(ctx, items) }))
 }
@@ -166,22 +166,22 @@ func (c hookedCache) Delete(ctx context.Context, key string) error {
 	return done(c.h.write(func() error { return c.c.Delete(ctx, key) }))
 }
 
-// hookedDurable is a store.Durable that calls its hooks around each call.
+// hookedDurable is a tier.Durable that calls its hooks around each call.
 type hookedDurable struct {
-	d store.Durable
+	d tier.Durable
 	h *hooks
 }
 
-// Name is the wrapped Durable tier's (see store.Named).
+// Name is the wrapped Durable tier's (see tier.Named).
 func (d hookedDurable) Name() string { return nameOf(d.d, "durable") }
 
-func (d hookedDurable) GetMulti(ctx context.Context, keys []string) ([]store.Record, error) {
+func (d hookedDurable) GetMulti(ctx context.Context, keys []string) ([]tier.Record, error) {
 	done := d.h.call("durable.GetMulti", firstKey(keys))
 	recs, err := d.d.GetMulti(ctx, keys)
 	return recs, done(err)
 }
 
-func (d hookedDurable) PutMulti(ctx context.Context, keys []string, recs []store.Record) error {
+func (d hookedDurable) PutMulti(ctx context.Context, keys []string, recs []tier.Record) error {
 	done := d.h.call("durable.PutMulti", firstKey(keys))
 	return done(d.d.PutMulti(ctx, keys, recs))
 }
@@ -191,7 +191,7 @@ func (d hookedDurable) DeleteMulti(ctx context.Context, keys []string) error {
 	return done(d.d.DeleteMulti(ctx, keys))
 }
 
-func (d hookedDurable) Update(ctx context.Context, id string, f func(store.Record, bool) (store.Record, error)) error {
+func (d hookedDurable) Update(ctx context.Context, id string, f func(tier.Record, bool) (tier.Record, error)) error {
 	done := d.h.call("durable.Update", id)
 	return done(d.d.Update(ctx, id, f))
 }

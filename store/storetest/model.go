@@ -7,15 +7,15 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/tier"
 )
 
 // DefaultMaxValue is the largest Cache value a Model takes by default:
 // the dev server's Memcache limit, 1 MiB less a 250-byte key and 73 bytes
 // of overhead, whatever the key's length (memcache_stub.py). Production
 // Memcache documents 1 MB less the key's length and about 73 bytes, which
-// is never less for a key of at most store.MaxKeyLen bytes.
-const DefaultMaxValue = 1<<20 - store.MaxKeyLen - memcacheOverhead
+// is never less for a key of at most tier.MaxKeyLen bytes.
+const DefaultMaxValue = 1<<20 - tier.MaxKeyLen - memcacheOverhead
 
 // memcacheOverhead is Memcache's per-item overhead in bytes.
 const memcacheOverhead = 73
@@ -71,11 +71,11 @@ type ModelOptions struct {
 // appengine/v2 sends it (under a second: already expired), and a relative
 // expiration over 30 days is read as a Unix time, as the service does.
 //
-// The durable tier is a plain key-value store, as store.Durable is: it
+// The durable tier is a plain key-value store, as tier.Durable is: it
 // knows nothing of the store's tombstone records. It keeps Expires to the
 // microsecond, in UTC, as the Datastore does, and refuses an empty key or
-// more than store.MaxBatch keys in one call. Expired gives keys in order,
-// store.MaxBatch at a time, each batch read when the one before has been
+// more than tier.MaxBatch keys in one call. Expired gives keys in order,
+// tier.MaxBatch at a time, each batch read when the one before has been
 // handled.
 //
 // Each call's effect happens atomically; a Model is safe for concurrent
@@ -84,7 +84,7 @@ type Model struct {
 	opts    ModelOptions
 	mu      sync.Mutex
 	items   map[string]*entry
-	records map[string]store.Record
+	records map[string]tier.Record
 	version uint64 // the last CAS version given out
 }
 
@@ -104,14 +104,14 @@ func NewModel(opts ModelOptions) *Model {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Model{opts: opts, items: map[string]*entry{}, records: map[string]store.Record{}}
+	return &Model{opts: opts, items: map[string]*entry{}, records: map[string]tier.Record{}}
 }
 
 // Cache returns the model's cache tier.
-func (m *Model) Cache() store.Cache { return modelCache{m} }
+func (m *Model) Cache() tier.Cache { return modelCache{m} }
 
 // Durable returns the model's durable tier.
-func (m *Model) Durable() store.Durable { return modelDurable{m} }
+func (m *Model) Durable() tier.Durable { return modelDurable{m} }
 
 // do runs f under the lock at the model's time, after Before.
 func (m *Model) do(ctx context.Context, op, key string, f func(now time.Time) error) error {
@@ -146,14 +146,14 @@ func (m *Model) live(key string, now time.Time) *entry {
 // CacheItem returns the live item under key, bypassing Before. Its
 // Expires is when the model will forget it (zero: never) and its Token
 // works with CompareAndSwap.
-func (m *Model) CacheItem(key string) (store.Item, bool) {
+func (m *Model) CacheItem(key string) (tier.Item, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	e := m.live(key, m.opts.Now())
 	if e == nil {
-		return store.Item{}, false
+		return tier.Item{}, false
 	}
-	return store.Item{Key: key, Value: clone(e.value), Flags: e.flags, Expires: e.deadline,
+	return tier.Item{Key: key, Value: clone(e.value), Flags: e.flags, Expires: e.deadline,
 		Token: token{m, e.version}}, true
 }
 
@@ -181,16 +181,16 @@ func (m *Model) Evict(key string) {
 }
 
 // Record returns the durable record of id, bypassing Before.
-func (m *Model) Record(id string) (store.Record, bool) {
+func (m *Model) Record(id string) (tier.Record, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok := m.records[id]
-	return store.Record{Value: clone(r.Value), Expires: r.Expires}, ok
+	return tier.Record{Value: clone(r.Value), Expires: r.Expires}, ok
 }
 
 // SetRecord writes a durable record, bypassing Before and After: for a
 // test that sets the state of the durable tier directly.
-func (m *Model) SetRecord(id string, r store.Record) {
+func (m *Model) SetRecord(id string, r tier.Record) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.records[id] = stored(r)

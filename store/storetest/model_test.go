@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/tier"
 )
 
 // clock is a test clock that moves only when told.
@@ -55,7 +56,7 @@ func TestModelExpiry(t *testing.T) {
 			if tc.expires != 0 {
 				exp = t0.Add(tc.expires)
 			}
-			if err := m.Cache().Set(context.Background(), &store.Item{Key: "k", Value: []byte("v"), Expires: exp}); err != nil {
+			if err := m.Cache().Set(context.Background(), &tier.Item{Key: "k", Value: []byte("v"), Expires: exp}); err != nil {
 				t.Fatal(err)
 			}
 			if tc.live > 0 {
@@ -68,7 +69,7 @@ func TestModelExpiry(t *testing.T) {
 			if tc.expires == 0 {
 				return
 			}
-			if _, err := m.Cache().Get(context.Background(), "k"); err != store.ErrCacheMiss {
+			if _, err := m.Cache().Get(context.Background(), "k"); err != tier.ErrCacheMiss {
 				t.Fatalf("Get %v after the write: %v, want a miss", tc.live, err)
 			}
 			if keys := m.Keys(); len(keys) != 0 {
@@ -102,7 +103,7 @@ func TestModelRefuses(t *testing.T) {
 	ctx := context.Background()
 	m := NewModel(ModelOptions{MaxValue: 10})
 	c, d := m.Cache(), m.Durable()
-	many := make([]string, store.MaxBatch+1)
+	many := make([]string, tier.MaxBatch+1)
 	for i := range many {
 		many[i] = fmt.Sprint("id", i)
 	}
@@ -110,16 +111,16 @@ func TestModelRefuses(t *testing.T) {
 		name string
 		err  error
 	}{
-		{"NilValue", c.Set(ctx, &store.Item{Key: "k"})},
-		{"EmptyKey", c.Set(ctx, &store.Item{Key: "", Value: []byte{}})},
-		{"LongKey", c.Add(ctx, &store.Item{Key: strings.Repeat("k", store.MaxKeyLen+1), Value: []byte{}})},
-		{"MaxValue", c.Set(ctx, &store.Item{Key: "k", Value: make([]byte, 11)})},
-		{"ForeignToken", c.CompareAndSwap(ctx, &store.Item{Key: "k", Value: []byte{}, Token: "x"})},
-		{"EmptyKeyPut", d.PutMulti(ctx, []string{""}, []store.Record{{}})},
+		{"NilValue", c.Set(ctx, &tier.Item{Key: "k"})},
+		{"EmptyKey", c.Set(ctx, &tier.Item{Key: "", Value: []byte{}})},
+		{"LongKey", c.Add(ctx, &tier.Item{Key: strings.Repeat("k", tier.MaxKeyLen+1), Value: []byte{}})},
+		{"MaxValue", c.Set(ctx, &tier.Item{Key: "k", Value: make([]byte, 11)})},
+		{"ForeignToken", c.CompareAndSwap(ctx, &tier.Item{Key: "k", Value: []byte{}, Token: "x"})},
+		{"EmptyKeyPut", d.PutMulti(ctx, []string{""}, []tier.Record{{}})},
 		{"EmptyKeyGet", func() error { _, err := d.GetMulti(ctx, []string{""}); return err }()},
-		{"PutMultiMismatch", d.PutMulti(ctx, []string{"a", "b"}, []store.Record{{}})},
+		{"PutMultiMismatch", d.PutMulti(ctx, []string{"a", "b"}, []tier.Record{{}})},
 		{"GetMultiOverMaxBatch", func() error { _, err := d.GetMulti(ctx, many); return err }()},
-		{"PutMultiOverMaxBatch", d.PutMulti(ctx, many, make([]store.Record, len(many)))},
+		{"PutMultiOverMaxBatch", d.PutMulti(ctx, many, make([]tier.Record, len(many)))},
 		{"DeleteMultiOverMaxBatch", d.DeleteMulti(ctx, many)},
 	}
 	for _, tc := range tests {
@@ -130,7 +131,7 @@ func TestModelRefuses(t *testing.T) {
 	if keys := m.Keys(); len(keys) != 0 {
 		t.Errorf("Keys = %q after refused writes", keys)
 	}
-	if err := c.Set(ctx, &store.Item{Key: "k", Value: make([]byte, 10)}); err != nil {
+	if err := c.Set(ctx, &tier.Item{Key: "k", Value: make([]byte, 10)}); err != nil {
 		t.Errorf("Set of MaxValue bytes: %v", err)
 	}
 }
@@ -145,19 +146,19 @@ func TestModelAfterFakesAmbiguousFailure(t *testing.T) {
 	}})
 	ctx := context.Background()
 	exp := time.Now().Add(time.Hour)
-	if err := putOne(ctx, m.Durable(), "id", store.Record{Value: []byte("v"), Expires: exp}); err != fault {
+	if err := putOne(ctx, m.Durable(), "id", tier.Record{Value: []byte("v"), Expires: exp}); err != fault {
 		t.Fatalf("PutMulti: %v, want the fault", err)
 	}
 	if _, ok := m.Record("id"); !ok {
 		t.Fatal("the PutMulti that reported the fault took no effect")
 	}
-	m.SetRecord("id"+store.EndSuffix, store.Record{Value: []byte{}, Expires: exp})
-	if _, err := store.ReadRecord(ctx, m.Durable(), "id"); err != store.ErrNotFound {
+	m.SetRecord("id"+tier.EndSuffix, tier.Record{Value: []byte{}, Expires: exp})
+	if _, err := store.ReadRecord(ctx, m.Durable(), "id"); err != tier.ErrNotFound {
 		t.Fatalf("read after a tombstone set with SetRecord: %v, want ErrNotFound", err)
 	}
 }
 
 // putOne puts one record.
-func putOne(ctx context.Context, d store.Durable, key string, rec store.Record) error {
-	return d.PutMulti(ctx, []string{key}, []store.Record{rec})
+func putOne(ctx context.Context, d tier.Durable, key string, rec tier.Record) error {
+	return d.PutMulti(ctx, []string{key}, []tier.Record{rec})
 }

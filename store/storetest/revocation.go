@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/tier"
 	"github.com/icza/session"
 )
 
@@ -48,7 +49,7 @@ type revT struct {
 	*testing.T
 	ctx     context.Context
 	raw     store.Options // the backends as given, for inspection
-	durable store.Durable // hooked, for Sweep
+	durable tier.Durable  // hooked, for Sweep
 	opts    store.Options // of tiers: the hooked backends
 	tiers   *store.Tiers
 	h       *hooks
@@ -175,12 +176,12 @@ func (rt *revT) wantEnded(what, id string) {
 	if rt.readable(id) {
 		rt.Errorf("%s: a request finds the session, want it ended", what)
 	}
-	if _, err := store.ReadRecord(rt.ctx, rt.raw.Durable, id); !errors.Is(err, store.ErrNotFound) {
+	if _, err := store.ReadRecord(rt.ctx, rt.raw.Durable, id); !errors.Is(err, tier.ErrNotFound) {
 		rt.Errorf("%s: the Durable tier reads %v, want ErrNotFound", what, err)
 	}
 	if it, err := rt.raw.Cache.Get(rt.ctx, rt.raw.KeyPrefix+id); err == nil && it.Flags == 0 {
 		rt.Errorf("%s: the Cache holds the session, want a tombstone or nothing", what)
-	} else if err != nil && !errors.Is(err, store.ErrCacheMiss) {
+	} else if err != nil && !errors.Is(err, tier.ErrCacheMiss) {
 		rt.Errorf("%s: Cache.Get = %v", what, err)
 	}
 	rt.evict(id)

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/tier"
 	"github.com/icza/session"
 )
 
@@ -241,7 +242,7 @@ func sweepDeletesEmptyIndex(rt *revT) {
 	if err != nil || len(del) != 0 || swept != 1 {
 		rt.Errorf("Sweep = %q, %d swept, %v; want nothing to delete, 1 swept", del, swept, err)
 	}
-	if _, err := store.ReadRecord(rt.ctx, rt.raw.Durable, rt.ix); !errors.Is(err, store.ErrNotFound) {
+	if _, err := store.ReadRecord(rt.ctx, rt.raw.Durable, rt.ix); !errors.Is(err, tier.ErrNotFound) {
 		rt.Errorf("the swept index: read %v, want ErrNotFound", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/tier"
 	"github.com/icza/session"
 )
 
@@ -53,7 +54,7 @@ func (rt *revT) longLogin() session.Session {
 func (rt *revT) listed(id string) bool {
 	rt.Helper()
 	rec, err := store.ReadRecord(rt.ctx, rt.raw.Durable, rt.ix)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, tier.ErrNotFound) {
 		return false
 	}
 	if err != nil {
@@ -95,7 +96,7 @@ func expiredDurableCopy(rt *revT, sweep bool) {
 		rt.Fatal(err)
 	}
 	rec.Expires = rt.now().Add(-time.Minute)
-	if err := rt.raw.Durable.PutMulti(rt.ctx, []string{a.ID()}, []store.Record{rec}); err != nil {
+	if err := rt.raw.Durable.PutMulti(rt.ctx, []string{a.ID()}, []tier.Record{rec}); err != nil {
 		rt.Fatal(err)
 	}
 	rt.wantLive("the session, from the Cache", a.ID())
@@ -217,7 +218,7 @@ func writeInFlight(rt *revT) {
 		rt.Fatal(err)
 	}
 	rec.Expires = rt.now().Add(-time.Second) // a request begun in the copy's last second
-	if err := rt.raw.Durable.PutMulti(rt.ctx, []string{a.ID()}, []store.Record{rec}); err != nil {
+	if err := rt.raw.Durable.PutMulti(rt.ctx, []string{a.ID()}, []tier.Record{rec}); err != nil {
 		rt.Fatal(err)
 	}
 	var b session.Session
@@ -277,7 +278,7 @@ func revokeTwice(rt *revT) {
 // the ended ID readable: it went unconfirmed, and readers check the
 // record. The session is made by the app (Add) or by Login.
 func lateFirstAdd(rt *revT, login bool) {
-	var late *store.Item
+	var late *tier.Item
 	rt.h.on("cache.Add", anyKey, nil, func(err error) error {
 		if err != nil {
 			rt.Fatalf("the first Add: %v", err)
@@ -307,7 +308,7 @@ func lateFirstAdd(rt *revT, login bool) {
 	rt.evict(id)
 	// It lands late, unless the Cache keeps the Durable tier's tombstone
 	// (cloud.DatastoreCache).
-	if err := rt.raw.Cache.Add(rt.ctx, late); err != nil && !errors.Is(err, store.ErrNotStored) {
+	if err := rt.raw.Cache.Add(rt.ctx, late); err != nil && !errors.Is(err, tier.ErrNotStored) {
 		rt.Fatalf("the late Add: %v", err)
 	}
 	rt.wantEnded("the logged-out session after its late first Add", id)
@@ -316,7 +317,7 @@ func lateFirstAdd(rt *revT, login bool) {
 
 // takeBack removes the item under key from the Cache, as if its write had
 // not landed yet, and returns it to write later.
-func (rt *revT) takeBack(key string) *store.Item {
+func (rt *revT) takeBack(key string) *tier.Item {
 	it, err := rt.raw.Cache.Get(rt.ctx, key)
 	if err != nil {
 		rt.Fatalf("takeBack: %v", err)
@@ -324,7 +325,7 @@ func (rt *revT) takeBack(key string) *store.Item {
 	if err := rt.raw.Cache.Delete(rt.ctx, key); err != nil {
 		rt.Fatalf("takeBack: %v", err)
 	}
-	return &store.Item{Key: key, Value: it.Value, Flags: it.Flags, Expires: it.Expires}
+	return &tier.Item{Key: key, Value: it.Value, Flags: it.Flags, Expires: it.Expires}
 }
 
 // lateBackgroundPut: a write's response is out, its background Durable

@@ -1,4 +1,10 @@
-package store
+// Package tier is what a backend implements for package store: the two
+// tiers' interfaces (Cache, Durable), what they hold (Item, Record), the
+// answers that are not failures, and the storage names and limits shared
+// with icza/gaesession. Apps use package store; only authors of a backend
+// (package aestore, the gaesession/cloud module, a test double) need this
+// one. Package storetest has the conformance suites every backend passes.
+package tier
 
 import (
 	"context"
@@ -112,9 +118,6 @@ const (
 	// MaxKeyLen is the longest Cache key, KeyPrefix included (Memcache's
 	// limit).
 	MaxKeyLen = 250
-	// MinIDLen is the shortest session ID the store accepts: 96 bits in
-	// base64 (icza/session's default ID has 24 characters).
-	MinIDLen = 16
 	// MaxBatch is the most records one Durable GetMulti, PutMulti or
 	// DeleteMulti takes (Datastore's limit for writes).
 	MaxBatch = 500
@@ -129,25 +132,26 @@ const (
 	PropValue   = "val"
 )
 
-// ValidID reports whether id looks like an icza/session ID (base64url,
-// with at most two trailing '=') that fits a Cache key after a prefix of
-// prefixLen bytes.
-func ValidID(id string, prefixLen int) bool {
-	if len(id) < MinIDLen || len(id) > MaxKeyLen-prefixLen {
-		return false
-	}
-	body := id // at least MinIDLen bytes: never emptied below
-	for n := 0; n < 2 && body[len(body)-1] == '='; n++ {
-		body = body[:len(body)-1]
-	}
-	for i := 0; i < len(body); i++ {
-		c := body[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
+// Item flags. With a tombstone flag (FlagRemoved, FlagRenewed, FlagGone) an
+// Item holds no session: a request that loaded the session earlier finds
+// it and writes nothing back.
+const (
+	// FlagRemoved marks a session ended by Remove (logout).
+	FlagRemoved = 1
+	// FlagRenewed marks an ID retired by Renew.
+	FlagRenewed = 2
+	// FlagGone marks a session found ended with no tombstone left to say
+	// how (a logout or Renew whose tombstone was evicted).
+	FlagGone = 3
+	// FlagUnconfirmed marks a session that went into the Cache with Add:
+	// a new one, or one put back from the Durable tier (by a read or a
+	// write after a miss). An Add may land late, after the session ended
+	// and its Cache tombstone was evicted. Readers and writers trust it
+	// only after reading the Durable tier; the first to find the record
+	// alive sets flag 0 (compare-and-swap). Never written without a
+	// Durable tier.
+	FlagUnconfirmed = 4
+)
 
 // InBatches calls batch with the IDs that next returns, MaxBatch at a time,
 // until next reports no more (more false) or an error, or batch fails; it

@@ -1,11 +1,11 @@
-package store_test
+package tier_test
 
 import (
 	"errors"
 	"fmt"
 	"testing"
 
-	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/tier"
 )
 
 func TestInBatches(t *testing.T) {
@@ -20,10 +20,10 @@ func TestInBatches(t *testing.T) {
 	}{
 		{"none", 0, 0, nil, "[]", nil},
 		{"one", 1, 0, nil, "[1]", nil},
-		{"full batches and a rest", 2*store.MaxBatch + 1, 0, nil, "[500 500 1]", nil},
-		{"exactly full", store.MaxBatch, 0, nil, "[500]", nil},
-		{"next fails", 2 * store.MaxBatch, store.MaxBatch + 3, nil, "[500]", boom},
-		{"batch fails", 3 * store.MaxBatch, 0, boom, "[500 500]", boom},
+		{"full batches and a rest", 2*tier.MaxBatch + 1, 0, nil, "[500 500 1]", nil},
+		{"exactly full", tier.MaxBatch, 0, nil, "[500]", nil},
+		{"next fails", 2 * tier.MaxBatch, tier.MaxBatch + 3, nil, "[500]", boom},
+		{"batch fails", 3 * tier.MaxBatch, 0, boom, "[500 500]", boom},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			calls, seen := 0, 0
@@ -39,7 +39,7 @@ func TestInBatches(t *testing.T) {
 			}
 			var sizes []int
 			var batches [][]string // kept: purge deletes them in the background
-			err := store.InBatches(next, func(ids []string) error {
+			err := tier.InBatches(next, func(ids []string) error {
 				batches = append(batches, ids)
 				sizes = append(sizes, len(ids))
 				if len(sizes) == 2 {
