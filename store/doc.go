@@ -24,7 +24,9 @@
 //
 // Store (store.go) is one request: what it loaded, which attributes it set
 // (tracked, codec.go), what it must write. The protocol between the two
-// tiers is in load.go, save.go, swap.go, renew.go and login.go. It reaches
+// tiers is in load.go, save.go and swap.go (reading and writing back),
+// login.go (the Login and Renew scripts) and retire.go (retiring an ID),
+// with the Cache's rules in tombstone.go. It reaches
 // the tiers only through the Cache and Durable interfaces of package tier,
 // wrapped with retries (retry.go). The Durable tier is a plain key-value
 // store: the store's view of it (durable.go) reads and ends sessions there,
@@ -85,7 +87,8 @@
 // revocation elsewhere is right. The sessions' last-seen times come from
 // their own records, read by key in one batch (GetMulti).
 //
-// The index is a state machine (index.go): every decision (bind at Login
+// The index is a state machine (index.go, pure; users.go reads and
+// updates it, and runs the user operations): every decision (bind at Login
 // with the limit and clean-up, move at Renew, revoke one or all, sweep) is
 // a pure function of the index as read inside Durable.Update, and the IDs
 // ended are those the committed index names. Revocation marks entries as

@@ -1,14 +1,12 @@
 package store
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
+	"net/netip"
 	"slices"
 	"time"
-
-	"github.com/gaesession/gaesession/store/tier"
+	"unicode/utf8"
 )
 
 // The per-user index is a state machine over one Durable record, changed
@@ -281,65 +279,32 @@ func (ix *index) ending(o observed) ends {
 	return x
 }
 
-// readIndex returns a user's index, empty when there is none.
-func readIndex(ctx context.Context, d *durableTier, id string) (index, error) {
-	rec, err := d.Get(ctx, id)
-	if errors.Is(err, tier.ErrNotFound) {
-		return index{}, nil
-	}
-	if err != nil {
-		return index{}, err
-	}
-	return decodeIndex(rec.Value)
-}
-
-func decodeIndex(b []byte) (index, error) {
-	var ix index
-	if len(b) == 0 {
-		return ix, nil
-	}
-	if err := json.Unmarshal(b, &ix); err != nil {
-		return ix, fmt.Errorf("%w: user index: %v", ErrCorrupt, err)
-	}
-	return ix, nil
-}
-
 // errUnchanged aborts an Update that would write what is stored.
 var errUnchanged = errors.New("index unchanged")
 
-// updateIndex applies f to the index record id in a transaction and
-// returns the committed index. The record expires no sooner than exp nor
-// than before; an index left empty is deleted; an unchanged one is not
-// written.
-func updateIndex(ctx context.Context, d *durableTier, id string, exp time.Time, f func(*index)) (index, error) {
-	var out index
-	err := d.Update(ctx, id, func(rec tier.Record, found bool) (tier.Record, error) {
-		ix, err := decodeIndex(rec.Value)
-		if err != nil {
-			return tier.Record{}, err
-		}
-		f(&ix)
-		out = ix
-		if len(ix.Sessions) == 0 {
-			if !found {
-				return tier.Record{}, errUnchanged
-			}
-			return tier.Record{}, nil // deletes
-		}
-		b, err := json.Marshal(ix)
-		if err != nil {
-			return tier.Record{}, err
-		}
-		if rec.Expires.After(exp) {
-			exp = rec.Expires
-		}
-		if found && string(b) == string(rec.Value) && exp.Equal(rec.Expires) {
-			return tier.Record{}, errUnchanged
-		}
-		return tier.Record{Value: b, Expires: exp}, nil
-	})
-	if errors.Is(err, errUnchanged) {
-		err = nil
+// seconds returns d in whole seconds, rounded up, for an index entry: a
+// tombstone lasts no less than its session.
+func seconds(d time.Duration) int64 {
+	return int64((d + time.Second - 1) / time.Second)
+}
+
+// cut returns s cut to at most n bytes, at a character's start.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	return out, err
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// deviceIP returns ip in its short form, without a zone, or "" if it is
+// not an IP address: so no client-sent value grows the user's index.
+func deviceIP(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ""
+	}
+	return a.WithZone("").Unmap().String()
 }

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net/netip"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gaesession/gaesession/store/tier"
 	"github.com/icza/session"
@@ -92,31 +90,86 @@ func (s *Store) Login(sess session.Session, l Login) (session.Session, error) {
 	return fresh, nil
 }
 
-// seconds returns d in whole seconds, rounded up, for an index entry: a
-// tombstone lasts no less than its session.
-func seconds(d time.Duration) int64 {
-	return int64((d + time.Second - 1) / time.Second)
-}
-
-// cut returns s cut to at most n bytes, at a character's start.
-func cut(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
-// deviceIP returns ip in its short form, without a zone, or "" if it is
-// not an IP address: so no client-sent value grows the user's index.
-func deviceIP(ip string) string {
-	a, err := netip.ParseAddr(ip)
+// Renew gives sess a new random ID, against session fixation, and returns
+// the new session, to be written whole when the store is closed. It
+// retires the old ID and takes over its newest stored value in one step
+// (compare-and-swap to a tombstone), so the new session carries every
+// write that landed before, plus this request's changes; a request that
+// writes to the old ID later is told ErrRenewed. A session bound to a user
+// keeps its place (and handle) in the user's list: it is written to both
+// tiers at once and its entry moved to it in a transaction; when a
+// revocation marked the entry first, the new ID ends as well and Renew
+// fails (ErrGone). The new session counts as created now. Renew fails,
+// reporting once, when the old ID may still be readable (ErrStillReadable,
+// or the Cache's failure: then nothing changed), when the session ended
+// meanwhile (ErrGone; ErrRenewed when another request renewed it first),
+// or after Close (ErrClosed).
+func (s *Store) Renew(sess session.Session) (session.Session, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.unreserve("renew", sess) // a session the app made binds no user
+	fresh, err := s.renew(sess, 0)
 	if err != nil {
-		return ""
+		return nil, err
 	}
-	return a.WithZone("").Unmap().String()
+	user, _ := fresh.Attr(AttrUser).(string)
+	handle, _ := fresh.Attr(AttrHandle).(string)
+	if user == "" || s.t.durable == nil {
+		return s.handOut(fresh), nil
+	}
+	// Bound: the entry moves to the new ID in the user's index, unless a
+	// revocation marked it first; then the new ID ends too.
+	delete(s.entries, fresh.ID()) // written by listed
+	return s.listed(fresh, "renew", func(exp time.Time) error {
+		moved := false
+		_, err := updateIndex(s.ctx, s.t.durable, IndexID(user), exp, func(ix *index) {
+			moved = ix.move(handle, sess.ID(), fresh.ID())
+		})
+		if err == nil && !moved {
+			err = ErrGone // revoked meanwhile
+		}
+		return err
+	})
+}
+
+// renew is Renew without the user's index, with the new session's timeout
+// (0: sess's). Callers hold s.mu.
+func (s *Store) renew(sess session.Session, timeout time.Duration) (session.Session, error) {
+	id := sess.ID()
+	defer s.debug("renew", s.tiers(), id, time.Now(), slog.Attr{})
+	if s.closed {
+		s.report("renew", "", id, ErrClosed)
+		return nil, ErrClosed
+	}
+	e := s.entries[id]
+	src := sess
+	newest, retired, err := s.retire(id, sess.Timeout(), e != nil && !e.whole)
+	if err == nil && newest != nil && e != nil && !e.whole {
+		var changes map[string]any
+		if t, ok := e.sess.(*tracked); ok {
+			changes = t.changed()
+		}
+		src = e.sess // the request's copy, unless the stored value decodes
+		if base, ok := s.onto(id, newest, changes); ok {
+			src = base
+		}
+	}
+	var fresh session.Session
+	if err == nil {
+		fresh, err = renewed(src, timeout)
+	}
+	if retired {
+		s.entries[id] = &entry{sess: sess, removed: true} // nothing more to write
+	}
+	if err != nil {
+		if errors.Is(err, errRemoved) {
+			err = ErrGone
+		}
+		s.report("renew", errTier(err), id, err)
+		return nil, err
+	}
+	s.entries[fresh.ID()] = &entry{sess: fresh, whole: true}
+	return fresh, nil
 }
 
 // listed writes a new bound session to both tiers and only then lets index
@@ -166,37 +219,54 @@ func (s *Store) create(op, id string, value []byte, exp time.Time) error {
 	return putErr
 }
 
-// bind lists e in its user's index, in a transaction that marks the
-// entries of sessions found ended, drops those it has first ended in both
-// tiers (see drop) and that of the session it replaces (old, if any), and
-// marks the least recently seen sessions beyond the limit as ending. It
-// returns the IDs the committed index marks, to end, and a failure to end
-// those it would have dropped.
-func (t *Tiers) bind(ctx context.Context, l Login, e indexEntry, exp time.Time, old string) (ending ends, endErr, err error) {
-	id := IndexID(l.User)
-	ix, err := readIndex(ctx, t.durable, id)
+// Attributes of a session bound to a user by Login. A session never bound
+// has neither, and keeps icza/gaesession's format.
+const (
+	AttrUser   = "_gaesession.user"   // the application's user ID
+	AttrHandle = "_gaesession.handle" // the session's handle in the user's list
+	AttrAuth   = "_gaesession.auth"   // when the user authenticated (AuthTime)
+)
+
+// AuthTime returns when the user of a bound session authenticated: at
+// Login, or at the latest Reauthenticated, by Options.Now. ok is false when
+// the session records no such time (not bound, or bound by an earlier
+// release). The attribute is an RFC 3339 string, which every codec keeps.
+func AuthTime(sess session.Session) (t time.Time, ok bool) {
+	if sess == nil {
+		return time.Time{}, false
+	}
+	v, _ := sess.Attr(AttrAuth).(string)
+	t, err := time.Parse(time.RFC3339Nano, v)
+	return t, err == nil
+}
+
+// authStamp is the value of AttrAuth for a time.
+func authStamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// Reauthenticated records that the user of sess, a session bound to a user
+// that this store handed out, has just authenticated again (re-entered a
+// password, say): AuthTime becomes now. The session keeps its ID and its
+// entry in the user's list; the change is written back like any other. It
+// fails with ErrReserved for a session the store did not hand out (made
+// by the app), with ErrNoUser for one not bound, and after Close with
+// ErrClosed.
+func (s *Store) Reauthenticated(sess session.Session) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := sess.(*tracked)
+	var err error
+	switch {
+	case s.closed:
+		err = ErrClosed
+	case !ok:
+		err = ErrReserved
+	case t.Attr(AttrUser) == nil:
+		err = ErrNoUser
+	}
 	if err != nil {
-		return ends{}, nil, err
+		s.report("reauthenticated", "", sess.ID(), err)
+		return err
 	}
-	now := t.o.Now()
-	o, err := observe(ctx, t.durable, ix, now, t.o.Codec)
-	if err != nil {
-		return ends{}, nil, err
-	}
-	ended, endErr := t.endFirst(ctx, ix.droppable(o, now))
-	limit := l.Max
-	if limit <= 0 {
-		limit = DefaultMaxSessions
-	}
-	limit = min(limit, MaxSessionsLimit)
-	ix, err = updateIndex(ctx, t.durable, id, exp, func(ix *index) {
-		ix.Prefix = &t.o.KeyPrefix // before bind, which counts it in the size
-		ix.drop(o, ended, old, now)
-		ix.bind(e, limit, o, now)
-	})
-	// Those found ended were ended by a logout, a Renew or whoever marked
-	// them, which may be still at it: drop keeps them listed, for a
-	// revocation to end again, and a later clean-up to end before it drops
-	// them.
-	return ix.ending(o), endErr, err
+	t.set(AttrAuth, authStamp(s.o.Now()))
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -14,58 +15,6 @@ import (
 	"github.com/gaesession/gaesession/store/tier"
 	"github.com/icza/session"
 )
-
-// Attributes of a session bound to a user by Login. A session never bound
-// has neither, and keeps icza/gaesession's format.
-const (
-	AttrUser   = "_gaesession.user"   // the application's user ID
-	AttrHandle = "_gaesession.handle" // the session's handle in the user's list
-	AttrAuth   = "_gaesession.auth"   // when the user authenticated (AuthTime)
-)
-
-// AuthTime returns when the user of a bound session authenticated: at
-// Login, or at the latest Reauthenticated, by Options.Now. ok is false when
-// the session records no such time (not bound, or bound by an earlier
-// release). The attribute is an RFC 3339 string, which every codec keeps.
-func AuthTime(sess session.Session) (t time.Time, ok bool) {
-	if sess == nil {
-		return time.Time{}, false
-	}
-	v, _ := sess.Attr(AttrAuth).(string)
-	t, err := time.Parse(time.RFC3339Nano, v)
-	return t, err == nil
-}
-
-// authStamp is the value of AttrAuth for a time.
-func authStamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
-
-// Reauthenticated records that the user of sess, a session bound to a user
-// that this store handed out, has just authenticated again (re-entered a
-// password, say): AuthTime becomes now. The session keeps its ID and its
-// entry in the user's list; the change is written back like any other. It
-// fails with ErrReserved for a session the store did not hand out (made
-// by the app), with ErrNoUser for one not bound, and after Close with
-// ErrClosed.
-func (s *Store) Reauthenticated(sess session.Session) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, ok := sess.(*tracked)
-	var err error
-	switch {
-	case s.closed:
-		err = ErrClosed
-	case !ok:
-		err = ErrReserved
-	case t.Attr(AttrUser) == nil:
-		err = ErrNoUser
-	}
-	if err != nil {
-		s.report("reauthenticated", "", sess.ID(), err)
-		return err
-	}
-	t.set(AttrAuth, authStamp(s.o.Now()))
-	return nil
-}
 
 // Now returns the time by Options.Now, the clock of expiry and AuthTime.
 func (t *Tiers) Now() time.Time { return t.o.Now() }
@@ -299,4 +248,99 @@ func (t *Tiers) endFirst(ctx context.Context, x ends) (map[string]bool, error) {
 		ended[id] = true
 	}
 	return ended, nil
+}
+
+// readIndex returns a user's index, empty when there is none.
+func readIndex(ctx context.Context, d *durableTier, id string) (index, error) {
+	rec, err := d.Get(ctx, id)
+	if errors.Is(err, tier.ErrNotFound) {
+		return index{}, nil
+	}
+	if err != nil {
+		return index{}, err
+	}
+	return decodeIndex(rec.Value)
+}
+
+func decodeIndex(b []byte) (index, error) {
+	var ix index
+	if len(b) == 0 {
+		return ix, nil
+	}
+	if err := json.Unmarshal(b, &ix); err != nil {
+		return ix, fmt.Errorf("%w: user index: %v", ErrCorrupt, err)
+	}
+	return ix, nil
+}
+
+// updateIndex applies f to the index record id in a transaction and
+// returns the committed index. The record expires no sooner than exp nor
+// than before; an index left empty is deleted; an unchanged one is not
+// written.
+func updateIndex(ctx context.Context, d *durableTier, id string, exp time.Time, f func(*index)) (index, error) {
+	var out index
+	err := d.Update(ctx, id, func(rec tier.Record, found bool) (tier.Record, error) {
+		ix, err := decodeIndex(rec.Value)
+		if err != nil {
+			return tier.Record{}, err
+		}
+		f(&ix)
+		out = ix
+		if len(ix.Sessions) == 0 {
+			if !found {
+				return tier.Record{}, errUnchanged
+			}
+			return tier.Record{}, nil // deletes
+		}
+		b, err := json.Marshal(ix)
+		if err != nil {
+			return tier.Record{}, err
+		}
+		if rec.Expires.After(exp) {
+			exp = rec.Expires
+		}
+		if found && string(b) == string(rec.Value) && exp.Equal(rec.Expires) {
+			return tier.Record{}, errUnchanged
+		}
+		return tier.Record{Value: b, Expires: exp}, nil
+	})
+	if errors.Is(err, errUnchanged) {
+		err = nil
+	}
+	return out, err
+}
+
+// bind lists e in its user's index, in a transaction that marks the
+// entries of sessions found ended, drops those it has first ended in both
+// tiers (see drop) and that of the session it replaces (old, if any), and
+// marks the least recently seen sessions beyond the limit as ending. It
+// returns the IDs the committed index marks, to end, and a failure to end
+// those it would have dropped.
+func (t *Tiers) bind(ctx context.Context, l Login, e indexEntry, exp time.Time, old string) (ending ends, endErr, err error) {
+	id := IndexID(l.User)
+	ix, err := readIndex(ctx, t.durable, id)
+	if err != nil {
+		return ends{}, nil, err
+	}
+	now := t.o.Now()
+	o, err := observe(ctx, t.durable, ix, now, t.o.Codec)
+	if err != nil {
+		return ends{}, nil, err
+	}
+	ended, endErr := t.endFirst(ctx, ix.droppable(o, now))
+	limit := l.Max
+	if limit <= 0 {
+		limit = DefaultMaxSessions
+	}
+	limit = min(limit, MaxSessionsLimit)
+	ix, err = updateIndex(ctx, t.durable, id, exp, func(ix *index) {
+		ix.Prefix = &t.o.KeyPrefix // before bind, which counts it in the size
+		ix.drop(o, ended, old, now)
+		ix.bind(e, limit, o, now)
+	})
+	// Those found ended were ended by a logout, a Renew or whoever marked
+	// them, which may be still at it: drop keeps them listed, for a
+	// revocation to end again, and a later clean-up to end before it drops
+	// them.
+	return ix.ending(o), endErr, err
 }

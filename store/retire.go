@@ -6,94 +6,11 @@ import (
 	"encoding/gob"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/gaesession/gaesession/store/tier"
 	"github.com/icza/session"
 )
-
-// Renew gives sess a new random ID, against session fixation, and returns
-// the new session, to be written whole when the store is closed. It
-// retires the old ID and takes over its newest stored value in one step
-// (compare-and-swap to a tombstone), so the new session carries every
-// write that landed before, plus this request's changes; a request that
-// writes to the old ID later is told ErrRenewed. A session bound to a user
-// keeps its place (and handle) in the user's list: it is written to both
-// tiers at once and its entry moved to it in a transaction; when a
-// revocation marked the entry first, the new ID ends as well and Renew
-// fails (ErrGone). The new session counts as created now. Renew fails,
-// reporting once, when the old ID may still be readable (ErrStillReadable,
-// or the Cache's failure: then nothing changed), when the session ended
-// meanwhile (ErrGone; ErrRenewed when another request renewed it first),
-// or after Close (ErrClosed).
-func (s *Store) Renew(sess session.Session) (session.Session, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.unreserve("renew", sess) // a session the app made binds no user
-	fresh, err := s.renew(sess, 0)
-	if err != nil {
-		return nil, err
-	}
-	user, _ := fresh.Attr(AttrUser).(string)
-	handle, _ := fresh.Attr(AttrHandle).(string)
-	if user == "" || s.t.durable == nil {
-		return s.handOut(fresh), nil
-	}
-	// Bound: the entry moves to the new ID in the user's index, unless a
-	// revocation marked it first; then the new ID ends too.
-	delete(s.entries, fresh.ID()) // written by listed
-	return s.listed(fresh, "renew", func(exp time.Time) error {
-		moved := false
-		_, err := updateIndex(s.ctx, s.t.durable, IndexID(user), exp, func(ix *index) {
-			moved = ix.move(handle, sess.ID(), fresh.ID())
-		})
-		if err == nil && !moved {
-			err = ErrGone // revoked meanwhile
-		}
-		return err
-	})
-}
-
-// renew is Renew without the user's index, with the new session's timeout
-// (0: sess's). Callers hold s.mu.
-func (s *Store) renew(sess session.Session, timeout time.Duration) (session.Session, error) {
-	id := sess.ID()
-	defer s.debug("renew", s.tiers(), id, time.Now(), slog.Attr{})
-	if s.closed {
-		s.report("renew", "", id, ErrClosed)
-		return nil, ErrClosed
-	}
-	e := s.entries[id]
-	src := sess
-	newest, retired, err := s.retire(id, sess.Timeout(), e != nil && !e.whole)
-	if err == nil && newest != nil && e != nil && !e.whole {
-		var changes map[string]any
-		if t, ok := e.sess.(*tracked); ok {
-			changes = t.changed()
-		}
-		src = e.sess // the request's copy, unless the stored value decodes
-		if base, ok := s.onto(id, newest, changes); ok {
-			src = base
-		}
-	}
-	var fresh session.Session
-	if err == nil {
-		fresh, err = renewed(src, timeout)
-	}
-	if retired {
-		s.entries[id] = &entry{sess: sess, removed: true} // nothing more to write
-	}
-	if err != nil {
-		if errors.Is(err, errRemoved) {
-			err = ErrGone
-		}
-		s.report("renew", errTier(err), id, err)
-		return nil, err
-	}
-	s.entries[fresh.ID()] = &entry{sess: fresh, whole: true}
-	return fresh, nil
-}
 
 // retire replaces a session in the Cache with a FlagRenewed tombstone and
 // ends it in the Durable tier. It returns the newest value stored before
