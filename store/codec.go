@@ -61,13 +61,18 @@ func gobUnmarshal(b []byte, v any) error {
 }
 
 // encode stamps sess with the write wid (see AttrWrites) and returns it in
-// the codec's bytes, or an error wrapping ErrEncode or ErrTooLarge. It
+// the codec's bytes, holding the ID it is stored under (see HashIDs), or an error wrapping ErrEncode or ErrTooLarge. It
 // holds the session's lock meanwhile, so that other goroutines of the
 // request may call SetAttr.
 func (s *Store) encode(sess session.Session, wid string) (b []byte, err error) {
 	stamp(sess, wid)
+	sid := s.sid(sess.ID())
 	err = locked(sess, func() error {
-		b, err = s.o.Codec.Marshal(unwrap(sess))
+		v := withID(sess, sid) // the stored ID, in a copy with HashIDs
+		if v == nil {
+			return fmt.Errorf("HashIDs needs icza/session's sessions, not %T", unwrap(sess))
+		}
+		b, err = s.o.Codec.Marshal(v)
 		return err
 	})
 	if err != nil {
@@ -88,7 +93,8 @@ func locked(sess session.Session, f func() error) error {
 	return f()
 }
 
-// decode turns stored bytes back into the session with the given ID. Bad
+// decode turns stored bytes back into the session with the given ID,
+// stored under it or, with HashIDs, under its hash. Bad
 // bytes, or bytes of another session, give an error wrapping ErrCorrupt.
 func (s *Store) decode(b []byte, id string) (sess session.Session, err error) {
 	defer func() {
@@ -100,7 +106,11 @@ func (s *Store) decode(b []byte, id string) (sess session.Session, err error) {
 	if err := s.o.Codec.Unmarshal(b, sess); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
-	if sess.ID() != id {
+	switch sid := sess.ID(); {
+	case sid == id:
+	case s.o.HashIDs && sid == s.hashOf(id):
+		setID(sess, id)
+	default:
 		return nil, fmt.Errorf("%w: value belongs to another session", ErrCorrupt)
 	}
 	if sess.Timeout() <= 0 {

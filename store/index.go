@@ -107,7 +107,7 @@ func (o observed) ended(e indexEntry) bool {
 }
 
 // drop removes the entries that a clean-up has just ended in both tiers
-// (ended, by ID, see mayDrop), and the one with the ID old. The Durable
+// (ended, by ID, see mayDrop), and the one with an ID in old. The Durable
 // tier's word alone drops nothing. A live entry found ended there (no
 // record, or an expired one) is marked gone instead: a logout whose Cache
 // tombstone may not have landed, a Renew between retiring its ID and
@@ -116,9 +116,9 @@ func (o observed) ended(e indexEntry) bool {
 // the Durable one. Every revocation ends it again; a clean-up at least
 // minTombstone later that still finds it ended ends it in both tiers and
 // drops it; one that finds it live again makes it live.
-func (ix *index) drop(o observed, ended map[string]bool, old string, now time.Time) {
+func (ix *index) drop(o observed, ended map[string]bool, old []string, now time.Time) {
 	ix.Sessions = slices.DeleteFunc(ix.Sessions, func(e indexEntry) bool {
-		return ended[e.ID] && mayDrop(e, o, now) || e.ID == old
+		return ended[e.ID] && mayDrop(e, o, now) || slices.Contains(old, e.ID)
 	})
 	for i, e := range ix.Sessions {
 		ob, ok := o[e.Handle]
@@ -240,12 +240,12 @@ func (ix *index) bind(e indexEntry, limit int, o observed, now time.Time) {
 	}
 }
 
-// move gives the live or gone entry of handle, which holds from, the ID
-// to, live. It reports false when there is none: the session was revoked
+// move gives the live or gone entry of handle, which holds an ID in from
+// (or to), the ID to, live. It reports false when there is none: the session was revoked
 // or renewed.
-func (ix *index) move(handle, from, to string) bool {
+func (ix *index) move(handle string, from []string, to string) bool {
 	for i, x := range ix.Sessions {
-		if x.Handle == handle && (x.ID == from || x.ID == to) && (!x.Ending || x.Gone) {
+		if x.Handle == handle && (slices.Contains(from, x.ID) || x.ID == to) && (!x.Ending || x.Gone) {
 			ix.Sessions[i] = indexEntry{Handle: x.Handle, ID: to, Created: x.Created, UA: x.UA, IP: x.IP, Timeout: x.Timeout}
 			return true
 		}

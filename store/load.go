@@ -12,18 +12,29 @@ import (
 // load reads a session from the Cache, else from the Durable tier. It
 // returns nil when there is none, and the tiers it asked.
 func (s *Store) load(id string) (*entry, string) {
-	key := s.o.KeyPrefix + id
+	key := s.key(id)
 	item, err := s.t.cache.Get(s.ctx, key)
 	var corrupt *tier.Item // an unreadable Cache value to replace
 	read := found(item, err)
 	missed := read == readMiss
+	if missed && s.o.rawIDs() {
+		// Not under its hash: it may be stored under its raw ID still.
+		raw, rerr := s.t.cache.Get(s.ctx, s.o.KeyPrefix+id)
+		switch r := found(raw, rerr); r {
+		case readSession, readUnconfirmed:
+			s.setRaw(id, true)
+			key, item, err, read = s.key(id), raw, rerr, r
+		case readFailed:
+			missed = false // the raw copy may be newer than the Durable one
+		}
+	}
 	switch read {
 	case readEnded:
 		return nil, tierCache
 	case readUnconfirmed:
 		// Put back from the Durable tier, whose record may have ended
 		// since: trust it only while the record lives.
-		stored, rec := s.fromDurable("get", id)
+		stored, rec := s.fromDurable("get", id, false)
 		if stored == nil {
 			return nil, tierBoth
 		}
@@ -55,10 +66,11 @@ func (s *Store) load(id string) (*entry, string) {
 	if s.t.durable == nil {
 		return nil, tierCache
 	}
-	sess, rec := s.fromDurable("get", id)
+	sess, rec := s.fromDurable("get", id, true)
 	if sess == nil {
 		return nil, tierBoth
 	}
+	key = s.key(id) // the raw one, for a session found under its raw ID
 	e := s.admit(sess, nil)
 	if e != nil {
 		e.missed = missed
@@ -101,15 +113,15 @@ func (s *Store) load(id string) (*entry, string) {
 // end, and only a check after that item was written vouches for it (an end
 // after the check is followed by tombstones that replace it).
 func (s *Store) confirm(id string, value []byte) error {
-	key := s.o.KeyPrefix + id
+	key := s.key(id)
 	item, gerr := s.t.cache.Get(s.ctx, key)
-	rec, err := s.t.durable.Get(s.ctx, id)
+	rec, err := s.t.durable.Get(s.ctx, s.sid(id))
 	switch {
 	case errors.Is(err, tier.ErrNotFound):
 		if gerr == nil && isTombstone(item.Flags) {
 			return tombstoneErr(item)
 		}
-		if err := s.bury(s.ctx, id, tier.FlagGone, minTombstone); err != nil {
+		if err := s.bury(s.ctx, []string{s.sid(id)}, tier.FlagGone, minTombstone); err != nil {
 			s.report("save", tierCache, id, err)
 		}
 		return ErrGone
@@ -178,9 +190,14 @@ func (s *Store) vouch(item *tier.Item) {
 
 // fromDurable reads a session from the Durable tier. It returns nil when
 // there is none or it has expired (then it deletes the record); failures
-// are reported under op.
-func (s *Store) fromDurable(op, id string) (session.Session, tier.Record) {
-	rec, err := s.t.durable.Get(s.ctx, id)
+// are reported under op. With raw, the same call reads the session's raw
+// ID too (see rawRecord).
+func (s *Store) fromDurable(op, id string, raw bool) (session.Session, tier.Record) {
+	get := s.rawRecord
+	if !raw {
+		get = func(id string) (tier.Record, error) { return s.t.durable.Get(s.ctx, s.sid(id)) }
+	}
+	rec, err := get(id)
 	switch {
 	case errors.Is(err, tier.ErrNotFound):
 		return nil, rec
@@ -188,7 +205,7 @@ func (s *Store) fromDurable(op, id string) (session.Session, tier.Record) {
 		s.report(op, tierDurable, id, err)
 		return nil, rec
 	case !s.o.Now().Before(rec.Expires):
-		if err := s.t.durable.Delete(s.ctx, id); err != nil {
+		if err := s.t.durable.Delete(s.ctx, s.sid(id)); err != nil {
 			s.report("delete-expired", tierDurable, id, err)
 		}
 		return nil, rec
@@ -199,6 +216,27 @@ func (s *Store) fromDurable(op, id string) (session.Session, tier.Record) {
 		return nil, rec
 	}
 	return sess, rec
+}
+
+// rawRecord reads session id's record, and with HashIDs, until
+// RawIDsUntil, unless the request found it under its raw ID already, the
+// record under its raw ID in the same call: it takes that one when its
+// hash has none, and the request then keeps to the raw ID.
+func (s *Store) rawRecord(id string) (tier.Record, error) {
+	if !s.o.rawIDs() || s.unmoved(id) {
+		return s.t.durable.Get(s.ctx, s.sid(id))
+	}
+	recs, err := s.t.durable.GetMulti(s.ctx, []string{s.hashOf(id), id})
+	switch {
+	case err != nil:
+		return tier.Record{}, err
+	case recs[0].Value != nil:
+		return recs[0], nil
+	case recs[1].Value != nil:
+		s.setRaw(id, true)
+		return recs[1], nil
+	}
+	return tier.Record{}, tier.ErrNotFound
 }
 
 // admit wraps a stored session for the request, or returns nil when it has

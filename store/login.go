@@ -54,7 +54,7 @@ func (s *Store) Login(sess session.Session, l Login) (session.Session, error) {
 		return nil, err
 	}
 	var fresh session.Session
-	old := ""
+	var old []string
 	if sess == nil {
 		fresh = session.NewSessionOptions(&session.SessOptions{Timeout: l.Timeout})
 	} else {
@@ -62,10 +62,10 @@ func (s *Store) Login(sess session.Session, l Login) (session.Session, error) {
 		if fresh, err = s.renew(sess, l.Timeout); err != nil {
 			return nil, err // reported
 		}
-		old = sess.ID()
+		old = s.o.idForms(sess.ID())
 		delete(s.entries, fresh.ID()) // written below
 	}
-	e := indexEntry{Handle: newHandle(), ID: fresh.ID(), Created: s.o.Now(), UA: cut(l.UserAgent, MaxUserAgent), IP: deviceIP(l.IP),
+	e := indexEntry{Handle: newHandle(), ID: s.sid(fresh.ID()), Created: s.o.Now(), UA: cut(l.UserAgent, MaxUserAgent), IP: deviceIP(l.IP),
 		Timeout: seconds(fresh.Timeout())}
 	fresh.SetAttr(AttrUser, l.User)
 	fresh.SetAttr(AttrHandle, e.Handle)
@@ -82,7 +82,7 @@ func (s *Store) Login(sess session.Session, l Login) (session.Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.t.end(s.ctx, ending.ids, byRevocation, ending.life); err != nil {
+	if err := s.t.end(s.ctx, s.o.entriesIDs(ending.ids), byRevocation, ending.life); err != nil {
 		// Beyond the limit: those sessions stay marked in the index, and
 		// the next revocation ends them.
 		s.report("login", errTier(err), fresh.ID(), err)
@@ -123,7 +123,7 @@ func (s *Store) Renew(sess session.Session) (session.Session, error) {
 	return s.listed(fresh, "renew", func(exp time.Time) error {
 		moved := false
 		_, err := updateIndex(s.ctx, s.t.durable, IndexID(user), exp, func(ix *index) {
-			moved = ix.move(handle, sess.ID(), fresh.ID())
+			moved = ix.move(handle, s.o.idForms(sess.ID()), s.sid(fresh.ID()))
 		})
 		if err == nil && !moved {
 			err = ErrGone // revoked meanwhile
@@ -143,7 +143,12 @@ func (s *Store) renew(sess session.Session, timeout time.Duration) (session.Sess
 	}
 	e := s.entries[id]
 	src := sess
-	newest, retired, err := s.retire(id, sess.Timeout(), e != nil && !e.whole)
+	newest, retired, err := s.retire(id, s.ended(id), sess.Timeout(), e != nil && !e.whole)
+	if err == nil && s.unmoved(id) {
+		// Found under its raw ID: another request may have moved it to
+		// its hash meanwhile.
+		err = s.bury(s.ctx, []string{s.hashOf(id)}, tier.FlagRenewed, sess.Timeout())
+	}
 	if err == nil && newest != nil && e != nil && !e.whole {
 		var changes map[string]any
 		if t, ok := e.sess.(*tracked); ok {
@@ -188,7 +193,7 @@ func (s *Store) listed(fresh session.Session, op string, index func(exp time.Tim
 			err = index(exp)
 		}
 		if err != nil {
-			if eerr := s.t.end(s.ctx, []string{id}, byRevocation, fresh.Timeout()); eerr != nil {
+			if eerr := s.t.end(s.ctx, []string{s.sid(id)}, byRevocation, fresh.Timeout()); eerr != nil {
 				err = errors.Join(err, eerr)
 			}
 		}
@@ -209,9 +214,9 @@ func (s *Store) listed(fresh session.Session, op string, index func(exp time.Tim
 func (s *Store) create(op, id string, value []byte, exp time.Time) error {
 	var putErr error
 	join := s.t.rt.fork(s.ctx, func(ctx context.Context) {
-		putErr = s.t.durable.Put(ctx, id, tier.Record{Value: value, Expires: exp})
+		putErr = s.t.durable.Put(ctx, s.sid(id), tier.Record{Value: value, Expires: exp})
 	})
-	addErr := s.t.cache.Add(s.ctx, &tier.Item{Key: s.o.KeyPrefix + id, Value: value, Flags: tier.FlagUnconfirmed, Expires: exp})
+	addErr := s.t.cache.Add(s.ctx, &tier.Item{Key: s.key(id), Value: value, Flags: tier.FlagUnconfirmed, Expires: exp})
 	join()
 	if addErr != nil && putErr == nil {
 		s.report(op, tierCache, id, addErr)

@@ -50,6 +50,29 @@ type Options struct {
 	// write. Default: false.
 	StrictWrites bool
 
+	// HashIDs stores sessions under a one-way hash of their IDs (SHA-256),
+	// never the IDs: Cache keys, Durable records, tombstones, the users'
+	// indexes and the ID inside each stored value. A leaked Datastore
+	// export, backup or cache dump then holds no cookie that reads a live
+	// session. The ID lives only in the cookie and, during a request, in
+	// memory. A session stored under its raw ID (by icza/gaesession, or
+	// before HashIDs) still reads (see RawIDsUntil); its next write moves it
+	// to its hash and ends the raw copies, so that a store without HashIDs
+	// finds such a session ended, never revives it. Turning HashIDs off
+	// again ends every hashed session. Default: false (icza/gaesession
+	// cannot read hashed sessions).
+	HashIDs bool
+
+	// RawIDsUntil, with HashIDs, is when the store stops looking for
+	// sessions under their raw IDs. Until then a read that misses a
+	// session's hash in the Cache costs one more Cache read (the raw key),
+	// and its Durable read covers both IDs in the same call. Set it to the
+	// time HashIDs was turned on plus the longest session timeout (or
+	// MaxLifetime): by then every session stored under its raw ID has been
+	// written (a read within the timeout touches it) and moved, or has
+	// expired. Default: the zero time, always.
+	RawIDsUntil time.Time
+
 	// AsyncDatastoreSave writes the Durable backup in the background, after
 	// the request has returned; Tiers.Wait waits for those writes. Their
 	// failures are logged, not sent to the store's error function (see

@@ -13,16 +13,16 @@ import (
 )
 
 // retire replaces a session in the Cache with a FlagRenewed tombstone and
-// ends it in the Durable tier. It returns the newest value stored before
+// ends it in the Durable tier (under the stored IDs ends). It returns the newest value stored before
 // (nil if none) and whether the tombstone is in place; when the session
 // had ended, what its tombstone says (ErrRenewed, errRemoved, ErrGone; for
 // a session the request loaded, no record in the Durable tier means
 // errRemoved too); a Cache failure, having changed nothing; or
 // ErrStillReadable when the Durable tier could not end the session, or the
 // Cache could not retire a value put back and confirmed meanwhile.
-func (s *Store) retire(id string, timeout time.Duration, loaded bool) (newest []byte, retired bool, err error) {
-	key := s.o.KeyPrefix + id
-	tomb := s.o.tombstone(id, tier.FlagRenewed, s.o.tombstoneExpiry(timeout))
+func (s *Store) retire(id string, ends []string, timeout time.Duration, loaded bool) (newest []byte, retired bool, err error) {
+	key := s.key(id)
+	tomb := s.o.tombstone(s.sid(id), tier.FlagRenewed, s.o.tombstoneExpiry(timeout))
 	for i := 0; i < maxSwaps && !retired; i++ {
 		item, err := s.t.cache.Get(s.ctx, key)
 		switch found(item, err) {
@@ -67,7 +67,7 @@ func (s *Store) retire(id string, timeout time.Duration, loaded bool) (newest []
 			// follow, find no record, and report it, see put). Read and
 			// deleted in one transaction, so that a write's transaction
 			// lands before (and is taken over) or finds no record.
-			err := s.t.durable.Update(s.ctx, id, func(rec tier.Record, found bool) (tier.Record, error) {
+			err := s.t.durable.Update(s.ctx, s.sid(id), func(rec tier.Record, found bool) (tier.Record, error) {
 				if found && !s.coversRecord(id, newest, rec) {
 					newest = rec.Value
 				}
@@ -77,7 +77,7 @@ func (s *Store) retire(id string, timeout time.Duration, loaded bool) (newest []
 				return nil, true, &tierError{tierDurable, fmt.Errorf("%w: %w", ErrStillReadable, err)}
 			}
 		}
-		if err := s.t.end(s.ctx, []string{id}, byRequest, timeout); err != nil {
+		if err := s.t.end(s.ctx, ends, byRequest, timeout); err != nil {
 			return nil, true, &tierError{tierDurable, fmt.Errorf("%w: %w", ErrStillReadable, err)}
 		}
 		v, err := s.retireAgain(tomb)
@@ -128,7 +128,7 @@ func (s *Store) durableValue(id string) ([]byte, error) {
 	if s.t.durable == nil {
 		return nil, nil
 	}
-	rec, err := s.t.durable.Get(s.ctx, id)
+	rec, err := s.t.durable.Get(s.ctx, s.sid(id))
 	if errors.Is(err, tier.ErrNotFound) {
 		return nil, nil
 	}

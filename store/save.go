@@ -30,6 +30,11 @@ func (s *Store) save(id string, e *entry) {
 	if e.whole {
 		s.unreserve("save", e.sess) // a session the app made binds no user
 	}
+	if s.unmoved(id) {
+		if e = s.move(id, e, changes); e == nil {
+			return
+		}
+	}
 	defer s.debug("save", s.tiers(), id, time.Now(), slog.Bool("async", s.o.AsyncDatastoreSave))
 	wid, seen := newWriteID(s.o.Now()), writes(e.sess)
 	if changes != nil {
@@ -80,7 +85,7 @@ func (s *Store) confirmed(id string, w written, report bool) {
 func (s *Store) saveWhole(id string, e *entry, w written) {
 	w.unconfirmed = s.t.durable != nil
 	if s.t.durable != nil {
-		if err := s.t.durable.Put(s.ctx, id, tier.Record{Value: w.value, Expires: w.exp}); err != nil {
+		if err := s.t.durable.Put(s.ctx, s.sid(id), tier.Record{Value: w.value, Expires: w.exp}); err != nil {
 			// No record to vouch for it: the session lives in the Cache
 			// until a write-back reaches the Durable tier.
 			s.report("save", tierDurable, id, err)
@@ -134,11 +139,11 @@ func (s *Store) put(ctx context.Context, id string, w written, recheck bool, rep
 		s.putStrict(ctx, id, w, report)
 		return
 	}
-	key := s.o.KeyPrefix + id
+	key := s.key(id)
 	write := true
 	for range maxSwaps {
 		if write {
-			if err := s.t.durable.Put(ctx, id, tier.Record{Value: w.value, Expires: w.exp}); err != nil {
+			if err := s.t.durable.Put(ctx, s.sid(id), tier.Record{Value: w.value, Expires: w.exp}); err != nil {
 				report("save", tierDurable, id, err)
 				return
 			}
@@ -233,7 +238,7 @@ func (s *Store) putStrict(ctx context.Context, id string, w written, report func
 	if err != nil {
 		return
 	}
-	key := s.o.KeyPrefix + id
+	key := s.key(id)
 	for range maxSwaps {
 		item, theirs := s.recheck(ctx, key, id, final.Value, report)
 		if theirs == nil && item != nil && item.Flags == tier.FlagRenewed && found {
@@ -245,7 +250,7 @@ func (s *Store) putStrict(ctx context.Context, id string, w written, report func
 		if theirs == nil || covers(theirs, stored) {
 			return
 		}
-		rec, err := s.t.durable.Get(ctx, id)
+		rec, err := s.t.durable.Get(ctx, s.sid(id))
 		switch {
 		case errors.Is(err, tier.ErrNotFound):
 			return // ended since
@@ -279,7 +284,7 @@ func (s *Store) putStrict(ctx context.Context, id string, w written, report func
 func (s *Store) store(ctx context.Context, id string, w written) (final tier.Record, found bool, err error) {
 	final = tier.Record{Value: w.value, Expires: w.exp}
 	if !s.o.StrictWrites {
-		return final, true, s.t.durable.Put(ctx, id, final)
+		return final, true, s.t.durable.Put(ctx, s.sid(id), final)
 	}
 	ours := final
 	update := func(rec tier.Record, ok bool) (tier.Record, error) {
@@ -301,7 +306,7 @@ func (s *Store) store(ctx context.Context, id string, w written) (final tier.Rec
 		final = tier.Record{Value: v, Expires: s.expiry(sess)}
 		return final, nil
 	}
-	err = s.t.durable.Update(ctx, id, update)
+	err = s.t.durable.Update(ctx, s.sid(id), update)
 	if errors.Is(err, errUnchanged) {
 		err = nil
 	}

@@ -27,6 +27,10 @@ type Store struct {
 	mu      sync.Mutex
 	entries map[string]*entry
 	closed  bool
+
+	sidMu  sync.Mutex
+	hashes map[string]string // with HashIDs: session ID to its hash (hashID)
+	raw    map[string]bool   // with HashIDs: sessions found under their raw IDs
 }
 
 // entry is what the store knows of one session the request touched.
@@ -107,11 +111,11 @@ func (s *Store) Remove(sess session.Session) {
 	// overwritten by the tombstone, and one put back after the tombstone
 	// is evicted is confirmed never.
 	if s.t.durable != nil {
-		if err := s.t.end(ctx, []string{id}, byRequest, sess.Timeout()); err != nil {
+		if err := s.t.end(ctx, s.ended(id), byRequest, sess.Timeout()); err != nil {
 			s.report("remove", tierDurable, id, err)
 		}
 	}
-	if err := s.bury(ctx, id, tier.FlagRemoved, sess.Timeout()); err != nil {
+	if err := s.bury(ctx, s.ended(id), tier.FlagRemoved, sess.Timeout()); err != nil {
 		s.report("remove", tierCache, id, err)
 	}
 }

@@ -66,7 +66,7 @@ func (w written) onto(theirs session.Session) {
 // ErrRenewed or ErrGone when the session ended meanwhile; on other
 // failures, the value to back up (if any) with the error.
 func (s *Store) swap(id string, e *entry, w written, changes map[string]any) (written, error) {
-	key := s.o.KeyPrefix + id
+	key := s.key(id)
 	item := e.item
 	addUnconfirmed := w.unconfirmed // saveWhole's choice
 	if item == nil && !e.missed && !e.whole && s.t.durable != nil {
@@ -187,7 +187,7 @@ func (s *Store) refill(id string, e *entry, w written, changes map[string]any) r
 	if err != nil {
 		return refilled{w: w, err: err}
 	}
-	key := s.o.KeyPrefix + id
+	key := s.key(id)
 	w.unconfirmed = true
 	if err := s.t.cache.Add(s.ctx, &tier.Item{Key: key, Value: w.value, Flags: tier.FlagUnconfirmed, Expires: w.exp}); err != nil {
 		if errors.Is(err, tier.ErrNotStored) { // someone put it back first
@@ -206,10 +206,10 @@ func (s *Store) refill(id string, e *entry, w written, changes map[string]any) r
 		w.unconfirmed = false
 		return refilled{w: w} // back up what we have
 	}
-	rec, err := s.t.durable.Get(s.ctx, id)
+	rec, err := s.t.durable.Get(s.ctx, s.sid(id))
 	switch {
 	case errors.Is(err, tier.ErrNotFound):
-		if err := s.bury(s.ctx, id, tier.FlagGone, minTombstone); err != nil {
+		if err := s.bury(s.ctx, []string{s.sid(id)}, tier.FlagGone, minTombstone); err != nil {
 			return refilled{err: &tierError{tierCache, err}}
 		}
 		return refilled{err: ErrGone}
@@ -233,7 +233,7 @@ func (s *Store) refill(id string, e *entry, w written, changes map[string]any) r
 // returns ErrGone when there is none (removed, expired or purged). A
 // failure to read it returns the error and nothing to write.
 func (s *Store) ontoDurable(id string, e *entry, w written, changes map[string]any) (written, error) {
-	rec, err := s.t.durable.Get(s.ctx, id)
+	rec, err := s.t.durable.Get(s.ctx, s.sid(id))
 	switch {
 	case errors.Is(err, tier.ErrNotFound):
 		return written{}, ErrGone

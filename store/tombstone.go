@@ -90,19 +90,30 @@ func (o *Options) tombstoneExpiry(timeout time.Duration) time.Time {
 }
 
 // tombstone is the Cache item, flagged flag until until, that says the
-// session id ended.
-func (o *Options) tombstone(id string, flag uint32, until time.Time) *tier.Item {
-	return &tier.Item{Key: o.KeyPrefix + id, Value: []byte{}, Flags: flag, Expires: until}
+// session stored under sid ended.
+func (o *Options) tombstone(sid string, flag uint32, until time.Time) *tier.Item {
+	return &tier.Item{Key: o.KeyPrefix + sid, Value: []byte{}, Flags: flag, Expires: until}
 }
 
 // bury puts a tombstone with the given flag in the Cache for a session of
-// the given timeout, or, if that fails, deletes the session there. Either
-// way without a tombstone it fails with ErrStillReadable: a request that
-// read the session from the Durable tier just before may put it back.
-func (s *Store) bury(ctx context.Context, id string, flag uint32, timeout time.Duration) error {
-	tomb := s.o.tombstone(id, flag, s.o.tombstoneExpiry(timeout))
-	if err := s.t.cache.Set(ctx, tomb); err != nil {
-		return s.t.deleteInstead(ctx, []*tier.Item{tomb}, err)
+// the given timeout, under each of its stored IDs sids (one Set, or one
+// SetMulti), or, if that fails, deletes the session there. Either way
+// without a tombstone it fails with ErrStillReadable: a request that read
+// the session from the Durable tier just before may put it back.
+func (s *Store) bury(ctx context.Context, sids []string, flag uint32, timeout time.Duration) error {
+	until := s.o.tombstoneExpiry(timeout)
+	tombs := make([]*tier.Item, len(sids))
+	for i, sid := range sids {
+		tombs[i] = s.o.tombstone(sid, flag, until)
+	}
+	var err error
+	if len(tombs) == 1 {
+		err = s.t.cache.Set(ctx, tombs[0])
+	} else {
+		err = s.t.cache.SetMulti(ctx, tombs)
+	}
+	if err != nil {
+		return s.t.deleteInstead(ctx, tombs, err)
 	}
 	return nil
 }

@@ -70,25 +70,32 @@ func newHandle() string {
 }
 
 // observe reads the sessions an index lists, MaxBatch at a time: a
-// session is ended when it has no live record (a tombstone, or expired).
-// With a codec it also decodes when each was last seen.
-func observe(ctx context.Context, d *durableTier, ix index, now time.Time, codec *Codec) (observed, error) {
+// session is ended when it has no live record (a tombstone, or expired)
+// under any of its stored IDs (forms, see Options.entryIDs). With a codec
+// it also decodes when each was last seen.
+func observe(ctx context.Context, d *durableTier, ix index, now time.Time, codec *Codec, forms func(string) []string) (observed, error) {
 	o := make(observed, len(ix.Sessions))
 	for start := 0; start < len(ix.Sessions); start += tier.MaxBatch {
 		batch := ix.Sessions[start:min(start+tier.MaxBatch, len(ix.Sessions))]
-		ids := make([]string, len(batch))
-		for i, e := range batch {
-			ids[i] = e.ID
+		ids := make([]string, 0, len(batch))
+		for _, e := range batch {
+			ids = append(ids, forms(e.ID)...)
 		}
 		recs, err := d.GetMulti(ctx, ids)
 		if err != nil {
 			return nil, err
 		}
-		for i, rec := range recs {
-			e := batch[i]
-			ob := observation{id: e.ID, ended: rec.Value == nil || !now.Before(rec.Expires), expires: rec.Expires}
-			if !ob.ended && codec != nil {
-				ob.seen = lastSeen(codec, rec, e)
+		for _, e := range batch {
+			ob := observation{id: e.ID, ended: true}
+			for range forms(e.ID) {
+				rec := recs[0]
+				recs = recs[1:]
+				if ob.ended && rec.Value != nil && now.Before(rec.Expires) {
+					ob.ended, ob.expires = false, rec.Expires
+					if codec != nil {
+						ob.seen = lastSeen(codec, rec, e)
+					}
+				}
 			}
 			o[e.Handle] = ob
 		}
@@ -117,7 +124,7 @@ func (t *Tiers) Devices(ctx context.Context, user, current string) ([]Device, er
 	if err != nil {
 		return nil, err
 	}
-	o, err := observe(ctx, t.durable, ix, t.o.Now(), t.o.Codec)
+	o, err := observe(ctx, t.durable, ix, t.o.Now(), t.o.Codec, t.o.entryIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +175,7 @@ func (t *Tiers) revoke(ctx context.Context, user string, match func(indexEntry) 
 		return false, err
 	}
 	x := ix.ending(nil)
-	return found, t.end(ctx, x.ids, byRevocation, x.life)
+	return found, t.end(ctx, t.o.entriesIDs(x.ids), byRevocation, x.life)
 }
 
 // Sweep is for purge: of the expired Durable IDs found at now, it returns
@@ -218,7 +225,7 @@ func (t *Tiers) sweepIndex(ctx context.Context, id string, now time.Time) (gone 
 	if ix.Prefix != nil && *ix.Prefix != t.o.KeyPrefix {
 		return false, fmt.Errorf("gaesession/store: a user's index lists sessions of a store with KeyPrefix %q, this one has %q: give purge the store's KeyPrefix", *ix.Prefix, t.o.KeyPrefix), nil
 	}
-	o, err := observe(ctx, d, ix, now, nil)
+	o, err := observe(ctx, d, ix, now, nil, t.o.entryIDs)
 	if err != nil {
 		return false, nil, err
 	}
@@ -229,7 +236,7 @@ func (t *Tiers) sweepIndex(ctx context.Context, id string, now time.Time) (gone 
 			exp = ob.expires
 		}
 	}
-	ix, err = updateIndex(ctx, d, id, exp, func(ix *index) { ix.drop(o, ended, "", now) })
+	ix, err = updateIndex(ctx, d, id, exp, func(ix *index) { ix.drop(o, ended, nil, now) })
 	return err == nil && len(ix.Sessions) == 0, endErr, err
 }
 
@@ -240,7 +247,7 @@ func (t *Tiers) endFirst(ctx context.Context, x ends) (map[string]bool, error) {
 	if len(x.ids) == 0 {
 		return nil, nil
 	}
-	if err := t.end(ctx, x.ids, byRevocation, x.life); err != nil {
+	if err := t.end(ctx, t.o.entriesIDs(x.ids), byRevocation, x.life); err != nil {
 		return nil, err
 	}
 	ended := make(map[string]bool, len(x.ids))
@@ -312,18 +319,19 @@ func updateIndex(ctx context.Context, d *durableTier, id string, exp time.Time, 
 
 // bind lists e in its user's index, in a transaction that marks the
 // entries of sessions found ended, drops those it has first ended in both
-// tiers (see drop) and that of the session it replaces (old, if any), and
+// tiers (see drop) and that of the session it replaces (old: its stored
+// IDs, if any), and
 // marks the least recently seen sessions beyond the limit as ending. It
 // returns the IDs the committed index marks, to end, and a failure to end
 // those it would have dropped.
-func (t *Tiers) bind(ctx context.Context, l Login, e indexEntry, exp time.Time, old string) (ending ends, endErr, err error) {
+func (t *Tiers) bind(ctx context.Context, l Login, e indexEntry, exp time.Time, old []string) (ending ends, endErr, err error) {
 	id := IndexID(l.User)
 	ix, err := readIndex(ctx, t.durable, id)
 	if err != nil {
 		return ends{}, nil, err
 	}
 	now := t.o.Now()
-	o, err := observe(ctx, t.durable, ix, now, t.o.Codec)
+	o, err := observe(ctx, t.durable, ix, now, t.o.Codec, t.o.entryIDs)
 	if err != nil {
 		return ends{}, nil, err
 	}

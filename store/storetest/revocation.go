@@ -21,7 +21,8 @@ import (
 // committed. It puts one operation at a precise call of another through
 // wrappers around opts.Cache and opts.Durable, so it runs on any backend,
 // and checks exact outcomes: which IDs are readable (in both tiers, also
-// after an eviction) and which handles are listed.
+// after an eviction) and which handles are listed. The subtests of HashIDs
+// run every case again with Options.HashIDs.
 //
 // setup returns the options of one subtest, with its Cache and Durable
 // (not OnlyMemcache: the index needs the Durable tier), and the context
@@ -30,16 +31,21 @@ import (
 func TestRevocation(t *testing.T, setup func(t *testing.T) (store.Options, context.Context)) {
 	t.Helper()
 	run := nonce()
-	for _, tc := range revocationCases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			opts, ctx := setup(t)
-			if opts.OnlyMemcache || opts.Cache == nil || opts.Durable == nil {
-				t.Fatal("TestRevocation needs options with a Cache and a Durable tier")
-			}
-			tc.f(newRevT(t, opts, ctx, run))
-		})
+	cases := func(t *testing.T, hashIDs bool) {
+		for _, tc := range revocationCases {
+			t.Run(tc.name, func(t *testing.T) {
+				t.Parallel()
+				opts, ctx := setup(t)
+				if opts.OnlyMemcache || opts.Cache == nil || opts.Durable == nil {
+					t.Fatal("TestRevocation needs options with a Cache and a Durable tier")
+				}
+				opts.HashIDs = opts.HashIDs || hashIDs
+				tc.f(newRevT(t, opts, ctx, run))
+			})
+		}
 	}
+	cases(t, false)
+	t.Run("HashIDs", func(t *testing.T) { cases(t, true) })
 }
 
 // revT is one subtest of TestRevocation: a Tiers on the hooked backends,
@@ -145,10 +151,18 @@ func handle(sess session.Session) string {
 	return h
 }
 
+// sid returns the ID session id is stored under: its hash with HashIDs.
+func (rt *revT) sid(id string) string {
+	if rt.raw.HashIDs {
+		return store.HashID(id)
+	}
+	return id
+}
+
 // evict makes the Cache forget id, as Memcache and Redis may at any time.
 func (rt *revT) evict(id string) {
 	rt.Helper()
-	if err := rt.raw.Cache.Delete(rt.ctx, rt.raw.KeyPrefix+id); err != nil {
+	if err := rt.raw.Cache.Delete(rt.ctx, rt.raw.KeyPrefix+rt.sid(id)); err != nil {
 		rt.Fatalf("evict: %v", err)
 	}
 }
@@ -176,10 +190,10 @@ func (rt *revT) wantEnded(what, id string) {
 	if rt.readable(id) {
 		rt.Errorf("%s: a request finds the session, want it ended", what)
 	}
-	if _, err := store.ReadRecord(rt.ctx, rt.raw.Durable, id); !errors.Is(err, tier.ErrNotFound) {
+	if _, err := store.ReadRecord(rt.ctx, rt.raw.Durable, rt.sid(id)); !errors.Is(err, tier.ErrNotFound) {
 		rt.Errorf("%s: the Durable tier reads %v, want ErrNotFound", what, err)
 	}
-	if it, err := rt.raw.Cache.Get(rt.ctx, rt.raw.KeyPrefix+id); err == nil && it.Flags == 0 {
+	if it, err := rt.raw.Cache.Get(rt.ctx, rt.raw.KeyPrefix+rt.sid(id)); err == nil && it.Flags == 0 {
 		rt.Errorf("%s: the Cache holds the session, want a tombstone or nothing", what)
 	} else if err != nil && !errors.Is(err, tier.ErrCacheMiss) {
 		rt.Errorf("%s: Cache.Get = %v", what, err)

@@ -153,7 +153,7 @@ func revokedNotRevived(rt *revT, renew bool) {
 func loginKeepsRenewed(rt *revT) {
 	a := rt.login(0)
 	var fresh session.Session
-	rt.h.on("durable.GetMulti", a.ID(), func() { // the read of the sessions the index lists
+	rt.h.on("durable.GetMulti", rt.sid(a.ID()), func() { // the read of the sessions the index lists
 		var err error
 		if fresh, err = rt.renew(a.ID()); err != nil {
 			rt.Errorf("Renew: %v", err)
@@ -253,7 +253,7 @@ func sweepDeletesEmptyIndex(rt *revT) {
 func sweepKeepsConcurrentLogin(rt *revT) {
 	a := sweepSetup(rt)
 	var b session.Session
-	rt.h.on("durable.GetMulti", a.ID(), nil, func(err error) error { // the read of the sessions the index lists
+	rt.h.on("durable.GetMulti", rt.sid(a.ID()), nil, func(err error) error { // the read of the sessions the index lists
 		b = rt.login(0)
 		return err
 	})

@@ -60,7 +60,7 @@ func (rt *revT) listed(id string) bool {
 	if err != nil {
 		rt.Fatalf("reading the index: %v", err)
 	}
-	return slices.Contains(indexIDs(rt.T, rec.Value), id)
+	return slices.Contains(indexIDs(rt.T, rec.Value), rt.sid(id))
 }
 
 // visit runs a request that reads the session id and closes: the first
@@ -91,12 +91,12 @@ func (rt *revT) wantReachable(what, id string) {
 func expiredDurableCopy(rt *revT, sweep bool) {
 	a, b := rt.longLogin(), rt.longLogin()
 	rt.visit(a.ID()) // its Cache item vouched for, as by any request
-	rec, err := store.ReadRecord(rt.ctx, rt.raw.Durable, a.ID())
+	rec, err := store.ReadRecord(rt.ctx, rt.raw.Durable, rt.sid(a.ID()))
 	if err != nil {
 		rt.Fatal(err)
 	}
 	rec.Expires = rt.now().Add(-time.Minute)
-	if err := rt.raw.Durable.PutMulti(rt.ctx, []string{a.ID()}, []tier.Record{rec}); err != nil {
+	if err := rt.raw.Durable.PutMulti(rt.ctx, []string{rt.sid(a.ID())}, []tier.Record{rec}); err != nil {
 		rt.Fatal(err)
 	}
 	rt.wantLive("the session, from the Cache", a.ID())
@@ -213,16 +213,16 @@ func writeInFlight(rt *revT) {
 	if sess == nil {
 		rt.Fatal("session not found")
 	}
-	rec, err := store.ReadRecord(rt.ctx, rt.raw.Durable, a.ID())
+	rec, err := store.ReadRecord(rt.ctx, rt.raw.Durable, rt.sid(a.ID()))
 	if err != nil {
 		rt.Fatal(err)
 	}
 	rec.Expires = rt.now().Add(-time.Second) // a request begun in the copy's last second
-	if err := rt.raw.Durable.PutMulti(rt.ctx, []string{a.ID()}, []tier.Record{rec}); err != nil {
+	if err := rt.raw.Durable.PutMulti(rt.ctx, []string{rt.sid(a.ID())}, []tier.Record{rec}); err != nil {
 		rt.Fatal(err)
 	}
 	var b session.Session
-	rt.h.on("durable.PutMulti", a.ID(), func() { b = rt.longLogin() }, nil)
+	rt.h.on("durable.PutMulti", rt.sid(a.ID()), func() { b = rt.longLogin() }, nil)
 	sess.SetAttr("clicked", 1)
 	s.Close()
 	rt.fired()
@@ -345,7 +345,7 @@ func lateBackgroundPut(rt *revT, other string, strict bool) {
 	if strict {
 		op = "durable.Update"
 	}
-	rt.h.on(op, a.ID(), func() {
+	rt.h.on(op, rt.sid(a.ID()), func() {
 		rt.evict(a.ID())
 		rt.advance(time.Second) // the other request comes later
 		rt.visit(a.ID())        // puts back the Durable copy, without k
@@ -410,7 +410,7 @@ func outOfOrder(rt *revT, strict bool) {
 	first, second := tiers.Open(rt.ctx, rt.report, nil), tiers.Open(rt.ctx, rt.report, nil)
 	first.Get(a.ID()).SetAttr("first", "1")
 	second.Get(a.ID()).SetAttr("second", "1")
-	rt.h.on(op, a.ID(), second.Close, nil)
+	rt.h.on(op, rt.sid(a.ID()), second.Close, nil)
 	first.Close()
 	rt.fired()
 	rt.evict(a.ID())

@@ -1,0 +1,253 @@
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gaesession/gaesession/store"
+)
+
+// atRest returns every Cache key and value and every Durable ID and value
+// the model holds that contains id.
+func (r *rig) atRest(id string) []string {
+	var found []string
+	for _, k := range r.m.Keys() {
+		it, _ := r.m.CacheItem(k)
+		if strings.Contains(k, id) || bytes.Contains(it.Value, []byte(id)) {
+			found = append(found, "cache "+k)
+		}
+	}
+	for _, d := range r.m.IDs() {
+		rec, _ := r.m.Record(d)
+		if strings.Contains(d, id) || bytes.Contains(rec.Value, []byte(id)) {
+			found = append(found, "durable "+d)
+		}
+	}
+	return found
+}
+
+// other returns a Tiers on the rig's model and clock with other options,
+// as another version of the app would run.
+func (r *rig) other(opts store.Options) *store.Tiers {
+	opts.Cache, opts.Durable, opts.KeyPrefix, opts.Now = r.m.Cache(), r.m.Durable(), prefix, r.clock.Now
+	return store.NewTiers(opts)
+}
+
+// With HashIDs no tier holds a session's ID, in a key, a record, a value
+// or an index, after logins, writes, Renew, a revocation, a logout and
+// purge; and every session still reads by its ID.
+func TestHashIDsStoreNoID(t *testing.T) {
+	r := newRig(t, store.Options{HashIDs: true})
+	r.loginTimeout = 24 * time.Hour // past purge's run
+	anon := r.create(24*time.Hour, "k", "v")
+	r.set(anon, "k", "w")
+	a := r.login("ann", "", 0)
+	r.set(a.ID(), "x", "1")
+	b := r.login("ann", "", 0)
+	s := r.open()
+	c, err := s.Renew(s.Get(b.ID()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	d := r.login("ann", "", 0)
+	devs := r.list("ann", "")
+	if len(devs) != 3 {
+		t.Fatalf("%d devices listed, want 3", len(devs))
+	}
+	if ok, err := r.tiers.Revoke(context.Background(), "ann", devs[0].Handle); err != nil || !ok {
+		t.Fatalf("Revoke = %v, %v", ok, err)
+	}
+	s = r.open()
+	s.Remove(s.Get(d.ID()))
+	s.Close()
+	r.clock.Advance(2 * time.Hour)
+	if _, _, _, err := r.tiers.Sweep(context.Background(), r.clock.Now(), r.m.IDs()); err != nil {
+		t.Fatal(err)
+	}
+	for name, id := range map[string]string{"anonymous": anon, "renewed": c.ID()} {
+		if got := r.read(id); got == "none" {
+			t.Errorf("%s session: not found", name)
+		}
+	}
+	for _, id := range []string{anon, a.ID(), b.ID(), c.ID(), d.ID()} {
+		if at := r.atRest(id); len(at) > 0 {
+			t.Errorf("session %s is at rest under its ID: %q", store.ShortID(id), at)
+		}
+	}
+	r.wantErrs("all", 0, "", nil)
+}
+
+// HashIDs keeps the RPC counts: a new session 2 calls, its first read 3,
+// a read 1, a write 3, a logout 3; and a read of a session that does not
+// exist costs no more than without.
+func TestHashIDsRPCCounts(t *testing.T) {
+	r := newRig(t, store.Options{HashIDs: true})
+	id := r.add(time.Hour, "k", "v")
+	r.wantCalls("new session", "durable.PutMulti", "cache.Add")
+	r.read(id)
+	r.wantCalls("first read", "cache.Get", "durable.GetMulti", "cache.CompareAndSwap")
+	r.read(id)
+	r.wantCalls("read", "cache.Get")
+	r.set(id, "k", "w")
+	r.wantCalls("write", "cache.Get", "cache.CompareAndSwap", "durable.PutMulti")
+	s := r.open()
+	s.Remove(s.Get(id))
+	s.Close()
+	r.take()
+	offRig := newRig(t, store.Options{RawIDsUntil: r.clock.Now()}) // fallback over, HashIDs off: the same
+	for _, rr := range []*rig{r, offRig} {
+		rr.read("unknownunknownunknownAA")
+	}
+	want := []string{"cache.Get", "durable.GetMulti"}
+	r.wantCalls("a read of an unknown ID, looked for under both IDs", append(want, "cache.Get")...)
+	offRig.wantCalls("the same without HashIDs", want...)
+	r.wantErrs("all", 0, "", nil)
+}
+
+// A session stored under its raw ID (before HashIDs) reads with HashIDs;
+// its next write moves it to its hash and ends the raw copies, and moves
+// its entry in the user's index; a store without HashIDs then finds it
+// ended, never revives it, and a logout by either is final.
+func TestHashIDsMovesRawSessions(t *testing.T) {
+	r := newRig(t, store.Options{})
+	legacy := r.login("bob", "", 0)
+	r.set(legacy.ID(), "x", "1")
+	hashed := r.other(store.Options{HashIDs: true})
+	open := func() *store.Store { return hashed.Open(context.Background(), nil, nil) }
+
+	r.take()
+	s := open()
+	sess := s.Get(legacy.ID())
+	if sess == nil || sess.Attr("x") != "1" {
+		t.Fatalf("HashIDs reads the raw session as %v, want x=1", sess)
+	}
+	r.wantCalls("a read of a raw session: its hash missed, then the raw ID", "cache.Get", "cache.Get")
+	sess.SetAttr("x", "2")
+	s.Close()
+	if got := r.cached(legacy.ID()); got != "flags 2" {
+		t.Errorf("raw Cache key after the move holds %q, want a FlagRenewed tombstone", got)
+	}
+	if rec, err := store.ReadRecord(context.Background(), r.m.Durable(), legacy.ID()); err == nil {
+		t.Errorf("raw record after the move reads %q, want ended", rec.Value)
+	}
+	if at := r.atRest(legacy.ID()); len(at) != 2 || !strings.HasPrefix(at[0], "cache") {
+		t.Errorf("after the move the raw ID is at rest in %q, want its two tombstones only", at)
+	}
+	h := store.HashID(legacy.ID())
+	if got := r.cached(h); !strings.Contains(got, "x=2") {
+		t.Errorf("hashed Cache key holds %q, want x=2", got)
+	}
+	if got := r.stored(h); !strings.Contains(got, "x=2") {
+		t.Errorf("hashed record holds %q, want x=2", got)
+	}
+	if _, ids, _, err := store.IndexEntries(mustRecord(t, r, store.IndexID("bob"))); err != nil || len(ids) != 1 || ids[0] != h {
+		t.Errorf("index lists %q (%v), want the hash", ids, err)
+	}
+	r.take()
+	for _, want := range [][]string{
+		{"cache.Get", "durable.GetMulti", "cache.CompareAndSwap"}, // vouches, as for a new session
+		{"cache.Get"},
+	} {
+		s = open()
+		if got := s.Get(legacy.ID()); got == nil || got.Attr("x") != "2" || got.ID() != legacy.ID() {
+			t.Fatalf("read after the move: %v", got)
+		}
+		s.Close()
+		r.wantCalls("a read after the move", want...)
+	}
+
+	if got := r.read(legacy.ID()); got != "none" {
+		t.Errorf("a store without HashIDs reads the moved session: %s", got)
+	}
+	r.m.Evict(prefix + legacy.ID())
+	if got := r.read(legacy.ID()); got != "none" {
+		t.Errorf("a store without HashIDs reads the moved session after an eviction: %s", got)
+	}
+
+	s = open()
+	s.Remove(s.Get(legacy.ID()))
+	s.Close()
+	r.m.Evict(prefix + h)
+	s = open()
+	if got := s.Get(legacy.ID()); got != nil {
+		t.Errorf("logged out, evicted: HashIDs reads %v", got)
+	}
+	s.Close()
+	r.wantErrs("all", 0, "", nil)
+}
+
+// A logout or a revocation by a store with HashIDs of a session still
+// under its raw ID ends it under both IDs: no store, with HashIDs or
+// without, reads it again, also after evictions.
+func TestHashIDsEndsRawSessions(t *testing.T) {
+	for _, how := range []string{"logout", "revoke"} {
+		t.Run(how, func(t *testing.T) {
+			r := newRig(t, store.Options{})
+			legacy := r.login("cy", "", 0)
+			hashed := r.other(store.Options{HashIDs: true})
+			s := hashed.Open(context.Background(), nil, nil)
+			sess := s.Get(legacy.ID())
+			if sess == nil {
+				t.Fatal("raw session not found")
+			}
+			if how == "logout" {
+				s.Remove(sess)
+			} else if err := hashed.RevokeAll(context.Background(), "cy", ""); err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			h := store.HashID(legacy.ID())
+			for _, key := range []string{legacy.ID(), h} {
+				if got := r.cached(key); !strings.HasPrefix(got, "flags") {
+					t.Errorf("%s: Cache under %s holds %q, want a tombstone", how, store.ShortID(key), got)
+				}
+			}
+			r.m.Evict(prefix + legacy.ID())
+			r.m.Evict(prefix + h)
+			if got := r.read(legacy.ID()); got != "none" {
+				t.Errorf("%s: a store without HashIDs reads it: %s", how, got)
+			}
+			s = hashed.Open(context.Background(), nil, nil)
+			if got := s.Get(legacy.ID()); got != nil {
+				t.Errorf("%s: a store with HashIDs reads it", how)
+			}
+			s.Close()
+		})
+	}
+}
+
+// Once RawIDsUntil has passed, raw IDs are no longer looked for: a read
+// that misses costs what it costs without HashIDs.
+func TestRawIDsUntil(t *testing.T) {
+	r := newRig(t, store.Options{})
+	id := r.create(time.Hour, "k", "v")
+	hashed := r.other(store.Options{HashIDs: true, RawIDsUntil: r.clock.Now().Add(time.Minute)})
+	read := func() bool {
+		s := hashed.Open(context.Background(), nil, nil)
+		defer s.Discard()
+		return s.Get(id) != nil
+	}
+	if !read() {
+		t.Fatal("before RawIDsUntil: raw session not found")
+	}
+	r.take()
+	r.clock.Advance(time.Minute)
+	if read() {
+		t.Error("after RawIDsUntil: the raw session reads")
+	}
+	r.wantCalls("a miss after RawIDsUntil", "cache.Get", "durable.GetMulti")
+}
+
+// mustRecord returns the value of a Durable record.
+func mustRecord(t *testing.T, r *rig, id string) []byte {
+	t.Helper()
+	rec, ok := r.m.Record(id)
+	if !ok {
+		t.Fatalf("no record %s", id)
+	}
+	return rec.Value
+}
