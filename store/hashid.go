@@ -128,9 +128,10 @@ func (s *Store) unmoved(id string) bool {
 	return s.raw[id]
 }
 
-// ended returns the stored IDs that ending session id ends: its hash, and
-// its raw ID too when the request found it there (another request may be
-// moving it).
+// ended returns the stored IDs that a logout of session id ends: its hash,
+// and its raw ID too when the request found it there (another request may
+// be moving it: of a move and a logout, the one that ends the raw ID first
+// wins, see move).
 func (s *Store) ended(id string) []string {
 	if s.unmoved(id) {
 		return []string{id, s.hashOf(id)}

@@ -251,3 +251,48 @@ func mustRecord(t *testing.T, r *rig, id string) []byte {
 	}
 	return rec.Value
 }
+
+// With HashIDs, a session still under its raw ID whose Cache copy is gone
+// reads from its raw record, in the same Durable call as its hash, and is
+// put back under its raw ID.
+func TestHashIDsReadsRawRecords(t *testing.T) {
+	r := newRig(t, store.Options{})
+	id := r.create(time.Hour, "k", "v")
+	r.m.Evict(prefix + id)
+	hashed := r.other(store.Options{HashIDs: true})
+	s := hashed.Open(context.Background(), nil, nil)
+	sess := s.Get(id)
+	s.Close()
+	if sess == nil || sess.Attr("k") != "v" {
+		t.Fatalf("read %v, want k=v", sess)
+	}
+	r.wantCalls("a read of an evicted raw session",
+		"cache.Get", "cache.Get", "durable.GetMulti", // hash, raw; both records
+		"cache.Add", "cache.Get", "durable.GetMulti", "cache.CompareAndSwap") // put back, confirmed
+	if got := r.cached(id); got != "k=v" {
+		t.Errorf("raw Cache key holds %q, want the session put back", got)
+	}
+}
+
+// With HashIDs, the list of a user's devices shows a session still under
+// its raw ID, and a login of a session already bound replaces its entry,
+// whichever ID it is under.
+func TestHashIDsDevices(t *testing.T) {
+	r := newRig(t, store.Options{})
+	legacy := r.login("dee", "", 0)
+	hashed := r.other(store.Options{HashIDs: true})
+	h := &rig{t: t, m: r.m, clock: r.clock, tiers: hashed, log: r.log}
+	b := h.login("dee", "", 0)
+	if got := len(h.list("dee", "")); got != 2 {
+		t.Fatalf("%d devices, want the raw session and the new one", got)
+	}
+	for _, id := range []string{legacy.ID(), b.ID()} {
+		h.login("dee", id, 0)
+	}
+	if got := len(h.list("dee", "")); got != 2 {
+		t.Errorf("%d devices after logging in again on both, want 2", got)
+	}
+	if _, ids, _, err := store.IndexEntries(mustRecord(t, r, store.IndexID("dee"))); err != nil || len(ids) != 2 {
+		t.Errorf("index lists %d entries (%v), want 2: those replaced are dropped", len(ids), err)
+	}
+}

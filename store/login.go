@@ -143,12 +143,7 @@ func (s *Store) renew(sess session.Session, timeout time.Duration) (session.Sess
 	}
 	e := s.entries[id]
 	src := sess
-	newest, retired, err := s.retire(id, s.ended(id), sess.Timeout(), e != nil && !e.whole)
-	if err == nil && s.unmoved(id) {
-		// Found under its raw ID: another request may have moved it to
-		// its hash meanwhile.
-		err = s.bury(s.ctx, []string{s.hashOf(id)}, tier.FlagRenewed, sess.Timeout())
-	}
+	newest, retired, err := s.retire(id, []string{s.sid(id)}, sess.Timeout(), e != nil && !e.whole)
 	if err == nil && newest != nil && e != nil && !e.whole {
 		var changes map[string]any
 		if t, ok := e.sess.(*tracked); ok {

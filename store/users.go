@@ -90,7 +90,7 @@ func observe(ctx context.Context, d *durableTier, ix index, now time.Time, codec
 			for range forms(e.ID) {
 				rec := recs[0]
 				recs = recs[1:]
-				if ob.ended && rec.Value != nil && now.Before(rec.Expires) {
+				if rec.Value != nil && now.Before(rec.Expires) {
 					ob.ended, ob.expires = false, rec.Expires
 					if codec != nil {
 						ob.seen = lastSeen(codec, rec, e)
