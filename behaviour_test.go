@@ -19,17 +19,14 @@ import (
 // server's Memcache and Datastore. The cloud module runs it on its
 // backends.
 func TestBehaviour(t *testing.T) {
-	for _, strict := range []bool{false, true} {
-		suffix := ""
-		if strict {
-			suffix = "StrictWrites"
-		}
+	for _, mode := range []string{"", "StrictWrites", "HashIDs"} {
+		suffix, strict, hashIDs := mode, mode == "StrictWrites", mode == "HashIDs"
 		t.Run("Model"+suffix, func(t *testing.T) {
 			t.Parallel()
 			gaesessiontest.TestBehaviour(t, func(t *testing.T, now func() time.Time) gaesessiontest.Backend {
 				m := storetest.NewModel(storetest.ModelOptions{Memcache: true, Now: now})
 				return gaesessiontest.Backend{
-					Store: store.Options{Cache: m.Cache(), Durable: m.Durable(), StrictWrites: strict},
+					Store: store.Options{Cache: m.Cache(), Durable: m.Durable(), StrictWrites: strict, HashIDs: hashIDs},
 					Evict: func(_ context.Context, key string) error { m.Evict(key); return nil },
 					Purge: purge.Options{Durable: m.Durable(), Cache: m.Cache()},
 				}
@@ -41,7 +38,7 @@ func TestBehaviour(t *testing.T) {
 			gaesessiontest.TestBehaviour(t, func(t *testing.T, _ func() time.Time) gaesessiontest.Backend {
 				kind := "b_" + strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())
 				return gaesessiontest.Backend{
-					Store:   store.Options{Cache: aestore.Memcache(), Durable: aestore.Datastore(kind), DSEntityName: kind, KeyPrefix: kind + ":", StrictWrites: strict},
+					Store:   store.Options{Cache: aestore.Memcache(), Durable: aestore.Datastore(kind), DSEntityName: kind, KeyPrefix: kind + ":", StrictWrites: strict, HashIDs: hashIDs},
 					Context: gaesessiontest.Context(t),
 					Evict:   memcache.Delete,
 					Purge:   purge.Options{Durable: aestore.Datastore(kind), DSEntityName: kind, Cache: aestore.Memcache(), KeyPrefix: kind + ":"},

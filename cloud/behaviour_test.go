@@ -2,6 +2,7 @@ package cloud_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,11 +18,13 @@ import (
 // Datastore emulator, and in Datastore-only mode.
 func TestBehaviour(t *testing.T) {
 	for _, r := range []struct {
-		name string
-		rdb  func() redis.UniversalClient
+		name    string
+		rdb     func() redis.UniversalClient
+		hashIDs bool
 	}{
-		{"RedisDatastore", func() redis.UniversalClient { return rdb }},
-		{"ClusterDatastore", func() redis.UniversalClient { return cdb }},
+		{"RedisDatastore", func() redis.UniversalClient { return rdb }, false},
+		{"ClusterDatastore", func() redis.UniversalClient { return cdb }, false},
+		{"RedisDatastoreHashIDs", func() redis.UniversalClient { return rdb }, true},
 	} {
 		t.Run(r.name, func(t *testing.T) {
 			t.Parallel()
@@ -29,7 +32,7 @@ func TestBehaviour(t *testing.T) {
 				servers(t)
 				kind, rc := newKind(), r.rdb()
 				return gaesessiontest.Backend{
-					Store:   store.Options{Cache: cloud.Redis(rc), Durable: cloud.Datastore(dsc, kind), KeyPrefix: kind + ":"},
+					Store:   store.Options{Cache: cloud.Redis(rc), Durable: cloud.Datastore(dsc, kind), KeyPrefix: kind + ":", HashIDs: r.hashIDs},
 					Context: testContext(t),
 					Evict:   func(ctx context.Context, key string) error { return rc.Del(ctx, key).Err() },
 					Purge:   purge.Options{Durable: cloud.Datastore(dsc, kind), DSEntityName: kind, Cache: cloud.Redis(rc), KeyPrefix: kind + ":"},
@@ -49,21 +52,24 @@ func TestBehaviour(t *testing.T) {
 			}
 		})
 	})
-	t.Run("DatastoreOnlyWithUsers", func(t *testing.T) {
-		t.Parallel()
-		gaesessiontest.TestBehaviour(t, func(t *testing.T, _ func() time.Time) gaesessiontest.Backend {
-			servers(t)
-			kind := newKind()
-			return gaesessiontest.Backend{
-				Store: store.Options{
-					Cache:     cloud.DatastoreCache(dsc, kind+"c", kind+":"),
-					Durable:   cloud.Datastore(dsc, kind),
-					KeyPrefix: kind + ":",
-				},
-				Context: testContext(t),
-				Purge: purge.Options{Durable: cloud.Datastore(dsc, kind), DSEntityName: kind,
-					Cache: cloud.DatastoreCache(dsc, kind+"c", kind+":"), KeyPrefix: kind + ":"},
-			}
+	for _, name := range []string{"DatastoreOnlyWithUsers", "DatastoreOnlyWithUsersHashIDs"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			gaesessiontest.TestBehaviour(t, func(t *testing.T, _ func() time.Time) gaesessiontest.Backend {
+				servers(t)
+				kind := newKind()
+				return gaesessiontest.Backend{
+					Store: store.Options{
+						Cache:     cloud.DatastoreCache(dsc, kind+"c", kind+":"),
+						Durable:   cloud.Datastore(dsc, kind),
+						KeyPrefix: kind + ":",
+						HashIDs:   strings.HasSuffix(name, "HashIDs"),
+					},
+					Context: testContext(t),
+					Purge: purge.Options{Durable: cloud.Datastore(dsc, kind), DSEntityName: kind,
+						Cache: cloud.DatastoreCache(dsc, kind+"c", kind+":"), KeyPrefix: kind + ":"},
+				}
+			})
 		})
-	})
+	}
 }

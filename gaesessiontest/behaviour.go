@@ -241,10 +241,18 @@ func (e *env) needEviction() {
 	}
 }
 
+// sid returns the ID a session is stored under: its hash with HashIDs.
+func (e *env) sid(id string) string {
+	if e.opts.Store.HashIDs {
+		return store.HashID(id)
+	}
+	return id
+}
+
 // evict makes the Cache forget a session.
 func (e *env) evict(id string) {
 	e.Helper()
-	if err := e.b.Evict(e.ctx, e.opts.Store.KeyPrefix+id); err != nil {
+	if err := e.b.Evict(e.ctx, e.opts.Store.KeyPrefix+e.sid(id)); err != nil {
 		e.Fatal(err)
 	}
 }
@@ -258,7 +266,7 @@ func (e *env) tiers(id string) (cache, durable string) {
 	e.Helper()
 	o := e.opts.Store
 	cache, durable = "gone", "-"
-	it, err := o.Cache.Get(e.ctx, o.KeyPrefix+id)
+	it, err := o.Cache.Get(e.ctx, o.KeyPrefix+e.sid(id))
 	switch {
 	case errors.Is(err, tier.ErrCacheMiss):
 	case err != nil:
@@ -273,7 +281,7 @@ func (e *env) tiers(id string) (cache, durable string) {
 	if o.OnlyMemcache {
 		return cache, durable
 	}
-	rec, err := store.ReadRecord(e.ctx, o.Durable, id)
+	rec, err := store.ReadRecord(e.ctx, o.Durable, e.sid(id))
 	switch {
 	case errors.Is(err, tier.ErrNotFound):
 		durable = "gone"

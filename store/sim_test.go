@@ -23,7 +23,8 @@ var (
 	simRuns   = flag.Int("sim.runs", 2000, "seeds 1..N that TestSimulation runs")
 	simAll    = flag.Bool("sim.all", false, "log every failing seed of TestSimulation, one line each")
 	simExtra  = flag.Duration("sim.extra", 0, "time TestSimulation spends on random seeds after 1..sim.runs (exploration; CI runs fixed seeds only)")
-	simStrict = flag.Bool("sim.strict", false,
+	simHashIDs = flag.Bool("sim.hashids", false, "every run with HashIDs (else every third seed)")
+	simStrict  = flag.Bool("sim.strict", false,
 		"every run with StrictWrites (else every other seed): no eviction excuse (lagged-eviction, hot-eviction, cache-expiry, unconverged) in those runs")
 )
 
@@ -133,6 +134,9 @@ type world struct {
 	users  []simUser
 	stats  simStats
 	strict bool // StrictWrites, and no eviction excuses
+	hashed bool // HashIDs: the tiers hold hashes of IDs (see sid, rawID)
+
+	rawOf map[string]string // with HashIDs: hashes to the IDs handed out
 
 	// The timeout of sessions set up and of those started during the run;
 	// the TouchInterval in effect. icza/session stamps a session's
@@ -188,6 +192,7 @@ func (c *simClock) advance(d time.Duration) {
 func simulate(seed uint64, verbose bool) (simStats, error) {
 	w := &world{
 		seed: seed, rng: rand.New(rand.NewPCG(seed, 1)), hrng: rand.New(rand.NewPCG(seed, 2)), sched: newSched(seed), prefix: "k:", strict: *simStrict || seed%2 == 1,
+		hashed: *simHashIDs || seed%3 == 0, rawOf: map[string]string{},
 		clock: &simClock{now: time.Now()},
 		sess:  map[string]*simSess{}, byTask: map[string]*request{}, seq: map[string]int{}, short: map[string]string{},
 		faults: map[string]*fault{}, after: map[string]error{}, tookEffect: map[string]bool{},
@@ -208,7 +213,7 @@ func simulate(seed uint64, verbose bool) (simStats, error) {
 	w.model = storetest.NewModel(storetest.ModelOptions{Memcache: memcacheRules, Now: w.clock.Now, Before: w.before, After: w.afterCall})
 	w.opts = store.Options{
 		KeyPrefix: w.prefix, Cache: watchCache{w.model.Cache(), w}, Durable: watchDurable{w.model.Durable(), w}, Retries: 2,
-		AsyncDatastoreSave: w.rng.IntN(3) == 0, Now: w.clock.Now, StrictWrites: w.strict,
+		AsyncDatastoreSave: w.rng.IntN(3) == 0, Now: w.clock.Now, StrictWrites: w.strict, HashIDs: w.hashed,
 	}
 	if w.rng.IntN(2) == 0 {
 		w.opts.TouchInterval = time.Minute
@@ -297,7 +302,7 @@ func (w *world) notef(format string, args ...any) {
 // label names an ID in traces by the order it was first seen in; IDs are
 // random, labels are not.
 func (w *world) label(id string) string {
-	id = strings.TrimPrefix(id, w.prefix)
+	id = w.rawID(strings.TrimPrefix(id, w.prefix))
 	if n, ok := w.seq[id]; ok {
 		return fmt.Sprintf("#%d", n)
 	}
@@ -313,7 +318,7 @@ func (w *world) label(id string) string {
 // see registers an ID (or cache key) the first time it is seen. Callers
 // hold w.mu.
 func (w *world) see(id string) {
-	id = strings.TrimSuffix(strings.TrimPrefix(id, w.prefix), tier.EndSuffix)
+	id = w.rawID(strings.TrimSuffix(strings.TrimPrefix(id, w.prefix), tier.EndSuffix))
 	if id == "" || store.IsIndexID(id) {
 		return
 	}
@@ -337,6 +342,24 @@ func (w *world) dump() {
 	fmt.Fprintln(os.Stderr, "durable:", ids)
 }
 
+// sid returns the ID the tiers keep session id under: its hash with
+// HashIDs.
+func (w *world) sid(id string) string {
+	if w.hashed {
+		return store.HashID(id)
+	}
+	return id
+}
+
+// rawID returns the ID handed out whose hash is sid, or sid. Callers hold
+// w.mu, or run after the requests.
+func (w *world) rawID(sid string) string {
+	if id, ok := w.rawOf[sid]; ok {
+		return id
+	}
+	return sid
+}
+
 // short is a key or ID cut for traces.
 func short(s string) string {
 	if len(s) > 8 {
@@ -351,8 +374,8 @@ func (w *world) sortedKeys() []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	slices.SortFunc(keys, func(a, b string) int {
-		na, oka := w.seq[strings.TrimPrefix(a, w.prefix)]
-		nb, okb := w.seq[strings.TrimPrefix(b, w.prefix)]
+		na, oka := w.seq[w.rawID(strings.TrimPrefix(a, w.prefix))]
+		nb, okb := w.seq[w.rawID(strings.TrimPrefix(b, w.prefix))]
 		switch {
 		case oka && okb:
 			return na - nb

@@ -305,6 +305,9 @@ func (w *world) failedNow(r *request) bool {
 
 // newSess records a session handed out. Callers hold w.mu, or run alone.
 func (w *world) newSess(id, user, handle string, parent *simSess, byRenew bool) *simSess {
+	if w.hashed {
+		w.rawOf[store.HashID(id)] = id
+	}
 	w.see(id)
 	s := &simSess{id: id, user: user, handle: handle, parent: parent, byRenew: byRenew, want: map[string]any{}, maybe: map[string]maybeWrite{}}
 	if parent != nil {

@@ -171,12 +171,13 @@ func (w *world) chaos(step string) {
 // put-back then loses the newer write (tried: 52 of the 54 still lost,
 // none new).
 func (w *world) evict(key, step string) {
-	id := strings.TrimPrefix(key, w.prefix)
+	sid := strings.TrimPrefix(key, w.prefix)
 	item, ok := w.model.CacheItem(key)
-	rec, found := w.model.Record(id)
+	rec, found := w.model.Record(sid)
 	inFlight := w.sched.requests()
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	id := w.rawID(sid)
 	if ok && !store.IsTombstone(item.Flags) && (!found || !bytes.Equal(rec.Value, item.Value)) && len(w.busy[key]) == 0 {
 		w.lagged[id] = true
 		w.stats.lagged++
@@ -199,14 +200,14 @@ func (w *world) expire(after time.Time) {
 	inFlight := w.sched.requests()
 	for _, key := range w.model.Keys() {
 		item, ok := w.model.CacheItem(key)
-		id := strings.TrimPrefix(key, w.prefix)
-		if !ok || item.Expires.IsZero() || item.Expires.After(after) || store.IsTombstone(item.Flags) || !w.liveValue(item.Value, id, after) {
+		sid := strings.TrimPrefix(key, w.prefix)
+		if !ok || item.Expires.IsZero() || item.Expires.After(after) || store.IsTombstone(item.Flags) || !w.liveValue(item.Value, sid, after) {
 			continue
 		}
-		rec, found := w.model.Record(id)
+		rec, found := w.model.Record(sid)
 		w.mu.Lock()
 		if !found || !bytes.Equal(rec.Value, item.Value) || w.hotLocked(key, inFlight) {
-			w.expired[id] = true
+			w.expired[w.rawID(sid)] = true
 			w.note("%s expired, as a lagged or hot eviction", w.label(key))
 		}
 		w.mu.Unlock()
@@ -292,7 +293,7 @@ func (c watchCache) Get(ctx context.Context, key string) (*tier.Item, error) {
 			if r.sawRemoved == nil {
 				r.sawRemoved = map[string]bool{}
 			}
-			r.sawRemoved[strings.TrimPrefix(key, c.w.prefix)] = true
+			r.sawRemoved[c.w.rawID(strings.TrimPrefix(key, c.w.prefix))] = true
 		}
 		c.w.mu.Unlock()
 	}
@@ -319,7 +320,7 @@ func (c watchCache) SetMulti(ctx context.Context, items []*tier.Item) error {
 	c.w.mu.Lock()
 	for _, it := range items {
 		c.w.see(it.Key)
-		c.w.mayEnd[strings.TrimPrefix(it.Key, c.w.prefix)] = true
+		c.w.mayEnd[c.w.rawID(strings.TrimPrefix(it.Key, c.w.prefix))] = true
 	}
 	c.w.mu.Unlock()
 	return c.Cache.SetMulti(ctx, items)
@@ -351,7 +352,7 @@ func (d watchDurable) PutMulti(ctx context.Context, keys []string, recs []tier.R
 	for _, k := range keys {
 		d.w.see(k)
 		if id, tomb := strings.CutSuffix(k, tier.EndSuffix); tomb {
-			d.w.mayEnd[id] = true
+			d.w.mayEnd[d.w.rawID(id)] = true
 		} else if r != nil && d.w.origin[k] == nil {
 			d.w.origin[k] = r
 		}

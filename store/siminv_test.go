@@ -116,12 +116,12 @@ func (w *world) checkEnded(step string) {
 // (the durable tier's), or not ("").
 func (w *world) peek(id string) string {
 	now := w.clock.Now()
-	it, ok := w.model.CacheItem(w.prefix + id)
+	it, ok := w.model.CacheItem(w.prefix + w.sid(id))
 	// An unconfirmed item (tier.FlagUnconfirmed) is read only while the
 	// durable tier has the session: not readable from the cache alone.
 	cache := ok && it.Flags == 0 && w.liveValue(it.Value, id, now)
-	rec, ok := w.model.Record(id)
-	tomb, ended := w.model.Record(id + tier.EndSuffix)
+	rec, ok := w.model.Record(w.sid(id))
+	tomb, ended := w.model.Record(w.sid(id) + tier.EndSuffix)
 	durable := ok && !(ended && now.Before(tomb.Expires)) && now.Before(rec.Expires) && w.liveValue(rec.Value, id, now)
 	switch {
 	case cache && durable:
@@ -137,7 +137,7 @@ func (w *world) peek(id string) string {
 // liveValue reports whether a stored value is the session id, unexpired.
 func (w *world) liveValue(b []byte, id string, now time.Time) bool {
 	sess := session.NewSession()
-	if store.Gob.Unmarshal(b, sess) != nil || sess.ID() != id {
+	if store.Gob.Unmarshal(b, sess) != nil || sess.ID() != id && sess.ID() != w.sid(id) {
 		return false
 	}
 	exp := sess.Accessed().Add(sess.Timeout())
@@ -205,7 +205,7 @@ func (w *world) check(runErr error) error {
 		_, ids, ending, _ := store.IndexEntries(rec.Value)
 		for i, id := range ids {
 			if ending[i] && failed {
-				w.mayEnd[id] = true
+				w.mayEnd[w.rawID(id)] = true
 			}
 		}
 	}
@@ -288,9 +288,9 @@ func (w *world) check(runErr error) error {
 		}
 		rec, hasIndex := w.model.Record(store.IndexID(u.name))
 		handles, ids, _, _ := store.IndexEntries(rec.Value)
-		idOf := map[string]string{}
+		idOf, sidOf := map[string]string{}, map[string]string{}
 		for i, h := range handles {
-			idOf[h] = ids[i]
+			idOf[h], sidOf[h] = w.rawID(ids[i]), ids[i]
 		}
 		listed := map[string]int{}
 		for _, d := range devs {
@@ -322,7 +322,7 @@ func (w *world) check(runErr error) error {
 			switch {
 			case n > 1:
 				fail(3, "%s listed %d times", w.label(id), n)
-			case s == nil && (w.origin[id] == nil || !w.origin[id].failed()):
+			case s == nil && (w.origin[sidOf[h]] == nil || !w.origin[sidOf[h]].failed()):
 				fail(3, "%s listed, a session never handed out", w.label(id))
 			case s == nil:
 				w.excuse(true, orphanEntry)
@@ -413,11 +413,11 @@ func missing(want, got map[string]any) string {
 // converged reports whether the durable tier holds what the cache holds
 // of a session, so that an eviction loses nothing.
 func (w *world) converged(id string) bool {
-	item, ok := w.model.CacheItem(w.prefix + id)
+	item, ok := w.model.CacheItem(w.prefix + w.sid(id))
 	if !ok || store.IsTombstone(item.Flags) {
 		return true
 	}
-	rec, found := w.model.Record(id)
+	rec, found := w.model.Record(w.sid(id))
 	return found && string(rec.Value) == string(item.Value)
 }
 
@@ -425,7 +425,7 @@ func (w *world) converged(id string) bool {
 // the cache has lost it when evict is set.
 func (w *world) read(id string, evict bool) (map[string]any, bool) {
 	if evict {
-		w.model.Evict(w.prefix + id)
+		w.model.Evict(w.prefix + w.sid(id))
 	}
 	st := store.NewTiers(w.opts).Open(context.Background(), func(error) {}, slog.New(&logCapture{w: w}))
 	defer st.Discard()
