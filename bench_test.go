@@ -50,6 +50,15 @@ func BenchmarkRequest(b *testing.B) {
 			memcache.Set(ctx, &memcache.Item{Key: key + "-limit", Value: v})
 			datastore.Put(ctx, ds, &storedEntity{Expires: time.Now().Add(time.Hour), Value: v})
 		}, seedSave(true)},
+		// HashIDs: the same read and write, under the SHA-256 of the ID.
+		{"read-only-hashids", false, func(int) string { return "/" }, func(ctx context.Context, key string, _ *datastore.Key, _ []byte) {
+			memcache.Get(ctx, key)
+		}, seedSave(true)},
+		{"write-hashids", false, func(i int) string { return fmt.Sprintf("/?op=set&n=%d", i) }, func(ctx context.Context, key string, ds *datastore.Key, v []byte) {
+			memcache.Get(ctx, key)
+			memcache.Set(ctx, &memcache.Item{Key: key + "-limit", Value: v})
+			datastore.Put(ctx, ds, &storedEntity{Expires: time.Now().Add(time.Hour), Value: v})
+		}, seedSave(true)},
 		{"new-session", true, func(int) string { return "/?op=new&a=1" }, slower, func(ctx context.Context, key string, ds *datastore.Key, v []byte) {
 			memcache.Set(ctx, &memcache.Item{Key: key + "-seed", Value: v}) // the seed's Add
 			seedSave(false)(ctx, key, ds, v)
@@ -57,7 +66,10 @@ func BenchmarkRequest(b *testing.B) {
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
-			opts, c := setup(b, gaesession.Options{Store: store.Options{StrictWrites: strings.HasSuffix(tc.name, "-strict")}})
+			opts, c := setup(b, gaesession.Options{Store: store.Options{
+				StrictWrites: strings.HasSuffix(tc.name, "-strict"),
+				HashIDs:      strings.HasSuffix(tc.name, "-hashids"),
+			}})
 			get(b, c, "/?op=new&a=1")
 			id := sessionID(b, c)
 			ctx := gaesessiontest.Context(b)

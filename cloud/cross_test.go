@@ -16,17 +16,26 @@ import (
 // backends and back; crossenv_test.go has their helpers.
 
 func TestCrossAppEngineToCloud(t *testing.T) {
-	for _, withCache := range []bool{true, false} {
-		name := map[bool]string{true: "EntityAndCacheValue", false: "EntityOnly"}[withCache]
-		t.Run(name, func(t *testing.T) {
+	for _, tc := range []struct {
+		name               string
+		withCache, hashIDs bool
+	}{
+		{"EntityAndCacheValue", true, false},
+		{"EntityOnly", false, false},
+		{"HashIDs", true, true},
+		{"HashIDsEntityOnly", false, true},
+	} {
+		withCache := tc.withCache
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			x := newCrossTest(t)
+			x.hashIDs = tc.hashIDs
 			ae := x.appEngine()
 			x.get(ae, "/?op=new&user=gopher")
 			if got := x.get(ae, "/?op=set&n=1"); got != "n=1,user=gopher" {
 				t.Fatalf("App Engine app: %q", got)
 			}
-			id := x.id()
+			id := x.stored(x.id())
 			props, value := x.fromAppEngine(id)
 			wantSessionEntity(t, props)
 			if value == nil {
@@ -58,17 +67,26 @@ func TestCrossAppEngineToCloud(t *testing.T) {
 }
 
 func TestCrossCloudToAppEngine(t *testing.T) {
-	for _, withCache := range []bool{true, false} {
-		name := map[bool]string{true: "EntityAndCacheValue", false: "EntityOnly"}[withCache]
-		t.Run(name, func(t *testing.T) {
+	for _, tc := range []struct {
+		name               string
+		withCache, hashIDs bool
+	}{
+		{"EntityAndCacheValue", true, false},
+		{"EntityOnly", false, false},
+		{"HashIDs", true, true},
+		{"HashIDsEntityOnly", false, true},
+	} {
+		withCache := tc.withCache
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			x := newCrossTest(t)
+			x.hashIDs = tc.hashIDs
 			h := x.cloudApp()
 			x.get(h, "/?op=new&user=gopher")
 			if got := x.get(h, "/?op=set&n=1"); got != "n=1,user=gopher" {
 				t.Fatalf("cloud app: %q", got)
 			}
-			id := x.id()
+			id := x.stored(x.id())
 			props, value := x.fromCloud(id)
 			if value == nil {
 				t.Fatal("Redis has no session")

@@ -33,6 +33,7 @@ type crossTest struct {
 	c            *gaesessiontest.Client
 	kind, prefix string
 	calls        *calls // the cloud app's backend calls
+	hashIDs      bool   // both apps store hashed IDs (store.Options.HashIDs)
 }
 
 func newCrossTest(t *testing.T) *crossTest {
@@ -52,6 +53,10 @@ func (x *crossTest) get(h http.Handler, target string) string {
 // serve returns gaesessiontest.App through a middleware of its own on opts.
 func (x *crossTest) serve(opts store.Options) http.Handler {
 	opts.KeyPrefix = x.prefix
+	if x.hashIDs {
+		// Raw IDs no longer looked for: the calls are those of hashed IDs.
+		opts.HashIDs, opts.RawIDsUntil = true, time.Unix(1, 0)
+	}
 	s := gaesession.New(gaesession.Options{Store: opts})
 	x.t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
 	return s.Handler(gaesessiontest.App)
@@ -87,6 +92,14 @@ func (x *crossTest) id() string {
 	}
 	x.t.Fatal("no session cookie")
 	return ""
+}
+
+// stored returns the ID both apps store session id under.
+func (x *crossTest) stored(id string) string {
+	if x.hashIDs {
+		return store.HashID(id)
+	}
+	return id
 }
 
 // fromAppEngine reads a session's entity and Memcache value on the dev

@@ -19,7 +19,10 @@ const hashMark = "~"
 // the SHA-256 of id in unpadded base64url, 44 bytes.
 func hashID(id string) string {
 	sum := sha256.Sum256([]byte(id))
-	return hashMark + base64.RawURLEncoding.EncodeToString(sum[:])
+	var b [len(hashMark) + 43]byte
+	copy(b[:], hashMark)
+	base64.RawURLEncoding.Encode(b[len(hashMark):], sum[:])
+	return string(b[:])
 }
 
 // HashID returns the ID a session is stored under with HashIDs, in every
@@ -82,7 +85,8 @@ func (s *Store) sid(id string) string {
 	return s.hashLocked(id)
 }
 
-// hashOf is hashID, computed once per request and ID.
+// hashOf is hashID, computed once for the last ID asked (a request
+// rarely touches more than one session).
 func (s *Store) hashOf(id string) string {
 	s.sidMu.Lock()
 	defer s.sidMu.Unlock()
@@ -90,15 +94,10 @@ func (s *Store) hashOf(id string) string {
 }
 
 func (s *Store) hashLocked(id string) string {
-	h, ok := s.hashes[id]
-	if !ok {
-		h = hashID(id)
-		if s.hashes == nil {
-			s.hashes = make(map[string]string, 1)
-		}
-		s.hashes[id] = h
+	if id != s.hashed[0] || s.hashed[1] == "" {
+		s.hashed = [2]string{id, hashID(id)}
 	}
-	return h
+	return s.hashed[1]
 }
 
 // setRaw records whether the request found session id under its raw ID

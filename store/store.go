@@ -29,8 +29,8 @@ type Store struct {
 	closed  bool
 
 	sidMu  sync.Mutex
-	hashes map[string]string // with HashIDs: session ID to its hash (hashID)
-	raw    map[string]bool   // with HashIDs: sessions found under their raw IDs
+	hashed [2]string       // with HashIDs: the last ID hashed, and its hash
+	raw    map[string]bool // with HashIDs: sessions found under their raw IDs
 }
 
 // entry is what the store knows of one session the request touched.

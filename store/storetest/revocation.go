@@ -22,7 +22,8 @@ import (
 // wrappers around opts.Cache and opts.Durable, so it runs on any backend,
 // and checks exact outcomes: which IDs are readable (in both tiers, also
 // after an eviction) and which handles are listed. The subtests of HashIDs
-// run every case again with Options.HashIDs.
+// run every case again with Options.HashIDs, and the cases of sessions
+// stored under their raw IDs by a store without it.
 //
 // setup returns the options of one subtest, with its Cache and Durable
 // (not OnlyMemcache: the index needs the Durable tier), and the context
@@ -32,7 +33,11 @@ func TestRevocation(t *testing.T, setup func(t *testing.T) (store.Options, conte
 	t.Helper()
 	run := nonce()
 	cases := func(t *testing.T, hashIDs bool) {
-		for _, tc := range revocationCases {
+		all := revocationCases
+		if hashIDs {
+			all = append(slices.Clip(all), rawIDCases...)
+		}
+		for _, tc := range all {
 			t.Run(tc.name, func(t *testing.T) {
 				t.Parallel()
 				opts, ctx := setup(t)
