@@ -19,10 +19,10 @@ import (
 )
 
 var (
-	simSeed   = flag.Uint64("sim.seed", 0, "replay this seed of TestSimulation, with its trace")
-	simRuns   = flag.Int("sim.runs", 2000, "seeds 1..N that TestSimulation runs")
-	simAll    = flag.Bool("sim.all", false, "log every failing seed of TestSimulation, one line each")
-	simExtra  = flag.Duration("sim.extra", 0, "time TestSimulation spends on random seeds after 1..sim.runs (exploration; CI runs fixed seeds only)")
+	simSeed    = flag.Uint64("sim.seed", 0, "replay this seed of TestSimulation, with its trace")
+	simRuns    = flag.Int("sim.runs", 2000, "seeds 1..N that TestSimulation runs")
+	simAll     = flag.Bool("sim.all", false, "log every failing seed of TestSimulation, one line each")
+	simExtra   = flag.Duration("sim.extra", 0, "time TestSimulation spends on random seeds after 1..sim.runs (exploration; CI runs fixed seeds only)")
 	simHashIDs = flag.Bool("sim.hashids", false, "every run with HashIDs (else every third seed)")
 	simStrict  = flag.Bool("sim.strict", false,
 		"every run with StrictWrites (else every other seed): no eviction excuse (lagged-eviction, hot-eviction, cache-expiry, unconverged) in those runs")
