@@ -57,15 +57,27 @@ type Sessions struct {
 }
 
 // New returns the middleware for opts. It panics when opts are invalid: a
-// KeyPrefix that leaves no room for session IDs in a Memcache key, a signing
+// KeyPrefix that leaves no room for session IDs in a Memcache key (44
+// bytes for a hashed one, with Store.HashIDs), a signing
 // key shorter than 32 bytes, a "__Host-" cookie with a Domain, another
 // Path or AllowHTTP, a Users.MaxSessions over store.MaxSessionsLimit, a
 // Store.Cache without a Store.Durable (unless Store.OnlyMemcache) or the
 // reverse, or a Cache that takes another key prefix (tier.PrefixedCache).
+//
+// Store.HashIDs (off by default) keeps only a SHA-256 of each session ID
+// in Memcache and the Datastore, so that a leaked export or cache dump
+// holds no live cookie. Turn it on once you will not roll back to
+// icza/gaesession or an earlier release, which cannot read hashed
+// sessions; sessions stored before keep working and move on their next
+// write (store.Options.RawIDsUntil says for how long they are looked
+// for).
 func New(opts Options) *Sessions {
 	c := &config{Options: opts, cookie: opts.Cookie.withDefaults()}
 	if tier.MaxKeyLen-len(opts.Store.KeyPrefix) < store.MinIDLen {
 		panic("gaesession: Store.KeyPrefix leaves no room for session IDs in a 250-byte Memcache key")
+	}
+	if opts.Store.HashIDs && tier.MaxKeyLen-len(opts.Store.KeyPrefix) < len(store.HashID("")) {
+		panic("gaesession: Store.KeyPrefix leaves no room for hashed session IDs (Store.HashIDs) in a 250-byte Memcache key")
 	}
 	if opts.Users.MaxSessions > store.MaxSessionsLimit {
 		panic(fmt.Sprintf("gaesession: Users.MaxSessions is %d, over store.MaxSessionsLimit (%d): a user's sessions are listed in one Datastore entity",

@@ -90,16 +90,20 @@ func TestCookieDefaultsAndRemoval(t *testing.T) {
 }
 
 // TestKeyPrefixLimit: New takes the longest Store.KeyPrefix that leaves
-// store.MinIDLen bytes of a Memcache key for the session ID, and panics
-// on a longer one.
+// store.MinIDLen bytes of a Memcache key for the session ID (with HashIDs,
+// those of a hashed ID), and panics on a longer one.
 func TestKeyPrefixLimit(t *testing.T) {
 	t.Parallel()
+	hashed := len(store.HashID(""))
 	for _, tc := range []struct {
-		n     int
-		panic bool
+		n       int
+		hashIDs bool
+		panic   bool
 	}{
-		{tier.MaxKeyLen - store.MinIDLen, false},
-		{tier.MaxKeyLen - store.MinIDLen + 1, true},
+		{tier.MaxKeyLen - store.MinIDLen, false, false},
+		{tier.MaxKeyLen - store.MinIDLen + 1, false, true},
+		{tier.MaxKeyLen - hashed, true, false},
+		{tier.MaxKeyLen - hashed + 1, true, true},
 	} {
 		func() {
 			defer func() {
@@ -107,7 +111,7 @@ func TestKeyPrefixLimit(t *testing.T) {
 					t.Errorf("KeyPrefix of %d bytes: panic %v, want %v", tc.n, got, tc.panic)
 				}
 			}()
-			opts := gaesession.Options{Store: store.Options{KeyPrefix: strings.Repeat("k", tc.n)}}
+			opts := gaesession.Options{Store: store.Options{KeyPrefix: strings.Repeat("k", tc.n), HashIDs: tc.hashIDs}}
 			s := gaesession.New(opts)
 			if err := s.Shutdown(context.Background()); err != nil {
 				t.Error(err)

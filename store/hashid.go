@@ -175,7 +175,10 @@ func setID(sess session.Session, id string) {
 // saveWhole), or nil: ended meanwhile, or a failure (reported). A request
 // that writes the raw ID later is told ErrRenewed.
 func (s *Store) move(id string, e *entry, changes map[string]any) *entry {
-	newest, _, err := s.retire(id, []string{id}, e.sess.Timeout(), !e.whole)
+	// Its raw ID's tombstones need only outlive the requests and
+	// background writes that may still write it: the session lives on
+	// under its hash, and a tombstone's key holds the raw ID.
+	newest, _, err := s.retire(id, []string{id}, 0, !e.whole)
 	switch {
 	case errors.Is(err, errRemoved):
 		return nil // logout wins

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/tier"
 )
 
 // atRest returns every Cache key and value and every Durable ID and value
@@ -294,5 +295,25 @@ func TestHashIDsDevices(t *testing.T) {
 	}
 	if _, ids, _, err := store.IndexEntries(mustRecord(t, r, store.IndexID("dee"))); err != nil || len(ids) != 2 {
 		t.Errorf("index lists %d entries (%v), want 2: those replaced are dropped", len(ids), err)
+	}
+}
+
+// A move's tombstones under the raw ID, whose keys hold it while the
+// session lives on under its hash, last minTombstone (an hour), not the
+// session's timeout.
+func TestMoveTombstonesLastAnHour(t *testing.T) {
+	r := newRig(t, store.Options{})
+	id := r.create(30*24*time.Hour, "k", "v")
+	hashed := r.other(store.Options{HashIDs: true})
+	s := hashed.Open(context.Background(), nil, nil)
+	s.Get(id).SetAttr("k", "w")
+	s.Close()
+	now := r.clock.Now()
+	it, ok := r.m.CacheItem(prefix + id)
+	tomb, found := r.m.Record(id + tier.EndSuffix)
+	for _, exp := range []time.Time{it.Expires, tomb.Expires} {
+		if !ok || !found || exp.Sub(now).Round(time.Minute) != time.Hour {
+			t.Errorf("raw tombstones expire at %v (Cache) and %v (Durable), want an hour from %v", it.Expires, tomb.Expires, now)
+		}
 	}
 }

@@ -13,8 +13,10 @@ import (
 )
 
 // retire replaces a session in the Cache with a FlagRenewed tombstone and
-// ends it in the Durable tier (under the stored IDs ends). It returns the newest value stored before
-// (nil if none) and whether the tombstone is in place; when the session
+// ends it in the Durable tier (under the stored IDs ends), its tombstones
+// lasting as long as a session of the given timeout could. It returns the
+// newest value stored before (nil if none) and whether the tombstone is
+// in place; when the session
 // had ended, what its tombstone says (ErrRenewed, errRemoved, ErrGone; for
 // a session the request loaded, no record in the Durable tier means
 // errRemoved too); a Cache failure, having changed nothing; or
