@@ -129,6 +129,9 @@ func TestHashIDsMovesRawSessions(t *testing.T) {
 	r.wantCalls("a read of a raw session: its hash missed, then the raw ID", "cache.Get", "cache.Get")
 	sess.SetAttr("x", "2")
 	s.Close()
+	r.wantCalls("the move", "cache.Get", "cache.CompareAndSwap", "durable.PutMulti", "durable.DeleteMulti", "cache.Get", // retired
+		"durable.Update",                // the index entry
+		"durable.PutMulti", "cache.Add") // written under the hash
 	if got := r.cached(legacy.ID()); got != "flags 2" {
 		t.Errorf("raw Cache key after the move holds %q, want a FlagRenewed tombstone", got)
 	}
