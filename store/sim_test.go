@@ -158,7 +158,7 @@ type world struct {
 	tookEffect map[string]bool            // task ID and key: its last call took effect, though it reported a fault
 	busy       map[string]map[string]bool // cache key to the requests whose writes to it are in flight
 	origin     map[string]*request        // ID to the request that first wrote it
-	mayEnd     map[string]bool            // IDs a revocation, a limit or a logout tried to end
+	mayEnd     map[string]bool            // stored IDs (see sid) a revocation, a limit or a logout tried to end
 	lagged     map[string]bool            // IDs evicted while the durable tier was behind
 	hot        map[string]bool            // IDs evicted hot (see evict)
 	expired    map[string]bool            // IDs whose Cache copy expired as a lagged or hot eviction would (see expire)

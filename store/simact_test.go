@@ -261,7 +261,7 @@ func (w *world) serve(ctx context.Context, r *request) {
 		return
 	}
 	s := w.sess[ends.ID()]
-	if s != nil && r.sawRemoved[s.id] {
+	if s != nil && r.sawRemoved[w.sid(s.id)] {
 		// The write found its session logged out or revoked: "logout
 		// wins", dropped without a failure. A Renew or Login from the
 		// session may have retired it before (its FlagRenewed tombstone,
@@ -306,7 +306,15 @@ func (w *world) failedNow(r *request) bool {
 // newSess records a session handed out. Callers hold w.mu, or run alone.
 func (w *world) newSess(id, user, handle string, parent *simSess, byRenew bool) *simSess {
 	if w.hashed {
-		w.rawOf[store.HashID(id)] = id
+		// Its calls, seen before the ID was known, were labeled by hash.
+		h := store.HashID(id)
+		w.rawOf[h] = id
+		if n, ok := w.seq[h]; ok {
+			if _, ok := w.seq[id]; !ok {
+				w.seq[id] = n
+				w.short[store.ShortID(id)] = id
+			}
+		}
 	}
 	w.see(id)
 	s := &simSess{id: id, user: user, handle: handle, parent: parent, byRenew: byRenew, want: map[string]any{}, maybe: map[string]maybeWrite{}}

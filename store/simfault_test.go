@@ -177,7 +177,7 @@ func (w *world) evict(key, step string) {
 	inFlight := w.sched.requests()
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	id := w.rawID(sid)
+	id := sid // the excuses are keyed by stored ID (see sid)
 	if ok && !store.IsTombstone(item.Flags) && (!found || !bytes.Equal(rec.Value, item.Value)) && len(w.busy[key]) == 0 {
 		w.lagged[id] = true
 		w.stats.lagged++
@@ -207,7 +207,7 @@ func (w *world) expire(after time.Time) {
 		rec, found := w.model.Record(sid)
 		w.mu.Lock()
 		if !found || !bytes.Equal(rec.Value, item.Value) || w.hotLocked(key, inFlight) {
-			w.expired[w.rawID(sid)] = true
+			w.expired[sid] = true
 			w.note("%s expired, as a lagged or hot eviction", w.label(key))
 		}
 		w.mu.Unlock()
@@ -293,7 +293,7 @@ func (c watchCache) Get(ctx context.Context, key string) (*tier.Item, error) {
 			if r.sawRemoved == nil {
 				r.sawRemoved = map[string]bool{}
 			}
-			r.sawRemoved[c.w.rawID(strings.TrimPrefix(key, c.w.prefix))] = true
+			r.sawRemoved[strings.TrimPrefix(key, c.w.prefix)] = true
 		}
 		c.w.mu.Unlock()
 	}
@@ -320,7 +320,7 @@ func (c watchCache) SetMulti(ctx context.Context, items []*tier.Item) error {
 	c.w.mu.Lock()
 	for _, it := range items {
 		c.w.see(it.Key)
-		c.w.mayEnd[c.w.rawID(strings.TrimPrefix(it.Key, c.w.prefix))] = true
+		c.w.mayEnd[strings.TrimPrefix(it.Key, c.w.prefix)] = true
 	}
 	c.w.mu.Unlock()
 	return c.Cache.SetMulti(ctx, items)
@@ -352,7 +352,7 @@ func (d watchDurable) PutMulti(ctx context.Context, keys []string, recs []tier.R
 	for _, k := range keys {
 		d.w.see(k)
 		if id, tomb := strings.CutSuffix(k, tier.EndSuffix); tomb {
-			d.w.mayEnd[d.w.rawID(id)] = true
+			d.w.mayEnd[id] = true
 		} else if r != nil && d.w.origin[k] == nil {
 			d.w.origin[k] = r
 		}

@@ -205,7 +205,7 @@ func (w *world) check(runErr error) error {
 		_, ids, ending, _ := store.IndexEntries(rec.Value)
 		for i, id := range ids {
 			if ending[i] && failed {
-				w.mayEnd[w.rawID(id)] = true
+				w.mayEnd[id] = true
 			}
 		}
 	}
@@ -215,7 +215,7 @@ func (w *world) check(runErr error) error {
 		for _, e := range []struct {
 			r  relaxation
 			ok bool
-		}{{unsure, s.unsure}, {backgroundFailed, s.bgFailed}, {mayEnd, w.mayEnd[s.id]}, {mayExpire, expiring(s)}} {
+		}{{unsure, s.unsure}, {backgroundFailed, s.bgFailed}, {mayEnd, w.mayEnd[w.sid(s.id)]}, {mayExpire, expiring(s)}} {
 			if e.ok {
 				ex = append(ex, e.r)
 			}
@@ -226,7 +226,7 @@ func (w *world) check(runErr error) error {
 	lossy := func(s *simSess) []relaxation {
 		var deg, lag, hot, exp bool
 		for a := s; a != nil; a = a.parent {
-			deg, lag, hot, exp = deg || isDegraded[a.id], lag || w.lagged[a.id], hot || w.hot[a.id], exp || w.expired[a.id]
+			deg, lag, hot, exp = deg || isDegraded[a.id], lag || w.lagged[w.sid(a.id)], hot || w.hot[w.sid(a.id)], exp || w.expired[w.sid(a.id)]
 		}
 		var ex []relaxation
 		for _, e := range []struct {
@@ -332,7 +332,7 @@ func (w *world) check(runErr error) error {
 		}
 		over := 0 // live sessions beyond those an end was tried on and failed
 		for _, id := range w.orderedIDs() {
-			if s := w.sess[id]; s.user == u.name && s.ended == "" && readable[id] && !w.mayEnd[id] {
+			if s := w.sess[id]; s.user == u.name && s.ended == "" && readable[id] && !w.mayEnd[w.sid(id)] {
 				over++
 			}
 		}
