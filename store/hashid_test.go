@@ -320,3 +320,22 @@ func TestMoveTombstonesLastAnHour(t *testing.T) {
 		}
 	}
 }
+
+// A hashed ID, as a leaked dump holds, reads nothing through Get, with
+// HashIDs or without (a store rolled back), and costs no call.
+func TestHashedIDReadsNothing(t *testing.T) {
+	r := newRig(t, store.Options{HashIDs: true})
+	id := r.create(time.Hour, "k", "v")
+	plain := r.other(store.Options{})
+	for _, tiers := range []*store.Tiers{r.tiers, plain} {
+		s := tiers.Open(context.Background(), nil, nil)
+		if got := s.Get(store.HashID(id)); got != nil {
+			t.Errorf("Get of the hashed ID read %v", got)
+		}
+		s.Close()
+	}
+	r.wantCalls("Get of hashed IDs")
+	if got := r.read(id); got != "k=v" {
+		t.Errorf("the session reads %q", got)
+	}
+}

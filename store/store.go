@@ -48,10 +48,14 @@ var _ session.Store = (*Store)(nil)
 
 // Get returns the session with the given ID, or nil when it does not exist,
 // has expired or was removed. The Cache is asked first, then the Durable
-// tier, whose session is put back into the Cache.
+// tier, whose session is put back into the Cache. A hashed ID (see
+// HashIDs) is no session's: nil, without a call.
 func (s *Store) Get(id string) session.Session {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if isHashed(id) {
+		return nil
+	}
 	if e, ok := s.entries[id]; ok {
 		if e == nil || e.removed {
 			return nil
