@@ -28,7 +28,7 @@ func TestBehaviour(t *testing.T) {
 				return gaesessiontest.Backend{
 					Store: store.Options{Cache: m.Cache(), Durable: m.Durable(), StrictWrites: strict, HashIDs: hashIDs},
 					Evict: func(_ context.Context, key string) error { m.Evict(key); return nil },
-					Purge: purge.Options{Durable: m.Durable(), Cache: m.Cache()},
+					Purge: purge.Options{Durable: m.Durable(), Cache: m.Cache(), HashIDs: hashIDs},
 				}
 			})
 		})
@@ -41,7 +41,7 @@ func TestBehaviour(t *testing.T) {
 					Store:   store.Options{Cache: aestore.Memcache(), Durable: aestore.Datastore(kind), DSEntityName: kind, KeyPrefix: kind + ":", StrictWrites: strict, HashIDs: hashIDs},
 					Context: gaesessiontest.Context(t),
 					Evict:   memcache.Delete,
-					Purge:   purge.Options{Durable: aestore.Datastore(kind), DSEntityName: kind, Cache: aestore.Memcache(), KeyPrefix: kind + ":"},
+					Purge:   purge.Options{Durable: aestore.Datastore(kind), DSEntityName: kind, Cache: aestore.Memcache(), KeyPrefix: kind + ":", HashIDs: hashIDs},
 				}
 			})
 		})

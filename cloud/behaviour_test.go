@@ -35,7 +35,7 @@ func TestBehaviour(t *testing.T) {
 					Store:   store.Options{Cache: cloud.Redis(rc), Durable: cloud.Datastore(dsc, kind), KeyPrefix: kind + ":", HashIDs: r.hashIDs},
 					Context: testContext(t),
 					Evict:   func(ctx context.Context, key string) error { return rc.Del(ctx, key).Err() },
-					Purge:   purge.Options{Durable: cloud.Datastore(dsc, kind), DSEntityName: kind, Cache: cloud.Redis(rc), KeyPrefix: kind + ":"},
+					Purge:   purge.Options{Durable: cloud.Datastore(dsc, kind), DSEntityName: kind, Cache: cloud.Redis(rc), KeyPrefix: kind + ":", HashIDs: r.hashIDs},
 				}
 			})
 		})
@@ -67,7 +67,7 @@ func TestBehaviour(t *testing.T) {
 					},
 					Context: testContext(t),
 					Purge: purge.Options{Durable: cloud.Datastore(dsc, kind), DSEntityName: kind,
-						Cache: cloud.DatastoreCache(dsc, kind+"c", kind+":"), KeyPrefix: kind + ":"},
+						Cache: cloud.DatastoreCache(dsc, kind+"c", kind+":"), KeyPrefix: kind + ":", HashIDs: strings.HasSuffix(name, "HashIDs")},
 				}
 			})
 		})

@@ -39,6 +39,11 @@ type Options struct {
 	// keys purge ends sessions under. Default: "".
 	KeyPrefix string
 
+	// HashIDs must be the store's store.Options.HashIDs: with it, an index
+	// entry still naming a raw ID stands for the session's hash too, which
+	// purge checks and ends as well. Default: false.
+	HashIDs bool
+
 	// Deadline bounds one run: when it is reached, the handler stops and
 	// reports completed false; the next run goes on where this one stopped.
 	// It must not be negative.
@@ -119,7 +124,7 @@ func Handler(opts Options) http.Handler {
 	}
 	// Retries 1: purge's calls are not retried, as before it swept with
 	// the Cache (the next run tries again).
-	h.tiers = store.NewTiers(store.Options{Cache: cache, Durable: h.durable, KeyPrefix: opts.KeyPrefix, Now: h.now, Retries: 1})
+	h.tiers = store.NewTiers(store.Options{Cache: cache, Durable: h.durable, KeyPrefix: opts.KeyPrefix, HashIDs: opts.HashIDs, Now: h.now, Retries: 1})
 	if h.deadline == 0 {
 		h.deadline = defaultDeadline
 	}

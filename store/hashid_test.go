@@ -3,6 +3,7 @@ package store_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -338,4 +339,43 @@ func TestHashedIDReadsNothing(t *testing.T) {
 	if got := r.read(id); got != "k=v" {
 		t.Errorf("the session reads %q", got)
 	}
+}
+
+// A move whose index transaction fails leaves the entry under the raw ID,
+// which then stands for the hash: the session is listed, and a log out
+// everywhere ends it.
+func TestHashIDsMoveWithoutItsEntry(t *testing.T) {
+	r := newRig(t, store.Options{})
+	legacy := r.login("eve", "", 0)
+	hashed := r.other(store.Options{HashIDs: true, Retries: 1})
+	r.setFault(func(_ context.Context, op, key string) error {
+		if op == "durable.Update" {
+			return errors.New("injected")
+		}
+		return nil
+	})
+	var errs []error
+	s := hashed.Open(context.Background(), func(err error) { errs = append(errs, err) }, nil)
+	s.Get(legacy.ID()).SetAttr("x", "1")
+	s.Close()
+	r.setFault(nil)
+	if len(errs) != 1 {
+		t.Fatalf("reported %v, want the index's failure", errs)
+	}
+	if _, ids, _, _ := store.IndexEntries(mustRecord(t, r, store.IndexID("eve"))); len(ids) != 1 || ids[0] != legacy.ID() {
+		t.Fatalf("index lists %q, want the raw ID", ids)
+	}
+	devs, err := hashed.Devices(context.Background(), "eve", "")
+	if err != nil || len(devs) != 1 {
+		t.Fatalf("Devices = %v, %v; want the moved session", devs, err)
+	}
+	if err := hashed.RevokeAll(context.Background(), "eve", ""); err != nil {
+		t.Fatal(err)
+	}
+	r.m.Evict(prefix + store.HashID(legacy.ID()))
+	s = hashed.Open(context.Background(), nil, nil)
+	if s.Get(legacy.ID()) != nil {
+		t.Error("the moved session reads after log out everywhere")
+	}
+	s.Close()
 }
