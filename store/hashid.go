@@ -15,19 +15,16 @@ import (
 // refused before it reaches the store.
 const hashMark = "~"
 
-// hashID is the ID a session is stored under with HashIDs: hashMark and
-// the SHA-256 of id in unpadded base64url, 44 bytes.
-func hashID(id string) string {
+// HashID returns the ID a session is stored under with HashIDs, in every
+// tier: hashMark and the SHA-256 of id in unpadded base64url, 44 bytes.
+// The store uses it; tests and tools that look into the tiers may too.
+func HashID(id string) string {
 	sum := sha256.Sum256([]byte(id))
 	var b [len(hashMark) + 43]byte
 	copy(b[:], hashMark)
 	base64.RawURLEncoding.Encode(b[len(hashMark):], sum[:])
 	return string(b[:])
 }
-
-// HashID returns the ID a session is stored under with HashIDs, in every
-// tier: for tests and tools that look into them.
-func HashID(id string) string { return hashID(id) }
 
 // isHashed reports whether a stored ID is a hashed one.
 func isHashed(sid string) bool { return strings.HasPrefix(sid, hashMark) }
@@ -44,7 +41,7 @@ func (o *Options) idForms(id string) []string {
 	if !o.HashIDs {
 		return []string{id}
 	}
-	return []string{hashID(id), id}
+	return []string{HashID(id), id}
 }
 
 // entryIDs returns the stored IDs an index entry's session may have: with
@@ -53,7 +50,7 @@ func (o *Options) idForms(id string) []string {
 // write.
 func (o *Options) entryIDs(eid string) []string {
 	if o.HashIDs && !isHashed(eid) {
-		return []string{eid, hashID(eid)}
+		return []string{eid, HashID(eid)}
 	}
 	return []string{eid}
 }
@@ -95,7 +92,7 @@ func (s *Store) hashOf(id string) string {
 
 func (s *Store) hashLocked(id string) string {
 	if id != s.hashed[0] || s.hashed[1] == "" {
-		s.hashed = [2]string{id, hashID(id)}
+		s.hashed = [2]string{id, HashID(id)}
 	}
 	return s.hashed[1]
 }
