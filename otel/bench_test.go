@@ -13,9 +13,9 @@ import (
 	"github.com/gaesession/gaesession/store/aestore"
 	"github.com/gaesession/gaesession/store/storetest"
 	"github.com/gaesession/gaesession/store/tier"
+	"go.opentelemetry.io/otel/metric/noop"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/metric/noop"
 	tnoop "go.opentelemetry.io/otel/trace/noop"
 )
 
