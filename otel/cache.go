@@ -20,6 +20,16 @@ func (t *Telemetry) Cache(c tier.Cache) tier.Cache {
 	return tc
 }
 
+// The Cache's operations, numbered as Cache gives them to newCaller.
+const (
+	opGet = iota
+	opAdd
+	opCompareAndSwap
+	opSet
+	opSetMulti
+	opDelete
+)
+
 // cache is a traced tier.Cache.
 type cache struct {
 	c tier.Cache
@@ -49,7 +59,7 @@ func (c *cache) Name() string {
 }
 
 func (c *cache) Get(ctx context.Context, key string) (*tier.Item, error) {
-	ctx, k := c.k.start(ctx, "Get", 0)
+	ctx, k := c.k.start(ctx, opGet, 0)
 	item, err := c.c.Get(ctx, key)
 	switch {
 	case errors.Is(err, tier.ErrCacheMiss):
@@ -67,7 +77,7 @@ func (c *cache) Get(ctx context.Context, key string) (*tier.Item, error) {
 }
 
 func (c *cache) Add(ctx context.Context, it *tier.Item) error {
-	ctx, k := c.k.start(ctx, "Add", 0)
+	ctx, k := c.k.start(ctx, opAdd, 0)
 	k.size = len(it.Value)
 	err := c.c.Add(ctx, it)
 	k.end(writeOutcome(err), err, it.Key)
@@ -75,7 +85,7 @@ func (c *cache) Add(ctx context.Context, it *tier.Item) error {
 }
 
 func (c *cache) CompareAndSwap(ctx context.Context, it *tier.Item) error {
-	ctx, k := c.k.start(ctx, "CompareAndSwap", 0)
+	ctx, k := c.k.start(ctx, opCompareAndSwap, 0)
 	k.size = len(it.Value)
 	err := c.c.CompareAndSwap(ctx, it)
 	k.end(writeOutcome(err), err, it.Key)
@@ -83,7 +93,7 @@ func (c *cache) CompareAndSwap(ctx context.Context, it *tier.Item) error {
 }
 
 func (c *cache) Set(ctx context.Context, it *tier.Item) error {
-	ctx, k := c.k.start(ctx, "Set", 0)
+	ctx, k := c.k.start(ctx, opSet, 0)
 	k.size = len(it.Value)
 	err := c.c.Set(ctx, it)
 	k.end(writeOutcome(err), err, it.Key)
@@ -91,7 +101,7 @@ func (c *cache) Set(ctx context.Context, it *tier.Item) error {
 }
 
 func (c *cache) SetMulti(ctx context.Context, items []*tier.Item) error {
-	ctx, k := c.k.start(ctx, "SetMulti", len(items))
+	ctx, k := c.k.start(ctx, opSetMulti, len(items))
 	keys := make([]string, len(items))
 	for i, it := range items {
 		k.size += len(it.Value)
@@ -103,7 +113,7 @@ func (c *cache) SetMulti(ctx context.Context, items []*tier.Item) error {
 }
 
 func (c *cache) Delete(ctx context.Context, key string) error {
-	ctx, k := c.k.start(ctx, "Delete", 0)
+	ctx, k := c.k.start(ctx, opDelete, 0)
 	err := c.c.Delete(ctx, key)
 	k.end(writeOutcome(err), err, key)
 	return err

@@ -52,16 +52,22 @@ const (
 	outcomeError     = "error"
 )
 
-var callOutcomes = []string{outcomeOK, outcomeHit, outcomeMiss, outcomeTombstone, outcomeConflict, outcomeNotStored, outcomeAborted}
+// callOutcomes are the outcomes other than outcomeError, whose
+// attributes are made once per tier and operation.
+var callOutcomes = [...]string{outcomeOK, outcomeHit, outcomeMiss, outcomeTombstone, outcomeConflict, outcomeNotStored, outcomeAborted}
 
-var clientKind = trace.WithSpanKind(trace.SpanKindClient)
+// clientKind is the tier spans' option, in a slice made once: a variadic
+// call with it allocates nothing.
+var clientKind = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient)}
 
-// caller records the calls to one tier.
+// caller records the calls to one tier. Its operations are numbered by
+// their index in ops.
 type caller struct {
 	t     *Telemetry
 	tier  attribute.KeyValue
-	names map[string]string                      // op: span name
-	sets  map[[2]string]metric.MeasurementOption // op, outcome: the histogram's attributes
+	ops   []string
+	names []string                                   // by op: the span's name
+	sets  [][len(callOutcomes)][]metric.RecordOption // by op and outcome: the histogram's attributes
 }
 
 func newCaller(t *Telemetry, backend any, def string, ops ...string) *caller {
@@ -69,11 +75,12 @@ func newCaller(t *Telemetry, backend any, def string, ops ...string) *caller {
 	if n, ok := backend.(tier.Named); ok && n.Name() != "" {
 		name = n.Name()
 	}
-	c := &caller{t: t, tier: AttrTier.String(name), names: map[string]string{}, sets: map[[2]string]metric.MeasurementOption{}}
-	for _, op := range ops {
-		c.names[op] = op + " " + name
-		for _, o := range callOutcomes {
-			c.sets[[2]string{op, o}] = with(c.tier, attrOperation.String(op), AttrOutcome.String(o))
+	c := &caller{t: t, tier: AttrTier.String(name), ops: ops, names: make([]string, len(ops)),
+		sets: make([][len(callOutcomes)][]metric.RecordOption, len(ops))}
+	for i, op := range ops {
+		c.names[i] = op + " " + name
+		for j, o := range callOutcomes {
+			c.sets[i][j] = []metric.RecordOption{with(c.tier, attrOperation.String(op), AttrOutcome.String(o))}
 		}
 	}
 	return c
@@ -83,7 +90,7 @@ func newCaller(t *Telemetry, backend any, def string, ops ...string) *caller {
 type call struct {
 	c     *caller
 	ctx   context.Context
-	op    string
+	op    int // index in c.ops
 	span  trace.Span
 	start time.Time
 	batch int // keys of a batch call; 0: not one
@@ -91,24 +98,25 @@ type call struct {
 	found int // records found; -1: not counted
 }
 
-func (c *caller) start(ctx context.Context, op string, batch int) (context.Context, *call) {
-	ctx, span := c.t.tracer.Start(ctx, c.names[op], clientKind)
-	return ctx, &call{c: c, ctx: ctx, op: op, span: span, start: time.Now(), batch: batch, found: -1}
+func (c *caller) start(ctx context.Context, op, batch int) (context.Context, call) {
+	ctx, span := c.t.tracer.Start(ctx, c.names[op], clientKind...)
+	return ctx, call{c: c, ctx: ctx, op: op, span: span, start: time.Now(), batch: batch, found: -1}
 }
 
 // end records the call with its outcome; a failure (err, with outcome
 // outcomeError) is recorded on the span with the call's keys redacted.
 func (k *call) end(outcome string, err error, keys ...string) {
 	d := time.Since(k.start).Seconds()
+	op := k.c.ops[k.op]
 	var etype string
-	if outcome == outcomeError {
-		etype = errorType(err)
-		k.c.t.inst.duration.Record(k.ctx, d, with(k.c.tier, attrOperation.String(k.op), AttrOutcome.String(outcome), attrErrorType.String(etype)))
+	if i := outcomeIndex(outcome); i >= 0 {
+		k.c.t.inst.duration.Record(k.ctx, d, k.c.sets[k.op][i]...)
 	} else {
-		k.c.t.inst.duration.Record(k.ctx, d, k.c.sets[[2]string{k.op, outcome}])
+		etype = errorType(err)
+		k.c.t.inst.duration.Record(k.ctx, d, with(k.c.tier, attrOperation.String(op), AttrOutcome.String(outcome), attrErrorType.String(etype)))
 	}
 	if k.span.IsRecording() {
-		k.span.SetAttributes(k.c.tier, attrOperation.String(k.op), AttrOutcome.String(outcome), AttrValueSize.Int(k.size))
+		k.span.SetAttributes(k.c.tier, attrOperation.String(op), AttrOutcome.String(outcome), AttrValueSize.Int(k.size))
 		if k.batch > 0 {
 			k.span.SetAttributes(attrBatchSize.Int(k.batch))
 		}
@@ -125,6 +133,16 @@ func (k *call) end(outcome string, err error, keys ...string) {
 		}
 	}
 	k.span.End()
+}
+
+// outcomeIndex is an outcome's index in callOutcomes, -1 for outcomeError.
+func outcomeIndex(outcome string) int {
+	for i, o := range callOutcomes {
+		if o == outcome {
+			return i
+		}
+	}
+	return -1
 }
 
 // errorType is a failure's error.type: a few known kinds, else its Go type.

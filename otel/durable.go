@@ -14,6 +14,16 @@ func (t *Telemetry) Durable(d tier.Durable) tier.Durable {
 	return &durable{d: d, k: newCaller(t, d, "durable", "GetMulti", "PutMulti", "DeleteMulti", "Update", "Expired")}
 }
 
+// The Durable tier's operations, numbered as Durable gives them to
+// newCaller.
+const (
+	opGetMulti = iota
+	opPutMulti
+	opDeleteMulti
+	opUpdate
+	opExpired
+)
+
 // durable is a traced tier.Durable.
 type durable struct {
 	d tier.Durable
@@ -31,7 +41,7 @@ func (d *durable) Name() string {
 }
 
 func (d *durable) GetMulti(ctx context.Context, keys []string) ([]tier.Record, error) {
-	ctx, k := d.k.start(ctx, "GetMulti", len(keys))
+	ctx, k := d.k.start(ctx, opGetMulti, len(keys))
 	recs, err := d.d.GetMulti(ctx, keys)
 	if err != nil {
 		k.end(outcomeError, err, keys...)
@@ -49,7 +59,7 @@ func (d *durable) GetMulti(ctx context.Context, keys []string) ([]tier.Record, e
 }
 
 func (d *durable) PutMulti(ctx context.Context, keys []string, recs []tier.Record) error {
-	ctx, k := d.k.start(ctx, "PutMulti", len(keys))
+	ctx, k := d.k.start(ctx, opPutMulti, len(keys))
 	for _, r := range recs {
 		k.size += len(r.Value)
 	}
@@ -59,7 +69,7 @@ func (d *durable) PutMulti(ctx context.Context, keys []string, recs []tier.Recor
 }
 
 func (d *durable) DeleteMulti(ctx context.Context, keys []string) error {
-	ctx, k := d.k.start(ctx, "DeleteMulti", len(keys))
+	ctx, k := d.k.start(ctx, opDeleteMulti, len(keys))
 	err := d.d.DeleteMulti(ctx, keys)
 	k.end(writeOutcome(err), err, keys...)
 	return err
@@ -68,7 +78,7 @@ func (d *durable) DeleteMulti(ctx context.Context, keys []string) error {
 // Update's span covers the whole transaction, its retries included; its
 // value size is that of the last record f returned to be written.
 func (d *durable) Update(ctx context.Context, key string, f func(rec tier.Record, found bool) (tier.Record, error)) error {
-	ctx, k := d.k.start(ctx, "Update", 0)
+	ctx, k := d.k.start(ctx, opUpdate, 0)
 	var ferr error
 	err := d.d.Update(ctx, key, func(rec tier.Record, found bool) (tier.Record, error) {
 		out, err := f(rec, found)
@@ -87,7 +97,7 @@ func (d *durable) Update(ctx context.Context, key string, f func(rec tier.Record
 // Expired's span covers the query and the batches it hands over (purge's
 // deletions run beside it, in spans of their own).
 func (d *durable) Expired(ctx context.Context, before time.Time, batch func(keys []string) error) error {
-	ctx, k := d.k.start(ctx, "Expired", 0)
+	ctx, k := d.k.start(ctx, opExpired, 0)
 	k.found = 0
 	var berr error
 	err := d.d.Expired(ctx, before, func(keys []string) error {

@@ -29,55 +29,36 @@ func (t *Telemetry) WorkContext(ctx context.Context, _ *http.Request) (context.C
 // the span in ctx records, adds the event to it, named after the event
 // ("read.hit", "write.merged", ...) with its count.
 func (t *Telemetry) Observe(ctx context.Context, ev store.Event, n int) {
-	c, opt := t.counterOf(ev)
-	if c != nil {
-		c.Add(ctx, int64(n), opt)
+	if c, ok := t.events[ev]; ok {
+		c.c.Add(ctx, int64(n), c.opt...)
 	}
 	if span := trace.SpanFromContext(ctx); span.IsRecording() {
 		span.AddEvent(string(ev), trace.WithAttributes(AttrCount.Int(n)))
 	}
 }
 
-// eventSets are the counters' attributes per event, made once.
-var eventSets = map[store.Event]metric.MeasurementOption{}
-
-func init() {
-	for _, ev := range []store.Event{
-		store.EventReadHit, store.EventReadFallback, store.EventReadTombstone, store.EventReadMiss, store.EventReadJunkCookie,
-		store.EventWriteWritten, store.EventWriteMerged, store.EventWriteRefilled, store.EventWriteEnded, store.EventWriteFailed,
-	} {
-		_, outcome, _ := strings.Cut(string(ev), ".")
-		eventSets[ev] = with(AttrOutcome.String(outcome))
-	}
-	eventSets[store.EventLogout] = with(AttrReason.String("logout"))
-	eventSets[store.EventRevoked] = with(AttrReason.String("revocation"))
-	eventSets[store.EventLogin] = metric.WithAttributeSet(*attribute.EmptySet())
-	eventSets[store.EventRenewal] = eventSets[store.EventLogin]
-	eventSets[store.EventPurged] = eventSets[store.EventLogin]
+// counted is the counter of an event and its attributes.
+type counted struct {
+	c   metric.Int64Counter
+	opt []metric.AddOption // made once: Add allocates nothing for it
 }
 
-// counterOf returns the counter of an event and its attributes; nil for
-// an event this version does not know.
-func (t *Telemetry) counterOf(ev store.Event) (metric.Int64Counter, metric.MeasurementOption) {
-	in := &t.inst
-	var c metric.Int64Counter
-	switch {
-	case strings.HasPrefix(string(ev), "read."):
-		c = in.reads
-	case strings.HasPrefix(string(ev), "write."):
-		c = in.writes
-	case ev == store.EventLogin:
-		c = in.logins
-	case ev == store.EventRenewal:
-		c = in.renewals
-	case ev == store.EventLogout, ev == store.EventRevoked:
-		c = in.ended
-	case ev == store.EventPurged:
-		c = in.purged
+// eventCounters returns the counter of each event this version knows.
+func eventCounters(in instruments) map[store.Event]counted {
+	m := map[store.Event]counted{}
+	outcome := func(c metric.Int64Counter, evs ...store.Event) {
+		for _, ev := range evs {
+			_, o, _ := strings.Cut(string(ev), ".")
+			m[ev] = counted{c, []metric.AddOption{with(AttrOutcome.String(o))}}
+		}
 	}
-	opt, ok := eventSets[ev]
-	if !ok {
-		return nil, nil
-	}
-	return c, opt
+	outcome(in.reads, store.EventReadHit, store.EventReadFallback, store.EventReadTombstone, store.EventReadMiss, store.EventReadJunkCookie)
+	outcome(in.writes, store.EventWriteWritten, store.EventWriteMerged, store.EventWriteRefilled, store.EventWriteEnded, store.EventWriteFailed)
+	none := []metric.AddOption{metric.WithAttributeSet(*attribute.EmptySet())}
+	m[store.EventLogin] = counted{in.logins, none}
+	m[store.EventRenewal] = counted{in.renewals, none}
+	m[store.EventPurged] = counted{in.purged, none}
+	m[store.EventLogout] = counted{in.ended, []metric.AddOption{with(AttrReason.String("logout"))}}
+	m[store.EventRevoked] = counted{in.ended, []metric.AddOption{with(AttrReason.String("revocation"))}}
+	return m
 }

@@ -1,6 +1,7 @@
 package otel
 
 import (
+	"github.com/gaesession/gaesession/store"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
@@ -27,6 +28,7 @@ type Options struct {
 type Telemetry struct {
 	tracer trace.Tracer
 	inst   instruments
+	events map[store.Event]counted // read-only after New
 }
 
 // New returns the Telemetry for opts. Instruments that the MeterProvider
@@ -39,8 +41,7 @@ func New(opts Options) *Telemetry {
 	if mp == nil {
 		mp = otel.GetMeterProvider()
 	}
-	return &Telemetry{
-		tracer: tp.Tracer(ScopeName),
-		inst:   newInstruments(mp.Meter(ScopeName)),
-	}
+	t := &Telemetry{tracer: tp.Tracer(ScopeName), inst: newInstruments(mp.Meter(ScopeName))}
+	t.events = eventCounters(t.inst)
+	return t
 }
