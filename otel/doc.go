@@ -67,6 +67,6 @@
 //     gaesession.reason: logout or revocation.
 //   - gaesession.purge.deleted (counter, {record}): records purge deleted.
 //
-// With the no-op providers a read costs next to nothing more
-// (docs/performance.md).
+// With the no-op providers a read-only request on App Engine's Memcache
+// costs under 1% more than undecorated (docs/performance.md).
 package otel
