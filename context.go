@@ -51,7 +51,9 @@ type Manager struct {
 	done atomic.Bool // the write-back is over: failures are logged
 
 	mu       sync.Mutex
-	st       *store.Store // opened on first use
+	st       *store.Store    // opened on first use
+	ctx      context.Context // of the store's calls, set when st is opened
+	finish   func()          // from Options.WorkContext; nil: none
 	log      *slog.Logger
 	ended    bool
 	followed bool // a remembered session's cookie was re-sent
@@ -94,9 +96,14 @@ func (m *Manager) store() *store.Store {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.st == nil {
-		m.st = m.cfg.tiers.Open(m.r.Context(), m.onErr, m.logger())
+		m.ctx, m.finish = m.cfg.work(m.r)
+		m.st = m.cfg.tiers.Open(m.ctx, m.onErr, m.logger())
 		if m.ended { // used after the request: nothing will be written
 			m.st.Discard()
+			if m.finish != nil {
+				m.finish()
+				m.finish = nil
+			}
 		}
 	}
 	return m.st
@@ -130,6 +137,7 @@ func (m *Manager) Get(r *http.Request) session.Session {
 	for _, c := range r.CookiesNamed(m.cfg.cookie.Name) {
 		id, ok := m.cfg.cookie.decode(c.Value, prefix)
 		if !ok {
+			m.cfg.notify(r.Context(), store.EventReadJunkCookie, 1)
 			continue
 		}
 		if sess := m.store().Get(id); sess != nil {
@@ -181,6 +189,7 @@ func (m *Manager) Remove(sess session.Session, w http.ResponseWriter) {
 	m.mustExist()
 	m.setCookie(w, sess.ID(), "", -1)
 	m.store().Remove(sess)
+	m.cfg.notify(m.context(), store.EventLogout, 1)
 }
 
 // Renew gives sess a new ID, against session fixation: call it at login.
@@ -198,6 +207,7 @@ func (m *Manager) Renew(sess session.Session, w http.ResponseWriter) (session.Se
 	if err != nil {
 		return nil, err
 	}
+	m.cfg.notify(m.context(), store.EventRenewal, 1)
 	m.setCookie(w, fresh.ID(), m.cfg.cookie.encode(fresh.ID()), m.maxAge(fresh))
 	return fresh, nil
 }
@@ -222,6 +232,7 @@ func (m *Manager) end(f func(*store.Store)) {
 	m.mu.Unlock()
 	if !ended && st != nil {
 		f(st)
+		m.workDone()
 	}
 	m.done.Store(true)
 }

@@ -40,6 +40,17 @@ type Options struct {
 	// Engine (GAE_ENV=standard), JSON lines that Cloud Logging reads, grouped
 	// under their request; elsewhere slog.Default().
 	Logger *slog.Logger
+
+	// WorkContext, when set, is called once in a request, when the request
+	// first uses its sessions (Get with a well-formed cookie, Add, Remove,
+	// Renew, Login, Devices, a revocation). The store's calls for the
+	// request carry the context it returns, and done is called once, when
+	// the request's session work is over: after the write-back (or at once,
+	// for a request that used its sessions only after it ended). For a
+	// tracing span around that work (the gaesession/otel module). It must
+	// return a context derived from ctx. Default: nil: the calls carry the
+	// request's context.
+	WorkContext func(ctx context.Context, r *http.Request) (work context.Context, done func())
 }
 
 // config is Options with defaults applied, shared by all requests.

@@ -78,6 +78,7 @@ func (m *Manager) Login(sess session.Session, w http.ResponseWriter, userID stri
 	if err != nil {
 		return nil, err
 	}
+	m.cfg.notify(m.context(), store.EventLogin, 1)
 	m.setCookie(w, fresh.ID(), m.cfg.cookie.encode(fresh.ID()), m.maxAge(fresh))
 	return fresh, nil
 }
@@ -159,7 +160,7 @@ func (m *Manager) Devices(sess session.Session) ([]Device, error) {
 	if err != nil {
 		return nil, err
 	}
-	return m.cfg.tiers.Devices(m.r.Context(), user, handle)
+	return m.cfg.tiers.Devices(m.context(), user, handle)
 }
 
 // Revoke ends the session with the given handle among those of the user
@@ -172,7 +173,7 @@ func (m *Manager) Revoke(sess session.Session, handle string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	ok, err := m.cfg.tiers.Revoke(context.WithoutCancel(m.r.Context()), user, handle)
+	ok, err := m.cfg.tiers.Revoke(context.WithoutCancel(m.context()), user, handle)
 	if err != nil {
 		m.report("revoke", sess.ID(), err)
 	}
@@ -207,7 +208,7 @@ func (m *Manager) LogoutEverywhere(sess session.Session, w http.ResponseWriter) 
 // revokeAll ends the user's sessions but the one with the handle keep ("":
 // none) and reports a failure.
 func (m *Manager) revokeAll(sess session.Session, user, keep string) error {
-	if err := m.cfg.tiers.RevokeAll(context.WithoutCancel(m.r.Context()), user, keep); err != nil {
+	if err := m.cfg.tiers.RevokeAll(context.WithoutCancel(m.context()), user, keep); err != nil {
 		m.report("revoke-all", sess.ID(), err)
 		return err
 	}

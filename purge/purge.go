@@ -72,6 +72,12 @@ type Options struct {
 	// Now is the clock that decides what has expired; give it the store's
 	// (store.Options.Now) when tests move that one. Default: time.Now.
 	Now func() time.Time
+
+	// Observe, when set, is called once per deleted batch with
+	// store.EventPurged and the number of records deleted, and with the
+	// events of the store purge opens (see store.Options.Observe). For
+	// metrics (the gaesession/otel module). Default: nil.
+	Observe func(ctx context.Context, ev store.Event, n int)
 }
 
 const (
@@ -103,6 +109,7 @@ func Handler(opts Options) http.Handler {
 		allowAll: opts.AllowNonCron,
 		log:      opts.Logger,
 		now:      opts.Now,
+		observe:  opts.Observe,
 
 		withDeadline: context.WithDeadline,
 	}
@@ -124,7 +131,7 @@ func Handler(opts Options) http.Handler {
 	}
 	// Retries 1: purge's calls are not retried, as before it swept with
 	// the Cache (the next run tries again).
-	h.tiers = store.NewTiers(store.Options{Cache: cache, Durable: h.durable, KeyPrefix: opts.KeyPrefix, HashIDs: opts.HashIDs, Now: h.now, Retries: 1})
+	h.tiers = store.NewTiers(store.Options{Cache: cache, Durable: h.durable, KeyPrefix: opts.KeyPrefix, HashIDs: opts.HashIDs, Now: h.now, Retries: 1, Observe: opts.Observe})
 	if h.deadline == 0 {
 		h.deadline = defaultDeadline
 	}
@@ -143,6 +150,7 @@ type handler struct {
 	allowAll bool
 	log      *slog.Logger
 	now      func() time.Time
+	observe  func(ctx context.Context, ev store.Event, n int) // nil: none
 
 	// withDeadline makes a run's context; tests replace it to decide when
 	// the deadline passes.

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/gaesession/gaesession/store"
 )
 
 // run deletes the records that expired before now (by Options.Now), from
@@ -117,6 +119,9 @@ func (r *runState) delete(ids []string) {
 	if err != nil {
 		r.fail(fmt.Errorf("purge: deleting %d expired sessions of kind %q: %w", len(ids), h.kind, err))
 		return
+	}
+	if h.observe != nil {
+		h.observe(r.ctx, store.EventPurged, len(del)+swept)
 	}
 	r.mu.Lock()
 	r.deleted += len(del) + swept

@@ -30,10 +30,12 @@ func (s *Store) load(id string) (*entry, string) {
 	}
 	switch read {
 	case readEnded:
+		s.o.notify(s.ctx, EventReadTombstone, 1)
 		return nil, tierCache
 	case readUnconfirmed:
 		// Put back from the Durable tier, whose record may have ended
 		// since: trust it only while the record lives.
+		s.o.notify(s.ctx, EventReadFallback, 1)
 		stored, rec := s.fromDurable("get", id, false)
 		if stored == nil {
 			return nil, tierBoth
@@ -56,6 +58,7 @@ func (s *Store) load(id string) (*entry, string) {
 	case readSession:
 		sess, err := s.decode(item.Value, id)
 		if err == nil {
+			s.o.notify(s.ctx, EventReadHit, 1)
 			return s.admit(sess, item), tierCache
 		}
 		s.report("get", tierCache, id, err)
@@ -64,7 +67,11 @@ func (s *Store) load(id string) (*entry, string) {
 		s.report("get", tierCache, id, err)
 	}
 	if s.t.durable == nil {
+		s.o.notify(s.ctx, EventReadMiss, 1)
 		return nil, tierCache
+	}
+	if read != readUnconfirmed {
+		s.o.notify(s.ctx, EventReadFallback, 1)
 	}
 	sess, rec := s.fromDurable("get", id, true)
 	if sess == nil {

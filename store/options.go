@@ -114,6 +114,15 @@ type Options struct {
 	// the wall clock plus an offset, as icza/session stamps Created and
 	// Accessed with time.Now. Default: time.Now.
 	Now func() time.Time
+
+	// Observe, when set, is called with each outcome of the store's work
+	// that its tiers' calls do not show (see Event): what a read found,
+	// what became of a write, logins, revocations. ctx is the Store's (see
+	// Tiers.Open); n is 1 or the number of sessions or records concerned.
+	// It runs in the request, so it must be quick, and safe for
+	// concurrent use. For metrics (the gaesession/otel module).
+	// Default: nil, nothing is called.
+	Observe func(ctx context.Context, ev Event, n int)
 }
 
 const (

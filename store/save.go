@@ -36,6 +36,11 @@ func (s *Store) save(id string, e *entry) {
 		}
 	}
 	defer s.debug("save", s.tiers(), id, time.Now(), slog.Bool("async", s.o.AsyncDatastoreSave))
+	var (
+		w   written
+		err error
+	)
+	defer func(reported int64) { s.wrote(reported, e, w, err) }(s.reported.Load())
 	wid, seen := newWriteID(s.o.Now()), writes(e.sess)
 	if changes != nil {
 		markSet(e.sess, slices.Collect(maps.Keys(changes)), wid)
@@ -50,7 +55,7 @@ func (s *Store) save(id string, e *entry) {
 		s.saveWhole(id, e, written{value: value, exp: exp, wid: wid})
 		return
 	}
-	w, err := s.swap(id, e, written{value: value, exp: exp, wid: wid, seen: seen}, changes)
+	w, err = s.swap(id, e, written{value: value, exp: exp, wid: wid, seen: seen}, changes)
 	switch {
 	case errors.Is(err, errRemoved):
 		return // logout wins

@@ -24,6 +24,8 @@ type Store struct {
 	log  *slog.Logger
 	over atomic.Bool // Close or Discard ran: later SetAttr calls are lost
 
+	reported atomic.Int64 // failures reported, for Options.Observe
+
 	mu      sync.Mutex
 	entries map[string]*entry
 	closed  bool
@@ -42,6 +44,8 @@ type entry struct {
 	touch   bool       // the stored access time is old: write back even if unchanged
 	vouch   bool       // item was unconfirmed and found alive: write it back with flag 0
 	removed bool
+
+	refilled bool // the write-back put the session back into the Cache (refill)
 }
 
 var _ session.Store = (*Store)(nil)
@@ -187,6 +191,7 @@ func (s *Store) debug(op, tiers, id string, start time.Time, fact slog.Attr) {
 
 // report sends a failure to the store's error function.
 func (s *Store) report(op, tier, id string, err error) {
+	s.reported.Add(1)
 	s.errf(&Error{Op: op, Tier: s.t.name(tier), Session: ShortID(id), Err: err})
 }
 

@@ -206,6 +206,7 @@ func (s *Store) refill(id string, e *entry, w written, changes map[string]any) r
 		w.unconfirmed = false
 		return refilled{w: w} // back up what we have
 	}
+	e.refilled = true
 	rec, err := s.t.durable.Get(s.ctx, s.sid(id))
 	switch {
 	case errors.Is(err, tier.ErrNotFound):

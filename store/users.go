@@ -175,6 +175,7 @@ func (t *Tiers) revoke(ctx context.Context, user string, match func(indexEntry) 
 		return false, err
 	}
 	x := ix.ending(nil)
+	t.o.notify(ctx, EventRevoked, len(x.ids))
 	return found, t.end(ctx, t.o.entriesIDs(x.ids), byRevocation, x.life)
 }
 

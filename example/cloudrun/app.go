@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -60,6 +61,7 @@ type app struct {
 	sessions *gaesession.Sessions
 	rc       redis.UniversalClient
 	dc       *datastore.Client
+	telStop  func(context.Context) error // flushes the telemetry
 }
 
 func newApp(ctx context.Context, c config) (*app, error) {
@@ -67,24 +69,30 @@ func newApp(ctx context.Context, c config) (*app, error) {
 		return nil, fmt.Errorf("REDIS_ADDR is not set (or run with -local, or SESSION_CACHE=datastore)")
 	}
 	a := &app{}
-	var err error
+	tel, telStop, err := newTelemetry(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("telemetry: %w", err)
+	}
+	a.telStop = telStop
 	if a.dc, err = datastore.NewClient(ctx, c.Project); err != nil {
 		return nil, fmt.Errorf("datastore client: %w", err)
 	}
-	durable := cloud.Datastore(a.dc, "")
+	// Every tier is decorated: a span and a duration per call.
+	durable := tel.Durable(cloud.Datastore(a.dc, ""))
 	// Datastore-only: entities of their own kind are the cache (no key
 	// prefix, as store.Options.KeyPrefix has none).
-	opts := store.Options{Cache: cloud.DatastoreCache(a.dc, cacheKind, ""), Durable: durable}
+	opts := store.Options{Cache: tel.Cache(cloud.DatastoreCache(a.dc, cacheKind, "")), Durable: durable, Observe: tel.Observe}
 	if !c.DatastoreOnly {
 		a.rc = redis.NewUniversalClient(&redis.UniversalOptions{
 			Addrs:         strings.Split(c.RedisAddr, ","),
 			IsClusterMode: c.RedisCluster,
 		})
-		opts = store.Options{Cache: cloud.Redis(a.rc), Durable: durable}
+		opts.Cache = tel.Cache(cloud.Redis(a.rc))
 	}
 	a.sessions = gaesession.New(gaesession.Options{
-		Store:  opts,
-		Cookie: gaesession.CookieOptions{AllowHTTP: c.Local},
+		Store:       opts,
+		Cookie:      gaesession.CookieOptions{AllowHTTP: c.Local},
+		WorkContext: tel.WorkContext, // a span around each request's session work
 	})
 	// Cloud Scheduler calls this with the shared secret in a header; an
 	// app without PURGE_SECRET refuses every call on Cloud Run.
@@ -97,11 +105,12 @@ func newApp(ctx context.Context, c config) (*app, error) {
 		Deadline:     4 * time.Minute,
 		Secret:       c.PurgeSecret,
 		AllowNonCron: c.Local && c.PurgeSecret == "",
+		Observe:      tel.Observe,
 	}
 	a.Handler = webapp.New(webapp.Options{Sessions: a.sessions.Handler, Purge: purge.Handler(po)})
 	if c.DatastoreOnly {
 		// The cache's kind is purged apart, by a second job.
-		po.Durable, po.DSEntityName = cloud.Datastore(a.dc, cacheKind), cacheKind
+		po.Durable, po.DSEntityName = tel.Durable(cloud.Datastore(a.dc, cacheKind)), cacheKind
 		mux := http.NewServeMux()
 		mux.Handle("/tasks/purge-cache", purge.Handler(po))
 		mux.Handle("/", a.Handler)
@@ -110,8 +119,11 @@ func newApp(ctx context.Context, c config) (*app, error) {
 	return a, nil
 }
 
-// Shutdown waits for the session writes in flight.
-func (a *app) Shutdown(ctx context.Context) error { return a.sessions.Shutdown(ctx) }
+// Shutdown waits for the session writes in flight, then flushes the
+// telemetry.
+func (a *app) Shutdown(ctx context.Context) error {
+	return errors.Join(a.sessions.Shutdown(ctx), a.telStop(ctx))
+}
 
 // Close closes the clients.
 func (a *app) Close() {

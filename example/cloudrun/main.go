@@ -20,6 +20,8 @@
 //	DATASTORE_PROJECT_ID  the project; default: the one the runtime is in
 //	PURGE_SECRET          the X-Gaesession-Purge-Secret of the purge job
 //	SESSION_CACHE         "datastore": no Redis (cloud.DatastoreCache)
+//	OTEL_EXPORTER_OTLP_ENDPOINT  the sessions' spans and metrics go there
+//	                      over OTLP/HTTP; unset, to stdout
 //
 // Routes: those of package app (see its documentation), with
 //

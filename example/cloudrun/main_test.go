@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -22,8 +24,9 @@ import (
 // TestLocal runs the one command, `go run . -local`, in-process: the app
 // with its own redis-server and Datastore emulator, then checks over HTTP
 // the contract the App Engine example meets too (apptest.Contract), logs
-// in, counts, purges and logs out, and checks that everything stops; on
-// Redis and the Datastore, and in Datastore-only mode.
+// in, counts, purges and logs out, and checks that everything stops and
+// that the sessions' spans and metrics were written out; on Redis and the
+// Datastore, and in Datastore-only mode.
 func TestLocal(t *testing.T) {
 	for _, cache := range []string{"", "datastore"} {
 		t.Run("SESSION_CACHE="+cache, func(t *testing.T) { testLocal(t, cache) })
@@ -38,6 +41,10 @@ func testLocal(t *testing.T, cache string) {
 	} {
 		t.Setenv(k, v) // restored when the test ends, also what startLocal sets
 	}
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+	var tel syncBuffer
+	telemetryOut = &tel
+	defer func() { telemetryOut = os.Stdout }()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	errc := make(chan error, 1)
@@ -84,6 +91,14 @@ func testLocal(t *testing.T, cache string) {
 	ended = true
 	if err := <-errc; err != nil {
 		t.Fatalf("run: %v", err)
+	}
+	// Flushed at shutdown: the spans of the session work and of the tier
+	// calls, and the login counted.
+	out := tel.String()
+	for _, want := range []string{`"Name":"gaesession session"`, `"gaesession.tier"`, `"gaesession.session.logins"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("telemetry written out lacks %s", want)
+		}
 	}
 	if conn, err := net.DialTimeout("tcp", redisAddr, time.Second); err == nil {
 		conn.Close()
@@ -152,4 +167,22 @@ func freePort(t *testing.T) string {
 	}
 	defer l.Close()
 	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+}
+
+// syncBuffer is a bytes.Buffer safe for the exporters' goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
