@@ -81,7 +81,7 @@ func (s *Store) wrote(reported int64, e *entry, w written, err error) {
 	switch {
 	case s.reported.Load() != reported:
 		ev = EventWriteFailed
-	case isGone(err):
+	case endedUnder(err):
 		ev = EventWriteEnded
 	case e.refilled:
 		ev = EventWriteRefilled

@@ -43,7 +43,7 @@ func (r retrier) tag(err error) error {
 	switch {
 	case err == nil, r.tier == "", errors.As(err, &te),
 		errors.Is(err, tier.ErrCacheMiss), errors.Is(err, tier.ErrNotStored), errors.Is(err, tier.ErrCASConflict),
-		errors.Is(err, tier.ErrNotFound), errors.Is(err, errUnchanged), isGone(err):
+		errors.Is(err, tier.ErrNotFound), errors.Is(err, errUnchanged), endedUnder(err):
 		return err
 	}
 	return &tierError{r.tier, err}

@@ -59,10 +59,10 @@ func (s *Store) save(id string, e *entry) {
 	switch {
 	case errors.Is(err, errRemoved):
 		return // logout wins
-	case err != nil && (changes != nil || !isGone(err)):
+	case err != nil && (changes != nil || !endedUnder(err)):
 		s.report("save", errTier(err), id, err)
 	}
-	if w.value != nil && !isGone(err) {
+	if w.value != nil && !endedUnder(err) {
 		w.changes = changes
 		s.backup(id, w)
 		s.confirmed(id, w, err == nil && changes != nil)
@@ -99,7 +99,7 @@ func (s *Store) saveWhole(id string, e *entry, w written) {
 	}
 	// A tombstone found (errRemoved, ErrGone) is a logout that read our
 	// Durable write and ended it: it wins.
-	if _, err := s.swap(id, e, w, nil); err != nil && !isGone(err) {
+	if _, err := s.swap(id, e, w, nil); err != nil && !endedUnder(err) {
 		s.report("save", errTier(err), id, err)
 	}
 }

@@ -77,7 +77,7 @@ func (s *Store) swap(id string, e *entry, w written, changes map[string]any) (wr
 		// Refill only after a miss: read the Cache first.
 		var err error
 		switch item, err = s.newer(key, 0); {
-		case isGone(err):
+		case endedUnder(err):
 			return written{}, err
 		case err != nil: // the Cache fails: the Durable copy is the newest we can find
 			s.report("save", tierCache, id, err)
@@ -287,7 +287,7 @@ func (s *Store) onto(id string, stored []byte, changes map[string]any) (session.
 }
 
 // isGone reports whether err says the session ended under the request.
-func isGone(err error) bool {
+func endedUnder(err error) bool {
 	return errors.Is(err, ErrGone) || errors.Is(err, ErrRenewed) || errors.Is(err, errRemoved)
 }
 

@@ -198,13 +198,13 @@ func (t *Tiers) Sweep(ctx context.Context, now time.Time, ids []string) (del []s
 			del = append(del, id)
 			continue
 		}
-		gone, eerr, err := t.sweepIndex(ctx, id, now)
+		deleted, eerr, err := t.sweepIndex(ctx, id, now)
 		switch {
 		case errors.Is(err, ErrCorrupt):
 			del = append(del, id) // an unreadable index protects nothing
 		case err != nil:
 			return nil, 0, endErr, err
-		case gone:
+		case deleted:
 			swept++
 		}
 		if endErr == nil {
@@ -215,9 +215,9 @@ func (t *Tiers) Sweep(ctx context.Context, now time.Time, ids []string) (del []s
 }
 
 // sweepIndex drops the ended entries of an expired index (see drop),
-// reporting whether none was left and the index is gone, and a failure to
+// reporting whether none was left and the index was deleted, and a failure to
 // end its ending entries.
-func (t *Tiers) sweepIndex(ctx context.Context, id string, now time.Time) (gone bool, endErr, err error) {
+func (t *Tiers) sweepIndex(ctx context.Context, id string, now time.Time) (deleted bool, endErr, err error) {
 	d := t.durable
 	ix, err := readIndex(ctx, d, id)
 	if err != nil {
