@@ -23,7 +23,7 @@ func (s *Store) load(id string) (*entry, string) {
 		switch r := found(raw, rerr); r {
 		case readSession, readUnconfirmed:
 			s.setRaw(id, true)
-			key, item, err, read = s.key(id), raw, rerr, r
+			item, err, read = raw, rerr, r
 		case readFailed:
 			missed = false // the raw copy may be newer than the Durable one
 		}
