@@ -170,7 +170,9 @@ func setID(sess session.Session, id string) {
 // request's changes go, and moves the session's entry in its user's
 // index. It returns the entry to write whole under the hash (see
 // saveWhole), or nil: ended meanwhile, or a failure (reported). A request
-// that writes the raw ID later is told ErrRenewed.
+// that writes the raw ID later is told ErrRenewed; one that reads the
+// session between the raw ID's end and the write under the hash finds
+// none (once per session, for the few calls of the move).
 func (s *Store) move(id string, e *entry, changes map[string]any) *entry {
 	// Its raw ID's tombstones need only outlive the requests and
 	// background writes that may still write it: the session lives on
