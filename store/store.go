@@ -29,6 +29,7 @@ type Store struct {
 	mu      sync.Mutex
 	entries entries
 	closed  bool
+	detach  bool // Close had nothing to write: a later Get detaches ctx (see Get)
 
 	sidMu  sync.Mutex
 	hashed [2]string       // with HashIDs: the last ID hashed, and its hash
@@ -78,6 +79,12 @@ func (s *Store) Get(id string) session.Session {
 			return nil
 		}
 		return e.sess
+	}
+	if s.detach {
+		// After Close, calls outlive the request, whether Close wrote or
+		// not; it leaves that to this first call after it when it had
+		// nothing to write.
+		s.ctx, s.detach = context.WithoutCancel(s.ctx), false
 	}
 	start := time.Now()
 	e, tiers := s.load(id)
@@ -160,7 +167,8 @@ func (s *Store) Close() {
 		}
 	})
 	if len(ids) == 0 {
-		return // only read: no call to make
+		s.detach = true // only read: no call to make now
+		return
 	}
 	s.ctx = context.WithoutCancel(s.ctx)
 	slices.Sort(ids) // the same order every time, for the simulation
