@@ -3,6 +3,7 @@ package gaesession
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -24,6 +25,32 @@ var ErrInvalidID = errors.New("invalid session ID")
 type contextKey struct{ name string }
 
 var managerKey = &contextKey{"gaesession"}
+
+// managerContext is the request's context with its Manager under
+// managerKey, as context.WithValue(ctx, managerKey, m) would make it; it
+// is part of the one allocation serve makes per request (see request).
+type managerContext struct {
+	context.Context
+	m *Manager
+}
+
+// Value returns the Manager for managerKey, else the parent's value.
+func (c *managerContext) Value(key any) any {
+	if key == any(managerKey) {
+		return c.m
+	}
+	return c.Context.Value(key)
+}
+
+// String names the context, as context.WithValue's String does: the
+// parent's String, or its type.
+func (c *managerContext) String() string {
+	parent := fmt.Sprintf("%T", c.Context)
+	if s, ok := c.Context.(fmt.Stringer); ok {
+		parent = s.String()
+	}
+	return parent + ".WithValue(gaesession.Manager)"
+}
 
 // From returns the session manager that Middleware put in ctx, or nil when
 // ctx did not pass through Middleware. Calling Get, Add, Remove, Renew or

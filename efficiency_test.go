@@ -133,8 +133,9 @@ func TestAsyncErrorIsLogged(t *testing.T) {
 }
 
 // TestNoSessionCostsLittle: a request that never asks for its session
-// (static files, health checks) makes no RPC and allocates at most 6 times
-// more than the bare handler.
+// (static files, health checks) makes no RPC and allocates at most 2 times
+// more than the bare handler: the request's Manager, response writer and
+// context in one allocation, and the request that carries that context.
 func TestNoSessionCostsLittle(t *testing.T) {
 	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	wrapped := gaesession.Middleware(gaesession.Options{})(bare)
@@ -143,7 +144,7 @@ func TestNoSessionCostsLittle(t *testing.T) {
 	base := testing.AllocsPerRun(100, func() { bare.ServeHTTP(w, r) })
 	got := testing.AllocsPerRun(100, func() { wrapped.ServeHTTP(w, r) })
 	t.Logf("%v allocations more than the bare handler", got-base)
-	if got-base > 6 {
-		t.Errorf("%v allocations more than the bare handler, want at most 6", got-base)
+	if got-base > 2 {
+		t.Errorf("%v allocations more than the bare handler, want at most 2", got-base)
 	}
 }

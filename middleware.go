@@ -139,10 +139,22 @@ func (s *Sessions) Shutdown(ctx context.Context) error {
 	return s.c.tiers.Wait(ctx)
 }
 
+// request is what serve allocates for a request, in one allocation: its
+// Manager, the response writer that wraps w and the context that carries
+// the Manager.
+type request struct {
+	m   Manager
+	w   responseWriter
+	ctx managerContext
+}
+
 // serve runs next with a session manager and closes it afterwards.
 func (c *config) serve(next http.Handler, w http.ResponseWriter, r *http.Request) {
-	ww := &responseWriter{ResponseWriter: w}
-	m := &Manager{cfg: c, r: r, w: ww}
+	req := &request{}
+	ww, m := &req.w, &req.m
+	ww.ResponseWriter = w
+	m.cfg, m.r, m.w = c, r, ww
+	req.ctx = managerContext{Context: r.Context(), m: m}
 	finished := false
 	defer func() {
 		if finished {
@@ -151,7 +163,7 @@ func (c *config) serve(next http.Handler, w http.ResponseWriter, r *http.Request
 			m.discard()
 		}
 	}()
-	next.ServeHTTP(ww, r.WithContext(context.WithValue(r.Context(), managerKey, m)))
+	next.ServeHTTP(ww, r.WithContext(&req.ctx))
 	ww.start() // net/http sends the headers of a handler that wrote nothing
 	finished = true
 }

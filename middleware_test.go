@@ -1,7 +1,9 @@
 package gaesession_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -146,6 +148,48 @@ func TestPanicDropsChangesAndPropagates(t *testing.T) {
 func TestFromOutsideMiddleware(t *testing.T) {
 	if m := gaesession.From(httptest.NewRequest("GET", "/", nil).Context()); m != nil {
 		t.Errorf("From = %v, want nil", m)
+	}
+}
+
+// TestRequestContext: the context the handler gets carries the Manager
+// and the request context's values, deadline and cancellation, as
+// context.WithValue would; contexts derived from it follow its
+// cancellation.
+func TestRequestContext(t *testing.T) {
+	t.Parallel()
+	type key struct{}
+	parent, cancel := context.WithCancelCause(context.WithValue(context.Background(), key{}, "v"))
+	deadline := time.Now().Add(time.Hour)
+	parent, cancelDeadline := context.WithDeadline(parent, deadline)
+	defer cancelDeadline()
+	cause := errors.New("client went away")
+	var checked bool
+	h := gaesession.Middleware(gaesession.Options{})(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		if gaesession.From(ctx) == nil || ctx.Value(key{}) != "v" {
+			t.Errorf("From = %v, parent's value = %v", gaesession.From(ctx), ctx.Value(key{}))
+		}
+		if d, ok := ctx.Deadline(); !ok || !d.Equal(deadline) {
+			t.Errorf("Deadline = %v, %v, want %v", d, ok, deadline)
+		}
+		if s := fmt.Sprint(ctx); !strings.HasSuffix(s, ".WithValue(gaesession.Manager)") || !strings.Contains(s, "WithDeadline") {
+			t.Errorf("String = %q", s)
+		}
+		child, stop := context.WithCancel(ctx)
+		defer stop()
+		after := make(chan struct{})
+		context.AfterFunc(ctx, func() { close(after) })
+		cancel(cause)
+		<-child.Done()
+		<-after
+		if !errors.Is(ctx.Err(), context.Canceled) || context.Cause(ctx) != cause || context.Cause(child) != cause {
+			t.Errorf("Err = %v, Cause = %v, child's Cause = %v", ctx.Err(), context.Cause(ctx), context.Cause(child))
+		}
+		checked = true
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil).WithContext(parent))
+	if !checked {
+		t.Fatal("handler not run")
 	}
 }
 

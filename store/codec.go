@@ -143,14 +143,21 @@ type tracked struct {
 
 // track wraps a session the store hands out.
 func (s *Store) track(sess session.Session) *tracked {
-	return &tracked{Session: sess, over: &s.over, log: s.log, errf: s.errf}
+	t := s.tracking(sess)
+	return &t
+}
+
+// tracking returns the tracked value of sess (see track), for a caller
+// that places it in an allocation of its own.
+func (s *Store) tracking(sess session.Session) tracked {
+	return tracked{Session: sess, over: &s.over, log: s.log, errf: s.errf}
 }
 
 // handOut wraps the new session of a Renew, already entered whole, for the
 // app.
 func (s *Store) handOut(fresh session.Session) session.Session {
 	t := s.track(fresh)
-	s.entries[fresh.ID()].sess = t
+	s.entries.get(fresh.ID()).sess = t
 	return t
 }
 
@@ -180,6 +187,13 @@ func (t *tracked) set(name string, value any) {
 		t.changes = make(map[string]any)
 	}
 	t.changes[name] = value
+}
+
+// hasChanges reports whether SetAttr recorded a change.
+func (t *tracked) hasChanges() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.changes) > 0
 }
 
 // changed returns a copy of the recorded changes.

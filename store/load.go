@@ -256,7 +256,10 @@ func (s *Store) admit(sess session.Session, item *tier.Item) *entry {
 	}
 	touch := now.Sub(sess.Accessed()) >= s.o.touchInterval(sess.Timeout())
 	sess.Access()
-	return &entry{sess: s.track(sess), item: item, touch: touch}
+	e := &entry{item: item, touch: touch}
+	e.own = s.tracking(sess)
+	e.sess = &e.own
+	return e
 }
 
 // expiry is when sess expires if nobody touches it again.

@@ -63,7 +63,7 @@ func (s *Store) Login(sess session.Session, l Login) (session.Session, error) {
 			return nil, err // reported
 		}
 		old = s.o.idForms(sess.ID())
-		delete(s.entries, fresh.ID()) // written below
+		s.entries.remove(fresh.ID()) // written below
 	}
 	e := indexEntry{Handle: newHandle(), ID: s.sid(fresh.ID()), Created: s.o.Now(), UA: cut(l.UserAgent, MaxUserAgent), IP: deviceIP(l.IP),
 		Timeout: seconds(fresh.Timeout())}
@@ -119,7 +119,7 @@ func (s *Store) Renew(sess session.Session) (session.Session, error) {
 	}
 	// Bound: the entry moves to the new ID in the user's index, unless a
 	// revocation marked it first; then the new ID ends too.
-	delete(s.entries, fresh.ID()) // written by listed
+	s.entries.remove(fresh.ID()) // written by listed
 	return s.listed(fresh, "renew", func(exp time.Time) error {
 		moved := false
 		_, err := updateIndex(s.ctx, s.t.durable, IndexID(user), exp, func(ix *index) {
@@ -141,7 +141,7 @@ func (s *Store) renew(sess session.Session, timeout time.Duration) (session.Sess
 		s.report("renew", "", id, ErrClosed)
 		return nil, ErrClosed
 	}
-	e := s.entries[id]
+	e := s.entries.get(id)
 	src := sess
 	newest, retired, err := s.retire(id, []string{s.sid(id)}, sess.Timeout(), e != nil && !e.whole)
 	if err == nil && newest != nil && e != nil && !e.whole {
@@ -159,7 +159,7 @@ func (s *Store) renew(sess session.Session, timeout time.Duration) (session.Sess
 		fresh, err = renewed(src, timeout)
 	}
 	if retired {
-		s.entries[id] = &entry{sess: sess, removed: true} // nothing more to write
+		s.entries.set(id, &entry{sess: sess, removed: true}) // nothing more to write
 	}
 	if err != nil {
 		if errors.Is(err, errRemoved) {
@@ -168,7 +168,7 @@ func (s *Store) renew(sess session.Session, timeout time.Duration) (session.Sess
 		s.report("renew", errTier(err), id, err)
 		return nil, err
 	}
-	s.entries[fresh.ID()] = &entry{sess: fresh, whole: true}
+	s.entries.set(fresh.ID(), &entry{sess: fresh, whole: true})
 	return fresh, nil
 }
 
@@ -198,7 +198,7 @@ func (s *Store) listed(fresh session.Session, op string, index func(exp time.Tim
 		return nil, err
 	}
 	t := s.track(fresh)
-	s.entries[id] = &entry{sess: t}
+	s.entries.set(id, &entry{sess: t})
 	return t, nil
 }
 

@@ -39,9 +39,12 @@ func retry[T any](ctx context.Context, r retrier, f func() (T, error)) (T, error
 // tag marks a failure (not an answer such as ErrCacheMiss) with the tier
 // that failed, for errTier.
 func (r retrier) tag(err error) error {
+	if err == nil || r.tier == "" {
+		return err
+	}
 	var te *tierError
 	switch {
-	case err == nil, r.tier == "", errors.As(err, &te),
+	case errors.As(err, &te),
 		errors.Is(err, tier.ErrCacheMiss), errors.Is(err, tier.ErrNotStored), errors.Is(err, tier.ErrCASConflict),
 		errors.Is(err, tier.ErrNotFound), errors.Is(err, errUnchanged), endedUnder(err):
 		return err

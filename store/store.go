@@ -27,8 +27,9 @@ type Store struct {
 	reported atomic.Int64 // failures reported, for Options.Observe
 
 	mu      sync.Mutex
-	entries map[string]*entry
+	entries entries
 	closed  bool
+	detach  bool // Close had nothing to write: a later Get detaches ctx (see Get)
 
 	sidMu  sync.Mutex
 	hashed [2]string       // with HashIDs: the last ID hashed, and its hash
@@ -46,6 +47,19 @@ type entry struct {
 	removed bool
 
 	refilled bool // the write-back put the session back into the Cache (refill)
+
+	own tracked // sess, when admit made the entry: one allocation for both
+}
+
+// pending reports whether Close has a call to make for e: it was added,
+// changed (SetAttr), is due for a touch or has an unconfirmed item to
+// vouch for (see save).
+func (e *entry) pending() bool {
+	if e.whole || e.touch || e.vouch {
+		return true
+	}
+	t, ok := e.sess.(*tracked)
+	return ok && t.hasChanges()
 }
 
 var _ session.Store = (*Store)(nil)
@@ -60,16 +74,22 @@ func (s *Store) Get(id string) session.Session {
 	if isHashed(id) {
 		return nil
 	}
-	if e, ok := s.entries[id]; ok {
+	if e, ok := s.entries.lookup(id); ok {
 		if e == nil || e.removed {
 			return nil
 		}
 		return e.sess
 	}
+	if s.detach {
+		// After Close, calls outlive the request, whether Close wrote or
+		// not; it leaves that to this first call after it when it had
+		// nothing to write.
+		s.ctx, s.detach = context.WithoutCancel(s.ctx), false
+	}
 	start := time.Now()
 	e, tiers := s.load(id)
 	s.debug("get", tiers, id, start, slog.Bool("found", e != nil))
-	s.entries[id] = e
+	s.entries.set(id, e)
 	if e == nil {
 		return nil
 	}
@@ -83,7 +103,7 @@ func (s *Store) Get(id string) session.Session {
 func (s *Store) Touching(id string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e := s.entries[id]
+	e := s.entries.get(id)
 	return e != nil && e.touch && !e.removed
 }
 
@@ -96,11 +116,11 @@ func (s *Store) Add(sess session.Session) {
 		s.report("add", "", sess.ID(), ErrClosed)
 		return
 	}
-	if e := s.entries[sess.ID()]; e != nil {
+	if e := s.entries.get(sess.ID()); e != nil {
 		e.sess, e.whole, e.removed = sess, true, false
 		return
 	}
-	s.entries[sess.ID()] = &entry{sess: sess, whole: true}
+	s.entries.set(sess.ID(), &entry{sess: sess, whole: true})
 }
 
 // Remove deletes sess from both tiers at once, even when the request has
@@ -113,7 +133,7 @@ func (s *Store) Remove(sess session.Session) {
 	defer s.mu.Unlock()
 	id := sess.ID()
 	defer s.debug("remove", s.tiers(), id, time.Now(), slog.Attr{})
-	s.entries[id] = &entry{sess: sess, removed: true}
+	s.entries.set(id, &entry{sess: sess, removed: true})
 	ctx := context.WithoutCancel(s.ctx)
 	// The Durable tier first: a value put back from it before is then
 	// overwritten by the tombstone, and one put back after the tombstone
@@ -140,16 +160,20 @@ func (s *Store) Close() {
 	}
 	s.closed = true
 	s.over.Store(true)
-	s.ctx = context.WithoutCancel(s.ctx)
-	ids := make([]string, 0, len(s.entries))
-	for id, e := range s.entries {
-		if e != nil && !e.removed {
+	var ids []string
+	s.entries.all(func(id string, e *entry) {
+		if e != nil && !e.removed && e.pending() {
 			ids = append(ids, id)
 		}
+	})
+	if len(ids) == 0 {
+		s.detach = true // only read: no call to make now
+		return
 	}
+	s.ctx = context.WithoutCancel(s.ctx)
 	slices.Sort(ids) // the same order every time, for the simulation
 	for _, id := range ids {
-		s.save(id, s.entries[id])
+		s.save(id, s.entries.get(id))
 	}
 }
 

@@ -78,6 +78,28 @@ func TestReadOnlyRequestCostsOneCacheGet(t *testing.T) {
 	r.wantCalls("unknown ID", "cache.Get", "durable.GetMulti")
 }
 
+// TestGetAfterReadOnlyClose: after Close, a Get (from a goroutine of the
+// request) outlives the request's context whether Close wrote or not.
+func TestGetAfterReadOnlyClose(t *testing.T) {
+	t.Parallel()
+	for _, write := range []bool{false, true} {
+		r := newRig(t, store.Options{})
+		a, b := r.create(0, "a", "1"), r.create(0, "b", "2")
+		r.take()
+		ctx, cancel := context.WithCancel(context.Background())
+		s := r.tiers.Open(ctx, nil, nil)
+		sess := s.Get(a)
+		if write {
+			sess.SetAttr("a", "3")
+		}
+		s.Close()
+		cancel()
+		if got := attrs(s.Get(b)); got != "b=2" {
+			t.Errorf("write %v: Get after Close and cancel: %q", write, got)
+		}
+	}
+}
+
 func TestSetAttrWritesBothTiers(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, store.Options{})

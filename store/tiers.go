@@ -99,7 +99,7 @@ func (t *Tiers) Open(ctx context.Context, errf func(error), log *slog.Logger) *S
 	if errf == nil {
 		errf = func(err error) { logFailure(log, err) }
 	}
-	return &Store{t: t, o: &t.o, ctx: ctx, errf: errf, log: log, entries: make(map[string]*entry, 1)}
+	return &Store{t: t, o: &t.o, ctx: ctx, errf: errf, log: log}
 }
 
 // Wait blocks until the background writes (AsyncDatastoreSave) in flight
