@@ -82,7 +82,7 @@ func (s *Store) sid(id string) string {
 	return s.hashLocked(id)
 }
 
-// hashOf is hashID, computed once for the last ID asked (a request
+// hashOf is HashID, computed once for the last ID asked (a request
 // rarely touches more than one session).
 func (s *Store) hashOf(id string) string {
 	s.sidMu.Lock()

@@ -379,3 +379,37 @@ func TestHashIDsMoveWithoutItsEntry(t *testing.T) {
 	}
 	s.Close()
 }
+
+// A move that cannot retire the raw ID (the Cache fails) changes nothing
+// and is reported: the session stays under its raw ID, and the next write
+// moves it.
+func TestHashIDsMoveFailing(t *testing.T) {
+	r := newRig(t, store.Options{})
+	id := r.create(time.Hour, "k", "v")
+	hashed := r.other(store.Options{HashIDs: true, Retries: 1})
+	var errs []error
+	write := func(v string) {
+		s := hashed.Open(context.Background(), func(err error) { errs = append(errs, err) }, nil)
+		s.Get(id).SetAttr("k", v)
+		s.Close()
+	}
+	r.setFault(func(_ context.Context, op, _ string) error {
+		if op == "cache.CompareAndSwap" {
+			return errors.New("injected")
+		}
+		return nil
+	})
+	write("w")
+	r.setFault(nil)
+	var se *store.Error
+	if len(errs) != 1 || !errors.As(errs[0], &se) || se.Tier != "memcache" {
+		t.Fatalf("reported %v, want one Cache failure", errs)
+	}
+	if got := r.read(id); got != "k=v" {
+		t.Errorf("a store without HashIDs reads %q, want the session unmoved", got)
+	}
+	write("x")
+	if got := r.cached(store.HashID(id)); !strings.Contains(got, "k=x") {
+		t.Errorf("after the next write the hash holds %q", got)
+	}
+}
