@@ -8,7 +8,7 @@ const MinIDLen = 16
 
 // ValidID reports whether id looks like an icza/session ID (base64url,
 // with at most two trailing '=') that fits a Cache key after a prefix of
-// prefixLen bytestier.tier..
+// prefixLen bytes.
 func ValidID(id string, prefixLen int) bool {
 	if len(id) < MinIDLen || len(id) > tier.MaxKeyLen-prefixLen {
 		return false
