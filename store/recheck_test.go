@@ -65,16 +65,20 @@ func TestRecheckLooksAgainAfterAConflict(t *testing.T) {
 // finds after its Durable transaction a Cache value lacking it replaces an
 // older copy with the record (which holds a completed write the copy
 // lacks), and puts only its own changes onto a value that holds a write
-// the record lacks (in flight).
+// the record lacks (in flight). When its compare-and-swap conflicts, it
+// looks again.
 func TestStrictRecheckMakesTheCacheWhole(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name     string
 		inflight bool   // the value found holds a write the record lacks, and d=4
+		conflict bool   // it is written again before the swap
 		want     string // in the Cache
 	}{
-		{"an older copy", false, "a=1,b=2,c=3"},
-		{"a value with a write in flight", true, "a=1,b=2,d=4"},
+		{"an older copy", false, false, "a=1,b=2,c=3"},
+		{"an older copy, the swap conflicting", false, true, "a=1,b=2,c=3"},
+		{"a value with a write in flight", true, false, "a=1,b=2,d=4"},
+		{"a value with a write in flight, the swap conflicting", true, true, "a=1,b=2,d=4"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -96,23 +100,29 @@ func TestStrictRecheckMakesTheCacheWhole(t *testing.T) {
 			sess := s.Get(id)
 			r.set(id, "c", "3") // another request's write, completed
 			sess.SetAttr("b", "2")
-			updated, replaced := false, false
+			updated, replaced, conflicted := false, false, false
+			put := func(ctx context.Context) {
+				if err := r.m.Cache().Set(ctx, &tier.Item{Key: prefix + id, Value: found, Expires: first.Expires}); err != nil {
+					t.Error(err)
+				}
+			}
 			r.setFault(func(ctx context.Context, op, _ string) error {
 				switch {
 				case op == "durable.Update":
 					updated = true
 				case op == "cache.Get" && updated && !replaced: // the check after the transaction
 					replaced = true
-					if err := r.m.Cache().Set(ctx, &tier.Item{Key: prefix + id, Value: found, Expires: first.Expires}); err != nil {
-						t.Error(err)
-					}
+					put(ctx)
+				case op == "cache.CompareAndSwap" && replaced && tc.conflict && !conflicted:
+					conflicted = true
+					put(ctx)
 				}
 				return nil
 			})
 			s.Close()
 			r.setFault(nil)
-			if !replaced {
-				t.Fatal("no check of the Cache after the Durable transaction")
+			if !replaced || tc.conflict != conflicted {
+				t.Fatalf("replaced %v, conflicted %v: not the path tested", replaced, conflicted)
 			}
 			if got := r.cached(id); got != tc.want {
 				t.Errorf("cache holds %s, want %s", got, tc.want)
