@@ -249,3 +249,65 @@ func TestReadRecord(t *testing.T) {
 		t.Errorf("ReadRecord failing = %v after %d calls, want the failure after 1", err, len(d.calls))
 	}
 }
+
+// contended is a kv whose Update fails with ErrContention while left > 0,
+// recording each call in log.
+type contended struct {
+	*kv
+	left int
+	log  *[]string
+}
+
+func (d *contended) Update(context.Context, string, func(tier.Record, bool) (tier.Record, error)) error {
+	*d.log = append(*d.log, "update")
+	if d.left > 0 {
+		d.left--
+		return tier.ErrContention
+	}
+	return nil
+}
+
+// TestDurableUpdateRetriesContention: Update calls the backend at once;
+// after each ErrContention it pauses, then tries again, maxSwaps times in
+// all; a pause that its context ends stops it with the last failure.
+func TestDurableUpdateRetriesContention(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		left     int  // contentions before a success
+		canceled bool // the pauses fail
+		want     []string
+		wantErr  error
+	}{
+		{"no contention", 0, false, []string{"update"}, nil},
+		{"two contentions", 2, false, []string{"update", "sleep", "update", "sleep", "update"}, nil},
+		{"the pause fails", 2, true, []string{"update", "sleep"}, tier.ErrContention},
+		{"always", maxSwaps + 1, false, nil, tier.ErrContention},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var log []string
+			sleep := func(context.Context, time.Duration) error {
+				log = append(log, "sleep")
+				if tc.canceled {
+					return context.Canceled
+				}
+				return nil
+			}
+			dt := &durableTier{d: &contended{kv: newKV(), left: tc.left, log: &log}, r: retrier{tries: 1, sleep: sleep}}
+			err := dt.Update(context.Background(), "a", nil)
+			if !errors.Is(err, tc.wantErr) || tc.wantErr == nil && err != nil {
+				t.Errorf("Update = %v, want %v", err, tc.wantErr)
+			}
+			want := tc.want
+			if want == nil { // maxSwaps tries, a pause between each two
+				want = []string{"update"}
+				for range maxSwaps - 1 {
+					want = append(want, "sleep", "update")
+				}
+			}
+			if !slices.Equal(log, want) {
+				t.Errorf("calls %q, want %q", log, want)
+			}
+		})
+	}
+}

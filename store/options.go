@@ -131,7 +131,8 @@ const (
 	defaultMaxBackground = 64
 )
 
-// withDefaults returns o with every zero field set to its default.
+// withDefaults returns o with every zero field the store reads set to its
+// default (DSEntityName is for gaesession.New, see aestore.Datastore).
 func (o Options) withDefaults() Options {
 	if o.Retries <= 0 {
 		o.Retries = defaultRetries
@@ -144,9 +145,6 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxBackground <= 0 {
 		o.MaxBackground = defaultMaxBackground
-	}
-	if o.DSEntityName == "" {
-		o.DSEntityName = tier.DefaultKind
 	}
 	if o.Now == nil {
 		o.Now = time.Now

@@ -133,6 +133,21 @@ func TestTouchOnlyAfterTouchInterval(t *testing.T) {
 	r.wantCalls("read 59 s after the touch", "cache.Get")
 }
 
+// TestTouchIntervalDefault: without TouchInterval, a read writes a session
+// back once a tenth of its timeout has passed since its stored access.
+func TestTouchIntervalDefault(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, store.Options{})
+	id := r.create(10*time.Minute, "a", "1")
+	accessed := r.accessed(id)
+	r.clock.Set(accessed.Add(time.Minute - time.Second))
+	r.read(id)
+	r.wantCalls("read before a tenth of the timeout", "cache.Get")
+	r.clock.Set(accessed.Add(time.Minute))
+	r.read(id)
+	r.wantCalls("read after a tenth of the timeout", "cache.Get", "cache.CompareAndSwap", "durable.PutMulti")
+}
+
 func TestExpiredSessionIsAbsent(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, store.Options{})

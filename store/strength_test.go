@@ -46,6 +46,7 @@ func TestLaterEdges(t *testing.T) {
 		{"the first does not decode", "~~~~", a, a < "~~~~"},
 		{"the second does not decode", a, "~~~~", a > "~~~~"},
 		{"neither decodes, greater", "~~~~", "!!!!", true},
+		{"neither decodes, equal", "~~~~", "~~~~", false},
 	} {
 		if got := later(tc.x, tc.y); got != tc.want {
 			t.Errorf("%s: later(%q, %q) = %v, want %v", tc.name, tc.x, tc.y, got, tc.want)
