@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/gaesession/gaesession/store"
+	"github.com/gaesession/gaesession/store/tier"
 )
 
 // run deletes the records that expired before now (by Options.Now), from
@@ -105,13 +107,28 @@ func (r *runState) dispatch(ids []string) error {
 	return nil
 }
 
+// hidden returns the expired IDs to delete, each tombstone followed by the
+// record it hid: a write that landed after the session ended, and would
+// be read once its tombstone is gone.
+func hidden(del []string) []string {
+	keys := make([]string, 0, len(del))
+	for _, id := range del {
+		keys = append(keys, id)
+		if rec, ok := strings.CutSuffix(id, tier.EndSuffix); ok {
+			keys = append(keys, rec)
+		}
+	}
+	return keys
+}
+
 // delete deletes a batch; Tiers.Sweep deletes the indexes of users left
 // without live sessions itself, and keeps the others.
 func (r *runState) delete(ids []string) {
 	h := r.h
 	del, swept, endErr, err := h.tiers.Sweep(r.ctx, r.now, ids)
-	if err == nil && len(del) > 0 {
-		err = h.durable.DeleteMulti(r.ctx, del)
+	keys := hidden(del)
+	for start := 0; err == nil && start < len(keys); start += tier.MaxBatch {
+		err = h.durable.DeleteMulti(r.ctx, keys[start:min(start+tier.MaxBatch, len(keys))])
 	}
 	if endErr != nil {
 		r.keepGoing(endErr)

@@ -177,13 +177,17 @@ func (s *Store) move(id string, e *entry, changes map[string]any) *entry {
 	// Its raw ID's tombstones need only outlive the requests and
 	// background writes that may still write it: the session lives on
 	// under its hash, and a tombstone's key holds the raw ID.
-	newest, _, err := s.retire(id, []string{id}, 0, !e.whole)
+	newest, retired, err := s.retire(id, []string{id}, 0, !e.whole)
 	switch {
 	case errors.Is(err, errRemoved):
 		return nil // logout wins
 	case err != nil:
 		s.report("save", errTier(err), id, err)
-		return nil
+		if !retired || !errors.Is(err, ErrStillReadable) {
+			return nil
+		}
+		// The raw ID is retired in the Cache: the session goes on under
+		// its hash, its raw record left for a store without HashIDs.
 	}
 	src := e.sess
 	if newest != nil && !e.whole {

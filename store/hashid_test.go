@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/gaesession/gaesession/purge"
 	"github.com/gaesession/gaesession/store"
 	"github.com/gaesession/gaesession/store/tier"
 )
@@ -411,5 +415,159 @@ func TestHashIDsMoveFailing(t *testing.T) {
 	write("x")
 	if got := r.cached(store.HashID(id)); !strings.Contains(got, "k=x") {
 		t.Errorf("after the next write the hash holds %q", got)
+	}
+}
+
+// readWith returns the session id as a request of tiers reads it.
+func readWith(tiers *store.Tiers, id string) string {
+	s := tiers.Open(context.Background(), func(error) {}, nil)
+	defer s.Close()
+	return attrs(s.Get(id))
+}
+
+// A tombstone under the raw ID ends the session for a store with HashIDs
+// as for one without: during a Renew (between its Cache tombstone and its
+// Durable end), and after a logout whose Durable end failed.
+func TestHashIDsHonourRawTombstones(t *testing.T) {
+	t.Run("renew", func(t *testing.T) {
+		r := newRig(t, store.Options{})
+		id := r.create(time.Hour, "k", "v")
+		hashed := r.other(store.Options{HashIDs: true})
+		var inside atomic.Bool
+		var gotHashed, gotPlain string
+		r.setFault(func(_ context.Context, op, key string) error {
+			if op == "durable.PutMulti" && key == id+tier.EndSuffix && !inside.Swap(true) {
+				gotPlain, gotHashed = readWith(r.tiers, id), readWith(hashed, id)
+			}
+			return nil
+		})
+		s := hashed.Open(context.Background(), func(error) {}, nil)
+		if _, err := s.Renew(s.Get(id)); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		if !inside.Load() || gotPlain != "none" || gotHashed != "none" {
+			t.Errorf("during the Renew the old ID reads %q without HashIDs, %q with; want none", gotPlain, gotHashed)
+		}
+	})
+	t.Run("logout", func(t *testing.T) {
+		r := newRig(t, store.Options{Retries: 1})
+		id := r.create(time.Hour, "k", "v")
+		hashed := r.other(store.Options{HashIDs: true})
+		r.setFault(func(_ context.Context, op, key string) error {
+			if op == "durable.PutMulti" && key == id+tier.EndSuffix {
+				return errors.New("injected")
+			}
+			return nil
+		})
+		s := r.open()
+		s.Remove(s.Get(id))
+		s.Close()
+		r.setFault(nil)
+		r.takeErrs()
+		if got, gotHashed := r.read(id), readWith(hashed, id); got != "none" || gotHashed != "none" {
+			t.Errorf("logged out, its Durable end failed: reads %q without HashIDs, %q with; want none", got, gotHashed)
+		}
+	})
+}
+
+// A move whose Durable end of the raw ID fails goes on: the session lives
+// under its hash and takes writes, the failure reported once.
+func TestHashIDsMoveWithoutItsDurableEnd(t *testing.T) {
+	r := newRig(t, store.Options{})
+	id := r.create(time.Hour, "k", "v")
+	hashed := r.other(store.Options{HashIDs: true, Retries: 1})
+	var errs []error
+	write := func(v string) {
+		s := hashed.Open(context.Background(), func(err error) { errs = append(errs, err) }, nil)
+		s.Get(id).SetAttr("k", v)
+		s.Close()
+	}
+	r.setFault(func(_ context.Context, op, key string) error {
+		if op == "durable.PutMulti" && key == id+tier.EndSuffix {
+			return errors.New("injected")
+		}
+		return nil
+	})
+	write("w")
+	r.setFault(nil)
+	if len(errs) != 1 || !errors.Is(errs[0], store.ErrStillReadable) {
+		t.Fatalf("reported %v, want the raw ID still readable", errs)
+	}
+	errs = nil
+	write("x")
+	if len(errs) != 0 {
+		t.Errorf("the next write reported %v", errs)
+	}
+	if got := readWith(hashed, id); got != "k=x" {
+		t.Errorf("reads %q, want k=x", got)
+	}
+}
+
+// lateRawWrite leaves, as a store without HashIDs can, a raw record that a
+// Durable Put landing after a move wrote; then logs the session out under
+// its hash and evicts both its Cache keys.
+func lateRawWrite(t *testing.T) (r *rig, hashed *store.Tiers, id string) {
+	r = newRig(t, store.Options{})
+	id = r.create(24*time.Hour, "k", "v")
+	hashed = r.other(store.Options{HashIDs: true})
+	var once atomic.Bool
+	r.setFault(func(_ context.Context, op, key string) error {
+		if op == "durable.PutMulti" && key == id && !once.Swap(true) {
+			s := hashed.Open(context.Background(), func(err error) { t.Errorf("move: %v", err) }, nil)
+			s.Get(id).SetAttr("k", "moved")
+			s.Close()
+		}
+		return nil
+	})
+	old := r.open()
+	old.Get(id).SetAttr("k", "old")
+	old.Close()
+	r.setFault(nil)
+	r.takeErrs()
+	if got := r.stored(id); got != "k=old" {
+		t.Fatalf("the late raw record holds %q: the interleaving did not happen", got)
+	}
+	s := hashed.Open(context.Background(), func(err error) { t.Errorf("logout: %v", err) }, nil)
+	s.Remove(s.Get(id))
+	s.Close()
+	r.m.Evict(prefix + id)
+	r.m.Evict(prefix + store.HashID(id))
+	return r, hashed, id
+}
+
+// A store with HashIDs never reads a raw record that a late write left
+// after a move, once the session is ended under its hash: not even when
+// the raw tombstone is gone.
+func TestHashIDsLateRawWriteAfterAMove(t *testing.T) {
+	r, hashed, id := lateRawWrite(t)
+	if got := readWith(hashed, id); got != "none" {
+		t.Errorf("after the logout and evictions, HashIDs reads %q", got)
+	}
+	if err := r.m.Durable().DeleteMulti(context.Background(), []string{id + tier.EndSuffix}); err != nil {
+		t.Fatal(err)
+	}
+	if got := readWith(hashed, id); got != "none" {
+		t.Errorf("without the raw tombstone, HashIDs reads %q", got)
+	}
+}
+
+// Purge deletes, with an expired tombstone, the record it hid: a store
+// without HashIDs (rolled back) then finds nothing of a session a late
+// write left under its raw ID after a move, and that was logged out since.
+func TestPurgeDeletesWhatATombstoneHid(t *testing.T) {
+	r, _, id := lateRawWrite(t)
+	r.clock.Advance(2 * time.Hour) // past the raw tombstones' hour
+	rec := httptest.NewRecorder()
+	purge.Handler(purge.Options{Durable: r.m.Durable(), Cache: r.m.Cache(), KeyPrefix: prefix, HashIDs: true, AllowNonCron: true, Now: r.clock.Now}).
+		ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/purge", nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("purge: %d %s", rec.Code, rec.Body)
+	}
+	if _, ok := r.m.Record(id); ok {
+		t.Error("purge left the raw record its expired tombstone hid")
+	}
+	if got := r.read(id); got != "none" {
+		t.Errorf("a store without HashIDs (rolled back) reads %q", got)
 	}
 }

@@ -17,13 +17,16 @@ func (s *Store) load(id string) (*entry, string) {
 	var corrupt *tier.Item // an unreadable Cache value to replace
 	read := found(item, err)
 	missed := read == readMiss
-	if missed && s.o.rawIDs() {
+	lookRaw := missed && s.o.rawIDs()
+	if lookRaw {
 		// Not under its hash: it may be stored under its raw ID still.
 		raw, rerr := s.t.cache.Get(s.ctx, s.o.KeyPrefix+id)
 		switch r := found(raw, rerr); r {
 		case readSession, readUnconfirmed:
 			s.setRaw(id, true)
 			item, err, read = raw, rerr, r
+		case readEnded:
+			lookRaw = false // ended, or moved: only the hash may live
 		case readFailed:
 			missed = false // the raw copy may be newer than the Durable one
 		}
@@ -73,7 +76,7 @@ func (s *Store) load(id string) (*entry, string) {
 	if read != readUnconfirmed {
 		s.o.notify(s.ctx, EventReadFallback, 1)
 	}
-	sess, rec := s.fromDurable("get", id, true)
+	sess, rec := s.fromDurable("get", id, lookRaw || read == readFailed && s.o.rawIDs())
 	if sess == nil {
 		return nil, tierBoth
 	}
@@ -228,22 +231,26 @@ func (s *Store) fromDurable(op, id string, raw bool) (session.Session, tier.Reco
 // rawRecord reads session id's record, and with HashIDs, until
 // RawIDsUntil, unless the request found it under its raw ID already, the
 // record under its raw ID in the same call: it takes that one when its
-// hash has none, and the request then keeps to the raw ID.
+// hash has neither a record nor a tombstone (a session moved and ended
+// never reads from a raw record a late write left), and the request then
+// keeps to the raw ID.
 func (s *Store) rawRecord(id string) (tier.Record, error) {
 	if !s.o.rawIDs() || s.unmoved(id) {
 		return s.t.durable.Get(s.ctx, s.sid(id))
 	}
-	recs, err := s.t.durable.GetMulti(s.ctx, []string{s.hashOf(id), id})
-	switch {
-	case err != nil:
+	h := s.hashOf(id)
+	recs, err := s.t.durable.getMulti(s.ctx, []string{h, h + tier.EndSuffix, id, id + tier.EndSuffix})
+	if err != nil {
 		return tier.Record{}, err
-	case recs[0].Value != nil:
-		return recs[0], nil
-	case recs[1].Value != nil:
-		s.setRaw(id, true)
-		return recs[1], nil
 	}
-	return tier.Record{}, tier.ErrNotFound
+	if recs[0].Value != nil || recs[1].Value != nil {
+		return resolve(recs[0], recs[1]) // under its hash: moved, perhaps ended
+	}
+	rec, err := resolve(recs[2], recs[3])
+	if err == nil {
+		s.setRaw(id, true)
+	}
+	return rec, err
 }
 
 // admit wraps a stored session for the request, or returns nil when it has

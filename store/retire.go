@@ -19,7 +19,8 @@ import (
 // in place; when the session
 // had ended, what its tombstone says (ErrRenewed, errRemoved, ErrGone; for
 // a session the request loaded, no record in the Durable tier means
-// errRemoved too); a Cache failure, having changed nothing; or
+// errRemoved too); a Cache failure, having changed nothing; or, with the
+// tombstone in place and the newest value read so far,
 // ErrStillReadable when the Durable tier could not end the session, or the
 // Cache could not retire a value put back and confirmed meanwhile.
 func (s *Store) retire(id string, ends []string, timeout time.Duration, loaded bool) (newest []byte, retired bool, err error) {
@@ -76,15 +77,15 @@ func (s *Store) retire(id string, ends []string, timeout time.Duration, loaded b
 				return tier.Record{}, nil
 			})
 			if err != nil {
-				return nil, true, &tierError{tierDurable, fmt.Errorf("%w: %w", ErrStillReadable, err)}
+				return newest, true, &tierError{tierDurable, fmt.Errorf("%w: %w", ErrStillReadable, err)}
 			}
 		}
 		if err := s.t.end(s.ctx, ends, byRequest, timeout); err != nil {
-			return nil, true, &tierError{tierDurable, fmt.Errorf("%w: %w", ErrStillReadable, err)}
+			return newest, true, &tierError{tierDurable, fmt.Errorf("%w: %w", ErrStillReadable, err)}
 		}
 		v, err := s.retireAgain(tomb)
 		if err != nil {
-			return nil, true, err
+			return newest, true, err
 		}
 		// With StrictWrites, a value put back from an older copy loses to
 		// one that holds its writes and more (writes it holds that the
