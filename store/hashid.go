@@ -35,19 +35,10 @@ func (o *Options) rawIDs() bool {
 	return o.HashIDs && (o.RawIDsUntil.IsZero() || o.Now().Before(o.RawIDsUntil))
 }
 
-// idForms returns the IDs session id may be stored under, the one it is
-// written under first: with HashIDs its hash, then id.
-func (o *Options) idForms(id string) []string {
-	if !o.HashIDs {
-		return []string{id}
-	}
-	return []string{HashID(id), id}
-}
-
-// entryIDs returns the stored IDs an index entry's session may have: with
-// HashIDs, an entry listing a raw ID (written before HashIDs, or not moved
-// since) stands for its hash too, where the session moves on its next
-// write.
+// entryIDs returns the stored IDs a session or an index entry known by
+// eid may have: with HashIDs, a raw ID (a session's, or an entry's written
+// before HashIDs or not moved since) stands for its hash too, where the
+// session moves on its next write.
 func (o *Options) entryIDs(eid string) []string {
 	if o.HashIDs && !isHashed(eid) {
 		return []string{eid, HashID(eid)}

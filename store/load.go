@@ -201,13 +201,9 @@ func (s *Store) vouch(item *tier.Item) {
 // fromDurable reads a session from the Durable tier. It returns nil when
 // there is none or it has expired (then it deletes the record); failures
 // are reported under op. With raw, the same call reads the session's raw
-// ID too (see rawRecord).
+// ID too (see record).
 func (s *Store) fromDurable(op, id string, raw bool) (session.Session, tier.Record) {
-	get := s.rawRecord
-	if !raw {
-		get = func(id string) (tier.Record, error) { return s.t.durable.Get(s.ctx, s.sid(id)) }
-	}
-	rec, err := get(id)
+	rec, err := s.record(id, raw)
 	switch {
 	case errors.Is(err, tier.ErrNotFound):
 		return nil, rec
@@ -228,14 +224,14 @@ func (s *Store) fromDurable(op, id string, raw bool) (session.Session, tier.Reco
 	return sess, rec
 }
 
-// rawRecord reads session id's record, and with HashIDs, until
+// record reads session id's record, and with raw and HashIDs, until
 // RawIDsUntil, unless the request found it under its raw ID already, the
 // record under its raw ID in the same call: it takes that one when its
 // hash has neither a record nor a tombstone (a session moved and ended
 // never reads from a raw record a late write left), and the request then
 // keeps to the raw ID.
-func (s *Store) rawRecord(id string) (tier.Record, error) {
-	if !s.o.rawIDs() || s.unmoved(id) {
+func (s *Store) record(id string, raw bool) (tier.Record, error) {
+	if !raw || !s.o.rawIDs() || s.unmoved(id) {
 		return s.t.durable.Get(s.ctx, s.sid(id))
 	}
 	h := s.hashOf(id)

@@ -62,7 +62,7 @@ func (s *Store) Login(sess session.Session, l Login) (session.Session, error) {
 		if fresh, err = s.renew(sess, l.Timeout); err != nil {
 			return nil, err // reported
 		}
-		old = s.o.idForms(sess.ID())
+		old = s.o.entryIDs(sess.ID())
 		s.entries.remove(fresh.ID()) // written below
 	}
 	e := indexEntry{Handle: newHandle(), ID: s.sid(fresh.ID()), Created: s.o.Now(), UA: cut(l.UserAgent, MaxUserAgent), IP: deviceIP(l.IP),
@@ -123,7 +123,7 @@ func (s *Store) Renew(sess session.Session) (session.Session, error) {
 	return s.listed(fresh, "renew", func(exp time.Time) error {
 		moved := false
 		_, err := updateIndex(s.ctx, s.t.durable, IndexID(user), exp, func(ix *index) {
-			moved = ix.move(handle, s.o.idForms(sess.ID()), s.sid(fresh.ID()))
+			moved = ix.move(handle, s.o.entryIDs(sess.ID()), s.sid(fresh.ID()))
 		})
 		if err == nil && !moved {
 			err = ErrGone // revoked meanwhile
