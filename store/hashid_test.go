@@ -358,12 +358,9 @@ func TestHashIDsMoveWithoutItsEntry(t *testing.T) {
 		}
 		return nil
 	})
-	var errs []error
-	s := hashed.Open(context.Background(), func(err error) { errs = append(errs, err) }, nil)
-	s.Get(legacy.ID()).SetAttr("x", "1")
-	s.Close()
+	r.setWith(hashed, legacy.ID(), "x", "1")
 	r.setFault(nil)
-	if len(errs) != 1 {
+	if errs := r.takeErrs(); len(errs) != 1 {
 		t.Fatalf("reported %v, want the index's failure", errs)
 	}
 	if _, ids, _, _ := store.IndexEntries(mustRecord(t, r, store.IndexID("eve"))); len(ids) != 1 || ids[0] != legacy.ID() {
@@ -377,11 +374,9 @@ func TestHashIDsMoveWithoutItsEntry(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.m.Evict(prefix + store.HashID(legacy.ID()))
-	s = hashed.Open(context.Background(), nil, nil)
-	if s.Get(legacy.ID()) != nil {
-		t.Error("the moved session reads after log out everywhere")
+	if got := readWith(hashed, legacy.ID()); got != "none" {
+		t.Errorf("the moved session reads %q after log out everywhere", got)
 	}
-	s.Close()
 }
 
 // A move that cannot retire the raw ID (the Cache fails) changes nothing
@@ -391,20 +386,15 @@ func TestHashIDsMoveFailing(t *testing.T) {
 	r := newRig(t, store.Options{})
 	id := r.create(time.Hour, "k", "v")
 	hashed := r.other(store.Options{HashIDs: true, Retries: 1})
-	var errs []error
-	write := func(v string) {
-		s := hashed.Open(context.Background(), func(err error) { errs = append(errs, err) }, nil)
-		s.Get(id).SetAttr("k", v)
-		s.Close()
-	}
 	r.setFault(func(_ context.Context, op, _ string) error {
 		if op == "cache.CompareAndSwap" {
 			return errors.New("injected")
 		}
 		return nil
 	})
-	write("w")
+	r.setWith(hashed, id, "k", "w")
 	r.setFault(nil)
+	errs := r.takeErrs()
 	var se *store.Error
 	if len(errs) != 1 || !errors.As(errs[0], &se) || se.Tier != "memcache" {
 		t.Fatalf("reported %v, want one Cache failure", errs)
@@ -412,9 +402,28 @@ func TestHashIDsMoveFailing(t *testing.T) {
 	if got := r.read(id); got != "k=v" {
 		t.Errorf("a store without HashIDs reads %q, want the session unmoved", got)
 	}
-	write("x")
+	r.setWith(hashed, id, "k", "x")
 	if got := r.cached(store.HashID(id)); !strings.Contains(got, "k=x") {
 		t.Errorf("after the next write the hash holds %q", got)
+	}
+}
+
+// setWith runs a request of tiers, whose errors the rig collects, that
+// sets k=v on the session id.
+func (r *rig) setWith(tiers *store.Tiers, id string, kv ...string) {
+	r.t.Helper()
+	s := tiers.Open(context.Background(), func(err error) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.errs = append(r.errs, err)
+	}, nil)
+	defer s.Close()
+	sess := s.Get(id)
+	if sess == nil {
+		r.t.Fatalf("set: session %s not found", store.ShortID(id))
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		sess.SetAttr(kv[i], kv[i+1])
 	}
 }
 
@@ -477,26 +486,20 @@ func TestHashIDsMoveWithoutItsDurableEnd(t *testing.T) {
 	r := newRig(t, store.Options{})
 	id := r.create(time.Hour, "k", "v")
 	hashed := r.other(store.Options{HashIDs: true, Retries: 1})
-	var errs []error
-	write := func(v string) {
-		s := hashed.Open(context.Background(), func(err error) { errs = append(errs, err) }, nil)
-		s.Get(id).SetAttr("k", v)
-		s.Close()
-	}
 	r.setFault(func(_ context.Context, op, key string) error {
 		if op == "durable.PutMulti" && key == id+tier.EndSuffix {
 			return errors.New("injected")
 		}
 		return nil
 	})
-	write("w")
+	r.setWith(hashed, id, "k", "w")
 	r.setFault(nil)
+	errs := r.takeErrs()
 	if len(errs) != 1 || !errors.Is(errs[0], store.ErrStillReadable) {
 		t.Fatalf("reported %v, want the raw ID still readable", errs)
 	}
-	errs = nil
-	write("x")
-	if len(errs) != 0 {
+	r.setWith(hashed, id, "k", "x")
+	if errs := r.takeErrs(); len(errs) != 0 {
 		t.Errorf("the next write reported %v", errs)
 	}
 	if got := readWith(hashed, id); got != "k=x" {
