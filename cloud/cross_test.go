@@ -15,16 +15,20 @@ import (
 // The cross-backend tests, from App Engine's dev server to the cloud
 // backends and back; crossenv_test.go has their helpers.
 
+// crossCases are the variants of the tests that carry a session across:
+// with its Cache value or its entity alone, under its ID or its hash.
+var crossCases = []struct {
+	name               string
+	withCache, hashIDs bool
+}{
+	{"EntityAndCacheValue", true, false},
+	{"EntityOnly", false, false},
+	{"HashIDs", true, true},
+	{"HashIDsEntityOnly", false, true},
+}
+
 func TestCrossAppEngineToCloud(t *testing.T) {
-	for _, tc := range []struct {
-		name               string
-		withCache, hashIDs bool
-	}{
-		{"EntityAndCacheValue", true, false},
-		{"EntityOnly", false, false},
-		{"HashIDs", true, true},
-		{"HashIDsEntityOnly", false, true},
-	} {
+	for _, tc := range crossCases {
 		withCache := tc.withCache
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -67,15 +71,7 @@ func TestCrossAppEngineToCloud(t *testing.T) {
 }
 
 func TestCrossCloudToAppEngine(t *testing.T) {
-	for _, tc := range []struct {
-		name               string
-		withCache, hashIDs bool
-	}{
-		{"EntityAndCacheValue", true, false},
-		{"EntityOnly", false, false},
-		{"HashIDs", true, true},
-		{"HashIDsEntityOnly", false, true},
-	} {
+	for _, tc := range crossCases {
 		withCache := tc.withCache
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
